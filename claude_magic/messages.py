@@ -6,6 +6,7 @@ this module gives them names and checks. Pure: no I/O, no third-party imports.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,9 +180,18 @@ def count_blocks(messages: list[dict[str, Any]], block_type: str) -> int:
     return total
 
 
+_TOKEN = re.compile(r"\s*\S{1,4}|\s+")
+
+
+def split_tokens(text: str) -> list[str]:
+    """Split text into token-like pieces (up to four visible characters, leading
+    whitespace attached); joining them gives the text back exactly."""
+    return _TOKEN.findall(text)
+
+
 def estimate_text_tokens(text: str) -> int:
-    """A rough, consistent token estimate for text (about four characters a token)."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    """A consistent token estimate for text: the number of `split_tokens` pieces."""
+    return len(_TOKEN.findall(text))
 
 
 def estimate_image_tokens(width: int, height: int) -> int:
