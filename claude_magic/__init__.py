@@ -1,3 +1,46 @@
-"""claude-magic: talk to Anthropic Claude on Amazon Bedrock from Jupyter cells."""
+"""claude-magic: talk to Anthropic Claude on Amazon Bedrock from Jupyter cells.
+
+    %load_ext claude_magic
+
+    %%claude --image 3
+    What does the plot above show?
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator"]
+
+_loaded: dict[int, Any] = {}
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """`%load_ext claude_magic`: register `%%claude` and `%claude`."""
+    from .magics import load
+
+    if id(shell) in _loaded:
+        return
+    _loaded[id(shell)] = load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """`%unload_ext claude_magic`: remove the magics and every hook."""
+    from .magics import unload
+
+    magic = _loaded.pop(id(shell), None)
+    if magic is not None:
+        unload(shell, magic)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "tool":
+        from .tools import tool
+
+        return tool
+    if name == "Emulator":
+        from .emulator import Emulator
+
+        return Emulator
+    raise AttributeError(f"module 'claude_magic' has no attribute {name!r}")

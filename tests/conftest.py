@@ -34,5 +34,5 @@ def bedrock_client(emulator):
         endpoint_url=emulator.url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )

@@ -1,0 +1,161 @@
+"""A local Amazon Bedrock Runtime emulator for Anthropic Claude models.
+
+It speaks bedrock-runtime's wire protocol (SigV4-signed rest-json, AWS event streams),
+so an unmodified boto3 client works against it with only `endpoint_url` changed::
+
+    with Emulator() as emu:
+        client = boto3.client("bedrock-runtime", endpoint_url=emu.url, ...)
+        emu.script({"content": [{"type": "text", "text": "Hi!"}]})
+        emu.fault("throttle", times=2)
+
+`python -m claude_magic.emulator` runs it from the command line.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import BedrockError
+from .faults import Fault
+from .server import EmulatorServer, EmulatorState, is_loopback, set_pace
+from .sigv4 import parse_credentials
+
+__all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
+
+
+class RemoteNotAllowed(ValueError):
+    """Listening on a non-loopback address was asked for without allowing it."""
+
+
+class Emulator:
+    """A running emulator: in-process server thread, request log, scripts and faults.
+
+    `pace` is tokens per second for streamed (and invoked) replies, None for as fast as
+    possible. `credentials` ("KEY:SECRET", a pair or {key: secret}) turns on SigV4
+    signature checks; without it any signed request is accepted.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        pace: float | None = None,
+        credentials: str | tuple[str, str] | Mapping[str, str] | None = None,
+        allow_remote: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise RemoteNotAllowed(
+                f"refusing to listen on {host}, which is not a loopback address; "
+                "pass --allow-remote (allow_remote=True) to expose the emulator"
+            )
+        self.host = host
+        self.port = port
+        self._state = EmulatorState(set_pace(pace), parse_credentials(credentials))
+        self._state.verbose = verbose
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind and serve in a background thread (idempotent)."""
+        if self._server is None:
+            server = EmulatorServer((self.host, self.port), self._state)
+            self.port = server.server_port
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"claude-magic-emulator:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection (idempotent)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The endpoint_url for boto3, e.g. http://127.0.0.1:54321."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"Emulator({self.url!r}, running={self.running})"
+
+    # -- settings -----------------------------------------------------------------------
+
+    @property
+    def pace(self) -> float | None:
+        """Tokens per second for replies; None means as fast as possible."""
+        return self._state.pace
+
+    @pace.setter
+    def pace(self, value: float | None) -> None:
+        self._state.pace = set_pace(value)
+
+    # -- requests, scripts, faults -------------------------------------------------------
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Model requests received, oldest first: operation, model_id, body, headers, status."""
+        return self._state.requests()
+
+    def clear_requests(self) -> None:
+        self._state.clear_requests()
+
+    def script(self, message: dict[str, Any] | str) -> None:
+        """Queue the reply for the next (valid) invoke or stream request: an Anthropic
+        message whose missing fields (id, model, usage, stop_reason...) get filled in."""
+        self._state.add_script({"content": message} if isinstance(message, str) else message)
+
+    def clear_scripts(self) -> None:
+        self._state.clear_scripts()
+
+    def fault(
+        self,
+        type: str,
+        times: int = 1,
+        after_events: int = 0,
+        exception: str | None = None,
+        seconds: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Make the next `times` model requests fail: request faults `throttle`,
+        `unavailable`, `internal`, `model_timeout`; stream faults `stream_exception`
+        (`exception` e.g. "modelStreamErrorException"), `disconnect`, `stall`
+        (`seconds`), `bad_crc`, acting after `after_events` events."""
+        self._state.faults.add(Fault(type, times, after_events, exception, seconds, message))
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._state.faults.pending()
+
+    def clear_faults(self) -> None:
+        self._state.faults.clear()
+
+    def reset(self) -> None:
+        """Forget recorded requests, queued scripts and faults."""
+        self._state.reset()

@@ -1,0 +1,83 @@
+"""`python -m claude_magic.emulator`: run the Bedrock Runtime emulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+PROG = "claude-magic-emulator"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A local Amazon Bedrock Runtime emulator for Anthropic Claude models. "
+        "Point boto3 at it with endpoint_url=<the printed URL>.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument(
+        "--pace", type=float, default=None, metavar="TOKENS_PER_S",
+        help="stream replies at this many tokens per second (default: as fast as possible)",
+    )
+    parser.add_argument(
+        "--credentials", default=None, metavar="KEY:SECRET",
+        help="verify SigV4 signatures against this access key and secret",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true",
+        help="allow listening on a non-loopback address (admin routes still answer loopback only)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from . import Emulator, RemoteNotAllowed
+    from .server import MIN_PACE
+
+    if args.pace is not None and not args.pace >= MIN_PACE:
+        return _fail(f"--pace must be at least {MIN_PACE} tokens per second", 2)
+    if not 0 <= args.port <= 65535:
+        return _fail("--port must be between 0 and 65535", 2)
+    try:
+        emulator = Emulator(
+            args.host,
+            args.port,
+            pace=args.pace,
+            credentials=args.credentials,
+            allow_remote=args.allow_remote,
+            verbose=not args.quiet,
+        )
+    except RemoteNotAllowed as exc:
+        return _fail(str(exc), 2)
+    except ValueError as exc:
+        return _fail(f"{exc}", 2)
+    try:
+        emulator.start()
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1)
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"claude-magic Bedrock emulator listening on {emulator.url}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    print(f"{PROG}: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,585 @@
+"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream
+and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
+clients (health, request log, scripted replies, faults, settings).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .. import __version__
+from ..messages import Message
+from . import sigv4
+from .errors import BedrockError, validation
+from .events import check_script, complete_message, stream_events
+from .eventstream import chunk_frame, corrupt, exception_frame
+from .faults import REQUEST_FAULTS, Fault, FaultQueue
+
+INVOKE = "InvokeModel"
+STREAM = "InvokeModelWithResponseStream"
+COUNT_TOKENS = "CountTokens"
+OPERATIONS = {"invoke": INVOKE, "invoke-with-response-stream": STREAM, "count-tokens": COUNT_TOKENS}
+UNSUPPORTED_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream"}
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
+SOCKET_TIMEOUT = 120.0
+MIN_PACE = 0.01  # tokens per second
+_LINGER_RESET = struct.pack("ii", 1, 0)
+_END_OF_STREAM = b"0\r\n\r\n"
+
+
+class BadRequest(Exception):
+    """A request the HTTP layer cannot make sense of; the connection is closed after it."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or a name) only ever means this machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+class EmulatorState:
+    """What the running emulator remembers: request log, scripted replies, faults, pace."""
+
+    def __init__(self, pace: float | None = None, credentials: dict[str, str] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.log: list[dict[str, Any]] = []
+        self.scripts: deque[dict[str, Any]] = deque()
+        self.faults = FaultQueue()
+        self.pace = pace
+        self.credentials = credentials
+        self.verbose = False
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.log.append(entry)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(entry) for entry in self.log]
+
+    def clear_requests(self) -> int:
+        with self.lock:
+            count = len(self.log)
+            self.log.clear()
+            return count
+
+    def add_script(self, message: dict[str, Any]) -> None:
+        check_script(message)
+        with self.lock:
+            self.scripts.append(message)
+
+    def pending_scripts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.scripts)
+
+    def next_script(self) -> dict[str, Any] | None:
+        with self.lock:
+            return self.scripts.popleft() if self.scripts else None
+
+    def clear_scripts(self) -> int:
+        with self.lock:
+            count = len(self.scripts)
+            self.scripts.clear()
+            return count
+
+    def reset(self) -> None:
+        self.clear_requests()
+        self.clear_scripts()
+        self.faults.clear()
+
+    def health(self) -> dict[str, Any]:
+        with self.lock:
+            requests, scripts = len(self.log), len(self.scripts)
+        return {
+            "status": "ok",
+            "service": "claude-magic bedrock-runtime emulator",
+            "version": __version__,
+            "pace": self.pace,
+            "auth": "sigv4" if self.credentials else "presence",
+            "requests": requests,
+            "scripts": scripts,
+            "faults": len(self.faults),
+        }
+
+
+def set_pace(value: Any) -> float | None:
+    """A valid pace (tokens per second, None for unlimited)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_PACE:
+        raise ValueError(f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited")
+    return float(value)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise BadRequest("the body must be JSON") from None
+
+
+def _loggable_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    """One connection: HTTP/1.1 keep-alive, any method, JSON error bodies."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = f"claude-magic-emulator/{__version__}"
+    disable_nagle_algorithm = True
+    timeout = SOCKET_TIMEOUT
+    server: EmulatorServer
+
+    # -- connection plumbing ------------------------------------------------------------
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        self.server.untrack(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def handle_one_request(self) -> None:
+        self._status: int | None = None
+        self._entry: dict[str, Any] | None = None
+        self._request_id = str(uuid.uuid4())
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            self._dispatch()
+            self.wfile.flush()
+        except OSError:  # timeouts and broken connections alike
+            self.close_connection = True
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(400, "HTTP/0.9 requests are not supported")
+            return False
+        return True
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        if self._entry is not None:
+            self._entry["status"] = code  # before the client can see the response
+        super().send_response(code, message)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, headers) as JSON; never a 5xx."""
+        status = 400 if code >= 500 else code
+        if self.request_version in ("HTTP/0.9", ""):
+            self.request_version = "HTTP/1.0"  # always answer with a status line
+        reason = message or self.responses.get(code, ("Bad request",))[0]
+        self.close_connection = True
+        self._send_json(status, {"message": reason}, error_type="BadRequestException")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.state.verbose:
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+    def _abort(self) -> None:
+        """Close the connection abruptly (TCP reset), mid-response."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            self.connection.close()
+            self.rfile.close()
+        except OSError:
+            pass
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            return b""
+        if len(lengths) > 1:
+            raise BadRequest("conflicting Content-Length headers")
+        (length_text,) = lengths
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise BadRequest(f"invalid Content-Length {length_text[:40]!r}")
+        length = int(length_text)
+        if length > MAX_REQUEST_BYTES:
+            raise BadRequest("request body too large", 413)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise BadRequest("request body shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1026)
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise BadRequest("malformed chunked request body") from None
+            if size < 0 or total + size > MAX_REQUEST_BYTES:
+                raise BadRequest("request body too large", 413)
+            if size == 0:
+                break
+            data = self.rfile.read(size)
+            if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise BadRequest("malformed chunked request body")
+            parts.append(data)
+            total += size
+        for _ in range(100):  # trailers, up to the blank line
+            if self.rfile.readline(65537).strip() == b"":
+                return b"".join(parts)
+        raise BadRequest("too many trailer lines")
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _send_json(
+        self,
+        status: int,
+        payload: Any,
+        error_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", self._request_id)
+        if error_type:
+            self.send_header("x-amzn-ErrorType", error_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_bedrock_error(self, error: BedrockError) -> None:
+        self._send_json(error.status, {"message": error.message}, error_type=error.error_type_header)
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        target = self.path
+        if target.startswith(("http://", "https://")):
+            parts = urlsplit(target)
+            target = parts.path + ("?" + parts.query if parts.query else "")
+        path, _, query = target.partition("?")
+        try:
+            body = self._read_body()
+            if path.startswith("/model/"):
+                self._model_request(path, query, body, started)
+            elif path == "/_emulator" or path.startswith("/_emulator/"):
+                self._admin_request(path, body)
+            else:
+                raise BedrockError(
+                    "UnknownOperationException",
+                    f"Unknown operation {self.command} {path[:200]}. This emulator serves "
+                    "POST /model/{modelId}/invoke, /invoke-with-response-stream and /count-tokens.",
+                    404,
+                )
+        except BadRequest as exc:
+            self.close_connection = True
+            self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
+        except BedrockError as exc:
+            self._send_bedrock_error(exc)
+        except OSError:
+            raise  # the connection broke or timed out: nothing more to say on it
+        except Exception as exc:  # a bug in the emulator, never the client's fault
+            traceback.print_exc(file=sys.stderr)
+            if self._status is not None:
+                self._abort()
+                return
+            self.close_connection = True
+            self._send_bedrock_error(
+                BedrockError("InternalServerException", f"The emulator failed: {exc!r}")
+            )
+
+    def _method_not_allowed(self, allowed: str) -> BedrockError:
+        return BedrockError(
+            "MethodNotAllowedException",
+            f"{self.command} is not allowed here; use {allowed}.",
+            405,
+        )
+
+    # -- model operations ---------------------------------------------------------------
+
+    def _model_request(self, path: str, query: str, body: bytes, started: float) -> None:
+        raw_model_id, _, operation_path = path[len("/model/") :].rpartition("/")
+        if operation_path in UNSUPPORTED_OPERATIONS and raw_model_id:
+            raise BedrockError(
+                "UnknownOperationException",
+                f"{UNSUPPORTED_OPERATIONS[operation_path]} is not emulated; use InvokeModel "
+                "or InvokeModelWithResponseStream.",
+                404,
+            )
+        operation = OPERATIONS.get(operation_path)
+        if operation is None or not raw_model_id:
+            raise BedrockError("UnknownOperationException", f"Unknown operation {path[:200]}.", 404)
+        if self.command != "POST":
+            raise self._method_not_allowed("POST")
+        model_id = unquote(raw_model_id)
+        entry: dict[str, Any] = {
+            "operation": operation,
+            "model_id": model_id,
+            "body": _loggable_body(body),
+            "headers": {name: value for name, value in self.headers.items()},
+            "time": time.time(),
+            "status": None,  # the response status, once there is one
+        }
+        self._entry = entry
+        self.server.state.record(entry)
+        self._model_operation(operation, model_id, path, query, body, started)
+
+    def _model_operation(
+        self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
+    ) -> None:
+        from .responder import estimate_input_tokens, respond
+        from .validate import validate_count_tokens, validate_invoke
+
+        state = self.server.state
+        sigv4.check_request(
+            self.command, path, query, list(self.headers.items()), body, state.credentials
+        )
+        fault = state.faults.take(operation)
+        if fault is not None and fault.type in REQUEST_FAULTS:
+            raise fault.error()
+        if operation == COUNT_TOKENS:
+            _, inner = validate_count_tokens(model_id, body)
+            self._send_json(200, {"inputTokens": estimate_input_tokens(inner)})
+            return
+        model, request = validate_invoke(model_id, body, self.headers)  # type: ignore[arg-type]
+        if operation == INVOKE and fault is not None and fault.type == "disconnect":
+            self._abort()  # before any reply is made: a queued script stays queued
+            return
+        script = state.next_script()
+        if script is not None:
+            message = complete_message(script, model, estimate_input_tokens(request))
+        else:
+            reply = respond(model, request)
+            message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(request))
+        if operation == STREAM:
+            self._stream(message, fault, started)
+        else:
+            self._invoke_reply(message, fault, started)
+
+    def _invoke_reply(self, message: Message, fault: Fault | None, started: float) -> None:
+        pace = self.server.state.pace
+        if pace:
+            self.server.stopping.wait(message.usage.output_tokens / pace)
+        if fault is not None and fault.type == "stall":
+            self.server.stopping.wait(fault.seconds or 0)
+        latency = round((time.monotonic() - started) * 1000)
+        self._send_json(
+            200,
+            message.to_dict(),
+            headers={
+                "X-Amzn-Bedrock-Input-Token-Count": str(message.usage.input_tokens),
+                "X-Amzn-Bedrock-Output-Token-Count": str(message.usage.output_tokens),
+                "X-Amzn-Bedrock-Invocation-Latency": str(latency),
+            },
+        )
+
+    def _stream(self, message: Message, fault: Fault | None, started: float) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
+        self.send_header("x-amzn-RequestId", self._request_id)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        write = self.wfile.write
+        pace = self.server.state.pace
+        interval = 1.0 / pace if pace else 0.0
+        next_delta = time.monotonic()
+        trigger = fault.after_events if fault is not None else -1
+        sequence = 0
+        for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
+            if sequence == trigger and fault is not None:
+                if fault.type == "bad_crc":
+                    frame = corrupt(chunk_frame(event, sequence))
+                    write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
+                    return
+                if self._stream_fault(fault):
+                    return
+            if interval and is_delta:
+                next_delta = max(next_delta + interval, time.monotonic() - 1.0)
+                delay = next_delta - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            frame = chunk_frame(event, sequence)
+            write(b"%x\r\n%b\r\n" % (len(frame), frame))
+        if fault is not None and trigger > sequence:
+            if fault.type == "bad_crc":
+                frame = corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
+                write(b"%x\r\n%b\r\n" % (len(frame), frame))
+            elif self._stream_fault(fault):
+                return
+        write(_END_OF_STREAM)
+
+    def _stream_fault(self, fault: Fault) -> bool:
+        """Act out a stream fault; True when the stream has ended."""
+        if fault.type == "stall":
+            self.server.stopping.wait(fault.seconds or 0)
+            return False
+        if fault.type == "disconnect":
+            self._abort()
+            return True
+        frame = exception_frame(fault.exception or "modelStreamErrorException", fault.stream_message())
+        self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
+        return True
+
+    # -- admin routes -------------------------------------------------------------------
+
+    def _admin_request(self, path: str, body: bytes) -> None:
+        if not is_loopback(self.client_address[0]):
+            raise BedrockError("AccessDeniedException", "Admin routes answer loopback clients only.", 403)
+        state = self.server.state
+        route = path[len("/_emulator") :].rstrip("/") or "/"
+        method = "GET" if self.command == "HEAD" else self.command
+        handlers: dict[str, dict[str, Any]] = {
+            "/health": {"GET": state.health},
+            "/requests": {
+                "GET": lambda: {"requests": state.requests()},
+                "DELETE": lambda: {"cleared": state.clear_requests()},
+            },
+            "/script": {
+                "GET": lambda: {"scripts": state.pending_scripts()},
+                "POST": lambda: self._queue_scripts(body),
+                "DELETE": lambda: {"cleared": state.clear_scripts()},
+            },
+            "/faults": {
+                "GET": lambda: {"faults": state.faults.pending()},
+                "POST": lambda: self._queue_faults(body),
+                "DELETE": lambda: {"cleared": state.faults.clear()},
+            },
+            "/config": {"GET": self._config, "POST": lambda: self._config(body)},
+            "/reset": {"POST": lambda: state.reset() or {"status": "ok"}},
+        }
+        if route not in handlers:
+            raise BedrockError(
+                "UnknownOperationException",
+                f"Unknown admin route {path[:200]}; try {', '.join('/_emulator' + r for r in handlers)}.",
+                404,
+            )
+        if method not in handlers[route]:
+            raise self._method_not_allowed(" or ".join(handlers[route]))
+        try:
+            result = handlers[route][method]()
+        except ValueError as exc:
+            raise validation(str(exc)) from None
+        self._send_json(200, result)
+
+    def _queue_scripts(self, body: bytes) -> dict[str, Any]:
+        payload = _parse_json(body)
+        messages = payload if isinstance(payload, list) else [payload]
+        for message in messages:
+            check_script(message)
+        for message in messages:
+            self.server.state.add_script(message)
+        return {"queued": len(messages), "scripts": len(self.server.state.pending_scripts())}
+
+    def _queue_faults(self, body: bytes) -> dict[str, Any]:
+        payload = _parse_json(body)
+        faults = [Fault.from_dict(item) for item in (payload if isinstance(payload, list) else [payload])]
+        for fault in faults:
+            self.server.state.faults.add(fault)
+        return {"queued": len(faults), "faults": self.server.state.faults.pending()}
+
+    def _config(self, body: bytes | None = None) -> dict[str, Any]:
+        if body is not None:
+            payload = _parse_json(body)
+            if not isinstance(payload, dict) or set(payload) - {"pace"}:
+                raise ValueError('config accepts {"pace": tokens_per_second or null}')
+            if "pace" in payload:
+                self.server.state.pace = set_pace(payload["pace"])
+        return {"pace": self.server.state.pace}
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """A threading HTTP server that can close its open connections on shutdown."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.state = state
+        self.stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, EmulatorHandler)
+
+    def server_bind(self) -> None:
+        # The plain socket bind: HTTPServer's version does a slow reverse DNS lookup.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def track(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.state.verbose:
+            super().handle_error(request, client_address)

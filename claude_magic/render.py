@@ -1,0 +1,444 @@
+"""Model Markdown to sanitised HTML, and the static bundle a finished answer leaves.
+
+Model output is untrusted: Markdown is converted with raw HTML disabled, images
+become links (nothing is loaded from the network), and the result is cleaned by
+nh3 so only plain formatting tags and http/https/mailto links survive. Everything
+else this module writes into HTML is escaped. CSS classes start with `claude-magic-`.
+
+`BlockSplitter` cuts a growing Markdown text into blocks that render on their own,
+so a live view renders each finished block once.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .messages import Block, Message, Usage
+
+ImageThumb = tuple[bytes, str, int]  # PNG bytes, label, estimated tokens
+MAX_SHOWN_CHARS = 10_000  # tool inputs and results beyond this are cut in the display
+MAX_EMBEDDED_IMAGE_BYTES = 300_000  # larger tool-result images are named, not embedded
+
+_SAFE_HREF = re.compile(r"^\s*(https?://|mailto:)", re.IGNORECASE)
+_SAFE_IMG_SRC = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]*$")
+_LANGUAGE_CLASS = re.compile(r"^language-[\w+#.-]{1,40}$")
+_CHROME_CLASS = re.compile(r"^claude-magic(-[\w-]{1,40})?$")
+_DIM = "opacity:0.7;font-size:0.85em"
+_MODEL_TAGS = {
+    "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "li", "ol", "p", "pre", "s", "strong", "table", "tbody", "td", "th", "thead",
+    "tr", "ul",
+}
+_CHROME_TAGS = _MODEL_TAGS | {"details", "div", "img", "span", "summary"}
+_CHROME_STYLES = {
+    "color", "font-size", "margin", "max-height", "max-width", "opacity", "text-align",
+    "vertical-align", "white-space",
+}
+
+
+@dataclass
+class ToolOutcome:
+    """What running one tool call gave, as shown to the user."""
+
+    tool_use_id: str
+    summary: str
+    is_error: bool = False
+    image_png: bytes | None = None  # keep it small: it is embedded in the notebook
+
+    @classmethod
+    def from_block(cls, block: Block) -> ToolOutcome:
+        """From a Messages API tool_result block: its text, and its first PNG image
+        if that is small enough to embed."""
+        content = block.get("content")
+        items = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+        texts, image = [], None
+        for item in items:
+            if item.get("type") == "text":
+                texts.append(item.get("text", ""))
+            elif item.get("type") == "image":
+                source = item.get("source") or {}
+                data = source.get("data") or ""
+                size = len(data) * 3 // 4 - data[-2:].count("=")
+                if image is None and source.get("media_type") == "image/png" and size <= MAX_EMBEDDED_IMAGE_BYTES:
+                    image = base64.b64decode(data)
+                else:
+                    texts.append(f"[{source.get('media_type', 'image')}, {size:,} bytes]")
+        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image)
+
+
+@dataclass
+class Notice:
+    """A one-line note shown between answers, e.g. "history rewound"."""
+
+    text: str
+
+
+Entry = Message | ToolOutcome | Notice
+
+
+# ---------------------------------------------------------------- Markdown → HTML
+
+
+def _render_image(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    """Images from model output are never loaded: show the alt text, linked if http(s)."""
+    token = tokens[idx]
+    alt = html.escape(self.renderInlineAsText(token.children or [], options, env) or "image")
+    src = token.attrGet("src") or ""
+    if _SAFE_HREF.match(src):
+        return f'<a href="{html.escape(src)}">🖼 {alt}</a>'
+    return f"🖼 {alt}"
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.add_render_rule("image", _render_image)
+    return md
+
+
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "href":
+        return value if _SAFE_HREF.match(value) else None
+    if attribute == "src":
+        return value if tag == "img" and _SAFE_IMG_SRC.match(value) else None
+    if attribute == "class":
+        kept = [c for c in value.split() if _LANGUAGE_CLASS.match(c) or _CHROME_CLASS.match(c)]
+        return " ".join(kept) or None
+    return value
+
+
+def sanitize(fragment: str, *, chrome: bool = False) -> str:
+    """Clean an HTML fragment. The model policy keeps formatting and safe links;
+    `chrome=True` also keeps this module's own divs, details, classes, light inline
+    styles and embedded (data:) PNG/JPEG images."""
+    import nh3
+
+    attributes: dict[str, set[str]] = {
+        "a": {"href", "title"}, "ol": {"start"}, "code": {"class"},
+        "th": {"style"}, "td": {"style"},
+    }
+    if chrome:
+        attributes["*"] = {"class", "style", "title"}
+        attributes["img"] = {"src", "alt", "title"}
+    return nh3.clean(
+        fragment,
+        tags=_CHROME_TAGS if chrome else _MODEL_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=attributes,
+        attribute_filter=_keep_attribute,
+        url_schemes={"http", "https", "mailto", "data"} if chrome else {"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        filter_style_properties=_CHROME_STYLES if chrome else {"text-align"},
+    )
+
+
+def markdown_to_html(text: str) -> str:
+    """Untrusted Markdown as sanitised HTML (CommonMark + tables + strikethrough)."""
+    return sanitize(_markdown().render(text))
+
+
+# ---------------------------------------------------------------- live block splitting
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_TABLE_DELIMITER = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+class BlockSplitter:
+    """Cuts a growing Markdown text into blocks that can be rendered one by one.
+
+    Blocks end at blank lines outside code fences (unless the next line is indented,
+    as in a list item) and at closing fences. Blocks longer than `max_chars` are cut
+    at line boundaries; a long fence or table repeats its opening line or header on
+    each piece, so every piece renders alike. Work is linear in the text length.
+    """
+
+    def __init__(self, max_chars: int = 1200):
+        self.max_chars = max_chars
+        self._text = ""
+        self._start = 0  # where the unfinished block starts
+        self._scanned = 0  # complete lines before this index have been looked at
+        self._break = -1  # end of the block, if the blank line seen there ends it
+        self._fence = ""  # the fence marker while inside a fenced code block
+        self._opener = ""  # that fence's opening line
+        self._prefix = ""  # repeated before a continuation piece (fence opener, table head)
+
+    def feed(self, text: str) -> list[str]:
+        """Take the whole text so far (it only grows); return newly finished blocks."""
+        self._text = text
+        done: list[str] = []
+        while (newline := text.find("\n", self._scanned)) >= 0:
+            start = max(self._scanned, self._start)
+            self._scanned = newline + 1
+            self._line(start, newline + 1, done)
+        if self._break >= 0 and text[self._scanned : self._scanned + 1] not in ("", " ", "\t"):
+            self._emit(self._break, done)  # the next block has begun, unindented
+            self._start, self._prefix, self._break = self._scanned, "", -1
+        if len(text) - self._start > 2 * self.max_chars:
+            self._cut_long_line(done)
+        return done
+
+    @property
+    def pending(self) -> str:
+        """The unfinished last block, as Markdown that renders on its own."""
+        rest = self._text[self._start :]
+        return self._prefix + rest if rest.strip() else ""
+
+    def close(self) -> list[str]:
+        """The text has ended: return what remains as the last block."""
+        rest = self.pending
+        self._start = self._scanned = len(self._text)
+        self._prefix = self._fence = ""
+        self._break = -1
+        return [rest] if rest else []
+
+    def _emit(self, end: int, done: list[str], closing: str = "") -> None:
+        piece = self._prefix + self._text[self._start : end] + closing
+        if piece.strip():
+            done.append(piece)
+        self._start = end
+
+    def _line(self, a: int, b: int, done: list[str]) -> None:
+        line = self._text[a:b]
+        if self._fence:
+            if _closes_fence(line, self._fence):
+                self._emit(b, done)
+                self._fence = self._prefix = ""
+            elif b - self._start > self.max_chars and a > self._start:
+                self._emit(a, done, closing=self._fence + "\n")
+                self._prefix = self._opener
+            return
+        if not line.strip():
+            if a == self._start:
+                self._start = b
+            elif self._break < 0:
+                self._break = a
+            return
+        if self._break >= 0:
+            if line[0] not in " \t":
+                self._emit(self._break, done)
+                self._start, self._prefix = a, ""
+            self._break = -1
+        fence = _FENCE.match(line)
+        if fence:
+            if a > self._start:
+                self._emit(a, done)
+            self._fence, self._opener, self._prefix = fence.group(1), line, ""
+        elif b - self._start > self.max_chars and a > self._start:
+            head = self._prefix or self._table_head()
+            self._emit(a, done)
+            self._prefix = head
+
+    def _table_head(self) -> str:
+        lines = self._text[self._start :].split("\n", 2)
+        if len(lines) == 3 and "|" in lines[0] and _TABLE_DELIMITER.match(lines[1]):
+            return lines[0] + "\n" + lines[1] + "\n"
+        return ""
+
+    def _cut_long_line(self, done: list[str]) -> None:
+        text = self._text
+        cut = text.rfind(" ", self._start + self.max_chars // 2, len(text) - 1)
+        if cut < 0:
+            cut = self._start + self.max_chars
+        self._break = -1
+        if self._fence:
+            self._emit(cut, done, closing="\n" + self._fence + "\n")
+            self._prefix = self._opener
+        else:
+            self._emit(cut, done)
+            self._prefix = ""
+
+
+def _closes_fence(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and len(stripped) >= len(fence)
+        and stripped == fence[0] * len(stripped)
+    )
+
+
+# ---------------------------------------------------------------- pieces of the display
+
+
+def header_html(model: str, chat: str, images: Sequence[ImageThumb] = ()) -> str:
+    """The header line: model, chat, and thumbnails of the images sent."""
+    title = " · ".join(p for p in (html.escape(model), chat and f"chat {html.escape(chat)}") if p)
+    thumbs = "".join(
+        f'<span class="claude-magic-thumb" title="{html.escape(label)} (~{tokens} tokens)">'
+        f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+        f'alt="{html.escape(label)}" style="max-height:48px;max-width:96px;margin:0 4px 0 0;'
+        f'vertical-align:middle"></span>'
+        for png, label, tokens in images
+    )
+    if not title and not thumbs:
+        return ""
+    return f'<div class="claude-magic-header" style="{_DIM}">{title} {thumbs}</div>'
+
+
+def footer_html(text: str) -> str:
+    return f'<div class="claude-magic-footer" style="{_DIM}">{html.escape(text)}</div>'
+
+
+def status_html(text: str) -> str:
+    return f'<div class="claude-magic-status" style="{_DIM}">{html.escape(text)}</div>'
+
+
+def notice_html(text: str) -> str:
+    return f'<div class="claude-magic-notice" style="{_DIM}">ℹ {html.escape(text)}</div>'
+
+
+def error_html(text: str) -> str:
+    return f'<div class="claude-magic-error" style="color:#c62828">⚠ {html.escape(text)}</div>'
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _capped(text: str) -> str:
+    extra = len(text) - MAX_SHOWN_CHARS
+    return text if extra <= 0 else f"{text[:MAX_SHOWN_CHARS]}\n… ({extra:,} more characters)"
+
+
+def tool_input_text(tool_input: Any) -> str:
+    return json.dumps(tool_input, ensure_ascii=False, indent=2, default=str)
+
+
+def tool_call_html(block: Block) -> str:
+    """A collapsed section showing one tool call and its input."""
+    name = html.escape(str(block.get("name", "?")))
+    args = html.escape(_shorten(json.dumps(block.get("input") or {}, ensure_ascii=False), 80))
+    body = html.escape(_capped(tool_input_text(block.get("input") or {})))
+    return (
+        f'<details class="claude-magic-tool"><summary>🔧 <code>{name}</code> '
+        f'<span style="{_DIM}">{args}</span></summary><pre>{body}</pre></details>'
+    )
+
+
+def tool_result_html(outcome: ToolOutcome) -> str:
+    """A collapsed section showing what a tool call returned."""
+    mark, kind = ("✗", "claude-magic-tool-error") if outcome.is_error else ("↳", "claude-magic-tool-result")
+    line = html.escape(_shorten(outcome.summary, 100) or "(no output)")
+    image = ""
+    if outcome.image_png:
+        data = base64.b64encode(outcome.image_png).decode()
+        image = f'<div><img src="data:image/png;base64,{data}" alt="tool image" style="max-width:100%"></div>'
+    return (
+        f'<details class="{kind}"><summary>{mark} {line}</summary>'
+        f"<pre>{html.escape(_capped(outcome.summary))}</pre>{image}</details>"
+    )
+
+
+def tool_preview_html(name: str, partial: dict[str, Any] | None, limit: int = 600) -> str:
+    """A tool call whose input is still streaming (the end of it, bounded)."""
+    shown = tool_input_text(partial) if partial is not None else "…"
+    if len(shown) > limit:
+        shown = "…" + shown[-limit:]
+    return (
+        f'<div class="claude-magic-tool-live">🔧 <code>{html.escape(name)}</code>'
+        f'<pre style="{_DIM}">{html.escape(shown)}</pre></div>'
+    )
+
+
+def footer_text(
+    stop_reason: str | None,
+    usage: Usage | None,
+    latency_s: float | None = None,
+    cost_usd: float | None = None,
+) -> str:
+    """One line: why the reply stopped, tokens, time, cost."""
+    parts: list[str] = []
+    if stop_reason == "max_tokens":
+        parts.append("cut off at max_tokens")
+    elif stop_reason:
+        parts.append(stop_reason)
+    if usage is not None:
+        parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+        if usage.cache_read_input_tokens:
+            parts.append(f"{usage.cache_read_input_tokens:,} cache read")
+        if usage.cache_creation_input_tokens:
+            parts.append(f"{usage.cache_creation_input_tokens:,} cache write")
+    if latency_s is not None:
+        parts.append(f"{latency_s:.1f} s")
+    if cost_usd is not None:
+        parts.append(f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:.2f}")
+    return " · ".join(parts)
+
+
+# ---------------------------------------------------------------- the static bundle
+
+
+def _fenced(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def static_bundle(
+    transcript: Sequence[Entry],
+    *,
+    model: str = "",
+    chat: str = "",
+    footer: str = "",
+    images: Sequence[ImageThumb] = (),
+    error: str | None = None,
+) -> dict[str, str]:
+    """The final display of an answer: `text/html` (sanitised), `text/markdown`
+    and `text/plain`. The transcript holds, in order, assistant Messages (text,
+    tool_use and thinking blocks), ToolOutcomes and Notices."""
+    names: dict[str, str] = {}
+    html_parts = [header_html(model, chat, images)]
+    md_parts: list[str] = []
+    text_parts = [" · ".join(p for p in (model, chat and f"chat {chat}") if p)]
+    for entry in transcript:
+        if isinstance(entry, Notice):
+            html_parts.append(notice_html(entry.text))
+            md_parts.append(f"*{entry.text}*")
+            text_parts.append(f"[note] {entry.text}")
+        elif isinstance(entry, ToolOutcome):
+            html_parts.append(tool_result_html(entry))
+            label = "error" if entry.is_error else "result"
+            md_parts.append(f"{label} of `{names.get(entry.tool_use_id, 'tool')}`:\n\n{_fenced(entry.summary)}")
+            text_parts.append(f"[{label}] {entry.summary}")
+        else:
+            for block in entry.content:
+                kind = block.get("type")
+                if kind == "text" and block.get("text"):
+                    html_parts.append(f'<div class="claude-magic-answer">{markdown_to_html(block["text"])}</div>')
+                    md_parts.append(block["text"])
+                    text_parts.append(block["text"])
+                elif kind == "tool_use":
+                    names[block.get("id", "")] = block.get("name", "?")
+                    html_parts.append(tool_call_html(block))
+                    args = tool_input_text(block.get("input") or {})
+                    md_parts.append(f"🔧 `{block.get('name', '?')}`\n\n{_fenced(args)}")
+                    text_parts.append(f"[tool] {block.get('name', '?')} {args}")
+                elif kind == "thinking" and block.get("thinking"):
+                    html_parts.append(
+                        f'<details class="claude-magic-thinking"><summary style="{_DIM}">thinking</summary>'
+                        f'<div style="white-space:pre-wrap">{html.escape(block["thinking"])}</div></details>'
+                    )
+    if error:
+        html_parts.append(error_html(error))
+        md_parts.append(f"**Error:** {error}")
+        text_parts.append(f"Error: {error}")
+    if footer:
+        html_parts.append(footer_html(footer))
+        text_parts.append(footer)
+    body = "".join(html_parts)
+    return {
+        "text/html": sanitize(f'<div class="claude-magic">{body}</div>', chrome=True),
+        "text/markdown": "\n\n".join(md_parts),
+        "text/plain": "\n\n".join(p for p in text_parts if p),
+    }

@@ -1,0 +1,255 @@
+"""Fold Anthropic streaming events into a Message snapshot.
+
+`fold_event` is a pure function in the style of an accumulator: it **mutates the
+Message it is given and returns it**, so a caller keeps one snapshot per reply and
+hands it to the view after every event. While a `tool_use` block is streaming its
+JSON input, the raw fragments collect under the private key `_partial_json` of that
+block; the key is removed at `content_block_stop`, when the input is parsed once.
+Use `close_interrupted` on a snapshot whose stream stopped early.
+
+Pure: no boto3, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .messages import Block, Message, Usage, as_blocks
+
+PARTIAL_JSON = "_partial_json"
+METRICS_KEY = "amazon-bedrock-invocationMetrics"
+
+
+class StreamError(Exception):
+    """An error reported inside a stream (an in-band `error` event or exception item)."""
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind  # e.g. "overloaded_error", "modelStreamErrorException"
+
+
+def decode_chunk(item: dict[str, Any]) -> dict[str, Any]:
+    """The event dict inside one boto3 stream item `{"chunk": {"bytes": b"..."}}`.
+
+    boto3 has already base64-decoded `bytes`. An item that is not a chunk (an
+    exception member) raises StreamError.
+    """
+    chunk = item.get("chunk")
+    if chunk is None:
+        kind, body = next(iter(item.items()), ("unknown", {}))
+        text = body.get("message") if isinstance(body, dict) else None
+        raise StreamError(text or f"the stream reported {kind}", kind)
+    raw = chunk.get("bytes", b"")
+    try:
+        event = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise StreamError(f"undecodable stream chunk: {exc}") from exc
+    if not isinstance(event, dict):
+        raise StreamError("stream chunk is not a JSON object")
+    return event
+
+
+def fold_event(message: Message, event: dict[str, Any]) -> Message:
+    """Fold one streaming event into `message` (mutated in place) and return it.
+
+    Raises StreamError for an in-band `error` event or a malformed stream.
+    Unknown event and delta types are ignored, so newer streams still fold.
+    """
+    kind = event.get("type")
+    if kind == "message_start":
+        _start_message(message, event.get("message") or {})
+    elif kind == "content_block_start":
+        _start_block(message, event)
+    elif kind == "content_block_delta":
+        _apply_delta(_block_at(message, event), event.get("delta") or {})
+    elif kind == "content_block_stop":
+        _stop_block(_block_at(message, event))
+    elif kind == "message_delta":
+        delta = event.get("delta") or {}
+        if "stop_reason" in delta:
+            message.stop_reason = delta["stop_reason"]
+        if "stop_sequence" in delta:
+            message.stop_sequence = delta["stop_sequence"]
+        _replace_usage(message.usage, event.get("usage"))
+    elif kind == "message_stop":
+        metrics = event.get(METRICS_KEY)
+        if isinstance(metrics, dict):
+            message.metrics = dict(metrics)
+    elif kind == "error":
+        error = event.get("error") or {}
+        raise StreamError(error.get("message") or "the model stream failed", error.get("type"))
+    return message
+
+
+def close_interrupted(message: Message) -> Message:
+    """Make a snapshot of an interrupted stream safe to keep: drop tool_use blocks
+    whose input never completed and empty text blocks (mutates, returns)."""
+    kept: list[Block] = []
+    for block in message.content:
+        if block.get("type") == "tool_use" and PARTIAL_JSON in block:
+            continue
+        if block.get("type") == "text" and not block.get("text"):
+            continue
+        kept.append(block)
+    message.content = kept
+    return message
+
+
+def _start_message(message: Message, data: dict[str, Any]) -> None:
+    message.id = data.get("id") or message.id
+    message.model = data.get("model") or message.model
+    message.role = data.get("role") or message.role
+    if data.get("content"):
+        message.content = as_blocks(data["content"])
+    message.usage = Usage.from_dict(data.get("usage"))
+
+
+def _start_block(message: Message, event: dict[str, Any]) -> None:
+    index = event.get("index", len(message.content))
+    block: Block = dict(event.get("content_block") or {})
+    if block.get("type") == "tool_use":
+        block.setdefault("input", {})
+        block[PARTIAL_JSON] = ""
+    elif block.get("type") == "text":
+        block.setdefault("text", "")
+    if index == len(message.content):
+        message.content.append(block)
+    elif 0 <= index < len(message.content):
+        message.content[index] = block
+    else:
+        raise StreamError(f"content block {index} started out of order")
+
+
+def _block_at(message: Message, event: dict[str, Any]) -> Block:
+    index = event.get("index", -1)
+    if not 0 <= index < len(message.content):
+        raise StreamError(f"event for unknown content block {index}")
+    return message.content[index]
+
+
+def _apply_delta(block: Block, delta: dict[str, Any]) -> None:
+    kind = delta.get("type")
+    if kind == "text_delta":
+        block["text"] = block.get("text", "") + (delta.get("text") or "")
+    elif kind == "input_json_delta":
+        block[PARTIAL_JSON] = block.get(PARTIAL_JSON, "") + (delta.get("partial_json") or "")
+    elif kind == "thinking_delta":
+        block["thinking"] = block.get("thinking", "") + (delta.get("thinking") or "")
+    elif kind == "signature_delta":
+        block["signature"] = delta.get("signature") or ""
+    elif kind == "citations_delta" and delta.get("citation") is not None:
+        block.setdefault("citations", []).append(delta["citation"])
+
+
+def _stop_block(block: Block) -> None:
+    if PARTIAL_JSON not in block:
+        return
+    raw = block.pop(PARTIAL_JSON)
+    if not raw.strip():
+        block["input"] = block.get("input") or {}
+        return
+    try:
+        block["input"] = json.loads(raw)
+    except ValueError as exc:
+        raise StreamError(f"tool input for {block.get('name', '?')} is not valid JSON") from exc
+
+
+def _replace_usage(usage: Usage, data: dict[str, Any] | None) -> None:
+    """message_delta usage fields are running totals: present, non-null ones replace."""
+    for key, value in (data or {}).items():
+        if value is not None and key in Usage.__dataclass_fields__:
+            setattr(usage, key, int(value))
+
+
+def lenient_partial_json(text: str) -> dict[str, Any] | None:
+    """The object a partial JSON text is heading for, for showing tool input live.
+
+    Incomplete string values are closed, unfinished keys, numbers and literals are
+    dropped, open containers are closed. Returns {} for blank text and None when the
+    text is not the start of a JSON object. One pass over the text.
+    """
+    if not text.strip():
+        return {}
+    stack: list[str] = []  # "{" or "["
+    states: list[str] = []  # per container: "key", "colon", "value", "after"
+    safe = 0  # text[:safe] + closers is valid JSON
+    safe_closers = ""
+    in_string = escape = False
+    unicode_left = 0
+    string_start = 0
+    i, n = 0, len(text)
+
+    def closers() -> str:
+        return "".join("}" if c == "{" else "]" for c in reversed(stack))
+
+    while i < n:
+        ch = text[i]
+        if in_string:
+            if unicode_left:
+                unicode_left -= 1
+            elif escape:
+                escape = False
+                unicode_left = 4 if ch == "u" else 0
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+                if states[-1] == "key":
+                    states[-1] = "colon"
+                else:
+                    states[-1] = "after"
+                    safe, safe_closers = i + 1, closers()
+            i += 1
+            continue
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if not stack and ch != "{":
+            return None if not safe else _loads_object(text[:safe] + safe_closers)
+        if ch in "{[":
+            stack.append(ch)
+            states.append("key" if ch == "{" else "value")
+            safe, safe_closers = i + 1, closers()
+        elif ch in "}]":
+            stack.pop()
+            states.pop()
+            if states:
+                states[-1] = "after"
+            safe, safe_closers = i + 1, closers()
+            if not stack:
+                break
+        elif ch == '"':
+            in_string, escape, unicode_left, string_start = True, False, 0, i
+        elif ch == ":":
+            states[-1] = "value"
+        elif ch == ",":
+            states[-1] = "key" if stack[-1] == "{" else "value"
+        else:  # a number or literal: complete once a delimiter follows it
+            j = i
+            while j < n and text[j] not in ",}] \t\r\n":
+                j += 1
+            if j == n:
+                break
+            states[-1] = "after"
+            i = j
+            safe, safe_closers = i, closers()
+            continue
+        i += 1
+    if in_string and states and states[-1] == "value":
+        end = n - (1 if escape else 0)
+        if unicode_left:
+            end = text.rfind("\\u", string_start, n)
+        parsed = _loads_object(text[:end] + '"' + closers())
+        if parsed is not None:
+            return parsed
+    return _loads_object(text[:safe] + safe_closers) if safe else None
+
+
+def _loads_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,164 @@
+"""`%%claude` in real kernels: nbclient-executed notebooks keep the answer, model
+output is rendered safely, and a kernel interrupt mid-stream leaves a valid chat."""
+
+from __future__ import annotations
+
+import time
+from html.parser import HTMLParser
+from queue import Empty
+
+import nbformat
+import pytest
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+XSS_REPLY = (
+    "Look: <img src=x onerror=\"window.pwned=1\"> and <script>window.pwned=2</script>\n\n"
+    "[click](javascript:window.pwned=3)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+)
+
+
+@pytest.fixture
+def kernel_env(emulator, monkeypatch, tmp_path):
+    """Kernels started by the test inherit this: the emulator endpoint and dummy keys."""
+    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.delenv("CLAUDE_MAGIC_OFFLINE", raising=False)
+    return emulator
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _execute(nb: nbformat.NotebookNode, tmp_path) -> nbformat.NotebookNode:
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
+
+
+class _ActiveHTML(HTMLParser):
+    """Collects tags and attributes that could run code."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dangerous: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "iframe", "object", "embed"):
+            self.dangerous.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text")):
+                self.dangerous.append(f"{tag}[{name}]")
+
+
+def test_nbclient_notebook_keeps_static_answer(kernel_env, tmp_path):
+    kernel_env.script({"content": [{"type": "text", "text": "## Title\n\n- one\n- two\n\n```python\nx = 1\n```"}],
+                       "stop_reason": "end_turn"})
+    nb = _execute(_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path)
+    outputs = nb.cells[1].outputs
+    bundles = [o["data"] for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    final = [b for b in bundles if "text/html" in b and "text/markdown" in b and "text/plain" in b]
+    assert final, outputs
+    html = final[-1]["text/html"]
+    assert "<h2" in html and "<li>one</li>" in html and "<code" in html
+    assert "end_turn" in html or "end_turn" in final[-1]["text/plain"]
+    assert final[-1]["text/markdown"].startswith("## Title")
+    assert not any("application/vnd.jupyter.widget-view+json" in b for b in bundles[-1:])
+    saved = tmp_path / "run.ipynb"
+    nbformat.write(nb, saved)
+    assert "Format something" in kernel_env.requests()[-1]["body"]["messages"][-1]["content"][-1]["text"]
+    assert "<li>one</li>" in saved.read_text()
+
+
+def test_model_output_is_never_active_html(kernel_env, tmp_path):
+    kernel_env.script({"content": [{"type": "text", "text": XSS_REPLY}], "stop_reason": "end_turn"})
+    nb = _execute(_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
+    html_parts = [o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
+    assert html_parts
+    for html in html_parts:
+        parser = _ActiveHTML()
+        parser.feed(html)
+        assert parser.dangerous == [], html
+    assert "&lt;script&gt;" in html_parts[-1]
+    assert "<table" in html_parts[-1]
+
+
+def test_errors_in_a_kernel_are_short(kernel_env, tmp_path):
+    nb = _notebook("%load_ext claude_magic", "%%claude -m no-such-model\nHi")
+    with pytest.raises(CellExecutionError) as info:
+        _execute(nb, tmp_path)
+    error = [o for o in nb.cells[1].outputs if o["output_type"] == "error"][0]
+    assert "Unknown model 'no-such-model'" in "".join(error["traceback"])
+    assert len(error["traceback"]) == 1
+    del info
+
+
+def _drain(kc, msg_id: str, timeout: float = 60) -> list[dict]:
+    messages, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=1)
+        except Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+    raise AssertionError("the kernel did not become idle")
+
+
+def _run(kc, code: str) -> list[dict]:
+    return _drain(kc, kc.execute(code))
+
+
+def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        _run(kc, "%load_ext claude_magic")
+        kernel_env.pace = 40
+        kernel_env.script({"content": [{"type": "text", "text": "word " * 600}], "stop_reason": "end_turn"})
+        msg_id = kc.execute("%%claude\nA long answer please")
+        seen_text = False
+        deadline = time.monotonic() + 30
+        while not seen_text and time.monotonic() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=1)
+            except Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id and "word word" in str(msg["content"]):
+                seen_text = True
+        assert seen_text, "no partial answer arrived before the interrupt"
+        km.interrupt_kernel()
+        messages = _drain(kc, msg_id)
+        errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+        assert errors and errors[0]["ename"] == "Interrupted"
+        assert "partial answer" in errors[0]["evalue"]
+        assert len(kernel_env.requests()) == 1
+
+        history = _run(kc, "%claude history")
+        printed = "".join(m["content"].get("text", "") for m in history if m["msg_type"] == "stream")
+        assert "[interrupted]" in printed
+
+        kernel_env.pace = None
+        after = _run(kc, "%%claude\nAnd now?")
+        assert not [m for m in after if m["msg_type"] == "error"]
+        body = kernel_env.requests()[-1]["body"]
+        assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+        partial = body["messages"][1]["content"][0]["text"]
+        assert partial.startswith("word word") and len(partial) < len("word " * 600)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
