@@ -42,11 +42,11 @@ class AttachmentError(ValueError):
 class AttachedImage:
     """A prepared image and where it came from ("cell 3", "cell 3:2", "fig", "a.png")."""
 
-    image: PreparedImage
+    prepared: PreparedImage
     label: str
 
     def to_block(self) -> Block:
-        return self.image.to_block()
+        return self.prepared.to_block()
 
     @property
     def placeholder(self) -> str:

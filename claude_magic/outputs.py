@@ -90,6 +90,10 @@ class OutputRecorder:
         self._patches: list[tuple[Any, str, bool, Any, Any]] = []
         self._stream_patches: list[tuple[Any, str, bool, Any, Any]] = []
         self.installed = False
+        # Wrappers record only while their generation is current: one left inside someone
+        # else's wrapper after an unpatch then just passes calls through.
+        self._generation = 0
+        self._stream_generation = 0
 
     # ------------------------------------------------------------ install / uninstall
 
@@ -110,13 +114,18 @@ class OutputRecorder:
         if not self.installed:
             return
         self.installed = False
+        self._generation += 1
         for event, callback in (("pre_run_cell", self._pre_run_cell),
                                 ("post_run_cell", self._post_run_cell)):
             if callback in self.shell.events.callbacks[event]:
                 self.shell.events.unregister(event, callback)
-        self._unpatch(self._stream_patches)
+        self._unpatch_streams()
         self._unpatch(self._patches)
         self._open.clear()
+
+    def _unpatch_streams(self) -> None:
+        self._stream_generation += 1
+        self._unpatch(self._stream_patches)
 
     @staticmethod
     def _patch(obj: Any, name: str, make_wrapper: Any, registry: list) -> bool:
@@ -144,45 +153,57 @@ class OutputRecorder:
     # ------------------------------------------------------------ wrappers
 
     def _wrap_publish(self, original: Any) -> Any:
+        generation = self._generation
+
         def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
             self._busy += 1
             try:
                 value = original(data, metadata, *args, **kwargs)
             finally:
                 self._busy -= 1
-            self._safely(self._on_display, data, kwargs.get("transient"), kwargs.get("update", False))
+            if generation == self._generation:
+                self._safely(self._on_display, data, kwargs.get("transient"), kwargs.get("update", False))
             return value
 
         return publish
 
     def _wrap_write_format_data(self, original: Any) -> Any:
+        generation = self._generation
+
         def write_format_data(format_dict: Any, md_dict: Any = None) -> Any:
             self._busy += 1
             try:
                 value = original(format_dict, md_dict)
             finally:
                 self._busy -= 1
-            self._safely(self._on_result, format_dict)
+            if generation == self._generation:
+                self._safely(self._on_result, format_dict)
             return value
 
         return write_format_data
 
     def _wrap_clear_output(self, original: Any) -> Any:
+        generation = self._generation
+
         def clear_output(wait: bool = False) -> Any:
             self._busy += 1
             try:
                 value = original(wait)
             finally:
                 self._busy -= 1
-            self._safely(self._on_clear, wait)
+            if generation == self._generation:
+                self._safely(self._on_clear, wait)
             return value
 
         return clear_output
 
     def _wrap_write(self, original: Any) -> Any:
+        generation = self._stream_generation
+
         def write(text: Any, *args: Any, **kwargs: Any) -> Any:
             value = original(text, *args, **kwargs)
-            if isinstance(text, str) and text and not self._quiet():
+            if generation == self._stream_generation and isinstance(text, str) and text \
+                    and not self._quiet():
                 self._safely(self._on_stream, text)
             return value
 
@@ -225,7 +246,7 @@ class OutputRecorder:
             return  # installed while this cell ran: its start was not seen
         cell = self._open.pop()
         if not self._open:
-            self._unpatch(self._stream_patches)
+            self._unpatch_streams()
         number = getattr(result, "execution_count", None)
         if not getattr(getattr(result, "info", None), "store_history", True):
             number = None  # such a cell has no execution count of its own

@@ -11,6 +11,8 @@ from .conversation import Chats
 
 if TYPE_CHECKING:
     from .bedrock import BedrockClient, ClientSettings
+    from .catalog import Model
+    from .computer import ComputerUseHandlers
     from .emulator import Emulator
     from .outputs import OutputRecorder
 
@@ -40,6 +42,7 @@ class KernelSession:
         self.cell = RunningCell()
         self._clients: dict[ClientSettings, BedrockClient] = {}
         self.emulator: Emulator | None = None
+        self._computer: dict[str, ComputerUseHandlers] = {}
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
@@ -77,8 +80,20 @@ class KernelSession:
             self.emulator.pace = pace
         return self.emulator
 
+    def computer_use(self, model: Model) -> ComputerUseHandlers:
+        """The computer-use handlers for `model` (one bash session per tool version)."""
+        from .computer import ComputerUseHandlers, newest_computer_use
+
+        key = newest_computer_use(model).computer
+        if key not in self._computer:
+            self._computer[key] = ComputerUseHandlers(model, root=os.getcwd())
+        return self._computer[key]
+
     def close(self) -> None:
         """Remove every hook and stop what was started."""
+        for handlers in self._computer.values():
+            handlers.close()
+        self._computer.clear()
         try:
             self.shell.events.unregister("pre_run_cell", self._pre_run_cell)
         except ValueError:

@@ -69,8 +69,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         execution_count=session.cell.execution_count,
         model_id=resolved.invoke_id,
     )
-    history = [] if args.no_history else conversation.messages()
-    messages, omitted = conversation.fit_request(history + [turn.user_message()], turn)
+    wire = [turn.user_message()] if args.no_history else conversation.messages(pending=turn)
+    messages, omitted = conversation.fit_request(wire, turn)
     if omitted:
         notices.append(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
                        "were replaced by a placeholder in this request.")

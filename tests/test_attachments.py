@@ -73,21 +73,21 @@ def test_cell_number_and_out_n_attach_every_image_the_cell_showed(shell, recorde
     for source in (str(one), f"Out[{one}]"):
         [image] = attach(shell, recorder, source)
         assert image.label == f"cell {one}"
-        assert image.image.data == shell.user_ns["red"]
+        assert image.prepared.data == shell.user_ns["red"]
         assert image.to_block()["source"]["data"] == base64.b64encode(shell.user_ns["red"]).decode()
         assert image.placeholder == f"[image from cell {one} omitted]"
     images = attach(shell, recorder, str(two))
     assert [i.label for i in images] == [f"cell {two}:1", f"cell {two}:2"]
-    assert [i.image.data for i in images] == [shell.user_ns["blue"], shell.user_ns["green"]]
+    assert [i.prepared.data for i in images] == [shell.user_ns["blue"], shell.user_ns["green"]]
 
 
 def test_n_colon_k_picks_one_image(shell, recorder):
     n = run(shell, "display(Image(blue))\ndisplay(Image(green))")
     [second] = attach(shell, recorder, f"{n}:2")
     assert second.label == f"cell {n}:2"
-    assert (second.image.width, second.image.height) == (60, 20)
+    assert (second.prepared.width, second.prepared.height) == (60, 20)
     [first] = attach(shell, recorder, f"Out[{n}]:1")
-    assert first.image.data == shell.user_ns["blue"]
+    assert first.prepared.data == shell.user_ns["blue"]
 
 
 def test_underscore_and_minus_one_mean_the_latest_earlier_image_cell(shell, recorder):
@@ -115,10 +115,10 @@ def test_matplotlib_figure_variable(shell, recorder):
                    "class Result:\n    pass\nresult = Result()\nresult.fig = fig\n")
     try:
         [image] = attach(shell, recorder, "fig")
-        assert image.label == "fig" and image.image.media_type == "image/png"
-        assert image.image.width <= 200 and image.image.height <= 150
+        assert image.label == "fig" and image.prepared.media_type == "image/png"
+        assert image.prepared.width <= 200 and image.prepared.height <= 150
         [dotted] = attach(shell, recorder, "result.fig")
-        assert dotted.label == "result.fig" and dotted.image.data == image.image.data
+        assert dotted.label == "result.fig" and dotted.prepared.data == image.prepared.data
     finally:
         shell.run_cell("plt.close('all')")
 
@@ -134,10 +134,10 @@ def test_pil_numpy_bytes_and_ipython_image_variables(shell, recorder):
     shell.run_cell("ipimage = Image(raw)")
     images = attach(shell, recorder, "pil", "gray", "rgb", "rgba", "raw", "ipimage")
     assert [i.label for i in images] == ["pil", "gray", "rgb", "rgba", "raw", "ipimage"]
-    assert [(i.image.width, i.image.height) for i in images] == [(30, 20)] + [(16, 12)] * 3 + [(40, 30)] * 2
-    modes = [Image.open(io.BytesIO(i.image.data)).mode for i in images[1:4]]
+    assert [(i.prepared.width, i.prepared.height) for i in images] == [(30, 20)] + [(16, 12)] * 3 + [(40, 30)] * 2
+    modes = [Image.open(io.BytesIO(i.prepared.data)).mode for i in images[1:4]]
     assert modes == ["L", "RGB", "RGBA"]
-    assert images[4].image.data == images[5].image.data == shell.user_ns["raw"]
+    assert images[4].prepared.data == images[5].prepared.data == shell.user_ns["raw"]
 
 
 # ------------------------------------------------------------------ files
@@ -148,7 +148,7 @@ def test_paths_and_sorted_globs(shell, recorder, tmp_path, monkeypatch):
         Image.new("RGB", (10, 10), colour).save(tmp_path / name)
     monkeypatch.chdir(tmp_path)
     [single] = attach(shell, recorder, "c.jpg")
-    assert single.label == "c.jpg" and single.image.media_type == "image/jpeg"
+    assert single.label == "c.jpg" and single.prepared.media_type == "image/jpeg"
     globbed = attach(shell, recorder, "*.png")
     assert [i.label for i in globbed] == ["a.png", "b.png"]
     absolute = attach(shell, recorder, str(tmp_path / "*.png"))
@@ -158,7 +158,7 @@ def test_paths_and_sorted_globs(shell, recorder, tmp_path, monkeypatch):
 def test_large_images_are_downscaled_to_max_edge(shell, recorder, tmp_path):
     Image.new("RGB", (3000, 1500), "white").save(tmp_path / "big.png")
     [image] = attach(shell, recorder, str(tmp_path / "big.png"), max_edge=1000)
-    assert (image.image.width, image.image.height) == (1000, 500)
+    assert (image.prepared.width, image.prepared.height) == (1000, 500)
 
 
 # ------------------------------------------------------------------ errors

@@ -1,0 +1,141 @@
+"""Tools through `%%claude`: options, config, decorator, the loop, approval, computer use."""
+
+from __future__ import annotations
+
+import pytest
+from magic_helpers import Shell, last_body
+
+WEATHER = '''
+def get_weather(city: str, unit: str = "celsius") -> str:
+    """Current weather for a city.
+
+    Args:
+        city: The city name.
+        unit: celsius or fahrenheit.
+    """
+    return f"Sunny, 21 degrees {unit} in {city}"
+'''
+
+
+@pytest.fixture
+def shell(emulator, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.chdir(tmp_path)
+    sh = Shell()
+    sh.run("%config ClaudeMagic.max_attempts = 1")
+    yield sh
+    sh.close()
+
+
+def _tool_results(body):
+    return [b for m in body["messages"] if m["role"] == "user" for b in m["content"]
+            if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+
+def _tool_uses(body):
+    return [b for m in body["messages"] if m["role"] == "assistant" for b in m["content"]
+            if isinstance(b, dict) and b.get("type") == "tool_use"]
+
+
+def test_tools_option_runs_the_loop(shell, emulator):
+    shell.run(WEATHER)
+    run = shell.ask("--tools get_weather", "What's the weather? Use get_weather for Lisbon.")
+    assert run.success, run.stdout + run.stderr
+    requests = emulator.requests()
+    assert len(requests) == 2
+    first = requests[0]["body"]
+    assert first["tools"][0]["name"] == "get_weather"
+    assert first["tools"][0]["input_schema"]["required"] == ["city"]
+    final = requests[-1]["body"]
+    uses, results = _tool_uses(final), _tool_results(final)
+    assert [r["tool_use_id"] for r in results] == [u["id"] for u in uses]
+    assert "Sunny, 21 degrees" in str(results[0]["content"])
+    # the next cell sends the whole exchange, every tool_use paired
+    shell.ask("--tools get_weather", "Thanks")
+    body = last_body(emulator)
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant", "user"]
+
+
+def test_decorated_and_configured_tools(shell, emulator):
+    shell.run("import claude_magic\n@claude_magic.tool\ndef add(a: int, b: int) -> int:\n"
+              "    'Add two numbers.'\n    return a + b\n")
+    shell.run(WEATHER)
+    shell.run("%config ClaudeMagic.tools = ['get_weather']")
+    run = shell.ask("", "Please add 2 and 3 with add")
+    assert run.success, run.stderr
+    names = sorted(t["name"] for t in emulator.requests()[0]["body"]["tools"])
+    assert names == ["add", "get_weather"]
+    listing = shell.run("%claude tools").stdout
+    assert "add" in listing and "get_weather" in listing and "city" in listing
+
+
+def test_tool_choice_applies_to_the_first_request_only(shell, emulator):
+    shell.run(WEATHER)
+    run = shell.ask("--tools get_weather --tool-choice get_weather", "Anything")
+    assert run.success, run.stderr
+    requests = emulator.requests()
+    assert requests[0]["body"]["tool_choice"] == {"type": "tool", "name": "get_weather"}
+    assert "tool_choice" not in requests[-1]["body"]
+    bad = shell.ask("--tools get_weather --tool-choice nope", "x")
+    assert not bad.success and "no tool of that name" in bad.stdout + bad.stderr
+
+
+def test_max_steps_is_said_plainly(shell, emulator):
+    shell.run(WEATHER)
+    for n in range(4):
+        emulator.script({"content": [{"type": "tool_use", "id": f"toolu_loop{n}", "name": "get_weather",
+                                      "input": {"city": "Rome"}}], "stop_reason": "tool_use"})
+    run = shell.ask("--tools get_weather --max-steps 2", "Loop forever")
+    assert run.success, run.stderr
+    assert "Stopped after 2 tool steps" in run.stdout
+    emulator.clear_scripts()
+    assert shell.ask("--tools get_weather", "and after").success
+
+
+def test_confirm_tool_is_refused_without_stdin(shell, emulator):
+    shell.run("import claude_magic, pathlib\n@claude_magic.tool(confirm=True)\n"
+              "def delete_file(path: str) -> str:\n    'Delete a file.'\n"
+              "    pathlib.Path(path).write_text('deleted')\n    return 'done'\n")
+    emulator.script({"content": [{"type": "tool_use", "id": "toolu_del", "name": "delete_file",
+                                  "input": {"path": "victim.txt"}}], "stop_reason": "tool_use"})
+    run = shell.ask("", "Delete victim.txt")
+    assert run.success, run.stderr
+    result = _tool_results(last_body(emulator))[0]
+    assert result["is_error"] is True
+    assert "approval" in str(result["content"])
+    import pathlib
+
+    assert not pathlib.Path("victim.txt").exists()
+    shell.run("%config ClaudeMagic.auto_approve_tools = True")
+    emulator.script({"content": [{"type": "tool_use", "id": "toolu_del2", "name": "delete_file",
+                                  "input": {"path": "victim.txt"}}], "stop_reason": "tool_use"})
+    assert shell.ask("", "Delete victim.txt now").success
+    assert pathlib.Path("victim.txt").read_text() == "deleted"
+
+
+def test_computer_use_tools_and_beta(shell, emulator):
+    shell.run("%config ClaudeMagic.auto_approve_tools = True")
+    emulator.script({"content": [{"type": "tool_use", "id": "toolu_bash", "name": "bash",
+                                  "input": {"command": "echo from-bash > made.txt && cat made.txt"}}],
+                     "stop_reason": "tool_use"})
+    run = shell.ask("--computer-use -m sonnet-3.5-v2", "Make a file")
+    assert run.success, run.stdout + run.stderr
+    first = emulator.requests()[0]["body"]
+    assert first["anthropic_beta"] == ["computer-use-2024-10-22"]
+    assert {t["type"] for t in first["tools"]} == {"computer_20241022", "bash_20241022", "text_editor_20241022"}
+    assert "from-bash" in str(_tool_results(last_body(emulator))[0]["content"])
+    refused = shell.ask("--computer-use -m haiku-3", "Try")
+    assert not refused.success
+    assert "computer use" in (refused.stdout + refused.stderr).lower()
+
+
+def test_prefill_with_tools_is_refused(shell, emulator):
+    shell.run(WEATHER)
+    run = shell.ask("--tools get_weather --prefill Sure", "x")
+    assert not run.success and "--prefill can't be combined with tools" in run.stdout + run.stderr
+    assert emulator.requests() == []
