@@ -85,7 +85,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         "model_id": resolved.invoke_id,
         "chat": chat_name,
         "offline": settings.offline,
-        "images": [(image.prepared.thumbnail_png(), image.label, image.prepared.tokens) for image in images],
+        "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
+                   for image in images],
     })
     for notice in notices:
         view.notice(notice)
@@ -142,6 +143,15 @@ def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, A
     if result.notice:
         view.notice(result.notice)
     return result.as_messages()
+
+
+def _image_caption(image: Any) -> str:
+    """"cell 3, 1568×1045 (from 6000×4000)": what was sent, and what it came from."""
+    p = image.prepared
+    caption = f"{image.label}, {p.width}×{p.height}"
+    if p.resized:
+        caption += f" (from {p.original_width}×{p.original_height})"
+    return caption
 
 
 def _keep_partial(conversation: Any, turn: Any, exchange: Exchange, args: argparse.Namespace,
