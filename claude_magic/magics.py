@@ -9,11 +9,12 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Int, List, Unicode
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
 from .errors import ClaudeMagicError
 from .session import ENDPOINT_ENV, KernelSession, env_offline
 
+PACE_ENV = "CLAUDE_MAGIC_OFFLINE_PACE"
 LINE_COMMANDS = (
     "history", "reset", "undo", "chats", "models", "config", "usage", "offline",
     "save", "load", "export", "tools", "help",
@@ -38,13 +39,18 @@ class ClaudeMagic(Magics):
     max_attempts = Int(4, help="botocore attempts per request, retries included.").tag(config=True)
     read_timeout = Float(300.0, help="Seconds to wait for data from Bedrock.").tag(config=True)
     offline = Bool(False, help="Use the built-in Bedrock emulator instead of AWS.").tag(config=True)
-    offline_pace = Float(None, allow_none=True, help="Tokens per second for the built-in emulator (default: unlimited).").tag(config=True)
+    offline_pace = Float(None, allow_none=True, help="Tokens per second for the built-in emulator "
+                         f"(default: ${PACE_ENV}, else unlimited).").tag(config=True)
     tools = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
     auto_approve_tools = Bool(False, help="Run tools that ask for approval without asking.").tag(config=True)
     max_steps = Int(10, help="Most tool-loop steps per cell.").tag(config=True)
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
+
+    @default("offline_pace")
+    def _offline_pace_from_env(self) -> float | None:
+        return env_pace()
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell=shell)
@@ -143,6 +149,16 @@ class ClaudeMagic(Magics):
         from . import commands
 
         return getattr(commands, f"cmd_{command}")(self, rest)
+
+
+def env_pace() -> float | None:
+    """`CLAUDE_MAGIC_OFFLINE_PACE` as tokens per second; unset, empty, not a number or
+    below the emulator's minimum (0.01) means unlimited."""
+    try:
+        pace = float(os.environ.get(PACE_ENV, "").strip() or "nan")
+    except ValueError:
+        return None
+    return pace if pace >= 0.01 else None
 
 
 def parse_options(magic_func: Any, line: str) -> Any:

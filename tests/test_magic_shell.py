@@ -334,6 +334,7 @@ def test_errors_are_one_line_and_keep_the_conversation(shell, emulator):
         ("-m anthropic.claude-9-nonexistent-v1:0", None, "%claude models"),
         ("", ("unavailable", 5), "unavailable"),
         ("", ("internal", 5), "Bedrock"),
+        ("", ("access_denied", 1), "enable model access in the Bedrock console"),
         ("-m claude-2.1 --image _", None, "can't read images"),
     ]
     for options, fault, needle in cases:

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import BedrockError
 
 REQUEST_FAULTS: dict[str, tuple[str, str]] = {
+    "access_denied": ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
     "throttle": ("ThrottlingException", "Too many requests, please wait before trying again."),
     "unavailable": ("ServiceUnavailableException", "Bedrock is unable to process your request."),
     "internal": (
