@@ -55,8 +55,10 @@ class Request:
 class Exchange:
     """Sends requests for one turn and streams each reply into the view."""
 
-    def __init__(self, client: Any, request: Request, view: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: Any, request: Request, view: Any, clock: Callable[[], float] = time.monotonic,
+                 fit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
         self.client = client
+        self.fit = fit  # trims a request's messages to Bedrock's limits (tool loops add images)
         self.request = request
         self.view = view
         self.clock = clock
@@ -66,6 +68,8 @@ class Exchange:
 
     def send(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> Message:
         """One request; the reply is shown as it arrives and returned whole."""
+        if self.fit is not None:
+            messages = self.fit(messages)
         body = self.request.body(messages, tool_choice)
         invoke_id = self.request.resolved.invoke_id
         started = self.clock()

@@ -91,7 +91,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     for notice in notices:
         view.notice(notice)
 
-    exchange = Exchange(session.client(settings), request, view)
+    exchange = Exchange(session.client(settings), request, view,
+                        fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
         replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
     except KeyboardInterrupt:

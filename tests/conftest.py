@@ -36,3 +36,24 @@ def bedrock_client(emulator):
         aws_secret_access_key="testing",
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """Dummy AWS keys and an isolated AWS config, as a user with keys would have."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "CLAUDE_MAGIC_OFFLINE",
+                 "CLAUDE_MAGIC_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-never-shown")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    return tmp_path
+
+
+@pytest.fixture
+def magic_env(emulator, aws_env, monkeypatch):
+    """The magic (in this process and in kernels it starts) talks to the emulator."""
+    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
+    return emulator

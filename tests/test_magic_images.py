@@ -23,16 +23,9 @@ def _size(block) -> tuple[int, int]:
 
 
 @pytest.fixture
-def env(emulator, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.delenv("CLAUDE_MAGIC_OFFLINE", raising=False)
+def env(magic_env, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    return emulator
+    return magic_env
 
 
 @pytest.fixture

@@ -20,16 +20,9 @@ XSS_REPLY = (
 
 
 @pytest.fixture
-def kernel_env(emulator, monkeypatch, tmp_path):
-    """Kernels started by the test inherit this: the emulator endpoint and dummy keys."""
-    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.delenv("CLAUDE_MAGIC_OFFLINE", raising=False)
-    return emulator
+def kernel_env(magic_env):
+    """Kernels started by the test inherit the emulator endpoint and dummy keys."""
+    return magic_env
 
 
 def _notebook(*sources: str) -> nbformat.NotebookNode:

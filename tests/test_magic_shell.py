@@ -14,21 +14,7 @@ PROFILE_SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Dummy credentials and an isolated AWS config, as a user with keys would have."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "CLAUDE_MAGIC_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-never-shown")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    return tmp_path
-
-
-@pytest.fixture
-def shell(emulator, aws_env, monkeypatch):
-    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
+def shell(magic_env):
     sh = Shell()
     sh.run("%config ClaudeMagic.max_attempts = 1")
     yield sh

@@ -18,13 +18,7 @@ def get_weather(city: str, unit: str = "celsius") -> str:
 
 
 @pytest.fixture
-def shell(emulator, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+def shell(magic_env, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     sh = Shell()
     sh.run("%config ClaudeMagic.max_attempts = 1")

@@ -8,6 +8,7 @@ import io
 import sys
 
 import pytest
+from kernel_helpers import run_in_kernel, running_kernel
 from PIL import Image
 
 from claude_magic.outputs import WIDGET_MIME, OutputRecorder
@@ -241,28 +242,10 @@ def test_uninstall_keeps_a_wrapper_installed_over_ours(shell):
 # ---------------------------------------------------------------- a real kernel
 
 
-def run_in_kernel(client, code: str) -> tuple[dict, list[dict]]:
-    messages: list[dict] = []
-    reply = client.execute_interactive(code, timeout=120, output_hook=messages.append)
-    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
-    assert reply["content"]["status"] == "ok", errors or reply["content"]
-    return reply["content"], messages
-
-
 @pytest.fixture(scope="module")
 def kernel():
-    from jupyter_client import KernelManager
-
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=120)
+    with running_kernel() as client:
         yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def test_matplotlib_inline_figures_are_recorded_in_a_real_kernel(kernel):

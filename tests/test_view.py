@@ -10,6 +10,7 @@ import json
 import textwrap
 
 import pytest
+from kernel_helpers import message_bytes, run_in_kernel, running_kernel
 
 # Runs in the test process and in the kernel: a deterministic synthetic reply.
 REPLY_SOURCE = textwrap.dedent(
@@ -107,45 +108,16 @@ INTERVAL = 1 / 15
 STEP = 0.015  # artificial seconds per token: ~67 tokens/s
 
 
-def message_bytes(msg: dict) -> int:
-    parts = [msg["header"], msg["parent_header"], msg["metadata"], msg["content"]]
-    return len(json.dumps(parts, default=str)) + sum(len(b) for b in msg.get("buffers") or ())
-
-
 def run_cell(client, code: str) -> list[dict]:
     """Execute code in the kernel; return the IOPub messages it caused."""
-    msg_id = client.execute(code)
-    messages = []
-    while True:
-        msg = client.get_iopub_msg(timeout=120)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-        messages.append(msg)
-    reply = client.get_shell_msg(timeout=30)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = client.get_shell_msg(timeout=30)
-    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
-    assert reply["content"]["status"] == "ok", errors or reply["content"]
-    return messages
+    return run_in_kernel(client, code)[1]
 
 
 @pytest.fixture(scope="module")
 def kernel():
-    from jupyter_client import KernelManager
-
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=120)
+    with running_kernel() as client:
         run_cell(client, REPLY_SOURCE + FEED_SOURCE)
         yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def final_display(messages: list[dict]) -> dict[str, str]:
