@@ -133,3 +133,21 @@ def test_prefill_with_tools_is_refused(shell, emulator):
     run = shell.ask("--tools get_weather --prefill Sure", "x")
     assert not run.success and "--prefill can't be combined with tools" in run.stdout + run.stderr
     assert emulator.requests() == []
+
+
+def test_images_from_a_long_tool_loop_stay_within_limits(shell, emulator):
+    shell.run("from PIL import Image\ndef snap(n: int) -> object:\n    'A picture.'\n"
+              "    return Image.new('RGB', (24, 24), (n * 10 % 255, 0, 0))\n")
+    for n in range(22):
+        emulator.script({"content": [{"type": "tool_use", "id": f"toolu_snap{n}", "name": "snap",
+                                      "input": {"n": n}}], "stop_reason": "tool_use"})
+    run = shell.ask("--tools snap --max-steps 30", "Take 22 pictures")
+    assert run.success, run.stdout + run.stderr
+    requests = emulator.requests()
+    assert len(requests) == 23 and all(r["status"] == 200 for r in requests)
+    last = requests[-1]["body"]
+    images = [b for m in last["messages"] for blk in m["content"] if isinstance(blk, dict)
+              for b in ([blk] + (blk.get("content") if isinstance(blk.get("content"), list) else []))
+              if isinstance(b, dict) and b.get("type") == "image"]
+    assert len(images) == 20
+    assert "omitted" in str(last["messages"])
