@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -56,7 +57,7 @@ Clock = Callable[[], float]
 DEFAULT_INTERVAL = 1 / 15  # at most ~15 live renders per second
 
 
-class View:
+class View(ABC):
     """What both views share: the transcript of the answer and its bookkeeping."""
 
     def __init__(self, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL):
@@ -74,28 +75,35 @@ class View:
     def start(self, header: dict[str, Any]) -> None:
         self.header = dict(header)
 
+    @abstractmethod
     def update(self, message: Message) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def tool_call(self, block: Block) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def tool_result(
         self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
     ) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def new_message(self) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def notice(self, text: str) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def finish(self, footer: str, stop_reason: str | None = None) -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def fail(self, text: str, footer: str = "") -> None:
-        raise NotImplementedError
+        """See the module docstring."""
 
     # -- shared helpers
     def bundle(self, footer: str = "", error: str | None = None) -> dict[str, str]:
