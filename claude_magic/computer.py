@@ -1,5 +1,6 @@
-"""The computer-use beta tools, run in the kernel: a persistent bash shell, a text
-editor confined to a working directory, and an X display driven by xdotool.
+"""The computer-use beta tools, run in the kernel: a persistent bash shell
+(bash_session.py), a text editor confined to a working directory (text_editor.py),
+and an X display driven by xdotool (here).
 
 `ComputerUseHandlers(model)` gives the tool definitions for the model's newest
 computer-use version and `Tool`s that plug into a `ToolSet`; every call goes
@@ -12,10 +13,7 @@ import base64
 import io
 import os
 import re
-import secrets
-import select
 import shutil
-import signal
 import subprocess
 import time
 import weakref
@@ -23,16 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .bash_session import BASH_TIMEOUT, BashSession
 from .catalog import MODELS, ComputerUse, Model
 from .errors import ClaudeMagicError
 from .messages import Block, image_block, text_block
+from .text_editor import TextEditor
 from .tools import Tool, ToolError
 
 DEFAULT_DISPLAY_SIZE = (1024, 768)
 MAX_DISPLAY_SIZE = (1280, 800)  # larger screens are scaled down for the model
-BASH_TIMEOUT = 30.0
-MAX_OUTPUT_BYTES = 16_000
-MAX_VIEW_CHARS = 16_000
 NO_DISPLAY = "No X display available: start Xvfb (e.g. Xvfb :99 &) and set DISPLAY=:99"
 NO_XDOTOOL = "xdotool is not installed: install it (apt-get install xdotool) to use the computer tool"
 
@@ -69,311 +66,6 @@ def computer_use_tools(
         {"type": version.bash, "name": "bash"},
         {"type": version.text_editor, "name": version.text_editor_name},
     ]
-
-
-# --------------------------------------------------------------------------- bash
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            process.kill()
-    process.wait()
-    if process.stdin:
-        process.stdin.close()
-    if process.stdout:
-        process.stdout.close()
-
-
-class BashSession:
-    """A persistent bash process: the working directory and variables survive between
-    commands. Each command has a timeout (the shell is restarted when it runs out) and
-    its output is capped (the start and the end are kept)."""
-
-    def __init__(self, cwd: str | Path | None = None, timeout: float = BASH_TIMEOUT,
-                 max_output: int = MAX_OUTPUT_BYTES) -> None:
-        self.cwd = Path(cwd) if cwd else Path.cwd()
-        self.timeout = timeout
-        self.max_output = max_output
-        self._process: subprocess.Popen | None = None
-        self._finalizer: weakref.finalize | None = None
-
-    def _start(self) -> subprocess.Popen:
-        if shutil.which("bash") is None:
-            raise ToolError("bash is not installed on this machine.")
-        env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "TERM": "dumb"}
-        process = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, cwd=self.cwd, env=env, start_new_session=True,
-        )
-        self._process = process
-        self._finalizer = weakref.finalize(self, _kill_group, process)
-        return process
-
-    def close(self) -> None:
-        """Stop the shell (a later command starts a new one)."""
-        if self._finalizer is not None:
-            self._finalizer()
-        self._process = self._finalizer = None
-
-    def restart(self) -> str:
-        self.close()
-        self._start()
-        return "The bash tool was restarted."
-
-    def __call__(self, tool_input: dict[str, Any]) -> str:
-        """Handle a `bash` tool_use input: `{"command": ...}` or `{"restart": true}`."""
-        if tool_input.get("restart"):
-            return self.restart()
-        command = tool_input.get("command")
-        if not isinstance(command, str) or not command.strip():
-            raise ToolError("No command given: pass {\"command\": \"...\"} or {\"restart\": true}.")
-        return self.run(command)
-
-    def run(self, command: str, timeout: float | None = None) -> str:
-        """Run `command` in the shell; output (stdout and stderr) with the exit code if
-        it is not 0. Raises ToolError on timeout (after restarting the shell); on
-        KeyboardInterrupt the shell is stopped too (a new one starts next time)."""
-        try:
-            return self._run(command, self.timeout if timeout is None else timeout)
-        except KeyboardInterrupt:
-            self.close()
-            raise
-
-    def _run(self, command: str, timeout: float) -> str:
-        process = self._process if self._process and self._process.poll() is None else self._start()
-        marker = f"__claude_magic_done_{secrets.token_hex(8)}__".encode()
-        script = f"{{\n{command}\n}} < /dev/null 2>&1\nprintf '\\n%s %s\\n' '{marker.decode()}' \"$?\"\n"
-        assert process.stdin is not None and process.stdout is not None
-        try:
-            process.stdin.write(script.encode())
-            process.stdin.flush()
-        except BrokenPipeError:
-            self.close()
-            raise ToolError("The shell had exited; it was restarted: run the command again.") from None
-        output = _CappedOutput(self.max_output)
-        deadline = time.monotonic() + timeout
-        fd = process.stdout.fileno()
-        pending = b""
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                output.add(pending)
-                self.restart()
-                raise ToolError(
-                    f"Timed out after {timeout:g} s: the shell "
-                    "was restarted (working directory and variables are reset).\n" + output.text()
-                )
-            ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                code = process.wait()
-                self.close()
-                text = output.add(pending).text()
-                return f"{text}\n[the shell exited with code {code}; a new one starts with the next command]".strip()
-            pending += chunk
-            found = pending.find(marker)
-            if found >= 0:
-                line_end = pending.find(b"\n", found)
-                if line_end < 0:
-                    continue
-                status = pending[found + len(marker):line_end].strip()
-                body = pending[:found]
-                output.add(body[:-1] if body.endswith(b"\n") else body)  # printf's newline
-                text = output.text().rstrip("\n")
-                if status not in (b"0", b""):
-                    text = f"{text}\n[exit code {status.decode()}]".lstrip("\n")
-                return text or "(no output)"
-            keep = len(marker) + 32  # the marker may be split across reads
-            if len(pending) > keep:
-                output.add(pending[:-keep])
-                pending = pending[-keep:]
-
-
-class _CappedOutput:
-    """Collects a stream, keeping its first and last `limit / 2` bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.half = max(1, limit // 2)
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def add(self, data: bytes) -> _CappedOutput:
-        self.total += len(data)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        self.tail += data
-        if len(self.tail) > self.half:
-            del self.tail[: len(self.tail) - self.half]
-        return self
-
-    def text(self) -> str:
-        head = self.head.decode(errors="replace")
-        if self.total <= len(self.head) + len(self.tail):
-            return head + self.tail.decode(errors="replace")
-        note = f"\n… [output truncated: {self.total:,} bytes, showing the first and last {self.half:,}] …\n"
-        return head + note + self.tail.decode(errors="replace")
-
-
-# --------------------------------------------------------------------------- text editor
-
-
-class TextEditor:
-    """The text-editor tool (`str_replace_editor` / `str_replace_based_edit_tool`):
-    view, create, str_replace, insert and undo_edit, confined to `root`."""
-
-    COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).resolve()
-        self._history: dict[Path, list[str | None]] = {}
-
-    def resolve(self, path: Any) -> Path:
-        """The real path inside root, or ToolError "Path outside the working directory"."""
-        if not isinstance(path, str) or not path.strip():
-            raise ToolError("No path given: pass \"path\".")
-        candidate = Path(path).expanduser()
-        real = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
-        if real != self.root and not real.is_relative_to(self.root):
-            raise ToolError(f"Path outside the working directory: {path} (allowed: {self.root})")
-        return real
-
-    def __call__(self, tool_input: dict[str, Any]) -> str:
-        command = tool_input.get("command")
-        if command not in self.COMMANDS:
-            raise ToolError(f"Unknown command {command!r}: use one of {', '.join(self.COMMANDS)}.")
-        path = self.resolve(tool_input.get("path"))
-        shown = str(tool_input.get("path"))
-        return getattr(self, command)(path, shown, tool_input)
-
-    # each command takes (real path, the path as the model wrote it, the whole input)
-
-    def view(self, path: Path, shown: str, tool_input: dict[str, Any]) -> str:
-        if path.is_dir():
-            return self._list_dir(path, shown)
-        lines = self._read(path, shown).splitlines()
-        start, end = 1, len(lines)
-        view_range = tool_input.get("view_range")
-        if view_range is not None:
-            if (not isinstance(view_range, list) or len(view_range) != 2
-                    or not all(isinstance(n, int) for n in view_range)):
-                raise ToolError("view_range must be two line numbers, e.g. [1, 20] (end -1 = last line).")
-            start, end = view_range[0], (len(lines) if view_range[1] == -1 else view_range[1])
-            if not (1 <= start <= max(len(lines), 1)) or end < start or end > len(lines):
-                raise ToolError(f"Invalid view_range {view_range}: {shown} has {len(lines)} lines.")
-        numbered = _numbered(lines[start - 1:end], start)
-        if len(numbered) > MAX_VIEW_CHARS:
-            numbered = numbered[:MAX_VIEW_CHARS] + "\n… [truncated: use view_range to see the rest]"
-        return f"Here's the result of running `cat -n` on {shown}:\n{numbered}"
-
-    def create(self, path: Path, shown: str, tool_input: dict[str, Any]) -> str:
-        text = tool_input.get("file_text")
-        if not isinstance(text, str):
-            raise ToolError("create needs file_text.")
-        if path.exists():
-            raise ToolError(f"File already exists at: {shown}. Cannot overwrite files using command `create`.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._write(path, text, previous=None)
-        return f"File created successfully at: {shown}"
-
-    def str_replace(self, path: Path, shown: str, tool_input: dict[str, Any]) -> str:
-        old, new = tool_input.get("old_str"), tool_input.get("new_str") or ""
-        if not isinstance(old, str) or not old:
-            raise ToolError("str_replace needs a non-empty old_str.")
-        text = self._read(path, shown)
-        count = text.count(old)
-        if count == 0:
-            raise ToolError(f"No replacement was performed: old_str did not appear verbatim in {shown}.")
-        if count > 1:
-            lines = [text[:i].count("\n") + 1 for i in _find_all(text, old)]
-            raise ToolError(
-                f"No replacement was performed: old_str occurs {count} times in {shown} "
-                f"(lines {', '.join(map(str, lines))}); make it unique."
-            )
-        self._write(path, text.replace(old, new), previous=text)
-        first = text[: text.index(old)].count("\n") + 1
-        snippet = self._snippet(path, first, new.count("\n") + 1)
-        return f"The file {shown} has been edited.\n{snippet}"
-
-    def insert(self, path: Path, shown: str, tool_input: dict[str, Any]) -> str:
-        line = tool_input.get("insert_line")
-        new = tool_input.get("new_str", tool_input.get("insert_text"))
-        if not isinstance(new, str):
-            raise ToolError("insert needs new_str.")
-        text = self._read(path, shown)
-        lines = text.splitlines(keepends=True)
-        if not isinstance(line, int) or not 0 <= line <= len(lines):
-            raise ToolError(f"Invalid insert_line {line!r}: use 0 to {len(lines)} for {shown}.")
-        if lines and line == len(lines) and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        lines.insert(line, new if new.endswith("\n") else new + "\n")
-        self._write(path, "".join(lines), previous=text)
-        snippet = self._snippet(path, line + 1, new.count("\n") + 1)
-        return f"The file {shown} has been edited.\n{snippet}"
-
-    def undo_edit(self, path: Path, shown: str, tool_input: dict[str, Any]) -> str:
-        history = self._history.get(path)
-        if not history:
-            raise ToolError(f"No edit to undo for {shown}.")
-        previous = history.pop()
-        if previous is None:
-            path.unlink(missing_ok=True)
-            return f"Undid the creation of {shown}: the file was removed."
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(previous)
-        return f"Last edit to {shown} undone.\n{self._snippet(path, 1, 0, context=8)}"
-
-    def _read(self, path: Path, shown: str) -> str:
-        if not path.exists():
-            raise ToolError(f"No such file: {shown}")
-        if not path.is_file():
-            raise ToolError(f"Not a regular file: {shown}")
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                return f.read()
-        except UnicodeDecodeError:
-            raise ToolError(f"{shown} is not a UTF-8 text file.") from None
-
-    def _write(self, path: Path, text: str, previous: str | None) -> None:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        self._history.setdefault(path, []).append(previous)
-
-    def _snippet(self, path: Path, first: int, count: int, context: int = 4) -> str:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        start = max(1, first - context)
-        end = min(len(lines), first + count - 1 + context)
-        return _numbered(lines[start - 1:end], start)
-
-    def _list_dir(self, path: Path, shown: str, limit: int = 1000) -> str:
-        entries: list[str] = []
-        for child in sorted(path.iterdir()):
-            if child.name.startswith("."):
-                continue
-            entries.append(f"{shown.rstrip('/')}/{child.name}" + ("/" if child.is_dir() else ""))
-            if child.is_dir() and not child.is_symlink():
-                for grandchild in sorted(child.iterdir()):
-                    if not grandchild.name.startswith("."):
-                        suffix = "/" if grandchild.is_dir() else ""
-                        entries.append(f"{shown.rstrip('/')}/{child.name}/{grandchild.name}{suffix}")
-        more = f"\n… and {len(entries) - limit} more" if len(entries) > limit else ""
-        return (f"Files and directories up to 2 levels deep in {shown}, excluding hidden items:\n"
-                + "\n".join(entries[:limit]) + more)
-
-
-def _numbered(lines: list[str], start: int) -> str:
-    return "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines, start))
-
-
-def _find_all(text: str, part: str) -> list[int]:
-    return [m.start() for m in re.finditer(re.escape(part), text)]
 
 
 # --------------------------------------------------------------------------- the X display

@@ -15,19 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from claude_magic.bash_session import BashSession
 from claude_magic.catalog import resolve
 from claude_magic.computer import (
     NO_DISPLAY,
-    BashSession,
     Computer,
     ComputerUseHandlers,
     ComputerUseUnsupported,
-    TextEditor,
     computer_use_tools,
     fit_display,
 )
 from claude_magic.messages import Message, build_request, text_block
 from claude_magic.stream import decode_chunk, fold_event
+from claude_magic.text_editor import TextEditor
 from claude_magic.tools import NO_ONE_TO_ASK, Approver, ToolError, ToolSet, run_tool_loop
 
 SONNET_35_V2 = resolve("anthropic.claude-3-5-sonnet-20241022-v2:0").model
