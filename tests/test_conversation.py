@@ -17,8 +17,8 @@ from claude_magic.conversation import (
     Chats,
     Conversation,
     Turn,
-    fit_body,
 )
+from claude_magic.fitting import fit_body
 from claude_magic.messages import (
     MAX_BODY_BYTES,
     Message,
