@@ -7,6 +7,7 @@ failures: nothing is committed if no answer arrived; a partial answer is kept.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -77,15 +78,26 @@ class Exchange:
         message = Message()
         self.partial = message
         if self.request.stream:
-            from .stream import fold_event
+            from .stream import DeltaRun, fold_event
 
             events = self.client.stream(invoke_id, body)
+            run = DeltaRun(message)  # text deltas are folded when the view shows them
             try:
                 for event in events:
-                    fold_event(message, event)
+                    if run.take(event):
+                        if not self.view.due():
+                            continue
+                        run.flush()
+                    else:
+                        run.flush()
+                        fold_event(message, event)
                     self.partial = with_prefill(message, prefill)
                     self.view.update(self.partial)
             finally:
+                if run.flush():  # deltas kept back when the stream ended or broke off
+                    self.partial = with_prefill(message, prefill)
+                    with contextlib.suppress(Exception):
+                        self.view.update(self.partial)
                 close = getattr(events, "close", None)
                 if close:
                     close()

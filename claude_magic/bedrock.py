@@ -193,13 +193,46 @@ class BedrockClient:
 
 
 def _dumps(body: dict[str, Any]) -> str:
-    """The body as sent: compact JSON (conversation.fit_body's size estimate assumes it)."""
+    """The body as sent: compact JSON (fitting.fit_body's size estimate assumes it)."""
     return json.dumps(body, separators=(",", ":"))
+
+
+# What botocore reads to find the region and credentials: a cached session is reused
+# only while all of it is unchanged.
+_AWS_ENV = (
+    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+)
+_SESSIONS: dict[tuple[Any, ...], Any] = {}
+_MAX_SESSIONS = 8
+
+
+def _aws_configuration() -> tuple[Any, ...]:
+    env = tuple(os.environ.get(name) for name in _AWS_ENV)
+    files = []
+    for name, default in (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")):
+        try:
+            stat = os.stat(os.path.expanduser(os.environ.get(name) or default))
+            files.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        except OSError:
+            files.append(None)
+    return env + tuple(files)
 
 
 def _session(settings: ClientSettings) -> Any:
     """A boto3 session; offline, one that ignores AWS_PROFILE (a broken AWS setup
-    must not stop the emulator)."""
+    must not stop the emulator). Made once per settings and AWS configuration
+    (environment and config files): creating one takes ~15 ms."""
+    key = (settings, _aws_configuration())
+    session = _SESSIONS.get(key)
+    if session is None:
+        if len(_SESSIONS) >= _MAX_SESSIONS:
+            _SESSIONS.clear()
+        session = _SESSIONS[key] = _new_session(settings)
+    return session
+
+
+def _new_session(settings: ClientSettings) -> Any:
     import boto3
 
     if not settings.offline:
@@ -314,13 +347,16 @@ class EventStream:
                 event = decode_chunk(item)
                 if not event:
                     continue
-                if event.get("type") == "error":
-                    raise _in_band_error(event, self.content_events > 0)
-                self.yielded += 1
-                if event.get("type", "").startswith("content_block"):
+                kind = event.get("type")
+                if kind == "content_block_delta":  # the hot path: one test per delta
                     self.content_events += 1
-                elif event.get("type") == "message_stop":
+                elif kind == "error":
+                    raise _in_band_error(event, self.content_events > 0)
+                elif kind == "message_stop":
                     self.stopped = True
+                elif isinstance(kind, str) and kind.startswith("content_block"):
+                    self.content_events += 1
+                self.yielded += 1
                 yield event
             if self.yielded and not self.stopped:
                 raise ClaudeError(_dropped("the stream ended before the answer was complete",

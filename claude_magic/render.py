@@ -15,9 +15,9 @@ import base64
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from .messages import Block, Message, Usage
@@ -121,6 +121,12 @@ def sanitize(fragment: str, *, chrome: bool = False) -> str:
     """Clean an HTML fragment. The model policy keeps formatting and safe links;
     `chrome=True` also keeps this module's own divs, details, classes, light inline
     styles and embedded (data:) PNG/JPEG images."""
+    return _cleaner(chrome)(fragment)
+
+
+@lru_cache(maxsize=2)
+def _cleaner(chrome: bool) -> Callable[[str], str]:
+    """The nh3 cleaner of a policy, built once (a live view sanitizes many small pieces)."""
     import nh3
 
     attributes: dict[str, set[str]] = {
@@ -130,21 +136,101 @@ def sanitize(fragment: str, *, chrome: bool = False) -> str:
     if chrome:
         attributes["*"] = {"class", "style", "title"}
         attributes["img"] = {"src", "alt", "title"}
-    return nh3.clean(
-        fragment,
-        tags=_CHROME_TAGS if chrome else _MODEL_TAGS,
-        clean_content_tags={"script", "style"},
-        attributes=attributes,
-        attribute_filter=_keep_attribute,
-        url_schemes={"http", "https", "mailto", "data"} if chrome else {"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-        filter_style_properties=_CHROME_STYLES if chrome else {"text-align"},
-    )
+    options: dict[str, Any] = {
+        "tags": _CHROME_TAGS if chrome else _MODEL_TAGS,
+        "clean_content_tags": {"script", "style"},
+        "attributes": attributes,
+        "attribute_filter": _keep_attribute,
+        "url_schemes": {"http", "https", "mailto", "data"} if chrome else {"http", "https", "mailto"},
+        "link_rel": "noopener noreferrer nofollow",
+        "filter_style_properties": _CHROME_STYLES if chrome else {"text-align"},
+    }
+    if hasattr(nh3, "Cleaner"):  # nh3 >= 0.2.19: the policy is converted once
+        return nh3.Cleaner(**options).clean
+    return partial(nh3.clean, **options)
 
 
 def markdown_to_html(text: str) -> str:
     """Untrusted Markdown as sanitised HTML (CommonMark + tables + strikethrough)."""
     return sanitize(_markdown().render(text))
+
+
+# ---------------------------------------------------------------- rendering an answer once
+
+_LIST_LIKE = frozenset("-+*0123456789")
+
+
+def answer_html(text: str, rendered: Mapping[str, str] | None = None) -> str:
+    """Exactly `markdown_to_html(text)`. When the text cuts into independent pieces
+    (see `independent_pieces`) and `rendered` (Markdown piece -> its HTML, e.g. the
+    blocks a live view showed) holds most of them, the HTML is put together from
+    those and only the rest is rendered."""
+    pieces = independent_pieces(text) if rendered else None
+    if not rendered or pieces is None or sum(p in rendered for p in pieces) * 2 < len(pieces):
+        return markdown_to_html(text)
+    return "".join(rendered.get(p) or markdown_to_html(p) for p in pieces)
+
+
+def independent_pieces(text: str) -> list[str] | None:
+    """`text` cut at blank lines that no Markdown construct continues past, so that
+    the pieces rendered one by one give the same HTML as the whole text; None
+    unless the text has the plain shape where that holds for certain.
+
+    The shape: no link reference definitions (they act across the text), no CR or
+    NUL, and no indented line outside top-level code fences. Then after a blank
+    line only a list can go on (a paragraph, quote, table or heading has ended,
+    and a fence is tracked as CommonMark does), so a piece ends there unless the
+    next line may be a list item and the piece may hold a list.
+    """
+    if "]:" in text or "\r" in text or "\0" in text:
+        return None
+    pieces: list[str] = []
+    start = 0  # where the current piece starts
+    blank_at = -1  # where the blank lines after the current piece start
+    has_list = False  # the current piece may hold a list
+    fence = ""  # the open code fence's opening marker run
+    at = end = 0
+    for line in text.split("\n"):
+        at, end = end, end + len(line) + 1
+        if fence:
+            if _closes_code_fence(line, fence):
+                fence = ""
+            continue
+        if not line.strip(" \t"):
+            if blank_at < 0:
+                blank_at = at
+            continue
+        first = line[0]
+        if first in " \t":
+            return None
+        if blank_at >= 0:
+            if first not in _LIST_LIKE or not has_list:
+                if blank_at > start:
+                    pieces.append(text[start:blank_at])
+                start, has_list = at, False
+            blank_at = -1
+        if first in _LIST_LIKE:
+            has_list = True
+        elif first in "`~":
+            run = len(line) - len(line.lstrip(first))
+            if run >= 3 and not (first == "`" and "`" in line[run:]):
+                fence = line[:run]
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _closes_code_fence(line: str, fence: str) -> bool:
+    """CommonMark: up to 3 columns of indentation, at least as many of the fence's
+    characters, then only spaces and tabs."""
+    column = i = 0
+    while i < len(line) and line[i] in " \t":
+        column += 4 - column % 4 if line[i] == "\t" else 1
+        i += 1
+    run = i
+    while run < len(line) and line[run] == fence[0]:
+        run += 1
+    return column < 4 and run - i >= len(fence) and not line[run:].strip(" \t")
 
 
 # ---------------------------------------------------------------- live block splitting
@@ -393,10 +479,12 @@ def static_bundle(
     footer: str = "",
     images: Sequence[ImageThumb] = (),
     error: str | None = None,
+    rendered: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The final display of an answer: `text/html` (sanitised), `text/markdown`
     and `text/plain`. The transcript holds, in order, assistant Messages (text,
-    tool_use and thinking blocks), ToolOutcomes and Notices."""
+    tool_use and thinking blocks), ToolOutcomes and Notices. `rendered` maps
+    Markdown blocks already converted (by a live view) to their HTML, to reuse."""
     names: dict[str, str] = {}
     html_parts = [header_html(model, chat, images)]
     md_parts: list[str] = []
@@ -415,7 +503,7 @@ def static_bundle(
             for block in entry.content:
                 kind = block.get("type")
                 if kind == "text" and block.get("text"):
-                    html_parts.append(f'<div class="claude-magic-answer">{markdown_to_html(block["text"])}</div>')
+                    html_parts.append(f'<div class="claude-magic-answer">{answer_html(block["text"], rendered)}</div>')
                     md_parts.append(block["text"])
                     text_parts.append(block["text"])
                 elif kind == "tool_use":

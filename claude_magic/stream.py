@@ -58,12 +58,12 @@ def fold_event(message: Message, event: dict[str, Any]) -> Message:
     Unknown event and delta types are ignored, so newer streams still fold.
     """
     kind = event.get("type")
-    if kind == "message_start":
+    if kind == "content_block_delta":  # nearly every event: tested first
+        _apply_delta(_block_at(message, event), event.get("delta") or {})
+    elif kind == "message_start":
         _start_message(message, event.get("message") or {})
     elif kind == "content_block_start":
         _start_block(message, event)
-    elif kind == "content_block_delta":
-        _apply_delta(_block_at(message, event), event.get("delta") or {})
     elif kind == "content_block_stop":
         _stop_block(_block_at(message, event))
     elif kind == "message_delta":
@@ -81,6 +81,59 @@ def fold_event(message: Message, event: dict[str, Any]) -> Message:
         error = event.get("error") or {}
         raise StreamError(error.get("message") or "the model stream failed", error.get("type"))
     return message
+
+
+# Streamed delta types whose string field grows by concatenation: (block field, delta field).
+_GROWING = {
+    "text_delta": ("text", "text"),
+    "thinking_delta": ("thinking", "thinking"),
+    "input_json_delta": (PARTIAL_JSON, "partial_json"),
+}
+
+
+class DeltaRun:
+    """A run of consecutive deltas to one block's text (or thinking, or tool input),
+    folded into the Message in one go.
+
+    Folding each delta copies the whole text so far, which is quadratic in the
+    length of a reply; `take` keeps a delta back and `flush` folds the run into
+    the message with a single concatenation. Take and flush give exactly what
+    `fold_event` on each event gives; flush before folding any other event.
+    """
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self._index = -1
+        self._kind = ""
+        self._pieces: list[str] = []
+
+    def take(self, event: dict[str, Any]) -> bool:
+        """Keep `event` back if it is a growing delta for an existing block (flushing
+        a run of another block or kind first); False, keeping nothing, otherwise."""
+        if event.get("type") != "content_block_delta":
+            return False
+        delta = event.get("delta")
+        kind = delta.get("type") if isinstance(delta, dict) else None
+        if kind not in _GROWING:
+            return False
+        index = event.get("index", -1)
+        if index != self._index or kind != self._kind:
+            if not (isinstance(index, int) and 0 <= index < len(self.message.content)):
+                return False
+            self.flush()
+            self._index, self._kind = index, kind
+        self._pieces.append(delta.get(_GROWING[kind][1]) or "")
+        return True
+
+    def flush(self) -> bool:
+        """Fold the deltas kept back into the message; whether there were any."""
+        if not self._pieces:
+            return False
+        pieces, self._pieces = self._pieces, []
+        block = self.message.content[self._index]
+        field = _GROWING[self._kind][0]
+        block[field] = block.get(field, "") + "".join(pieces)
+        return True
 
 
 def close_interrupted(message: Message) -> Message:

@@ -3,18 +3,23 @@
 One small interface, two implementations:
 
 - `WidgetView` (ipykernel front ends): header, body, tail and status widgets. Each
-  finished Markdown block is rendered once and appended to an `ipywidgets.Output`;
-  only the unfinished last block (bounded in size) is re-sent, at most every
-  `min_interval` seconds. Traffic grows linearly with the reply. `finish` replaces
-  the whole widget, through its display id, with the static bundle from render.py,
-  so a saved or nbclient-executed notebook keeps the answer.
+  finished Markdown block is rendered once and appended to an `ipywidgets.Output`
+  (the blocks finished since the last render go out as one display message; the
+  Output captures the cell's displays while a message streams, not once per
+  append); only the unfinished last block (bounded in size) is re-sent, at most
+  every `min_interval` seconds, and the view sends at most
+  `MAX_MESSAGES_PER_SECOND` display messages in any second while it streams.
+  Traffic grows linearly with the reply. `finish` replaces the whole widget,
+  through its display id, with the static bundle from render.py, so a saved or
+  nbclient-executed notebook keeps the answer.
 - `TextView` (terminal IPython, plain shells): writes new text as it arrives.
 
 Calls, in order:
 
     view.start({"model": "Claude Sonnet 4.5", "chat": "default",
                 "images": [(png_bytes, "cell [3]", 1200)]})     # images optional
-    view.update(message)        # after every stream event; the view throttles itself
+    view.update(message)        # after stream events; the view throttles itself
+    view.due()                  # would update() render now? (else text deltas may wait)
     view.tool_call(tool_use_block)      # tool loop: about to run this call
     view.tool_result(tool_use_id, summary, is_error=False, image_png=None)
     view.new_message()          # the loop starts the next assistant message
@@ -32,6 +37,7 @@ from __future__ import annotations
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -55,6 +61,7 @@ from .stream import PARTIAL_JSON, lenient_partial_json
 
 Clock = Callable[[], float]
 DEFAULT_INTERVAL = 1 / 15  # at most ~15 live renders per second
+MAX_MESSAGES_PER_SECOND = 15  # display messages a streaming WidgetView sends in any second
 
 
 class View(ABC):
@@ -70,6 +77,7 @@ class View(ABC):
         self._current_index = -1
         self._cursor = 0  # index of the first content block not yet fully shown
         self._shown_tools: set[str] = set()
+        self._rendered: dict[str, str] = {}  # finished Markdown blocks shown -> their HTML
 
     # -- the interface
     def start(self, header: dict[str, Any]) -> None:
@@ -78,6 +86,11 @@ class View(ABC):
     @abstractmethod
     def update(self, message: Message) -> None:
         """See the module docstring."""
+
+    def due(self) -> bool:
+        """Whether `update` would show something now. When not, a caller may hold
+        text deltas back and hand them over with a later update."""
+        return True
 
     @abstractmethod
     def tool_call(self, block: Block) -> None:
@@ -115,6 +128,7 @@ class View(ABC):
             footer=footer,
             images=self.header.get("images") or (),
             error=error,
+            rendered=self._rendered,
         )
 
     def tool_result_block(self, block: Block) -> None:
@@ -146,6 +160,8 @@ class WidgetView(View):
         self._tail_value = ""
         self._handle: Any = None
         self._widgets: dict[str, Any] = {}
+        self._capturing = False  # the body Output captures this cell's displays
+        self._sent: deque[float] = deque()  # when recent display messages went out
 
     def start(self, header: dict[str, Any]) -> None:
         import ipywidgets as widgets
@@ -156,24 +172,36 @@ class WidgetView(View):
         w["header"] = widgets.HTML(
             header_html(header.get("model", ""), header.get("chat", ""), header.get("images") or ())
         )
-        w["body"] = widgets.Output()
-        w["tail"] = widgets.HTML("")
-        w["status"] = widgets.HTML(status_html("● streaming…"))
-        w["box"] = widgets.VBox([w["header"], w["body"], w["tail"], w["status"]])
-        w["box"].add_class("claude-magic-live")
+        # The header's Layout and style serve every widget: each would otherwise be a
+        # widget (and a comm_open message) of its own per widget.
+        layout, style = w["layout"], w["style"] = w["header"].layout, w["header"].style
+        w["body"] = widgets.Output(layout=layout)
+        w["tail"] = widgets.HTML("", layout=layout, style=style)
+        w["status"] = widgets.HTML(status_html("● streaming…"), layout=layout, style=style)
+        w["box"] = widgets.VBox([w["header"], w["body"], w["tail"], w["status"]], layout=layout,
+                                _dom_classes=("claude-magic-live",))
         self._handle = display(w["box"], display_id=True)
+        self._note_sent()
 
     def update(self, message: Message) -> None:
         self._track(message)
         now = self.clock()
+        if self._due(now):
+            self._last_render = now
+            self._render()
+
+    def due(self) -> bool:
+        return self._due(self.clock())
+
+    def _due(self, now: float) -> bool:
         if self._last_render is not None and now - self._last_render < self.min_interval:
-            return
-        self._last_render = now
-        self._render()
+            return False
+        return self._may_send(now, 2 if self._capturing else 3)  # an append (+ capture) and the tail
 
     def tool_call(self, block: Block) -> None:
         self._render(final=True)
         self._show_tool(block)
+        self._capture(False)
         self._status(f"● running {block.get('name', 'tool')}…")
 
     def tool_result(
@@ -183,15 +211,18 @@ class WidgetView(View):
         self._end_message_display()
         self.transcript.append(outcome)
         self._append([tool_result_html(outcome)])
+        self._capture(False)
         self._status("● waiting for Claude…")
 
     def new_message(self) -> None:
         self._end_message_display()
+        self._capture(False)
         self._status("● streaming…")
 
     def notice(self, text: str) -> None:
         self.transcript.append(Notice(text))
         self._append([notice_html(text)])
+        self._capture(False)
 
     def finish(self, footer: str, stop_reason: str | None = None) -> None:
         self._close(self.bundle(footer))
@@ -220,7 +251,7 @@ class WidgetView(View):
                 if chunks:
                     parts.append(
                         '<div class="claude-magic-answer">'
-                        + "".join(markdown_to_html(c) for c in chunks)
+                        + "".join(self._block_html(c) for c in chunks)
                         + "</div>"
                     )
                 if not done and self._splitter.pending:
@@ -240,6 +271,11 @@ class WidgetView(View):
         self._append(parts)
         self._set_tail(tail)
 
+    def _block_html(self, text: str) -> str:
+        """A finished block's HTML, kept so the static bundle need not render it again."""
+        self._rendered[text] = html = markdown_to_html(text)
+        return html
+
     def _tool_html(self, block: Block) -> str:
         tool_id = block.get("id", "")
         if tool_id in self._shown_tools:
@@ -256,23 +292,54 @@ class WidgetView(View):
             return
         from IPython.display import display
 
-        with self._widgets["body"]:
-            display({"text/html": fragment}, raw=True)
+        self._capture(True)
+        display({"text/html": fragment}, raw=True)
+        self._note_sent()
+
+    def _capture(self, on: bool) -> None:
+        """Route the cell's displays into the body (on) or back to the cell (off).
+
+        While on, the front end sends every display of this cell to the body and
+        ignores display updates, so it is on only while a message streams: tools,
+        notices and the final update run with it off."""
+        if on == self._capturing or not self._widgets:
+            return
+        body = self._widgets["body"]
+        if on:
+            body.__enter__()
+        else:
+            body.__exit__(None, None, None)
+        self._capturing = on
+        self._note_sent()
 
     def _set_tail(self, value: str) -> None:
         if value != self._tail_value and self._widgets:
             self._tail_value = value
             self._widgets["tail"].value = value
+            self._note_sent()
 
     def _status(self, text: str) -> None:
         if self._widgets:
             self._widgets["status"].value = status_html(text)
+            self._note_sent()
+
+    def _note_sent(self) -> None:
+        self._sent.append(self.clock())
+
+    def _may_send(self, now: float, count: int) -> bool:
+        """Whether `count` more display messages keep the last second within
+        MAX_MESSAGES_PER_SECOND."""
+        sent = self._sent
+        while sent and now - sent[0] >= 1.0:
+            sent.popleft()
+        return len(sent) + count <= MAX_MESSAGES_PER_SECOND
 
     def _close(self, bundle: dict[str, str]) -> None:
         if self.finished:
             return
         self.finished = True
         self._render(final=True)
+        self._capture(False)
         if self._handle is None:
             from IPython.display import display
 
@@ -284,7 +351,7 @@ class WidgetView(View):
         w = self._widgets
         w["body"].clear_output()
         w["tail"].value = w["header"].value = w["status"].value = ""
-        for name in ("box", "header", "body", "tail", "status"):
+        for name in ("box", "header", "body", "tail", "status", "layout", "style"):
             w[name].close()
         self._widgets = {}
 

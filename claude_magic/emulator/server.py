@@ -73,6 +73,9 @@ class EmulatorState:
         self.pace = pace
         self.credentials = credentials
         self.verbose = False
+        # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
+        # appended right after the frame is written (benchmarks measure latency with it).
+        self.sent_frames: list[tuple[float, int, bytes]] | None = None
 
     def record(self, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -440,6 +443,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         interval = 1.0 / pace if pace else 0.0
         next_delta = time.monotonic()
         trigger = fault.after_events if fault is not None else -1
+        sent = self.server.state.sent_frames
         sequence = 0
         for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
             if sequence == trigger and fault is not None:
@@ -456,6 +460,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     time.sleep(delay)
             frame = chunk_frame(event, sequence)
             write(b"%x\r\n%b\r\n" % (len(frame), frame))
+            if sent is not None:
+                sent.append((time.monotonic(), sequence, event))
         if fault is not None and trigger > sequence:
             if fault.type == "bad_crc":
                 frame = corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
