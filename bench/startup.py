@@ -56,6 +56,9 @@ _text = "".join(_j.loads(e["chunk"]["bytes"]).get("delta", {{}}).get("text", "")
 """
 
 
+PAUSE_S = 1.0  # between `%load_ext` and the first `%%claude`: less than a person takes to type one
+
+
 def _to_request(emulator, kernel: BenchKernel, code: str) -> float:
     """Seconds from sending `code` to the emulator receiving its model request."""
     emulator.clear_requests()
@@ -72,7 +75,7 @@ def measure(runs: int = 3) -> dict:
     from claude_magic.emulator import Emulator
 
     load_ms, empty_ms, claude_first, bare_first, claude_warm, bare_warm = [], [], [], [], [], []
-    claude_first_widgets_loaded = []
+    claude_first_widgets_loaded, claude_first_after_pause = [], []
     request = BARE_REQUEST.format(model=model_id(), prompt=PROMPT)
     with Emulator() as emulator:
         with BenchKernel(emulator.url) as kernel:  # once: byte-compile what the runs import
@@ -83,6 +86,10 @@ def measure(runs: int = 3) -> dict:
                 load_ms.append(kernel.run("%load_ext claude_magic").seconds * 1000)
                 claude_first.append(_to_request(emulator, kernel, claude_cell()) * 1000)
                 claude_warm.append(_to_request(emulator, kernel, claude_cell()) * 1000)
+            with BenchKernel(emulator.url) as kernel:  # load_ext, a user's pause, the first %%claude
+                kernel.run("%load_ext claude_magic")
+                time.sleep(PAUSE_S)
+                claude_first_after_pause.append(_to_request(emulator, kernel, claude_cell()) * 1000)
             with BenchKernel(emulator.url) as kernel:  # the same, ipywidgets imported beforehand
                 kernel.run("%load_ext claude_magic")
                 kernel.run("import ipywidgets")
@@ -108,6 +115,7 @@ def measure(runs: int = 3) -> dict:
         "first_claude_to_request_ms": round(med(claude_first), 1),
         "first_bare_boto3_to_request_ms": round(med(bare_first), 1),
         "first_claude_overhead_ms": round(med(claude_first) - med(bare_first), 1),
+        "first_claude_after_pause_overhead_ms": round(med(claude_first_after_pause) - med(bare_first), 1),
         "first_claude_to_request_ipywidgets_imported_ms": round(med(claude_first_widgets_loaded), 1),
         "first_claude_overhead_ipywidgets_imported_ms": round(med(claude_first_widgets_loaded) - med(bare_first), 1),
         "warm_claude_to_request_ms": round(med(claude_warm), 1),

@@ -3,7 +3,9 @@ built-in emulator, and the hooks that tell which cell is running."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,8 @@ class KernelSession:
         )
         self.recorder.install()
         shell.events.register("pre_run_cell", self._pre_run_cell)
+        if getattr(shell, "kernel", None) is not None:
+            threading.Thread(target=warm_up, name="claude-magic-warm-up", daemon=True).start()
 
     def _pre_run_cell(self, info: Any) -> None:
         count = self.shell.execution_count
@@ -103,6 +107,20 @@ class KernelSession:
             self.emulator.stop()
             self.emulator = None
         self._clients.clear()
+
+
+WARM_UP_MODULES = ("ipywidgets", "markdown_it", "nh3", "claude_magic.view")
+
+
+def warm_up() -> None:
+    """Import what the first `%%claude` needs, off the main thread, so loading the
+    extension stays instant and the first answer starts sooner. Failures are left
+    for the first cell to report."""
+    for name in WARM_UP_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the cell that needs it will say what is wrong
+            return
 
 
 def _count_is_next() -> bool:
