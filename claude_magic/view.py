@@ -176,7 +176,8 @@ class WidgetView(View):
         # widget (and a comm_open message) of its own per widget.
         layout, style = w["layout"], w["style"] = w["header"].layout, w["header"].style
         w["body"] = widgets.Output(layout=layout)
-        w["tail"] = widgets.HTML("", layout=layout, style=style)
+        # styled like the finished blocks above it (JupyterLab's rendered-HTML look)
+        w["tail"] = widgets.HTML("", layout=layout, style=style, _dom_classes=("jp-RenderedHTMLCommon",))
         w["status"] = widgets.HTML(status_html("● streaming…"), layout=layout, style=style)
         w["box"] = widgets.VBox([w["header"], w["body"], w["tail"], w["status"]], layout=layout,
                                 _dom_classes=("claude-magic-live",))
