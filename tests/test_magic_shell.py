@@ -409,3 +409,16 @@ def test_save_load_export_round_trip(shell, emulator, tmp_path):
     assert "save me" in json.dumps(nb)
     missing = shell.run(f"%claude load {tmp_path / 'nope.json'}")
     assert not missing.success and "No such file" in missing.stdout + missing.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [("123", 123.0), ("fast", None), ("0", None)])
+def test_offline_pace_from_the_environment(aws_env, monkeypatch, value, expected):
+    monkeypatch.setenv("CLAUDE_MAGIC_OFFLINE", "1")
+    monkeypatch.setenv("CLAUDE_MAGIC_OFFLINE_PACE", value)
+    sh = Shell()
+    try:
+        assert sh.magic.offline_pace == expected
+        assert sh.ask("", "paced?").success
+        assert sh.magic.session.emulator.pace == expected
+    finally:
+        sh.close()
