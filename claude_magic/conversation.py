@@ -111,10 +111,7 @@ class Turn:
 
     @property
     def usage(self) -> Usage:
-        total = Usage()
-        for reply in self.replies:
-            total = total + reply.usage
-        return total
+        return Usage.total(reply.usage for reply in self.replies)
 
     @property
     def prompt_text(self) -> str:

@@ -7,6 +7,7 @@ this module gives them names and checks. Pure: no I/O, no third-party imports.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,14 @@ class Usage:
 
     def to_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        """The sum of several usages (zero for none)."""
+        result = cls()
+        for usage in usages:
+            result = result + usage
+        return result
 
 
 @dataclass

@@ -452,10 +452,7 @@ class LoopResult:
 
     @property
     def usage(self) -> Usage:
-        total = Usage()
-        for reply in self.replies:
-            total = total + reply.usage
-        return total
+        return Usage.total(reply.usage for reply in self.replies)
 
 
 class ToolLoopInterrupted(KeyboardInterrupt):

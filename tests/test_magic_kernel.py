@@ -9,7 +9,7 @@ from queue import Empty
 
 import nbformat
 import pytest
-from jupyter_client import KernelManager
+from kernel_helpers import running_kernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -114,12 +114,7 @@ def _run(kc, code: str) -> list[dict]:
 
 
 def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
+    with running_kernel() as kc:
         _run(kc, "%load_ext claude_magic")
         kernel_env.pace = 40
         kernel_env.script({"content": [{"type": "text", "text": "word " * 600}], "stop_reason": "end_turn"})
@@ -134,7 +129,7 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
             if msg["parent_header"].get("msg_id") == msg_id and "word word" in str(msg["content"]):
                 seen_text = True
         assert seen_text, "no partial answer arrived before the interrupt"
-        km.interrupt_kernel()
+        kc.manager.interrupt_kernel()
         messages = _drain(kc, msg_id)
         errors = [m["content"] for m in messages if m["msg_type"] == "error"]
         assert errors and errors[0]["ename"] == "Interrupted"
@@ -152,6 +147,3 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
         assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
         partial = body["messages"][1]["content"][0]["text"]
         assert partial.startswith("word word") and len(partial) < len("word " * 600)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
