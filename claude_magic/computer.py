@@ -216,7 +216,12 @@ class Computer:
         return f"Moved the mouse to {tool_input['coordinate']}."
 
     def _click(self, tool_input: dict[str, Any], button: str, repeat: int) -> str:
-        action = tool_input["action"]
+        self._click_at(tool_input, ["click", "--repeat", str(repeat), "--delay", "100", button])
+        return f"Did {tool_input['action']}."
+
+    def _click_at(self, tool_input: dict[str, Any], click: list[str]) -> None:
+        """Move to the optional `coordinate`, hold the optional modifier keys in
+        `text`, and run the xdotool `click` arguments."""
         args: list[str] = []
         if tool_input.get("coordinate") is not None:
             x, y = self._to_screen(tool_input["coordinate"])
@@ -224,11 +229,10 @@ class Computer:
         modifiers = _keys(tool_input.get("text")) if tool_input.get("text") else []
         for key in modifiers:
             args += ["keydown", key]
-        args += ["click", "--repeat", str(repeat), "--delay", "100", button]
+        args += click
         for key in reversed(modifiers):
             args += ["keyup", key]
         self._xdotool(*args)
-        return f"Did {action}."
 
     def _do_left_click(self, tool_input: dict[str, Any]) -> str:
         return self._click(tool_input, "1", 1)
@@ -292,17 +296,7 @@ class Computer:
         amount = tool_input.get("scroll_amount", 3)
         if not isinstance(amount, int) or amount < 0:
             raise ToolError("scroll_amount must be a non-negative integer.")
-        args: list[str] = []
-        if tool_input.get("coordinate") is not None:
-            x, y = self._to_screen(tool_input["coordinate"])
-            args += ["mousemove", str(x), str(y)]
-        modifiers = _keys(tool_input.get("text")) if tool_input.get("text") else []
-        for key in modifiers:
-            args += ["keydown", key]
-        args += ["click", "--repeat", str(amount), _SCROLL_BUTTONS[direction]]
-        for key in reversed(modifiers):
-            args += ["keyup", key]
-        self._xdotool(*args)
+        self._click_at(tool_input, ["click", "--repeat", str(amount), _SCROLL_BUTTONS[direction]])
         return f"Scrolled {direction} by {amount}."
 
     def _do_wait(self, tool_input: dict[str, Any]) -> str:

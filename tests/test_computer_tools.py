@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from loop_helpers import make_send
 
 from claude_magic.bash_session import BashSession
 from claude_magic.catalog import resolve
@@ -25,8 +25,7 @@ from claude_magic.computer import (
     computer_use_tools,
     fit_display,
 )
-from claude_magic.messages import Message, build_request, text_block
-from claude_magic.stream import decode_chunk, fold_event
+from claude_magic.messages import text_block
 from claude_magic.text_editor import TextEditor
 from claude_magic.tools import NO_ONE_TO_ASK, Approver, ToolError, ToolSet, run_tool_loop
 
@@ -325,17 +324,6 @@ def test_unsupported_model_is_a_clear_error():
 # --------------------------------------------------------------------------- through the loop
 
 
-def make_send(client, toolset: ToolSet, model_id: str):
-    def send(messages, tool_choice):
-        body = build_request(messages, max_tokens=1024, tools=toolset.definitions(),
-                             tool_choice=tool_choice, anthropic_beta=toolset.betas() or None)
-        response = client.invoke_model_with_response_stream(modelId=model_id, body=json.dumps(body))
-        message = Message()
-        for item in response["body"]:
-            fold_event(message, decode_chunk(item))
-        return message
-
-    return send
 
 
 @pytest.mark.parametrize(("model", "model_id"), [

@@ -6,16 +6,15 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-import json
 import os
 import pty
 import subprocess
 import sys
 
 import pytest
+from loop_helpers import make_send as make_streamed_send
 
-from claude_magic.messages import Message, build_request, text_block
-from claude_magic.stream import decode_chunk, fold_event
+from claude_magic.messages import text_block
 from claude_magic.tools import (
     DECLINED,
     INTERRUPTED,
@@ -35,17 +34,7 @@ _ids = itertools.count(1)
 
 def make_send(client, toolset: ToolSet, model: str = MODEL):
     """One streamed request per call, folded into a Message."""
-
-    def send(messages, tool_choice):
-        body = build_request(messages, max_tokens=1024, tools=toolset.definitions(),
-                             tool_choice=tool_choice, anthropic_beta=toolset.betas() or None)
-        response = client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
-        message = Message()
-        for item in response["body"]:
-            fold_event(message, decode_chunk(item))
-        return message
-
-    return send
+    return make_streamed_send(client, toolset, model)
 
 
 def call(name: str, **tool_input) -> dict:
