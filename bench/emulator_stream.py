@@ -58,9 +58,9 @@ def stream_through_boto3(emulator, client, text: str) -> tuple[int, float]:
 
 def raw_rates(text: str) -> tuple[float, float]:
     """Frames per second: encoded by the emulator, and decoded by its own decoder."""
-    from claude_magic.emulator.events import stream_events
-    from claude_magic.emulator.eventstream import FrameDecoder, chunk_frame
-    from claude_magic.messages import Message, Usage
+    from claude_magic.core.messages import Message, Usage
+    from claude_magic.emulator.wire.events import stream_events
+    from claude_magic.emulator.wire.eventstream import FrameDecoder, chunk_frame
 
     message = Message(
         content=[{"type": "text", "text": text}], id="msg_bench", model="bench",
@@ -85,8 +85,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    from claude_magic.core.messages import split_tokens
     from claude_magic.emulator import Emulator
-    from claude_magic.messages import split_tokens
 
     text = _reply_text(args.tokens)
     print(f"reply: {len(split_tokens(text))} token pieces, {len(text)} characters")

@@ -44,8 +44,8 @@ def _image_request(images: int) -> dict:
 
 
 def _time(raw: bytes, repeat: int) -> tuple[float, float]:
-    from claude_magic.emulator.responder import respond
-    from claude_magic.emulator.validate import validate_invoke
+    from claude_magic.emulator.responder.respond import respond
+    from claude_magic.emulator.validation.request import validate_invoke
 
     best_validate = best_respond = float("inf")
     for _ in range(repeat):

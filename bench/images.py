@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 
-from claude_magic.images import prepare_image
+from claude_magic.core.images import prepare_image
 
 TARGET_MS = 150.0
 

@@ -66,7 +66,7 @@ def measure(sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, 
                     run = kernel.run(cells[name], timeout=600)
                     results[name][label] = _summary(run, text)
                     if name == "naive":  # one update per delta: the count proves nothing was dropped
-                        from claude_magic.messages import split_tokens
+                        from claude_magic.core.messages import split_tokens
 
                         updates = sum(1 for m in run.messages if m.msg_type == "update_display_data")
                         results[name][label]["updates_expected"] = len(split_tokens(text))

@@ -19,8 +19,8 @@ import json
 import statistics
 import time
 
-from claude_magic.conversation import Conversation, Turn
-from claude_magic.messages import (
+from claude_magic.core.conversation import Conversation, Turn
+from claude_magic.core.messages import (
     Message,
     Usage,
     image_block,

@@ -68,9 +68,9 @@ def image_figures(repeat: int = 7) -> dict:
     """A 4000x3000 matplotlib PNG prepared for Claude, and what downscaling saves."""
     from images import decode_only, plot_png, timed
 
-    from claude_magic import catalog
-    from claude_magic.images import prepare_image
-    from claude_magic.messages import estimate_image_tokens
+    from claude_magic.core.images import prepare_image
+    from claude_magic.core.messages import estimate_image_tokens
+    from claude_magic.models import catalog
 
     data = plot_png(4000, 3000)
     prepare_image(plot_png(640, 480))  # imports
@@ -108,8 +108,8 @@ def request_build_figures(repeat: int = 50) -> dict:
     """Building the request body of a 200-turn conversation with 20 images."""
     from request_build import build, png_b64, summary, time_it
 
-    from claude_magic.conversation import Turn
-    from claude_magic.messages import text_block
+    from claude_magic.core.conversation import Turn
+    from claude_magic.core.messages import text_block
 
     conversation = build(200, list(range(0, 200, 10)), png_b64(200, 250, seed=1))
     pending = Turn([text_block("Summarise everything so far.")])

@@ -55,7 +55,7 @@ def emulator_rate(emulator, tokens: int = 20_000, runs: int = 3) -> dict:
     """Text deltas per second the emulator writes, read raw by another process."""
     from urllib.parse import quote
 
-    from claude_magic.messages import split_tokens
+    from claude_magic.core.messages import split_tokens
 
     text = reply_text(tokens)
     deltas = len(split_tokens(text))
@@ -77,7 +77,7 @@ def emulator_rate(emulator, tokens: int = 20_000, runs: int = 3) -> dict:
 # add up to a bit more than an unwrapped run.
 PROFILE_SOURCE = '''
 import collections as _pc, time as _pt
-import claude_magic.ask, claude_magic.bedrock, claude_magic.stream, claude_magic.view
+import claude_magic.bedrock.exchange, claude_magic.bedrock.client, claude_magic.core.stream, claude_magic.notebook.view
 _parts = _pc.Counter()
 def _timed(owner, name, label):
     original = getattr(owner, name)
@@ -88,11 +88,11 @@ def _timed(owner, name, label):
         finally:
             _parts[label] += _pt.perf_counter() - started
     setattr(owner, name, wrapper)
-V = claude_magic.view
-_timed(claude_magic.bedrock.EventStream, "__next__", "boto3 stream + decoding each event")
-_timed(claude_magic.stream, "fold_event", "fold_event (non-text events)")
-_timed(claude_magic.stream.DeltaRun, "take", "DeltaRun.take (text deltas held back)")
-_timed(claude_magic.stream.DeltaRun, "flush", "DeltaRun.flush (text joined per render)")
+V = claude_magic.notebook.view
+_timed(claude_magic.bedrock.client.EventStream, "__next__", "boto3 stream + decoding each event")
+_timed(claude_magic.core.stream, "fold_event", "fold_event (non-text events)")
+_timed(claude_magic.core.stream.DeltaRun, "take", "DeltaRun.take (text deltas held back)")
+_timed(claude_magic.core.stream.DeltaRun, "flush", "DeltaRun.flush (text joined per render)")
 _timed(V.WidgetView, "start", "view: start (widgets)")
 _timed(V.WidgetView, "due", "view: due (throttle check per held-back delta)")
 _timed(V.WidgetView, "update", "view: update (all renders)")

@@ -63,7 +63,7 @@ def marker_reply(tokens: int, per_paragraph: int = 24) -> str:
 
 def model_id() -> str:
     """What `%%claude` sends for its default model in us-east-1."""
-    from claude_magic import catalog
+    from claude_magic.models import catalog
 
     return catalog.resolve(catalog.DEFAULT_MODEL_ALIAS, "us-east-1").invoke_id
 

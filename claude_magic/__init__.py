@@ -18,7 +18,7 @@ _loaded: dict[int, Any] = {}
 
 def load_ipython_extension(shell: Any) -> None:
     """`%load_ext claude_magic`: register `%%claude` and `%claude`."""
-    from .magics import load
+    from .notebook.magics import load
 
     if id(shell) in _loaded:
         return
@@ -27,7 +27,7 @@ def load_ipython_extension(shell: Any) -> None:
 
 def unload_ipython_extension(shell: Any) -> None:
     """`%unload_ext claude_magic`: remove the magics and every hook."""
-    from .magics import unload
+    from .notebook.magics import unload
 
     magic = _loaded.pop(id(shell), None)
     if magic is not None:
@@ -36,7 +36,7 @@ def unload_ipython_extension(shell: Any) -> None:
 
 def __getattr__(name: str) -> Any:
     if name == "tool":
-        from .tools import tool
+        from .tools.schema import tool
 
         return tool
     if name == "Emulator":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from claude_magic.messages import Message, build_request
-from claude_magic.stream import decode_chunk, fold_event
+from claude_magic.core.messages import Message, build_request
+from claude_magic.core.stream import decode_chunk, fold_event
 
 
 def make_send(client, toolset, model_id: str):

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from claude_magic.attachments import (
+from claude_magic.models.catalog import lookup, resolve
+from claude_magic.notebook.attachments import (
     AttachmentError,
     cell_context,
     resolve_documents,
     resolve_images,
 )
-from claude_magic.catalog import lookup, resolve
-from claude_magic.outputs import OutputRecorder
+from claude_magic.notebook.outputs import OutputRecorder
 
 
 def png(colour, size=(40, 30)) -> bytes:

@@ -18,7 +18,7 @@ from claude_magic.bedrock import (
     friendly_error,
     settings_from_env,
 )
-from claude_magic.messages import build_request, text_block
+from claude_magic.core.messages import build_request, text_block
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 SCRIPTED = "The scripted answer, in several little pieces of text."
@@ -363,7 +363,7 @@ class _InBandErrorHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):  # noqa: N802 - http.server's naming
-        from claude_magic.emulator.eventstream import chunk_frame
+        from claude_magic.emulator.wire.eventstream import chunk_frame
 
         self.rfile.read(int(self.headers["Content-Length"]))
         self.send_response(200)

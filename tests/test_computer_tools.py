@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from loop_helpers import make_send
 
-from claude_magic.bash_session import BashSession
-from claude_magic.catalog import resolve
-from claude_magic.computer import (
+from claude_magic.core.messages import text_block
+from claude_magic.models.catalog import resolve
+from claude_magic.tools import NO_ONE_TO_ASK, Approver, ToolError, ToolSet, run_tool_loop
+from claude_magic.tools.bash import BashSession
+from claude_magic.tools.computer import (
     NO_DISPLAY,
     Computer,
     ComputerUseHandlers,
@@ -25,9 +27,7 @@ from claude_magic.computer import (
     computer_use_tools,
     fit_display,
 )
-from claude_magic.messages import text_block
-from claude_magic.text_editor import TextEditor
-from claude_magic.tools import NO_ONE_TO_ASK, Approver, ToolError, ToolSet, run_tool_loop
+from claude_magic.tools.text_editor import TextEditor
 
 SONNET_35_V2 = resolve("anthropic.claude-3-5-sonnet-20241022-v2:0").model
 SONNET_4 = resolve("anthropic.claude-sonnet-4-20250514-v1:0").model

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from claude_magic.conversation import (
+from claude_magic.core.conversation import (
     INTERRUPTED_MARK,
     NO_ANSWER_INTERRUPTED,
     TOOL_NOT_RUN,
@@ -18,8 +18,8 @@ from claude_magic.conversation import (
     Conversation,
     Turn,
 )
-from claude_magic.fitting import fit_body
-from claude_magic.messages import (
+from claude_magic.core.fitting import fit_body
+from claude_magic.core.messages import (
     MAX_BODY_BYTES,
     Message,
     Usage,
@@ -413,7 +413,7 @@ def test_conversation_json_is_versioned_and_checked():
 def test_export_notebook_round_trip(tmp_path):
     import nbformat
 
-    from claude_magic.export import export_notebook
+    from claude_magic.notebook.export import export_notebook
 
     conv = full_conversation()
     path = export_notebook(conv, tmp_path / "chat.ipynb")

@@ -9,17 +9,17 @@ import json
 
 import pytest
 
-from claude_magic.catalog import lookup
-from claude_magic.emulator.reflect import HEADER
-from claude_magic.emulator.responder import estimate_input_tokens, respond
-from claude_magic.emulator.schema_instance import instance_for
-from claude_magic.emulator.validate import check_body
-from claude_magic.messages import (
+from claude_magic.core.messages import (
     Message,
     estimate_image_tokens,
     estimate_text_tokens,
     split_tokens,
 )
+from claude_magic.emulator.responder.reflect import HEADER
+from claude_magic.emulator.responder.respond import estimate_input_tokens, respond
+from claude_magic.emulator.responder.schema_instance import instance_for
+from claude_magic.emulator.validation.request import check_body
+from claude_magic.models.catalog import lookup
 
 HAIKU = lookup("anthropic.claude-3-haiku-20240307-v1:0")
 SONNET_V2 = lookup("us.anthropic.claude-3-5-sonnet-20241022-v2:0")

@@ -10,13 +10,13 @@ import os
 
 import pytest
 
+from claude_magic.core.messages import MAX_BODY_BYTES, MAX_IMAGE_BASE64_BYTES
 from claude_magic.emulator.errors import BedrockError
-from claude_magic.emulator.validate import (
+from claude_magic.emulator.validation.request import (
     INVALID_MODEL,
     validate_count_tokens,
     validate_invoke,
 )
-from claude_magic.messages import MAX_BODY_BYTES, MAX_IMAGE_BASE64_BYTES
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET_V2 = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
@@ -690,7 +690,7 @@ def test_boto3_invalid_model_and_garbage(bedrock_client):
 
 
 def test_boto3_count_tokens(bedrock_client):
-    from claude_magic.emulator.responder import estimate_input_tokens
+    from claude_magic.emulator.responder.respond import estimate_input_tokens
 
     request = body(system="Count me.", messages=[user({"type": "text", "text": "How many?"}, image_block())])
     response = bedrock_client.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": json.dumps(request)}})
@@ -764,8 +764,8 @@ def _fuzz_strategies():
 def test_any_body_gets_an_error_or_a_sound_reply():
     from hypothesis import HealthCheck, given, settings
 
-    from claude_magic.emulator.responder import respond
-    from claude_magic.messages import STOP_REASONS, estimate_text_tokens
+    from claude_magic.core.messages import STOP_REASONS, estimate_text_tokens
+    from claude_magic.emulator.responder.respond import respond
 
     bodies, model_ids = _fuzz_strategies()
 

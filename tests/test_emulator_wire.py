@@ -11,8 +11,9 @@ from urllib.parse import quote, urlsplit
 import botocore.eventstream
 import pytest
 
-from claude_magic.emulator.events import json_fragments
-from claude_magic.emulator.eventstream import (
+from claude_magic.core.messages import split_tokens
+from claude_magic.emulator.wire.events import json_fragments
+from claude_magic.emulator.wire.eventstream import (
     FrameDecoder,
     FrameError,
     chunk_frame,
@@ -21,7 +22,6 @@ from claude_magic.emulator.eventstream import (
     encode_frame,
     exception_frame,
 )
-from claude_magic.messages import split_tokens
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"

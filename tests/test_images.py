@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from claude_magic.images import (
+from claude_magic.core.images import (
     SVG_REFUSAL,
     ImageError,
     image_from_object,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -422,3 +423,20 @@ def test_offline_pace_from_the_environment(aws_env, monkeypatch, value, expected
         assert sh.magic.session.emulator.pace == expected
     finally:
         sh.close()
+
+
+def test_a_file_saved_by_release_0_1_loads_and_continues(shell, emulator):
+    """`%claude save` files written before the package was split into layers still load."""
+    fixture = Path(__file__).parent / "fixtures" / "chats-saved-0.1.json"
+    run = shell.run(f"%claude load {fixture}")
+    assert run.success, run.stderr
+    assert shell.magic.session.chats.names() == ["default", "review"]
+    history = shell.run("%claude history")
+    assert "What is 2 + 2?" in history.stdout and "And doubled?" in history.stdout
+    shell.ask("", "And tripled?")
+    sent = [m["content"][0]["text"] for m in last_body(emulator)["messages"] if m["role"] == "user"]
+    assert sent == ["What is 2 + 2?", "And doubled?", "And tripled?"]
+    shell.ask("--chat review -m haiku", "Anything else?")
+    review = last_body(emulator)["messages"]
+    assert review[0]["content"][0]["text"] == "Review: def f(x): return x*2"
+    assert len(review) == 3

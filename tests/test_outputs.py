@@ -11,7 +11,7 @@ import pytest
 from kernel_helpers import run_in_kernel, running_kernel
 from PIL import Image
 
-from claude_magic.outputs import WIDGET_MIME, OutputRecorder
+from claude_magic.notebook.outputs import WIDGET_MIME, OutputRecorder
 
 
 def png(colour, size=(20, 10)) -> bytes:
@@ -252,7 +252,7 @@ def test_matplotlib_inline_figures_are_recorded_in_a_real_kernel(kernel):
     run_in_kernel(kernel, (
         "%matplotlib inline\n"
         "%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}\n"
-        "from claude_magic.outputs import OutputRecorder\n"
+        "from claude_magic.notebook.outputs import OutputRecorder\n"
         "rec = OutputRecorder(get_ipython())\n"
         "rec.install()\n"
     ))

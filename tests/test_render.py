@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from claude_magic.messages import Message, Usage, split_tokens, text_block, tool_use_block
-from claude_magic.render import (
+from claude_magic.core.messages import Message, Usage, split_tokens, text_block, tool_use_block
+from claude_magic.core.render import (
     BlockSplitter,
     Notice,
     ToolOutcome,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_magic.messages import Message
-from claude_magic.render import (
+from claude_magic.core.messages import Message
+from claude_magic.core.render import (
     BlockSplitter,
     answer_html,
     independent_pieces,

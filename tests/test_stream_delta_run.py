@@ -7,8 +7,8 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_magic.messages import Message
-from claude_magic.stream import DeltaRun, fold_event
+from claude_magic.core.messages import Message
+from claude_magic.core.stream import DeltaRun, fold_event
 
 BLOCK_STARTS = [
     {"type": "text", "text": ""},

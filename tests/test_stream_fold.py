@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from claude_magic.messages import Message
-from claude_magic.stream import (
+from claude_magic.core.messages import Message
+from claude_magic.core.stream import (
     PARTIAL_JSON,
     StreamError,
     close_interrupted,

@@ -14,7 +14,7 @@ import sys
 import pytest
 from loop_helpers import make_send as make_streamed_send
 
-from claude_magic.messages import text_block
+from claude_magic.core.messages import text_block
 from claude_magic.tools import (
     DECLINED,
     INTERRUPTED,

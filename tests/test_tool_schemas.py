@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, NamedTuple, Optional, TypedDict, Uni
 import pytest
 from pydantic import BaseModel, Field
 
-from claude_magic.docstrings import parse_docstring
 from claude_magic.tools import (
     Tool,
     ToolDefinitionError,
@@ -26,6 +25,7 @@ from claude_magic.tools import (
     tool_choice_for,
     tool_schema,
 )
+from claude_magic.tools.docstrings import parse_docstring
 
 # --------------------------------------------------------------------------- types used below
 

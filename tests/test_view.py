@@ -17,7 +17,7 @@ REPLY_SOURCE = textwrap.dedent(
     '''
     def synthetic_reply(tokens):
         """Paragraphs, lists, tables and code fences, cut to `tokens` split_tokens pieces."""
-        from claude_magic.messages import split_tokens
+        from claude_magic.core.messages import split_tokens
         parts, i = [], 0
         while sum(len(split_tokens(p)) for p in parts) < tokens:
             parts.append(f"Paragraph {i}: the model explains step {i} of the analysis, "
@@ -41,9 +41,9 @@ FEED_SOURCE = textwrap.dedent(
     '''
     from dataclasses import replace
 
-    from claude_magic.messages import Message, split_tokens
-    from claude_magic.stream import fold_event
-    from claude_magic.view import WidgetView, make_view
+    from claude_magic.core.messages import Message, split_tokens
+    from claude_magic.core.stream import fold_event
+    from claude_magic.notebook.view import WidgetView, make_view
 
     def start_view(now):
         view = make_view(get_ipython(), clock=lambda: now[0])
@@ -233,7 +233,7 @@ def test_text_view_writes_each_character_once(shell, capsys):
 
 
 def test_text_view_tool_loop(shell, capsys):
-    from claude_magic.view import TextView, make_view
+    from claude_magic.notebook.view import TextView, make_view
 
     assert isinstance(make_view(shell), TextView)
     capsys.readouterr()

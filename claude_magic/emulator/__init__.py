@@ -9,6 +9,13 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
         emu.fault("throttle", times=2)
 
 `python -m claude_magic.emulator` runs it from the command line.
+
+Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
+out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
+`validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
+`faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
+
+May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from typing import Any
 
 from .errors import BedrockError
 from .faults import Fault
-from .server import EmulatorServer, EmulatorState, is_loopback, set_pace
-from .sigv4 import parse_credentials
+from .server import EmulatorServer, is_loopback
+from .state import EmulatorState, set_pace
+from .wire.sigv4 import parse_credentials
 
 __all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
 

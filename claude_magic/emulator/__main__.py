@@ -42,7 +42,7 @@ def _fail(message: str, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from . import Emulator, RemoteNotAllowed
-    from .server import MIN_PACE
+    from .state import MIN_PACE
 
     if args.pace is not None and not args.pace >= MIN_PACE:
         return _fail(f"--pace must be at least {MIN_PACE} tokens per second", 2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..catalog import ANTHROPIC_VERSION
+from ..models.catalog import ANTHROPIC_VERSION
 from .errors import validation
 
 IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}

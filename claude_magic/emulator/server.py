@@ -15,27 +15,29 @@ import threading
 import time
 import traceback
 import uuid
-from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from .. import __version__
-from ..messages import Message
-from . import sigv4
+from ..core.messages import Message
 from .errors import BedrockError, validation
-from .events import check_script, complete_message, stream_events
-from .eventstream import chunk_frame, corrupt, exception_frame
-from .faults import REQUEST_FAULTS, Fault, FaultQueue
+from .faults import REQUEST_FAULTS, Fault
+from .routes import (
+    COUNT_TOKENS,
+    INVOKE,
+    STREAM,
+    is_admin_path,
+    is_model_path,
+    model_route,
+    unknown_route,
+)
+from .state import EmulatorState, package_version, set_pace
+from .wire import sigv4
+from .wire.events import check_script, complete_message, stream_events
+from .wire.eventstream import chunk_frame, corrupt, exception_frame
 
-INVOKE = "InvokeModel"
-STREAM = "InvokeModelWithResponseStream"
-COUNT_TOKENS = "CountTokens"
-OPERATIONS = {"invoke": INVOKE, "invoke-with-response-stream": STREAM, "count-tokens": COUNT_TOKENS}
-UNSUPPORTED_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream"}
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
 SOCKET_TIMEOUT = 120.0
-MIN_PACE = 0.01  # tokens per second
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _END_OF_STREAM = b"0\r\n\r\n"
 
@@ -62,83 +64,6 @@ def is_loopback(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
-class EmulatorState:
-    """What the running emulator remembers: request log, scripted replies, faults, pace."""
-
-    def __init__(self, pace: float | None = None, credentials: dict[str, str] | None = None) -> None:
-        self.lock = threading.Lock()
-        self.log: list[dict[str, Any]] = []
-        self.scripts: deque[dict[str, Any]] = deque()
-        self.faults = FaultQueue()
-        self.pace = pace
-        self.credentials = credentials
-        self.verbose = False
-        # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
-        # appended right after the frame is written (benchmarks measure latency with it).
-        self.sent_frames: list[tuple[float, int, bytes]] | None = None
-
-    def record(self, entry: dict[str, Any]) -> None:
-        with self.lock:
-            self.log.append(entry)
-
-    def requests(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(entry) for entry in self.log]
-
-    def clear_requests(self) -> int:
-        with self.lock:
-            count = len(self.log)
-            self.log.clear()
-            return count
-
-    def add_script(self, message: dict[str, Any]) -> None:
-        check_script(message)
-        with self.lock:
-            self.scripts.append(message)
-
-    def pending_scripts(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.scripts)
-
-    def next_script(self) -> dict[str, Any] | None:
-        with self.lock:
-            return self.scripts.popleft() if self.scripts else None
-
-    def clear_scripts(self) -> int:
-        with self.lock:
-            count = len(self.scripts)
-            self.scripts.clear()
-            return count
-
-    def reset(self) -> None:
-        self.clear_requests()
-        self.clear_scripts()
-        self.faults.clear()
-
-    def health(self) -> dict[str, Any]:
-        with self.lock:
-            requests, scripts = len(self.log), len(self.scripts)
-        return {
-            "status": "ok",
-            "service": "claude-magic bedrock-runtime emulator",
-            "version": __version__,
-            "pace": self.pace,
-            "auth": "sigv4" if self.credentials else "presence",
-            "requests": requests,
-            "scripts": scripts,
-            "faults": len(self.faults),
-        }
-
-
-def set_pace(value: Any) -> float | None:
-    """A valid pace (tokens per second, None for unlimited)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_PACE:
-        raise ValueError(f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited")
-    return float(value)
-
-
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
@@ -157,7 +82,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     """One connection: HTTP/1.1 keep-alive, any method, JSON error bodies."""
 
     protocol_version = "HTTP/1.1"
-    server_version = f"claude-magic-emulator/{__version__}"
+    server_version = f"claude-magic-emulator/{package_version()}"
     disable_nagle_algorithm = True
     timeout = SOCKET_TIMEOUT
     server: EmulatorServer
@@ -318,17 +243,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         path, _, query = target.partition("?")
         try:
             body = self._read_body()
-            if path.startswith("/model/"):
+            if is_model_path(path):
                 self._model_request(path, query, body, started)
-            elif path == "/_emulator" or path.startswith("/_emulator/"):
+            elif is_admin_path(path):
                 self._admin_request(path, body)
             else:
-                raise BedrockError(
-                    "UnknownOperationException",
-                    f"Unknown operation {self.command} {path[:200]}. This emulator serves "
-                    "POST /model/{modelId}/invoke, /invoke-with-response-stream and /count-tokens.",
-                    404,
-                )
+                raise unknown_route(self.command, path)
         except BadRequest as exc:
             self.close_connection = True
             self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
@@ -356,20 +276,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     # -- model operations ---------------------------------------------------------------
 
     def _model_request(self, path: str, query: str, body: bytes, started: float) -> None:
-        raw_model_id, _, operation_path = path[len("/model/") :].rpartition("/")
-        if operation_path in UNSUPPORTED_OPERATIONS and raw_model_id:
-            raise BedrockError(
-                "UnknownOperationException",
-                f"{UNSUPPORTED_OPERATIONS[operation_path]} is not emulated; use InvokeModel "
-                "or InvokeModelWithResponseStream.",
-                404,
-            )
-        operation = OPERATIONS.get(operation_path)
-        if operation is None or not raw_model_id:
-            raise BedrockError("UnknownOperationException", f"Unknown operation {path[:200]}.", 404)
+        operation, model_id = model_route(path)
         if self.command != "POST":
             raise self._method_not_allowed("POST")
-        model_id = unquote(raw_model_id)
         entry: dict[str, Any] = {
             "operation": operation,
             "model_id": model_id,
@@ -385,8 +294,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _model_operation(
         self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
     ) -> None:
-        from .responder import estimate_input_tokens, respond
-        from .validate import validate_count_tokens, validate_invoke
+        from .responder.respond import estimate_input_tokens, respond
+        from .validation.request import validate_count_tokens, validate_invoke
 
         state = self.server.state
         sigv4.check_request(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..messages import as_blocks, estimate_image_tokens, estimate_text_tokens
+from ..core.messages import as_blocks, estimate_image_tokens, estimate_text_tokens
 from .media import decode_base64, inspect_base64_image, is_pdf, pdf_page_count
 
 TOKENS_PER_PDF_PAGE = 1500

@@ -1,0 +1,255 @@
+"""The boto3 edge: a bedrock-runtime client with retries and timeouts, invoke and
+stream calls, and friendly one-line errors for everything that can go wrong.
+
+boto3 is imported lazily, inside functions. Every public call raises `ClaudeError`
+(never a raw botocore exception); the original stays in `__cause__`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..core.messages import Message
+from ..core.stream import decode_chunk
+from ..models import catalog
+from .errors import NO_CREDENTIALS, ClaudeError, dropped_message, friendly_error, in_band_error
+from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, boto_session
+
+# ---------------------------------------------------------------- the client
+
+
+class BedrockClient:
+    """A bedrock-runtime client built lazily from `ClientSettings` and cached."""
+
+    def __init__(self, settings: ClientSettings | None = None) -> None:
+        self.settings = settings or ClientSettings()
+        self._client: Any = None
+        self._region: str | None = None
+
+    # -- setup
+
+    @property
+    def region(self) -> str:
+        """The region requests go to (creating the client if needed)."""
+        self.client()
+        return self._region or catalog.DEFAULT_REGION
+
+    def client(self) -> Any:
+        """The boto3 bedrock-runtime client; raises ClaudeError when it can't be made."""
+        if self._client is None:
+            try:
+                self._client = self._make_client()
+            except ClaudeError:
+                raise
+            except Exception as exc:
+                raise friendly_error(exc, region=self.settings.region) from exc
+        return self._client
+
+    def _make_client(self) -> Any:
+        from botocore.config import Config
+
+        s = self.settings
+        if s.retry_mode not in RETRY_MODES:
+            raise ClaudeError(f"Unknown retry mode {s.retry_mode!r}: use one of {', '.join(RETRY_MODES)}.", "config")
+        if s.offline and not s.endpoint_url:
+            raise ClaudeError("Offline mode needs the emulator's endpoint URL: run %claude offline to start it.", "config")
+        session = boto_session(s)
+        region = s.region or session.region_name or catalog.DEFAULT_REGION
+        credentials: dict[str, str] = {}
+        if s.offline:
+            credentials = dict(OFFLINE_CREDENTIALS)
+        elif session.get_credentials() is None:
+            if not s.endpoint_url:
+                raise ClaudeError(NO_CREDENTIALS, "no_credentials")
+            # An emulator or proxy at a custom endpoint doesn't check signatures.
+            credentials = dict(OFFLINE_CREDENTIALS)
+        config = Config(
+            retries={"mode": s.retry_mode, "total_max_attempts": max(1, s.max_attempts)},
+            read_timeout=s.read_timeout,
+            connect_timeout=s.connect_timeout,
+            user_agent_extra="claude-magic",
+        )
+        client = session.client(
+            "bedrock-runtime", region_name=region, endpoint_url=s.endpoint_url, config=config, **credentials
+        )
+        self._region = client.meta.region_name
+        return client
+
+    def _friendly(self, exc: BaseException, invoke_id: str, **kw: Any) -> ClaudeError:
+        if isinstance(exc, ClaudeError):
+            return exc
+        return friendly_error(
+            exc, invoke_id=invoke_id, region=self._region or self.settings.region,
+            endpoint_url=self.settings.endpoint_url, read_timeout=self.settings.read_timeout, **kw,
+        )
+
+    # -- calls
+
+    def invoke(self, invoke_id: str, body: dict[str, Any]) -> Message:
+        """InvokeModel: the whole reply as a Message, with latency and token
+        counts from the response headers in `message.metrics`."""
+        client = self.client()
+        started = time.perf_counter()
+        try:
+            response = client.invoke_model(
+                modelId=invoke_id, body=_dumps(body), contentType="application/json",
+                accept="application/json",
+            )
+            raw = response["body"].read()
+        except Exception as exc:
+            raise self._friendly(exc, invoke_id) from exc
+        try:
+            message = Message.from_dict(json.loads(raw))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ClaudeError(f"Bedrock sent a reply that isn't a Claude message: {str(raw[:80])}", "bad_reply") from exc
+        message.metrics.update(_header_metrics(response))
+        message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        return message
+
+    def stream(self, invoke_id: str, body: dict[str, Any]) -> EventStream:
+        """InvokeModelWithResponseStream: an iterator of decoded Anthropic event
+        dicts. Use it as a context manager (or call `close()`) so the HTTP
+        connection is closed when the consumer stops early."""
+        return EventStream(self, invoke_id, body)
+
+    def count_tokens(self, invoke_id: str, body: dict[str, Any]) -> int:
+        """CountTokens for an InvokeModel body (free; counts the input only)."""
+        client = self.client()
+        model = catalog.lookup(invoke_id)
+        model_id = model.id if model else invoke_id
+        try:
+            response = client.count_tokens(
+                modelId=model_id, input={"invokeModel": {"body": _dumps(body)}}
+            )
+        except Exception as exc:
+            raise self._friendly(exc, model_id) from exc
+        return int(response["inputTokens"])
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    """The body as sent: compact JSON (fitting.fit_body's size estimate assumes it)."""
+    return json.dumps(body, separators=(",", ":"))
+
+
+_CLIENTS: dict[ClientSettings, BedrockClient] = {}
+
+
+def client_for(settings: ClientSettings) -> BedrockClient:
+    """One cached BedrockClient per distinct settings."""
+    if settings not in _CLIENTS:
+        _CLIENTS[settings] = BedrockClient(settings)
+    return _CLIENTS[settings]
+
+
+def _header_metrics(response: dict[str, Any]) -> dict[str, Any]:
+    meta = response.get("ResponseMetadata", {})
+    headers = meta.get("HTTPHeaders", {})
+    metrics: dict[str, Any] = {}
+    for header, key in (
+        ("x-amzn-bedrock-input-token-count", "inputTokenCount"),
+        ("x-amzn-bedrock-output-token-count", "outputTokenCount"),
+        ("x-amzn-bedrock-invocation-latency", "invocationLatency"),
+        ("x-amzn-bedrock-cache-read-input-token-count", "cacheReadInputTokenCount"),
+        ("x-amzn-bedrock-cache-write-input-token-count", "cacheWriteInputTokenCount"),
+    ):
+        if headers.get(header, "").isdigit():
+            metrics[key] = int(headers[header])
+    if meta.get("RequestId"):
+        metrics["requestId"] = meta["RequestId"]
+    metrics["retryAttempts"] = int(meta.get("RetryAttempts") or 0)
+    return metrics
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class EventStream:
+    """The events of one streaming call. Iterating sends the request (on the
+    first `next`), yields Anthropic event dicts and raises ClaudeError on any
+    failure; closing it (or leaving its `with` block) closes the connection."""
+
+    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any]) -> None:
+        self._owner = owner
+        self.invoke_id = invoke_id
+        self._body = body
+        self._events = self._generate()
+        self._raw: Any = None  # botocore's EventStream
+        self.response_metadata: dict[str, Any] = {}
+        self.yielded = 0  # events handed out so far
+        self.content_events = 0  # content_block_* events among them
+        self.stopped = False  # message_stop seen
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._events)
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the HTTP response is closed (or was never opened)."""
+        return self._raw is None or bool(getattr(self._raw._raw_stream, "closed", True))
+
+    def close(self) -> None:
+        self._events.close()
+        self._close_raw()
+
+    def _close_raw(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except Exception:  # closing a broken connection may fail; it's closed either way
+                pass
+
+    def _generate(self) -> Iterator[dict[str, Any]]:
+        owner, invoke_id = self._owner, self.invoke_id
+        try:
+            client = owner.client()
+            response = client.invoke_model_with_response_stream(
+                modelId=invoke_id, body=_dumps(self._body), contentType="application/json",
+                accept="application/json",
+            )
+            self.response_metadata = response.get("ResponseMetadata", {})
+            self._raw = response["body"]
+            for item in self._raw:
+                event = decode_chunk(item)
+                if not event:
+                    continue
+                kind = event.get("type")
+                if kind == "content_block_delta":  # the hot path: one test per delta
+                    self.content_events += 1
+                elif kind == "error":
+                    raise in_band_error(event, self.content_events > 0)
+                elif kind == "message_stop":
+                    self.stopped = True
+                elif isinstance(kind, str) and kind.startswith("content_block"):
+                    self.content_events += 1
+                self.yielded += 1
+                yield event
+            if self.yielded and not self.stopped:
+                raise ClaudeError(dropped_message("the stream ended before the answer was complete",
+                                           self.content_events > 0), "connection_dropped", mid_stream=True)
+        except (GeneratorExit, ClaudeError):
+            raise
+        except Exception as exc:
+            raise owner._friendly(exc, invoke_id, mid_stream=self.yielded > 0,
+                                  partial=self.content_events > 0) from exc
+        finally:
+            self._close_raw()

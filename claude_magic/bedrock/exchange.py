@@ -1,0 +1,150 @@
+"""One `%%claude` turn: build the request, stream the reply into a view, commit it.
+
+This is where the layers meet: conversation (what to send), bedrock (how), stream
+(folding events), view (showing them) and tools (the loop). It owns the rules for
+failures: nothing is committed if no answer arrived; a partial answer is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..core.errors import ClaudeMagicError, Interrupted
+from ..core.messages import Block, Message, build_request
+from ..models.catalog import Resolved
+
+
+@dataclass
+class Request:
+    """Everything one turn needs, already resolved from options and config."""
+
+    resolved: Resolved
+    region: str | None
+    user_content: list[Block]
+    image_labels: list[str]
+    max_tokens: int
+    system: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: list[str] = field(default_factory=list)
+    prefill: str | None = None
+    betas: list[str] = field(default_factory=list)
+    stream: bool = True
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: dict[str, Any] | None = None
+
+    def body(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
+        return build_request(
+            messages,
+            max_tokens=self.max_tokens,
+            system=self.system,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            stop_sequences=self.stop_sequences,
+            tools=self.tools,
+            tool_choice=tool_choice,
+            anthropic_beta=self.betas,
+        )
+
+
+class Exchange:
+    """Sends requests for one turn and streams each reply into the view."""
+
+    def __init__(self, client: Any, request: Request, view: Any, clock: Callable[[], float] = time.monotonic,
+                 fit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
+        self.client = client
+        self.fit = fit  # trims a request's messages to Bedrock's limits (tool loops add images)
+        self.request = request
+        self.view = view
+        self.clock = clock
+        self.partial: Message | None = None  # the reply being received, for failure handling
+        self.finished: list[Message] = []  # tool-loop progress kept when the loop is cut short
+        self.latency = 0.0
+
+    def send(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> Message:
+        """One request; the reply is shown as it arrives and returned whole."""
+        if self.fit is not None:
+            messages = self.fit(messages)
+        body = self.request.body(messages, tool_choice)
+        invoke_id = self.request.resolved.invoke_id
+        started = self.clock()
+        prefill = _prefill_of(messages)
+        message = Message()
+        self.partial = message
+        if self.request.stream:
+            from ..core.stream import DeltaRun, fold_event
+
+            events = self.client.stream(invoke_id, body)
+            run = DeltaRun(message)  # text deltas are folded when the view shows them
+            try:
+                for event in events:
+                    if run.take(event):
+                        if not self.view.due():
+                            continue
+                        run.flush()
+                    else:
+                        run.flush()
+                        fold_event(message, event)
+                    self.partial = with_prefill(message, prefill)
+                    self.view.update(self.partial)
+            finally:
+                if run.flush():  # deltas kept back when the stream ended or broke off
+                    self.partial = with_prefill(message, prefill)
+                    with contextlib.suppress(Exception):
+                        self.view.update(self.partial)
+                close = getattr(events, "close", None)
+                if close:
+                    close()
+        else:
+            message = self.client.invoke(invoke_id, body)
+            self.partial = with_prefill(message, prefill)
+            self.view.update(self.partial)
+        self.latency += self.clock() - started
+        reply, self.partial = self.partial, None
+        return reply
+
+
+def _prefill_of(messages: list[dict[str, Any]]) -> str:
+    last = messages[-1] if messages else None
+    if last and last.get("role") == "assistant" and isinstance(last.get("content"), str):
+        return last["content"]
+    return ""
+
+
+def with_prefill(message: Message, prefill: str) -> Message:
+    """The reply as the assistant's whole turn: the prefill, then its continuation."""
+    if not prefill:
+        return message
+    content = list(message.content)
+    if content and content[0].get("type") == "text":
+        content[0] = {"type": "text", "text": prefill + content[0].get("text", "")}
+    else:
+        content.insert(0, {"type": "text", "text": prefill})
+    return replace(message, content=content)
+
+
+def interrupted_error(partial: Message | None) -> Interrupted:
+    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
+    return Interrupted(f"Interrupted.{kept} The conversation is still valid; run the next cell as usual.")
+
+
+def as_user_error(exc: BaseException, request: Request) -> ClaudeMagicError:
+    """Any failure while talking to Bedrock, as one short message."""
+    from .errors import ClaudeError, friendly_error
+
+    if isinstance(exc, ClaudeMagicError):
+        return exc
+    if not isinstance(exc, ClaudeError):
+        exc = friendly_error(
+            exc,
+            invoke_id=request.resolved.invoke_id,
+            model=request.resolved.model,
+            region=request.region,
+        )
+    return ClaudeMagicError(exc.message)

@@ -1,0 +1,98 @@
+"""What a running emulator remembers: the request log, scripted replies, faults, pace."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from importlib import metadata
+from typing import Any
+
+from .faults import FaultQueue
+from .wire.events import check_script
+
+MIN_PACE = 0.01  # tokens per second
+
+
+def package_version() -> str:
+    """The installed claude-magic version, for the health route and the Server header."""
+    try:
+        return metadata.version("claude-magic")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class EmulatorState:
+    """What the running emulator remembers: request log, scripted replies, faults, pace."""
+
+    def __init__(self, pace: float | None = None, credentials: dict[str, str] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.log: list[dict[str, Any]] = []
+        self.scripts: deque[dict[str, Any]] = deque()
+        self.faults = FaultQueue()
+        self.pace = pace
+        self.credentials = credentials
+        self.verbose = False
+        # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
+        # appended right after the frame is written (benchmarks measure latency with it).
+        self.sent_frames: list[tuple[float, int, bytes]] | None = None
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.log.append(entry)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(entry) for entry in self.log]
+
+    def clear_requests(self) -> int:
+        with self.lock:
+            count = len(self.log)
+            self.log.clear()
+            return count
+
+    def add_script(self, message: dict[str, Any]) -> None:
+        check_script(message)
+        with self.lock:
+            self.scripts.append(message)
+
+    def pending_scripts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.scripts)
+
+    def next_script(self) -> dict[str, Any] | None:
+        with self.lock:
+            return self.scripts.popleft() if self.scripts else None
+
+    def clear_scripts(self) -> int:
+        with self.lock:
+            count = len(self.scripts)
+            self.scripts.clear()
+            return count
+
+    def reset(self) -> None:
+        self.clear_requests()
+        self.clear_scripts()
+        self.faults.clear()
+
+    def health(self) -> dict[str, Any]:
+        with self.lock:
+            requests, scripts = len(self.log), len(self.scripts)
+        return {
+            "status": "ok",
+            "service": "claude-magic bedrock-runtime emulator",
+            "version": package_version(),
+            "pace": self.pace,
+            "auth": "sigv4" if self.credentials else "presence",
+            "requests": requests,
+            "scripts": scripts,
+            "faults": len(self.faults),
+        }
+
+
+def set_pace(value: Any) -> float | None:
+    """A valid pace (tokens per second, None for unlimited)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_PACE:
+        raise ValueError(f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited")
+    return float(value)

@@ -1,0 +1,189 @@
+"""The `%claude COMMAND` line commands. Each prints plain text (model output
+included in history is never rendered as HTML here)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ClaudeMagicError
+from ..models import catalog
+
+if TYPE_CHECKING:
+    from .magics import ClaudeMagic
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ClaudeMagicError(f"%claude {self.prog}: {message}.")
+
+
+def _parse(command: str, words: list[str], *specs: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Namespace:
+    parser = _Parser(prog=command, add_help=False)
+    for flags, options in specs:
+        parser.add_argument(*flags, **options)
+    return parser.parse_args(words)
+
+
+_CHAT = (("--chat",), {"default": None, "metavar": "NAME"})
+_FILE = (("file",), {"metavar": "FILE"})
+
+
+def _chat_name(magic: ClaudeMagic, name: str | None) -> str:
+    chats = magic.session.chats
+    if name is not None and name not in chats.names():
+        known = ", ".join(chats.names()) or "none yet"
+        raise ClaudeMagicError(f"No chat named {name!r} (chats: {known}).")
+    return name or chats.default_name
+
+
+def cmd_help(magic: ClaudeMagic, words: list[str]) -> None:
+    print(magic.claude.__doc__)
+
+
+def cmd_history(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("history", words, _CHAT)
+    conversation = magic.session.chats.get(_chat_name(magic, args.chat))
+    print(conversation.history_text())
+
+
+def cmd_reset(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("reset", words, _CHAT, (("--all",), {"action": "store_true"}))
+    chats = magic.session.chats
+    if args.all:
+        for name in list(chats.names()):
+            chats.reset(name)
+        print("All conversations cleared.")
+        return
+    name = _chat_name(magic, args.chat)
+    chats.reset(name)
+    print(f"Conversation {name!r} cleared.")
+
+
+def cmd_undo(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("undo", words, _CHAT)
+    name = _chat_name(magic, args.chat)
+    turn = magic.session.chats.get(name).undo()
+    print(f"Removed the last turn of {name!r}." if turn else f"Conversation {name!r} is already empty.")
+
+
+def cmd_chats(magic: ClaudeMagic, words: list[str]) -> None:
+    _parse("chats", words)
+    chats = magic.session.chats
+    for name in chats.names():
+        conversation = chats.get(name)
+        print(f"{name}: {len(conversation.turns)} turns")
+
+
+def cmd_models(magic: ClaudeMagic, words: list[str]) -> None:
+    _parse("models", words)
+    rows = [("alias", "model id", "profiles", "can take", "$ in/out per MTok")]
+    for model in catalog.MODELS:
+        abilities = [k for k in ("images", "tools", "documents") if getattr(model, k)]
+        if model.computer_use:
+            abilities.append("computer-use")
+        rows.append((
+            model.aliases[0],
+            model.id + ("" if model.on_demand else "  (profile only)"),
+            ",".join(model.profiles) or "-",
+            ",".join(abilities) or "text",
+            f"{model.input_price:g}/{model.output_price:g}",
+        ))
+    print(_table(rows))
+
+
+def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
+    _parse("config", words)
+    settings = magic.client_settings()
+    traits = magic.traits(config=True)
+    for name in sorted(traits):
+        value = getattr(magic, name)
+        if name == "tools":
+            value = [getattr(t, "__name__", t) for t in value]
+        print(f"ClaudeMagic.{name} = {value!r}")
+    print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
+          + ("  [offline emulator]" if settings.offline else ""))
+    print(f"# model in use: {_describe_model(magic.model, settings.region)}")
+
+
+def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
+    _parse("usage", words)
+    rows = [("chat", "turns", "input tokens", "output tokens", "est. cost $")]
+    for name in magic.session.chats.names():
+        conversation = magic.session.chats.get(name)
+        usage, cost = conversation.usage_total(), conversation.cost_total()
+        rows.append((name, str(len(conversation.turns)), str(usage.input_tokens),
+                     str(usage.output_tokens), f"{cost:.4f}"))
+    print(_table(rows))
+
+
+def cmd_offline(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("offline", words, (("--pace",), {"type": float, "default": None}),
+                  (("--off",), {"action": "store_true"}))
+    if args.off:
+        magic.offline = False
+        print("Offline mode off: requests go to Amazon Bedrock.")
+        return
+    magic.offline = True
+    if args.pace is not None:
+        magic.offline_pace = args.pace
+    url = magic.session.start_emulator(magic.offline_pace).url
+    print(f"Offline mode: using the built-in Bedrock emulator at {url}. "
+          "Its answers say they come from the emulator; no model is called.")
+
+
+def cmd_save(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("save", words, _FILE)
+    path = Path(args.file).expanduser()
+    magic.session.chats.save(path)
+    print(f"Saved {len(magic.session.chats.names())} conversation(s) to {path}.")
+
+
+def cmd_load(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("load", words, _FILE)
+    path = Path(args.file).expanduser()
+    if not path.exists():
+        raise ClaudeMagicError(f"No such file: {path}.")
+    try:
+        magic.session.chats.load(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ClaudeMagicError(f"{path} is not a saved claude-magic conversation ({exc}).") from None
+    print(f"Loaded {len(magic.session.chats.names())} conversation(s) from {path}.")
+
+
+def cmd_export(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("export", words, _FILE, _CHAT)
+    from .export import export_notebook
+
+    path = Path(args.file).expanduser()
+    if path.suffix != ".ipynb":
+        raise ClaudeMagicError("Export to a notebook file name ending in .ipynb.")
+    name = _chat_name(magic, args.chat)
+    export_notebook(magic.session.chats.get(name), path)
+    print(f"Exported conversation {name!r} to {path}.")
+
+
+def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("tools", words, (("names",), {"nargs": "?", "default": None}))
+    from .turn import toolset_for
+
+    toolset = toolset_for(magic, args.names)
+    print(toolset.render_text() if toolset else "No tools: pass --tools f,g, decorate functions with "
+          "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
+
+
+def _describe_model(name: str, region: str | None) -> str:
+    try:
+        resolved = catalog.resolve(name, region)
+    except catalog.UnknownModel:
+        return f"{name} (not in the catalogue)"
+    label = resolved.model.name if resolved.model else "unknown model"
+    return f"{resolved.invoke_id} ({label})"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""Export a conversation as a Jupyter notebook (nbformat v4) that reads well.
+
+Each user turn becomes a Markdown cell (its images as cell attachments), each
+answer a Markdown cell (tool calls and results as fenced blocks, tool-result
+images as attachments). Model text is untrusted: raw HTML in it is escaped, so
+the cells show it as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..core.conversation import Conversation, Turn
+from ..core.messages import Block
+
+_CODE = re.compile(r"(^(`{3,}|~{3,})[^\n]*(?:\n.*?^\2[ \t]*$|.*\Z)|(`+)[^`]*?\3)", re.M | re.S)
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def export_notebook(conversation: Conversation, path: str | Path) -> Path:
+    """Write `conversation` to `path` as an .ipynb file; returns the path."""
+    import nbformat
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    usage = conversation.usage_total()
+    header = [f"# Conversation: {conversation.name}", "",
+              f"{len(conversation.turns)} turns · {usage.input_tokens:,} input / "
+              f"{usage.output_tokens:,} output tokens · exported from claude-magic"]
+    if conversation.system:
+        header += ["", "**System prompt:**", "", _quote(conversation.system)]
+    cells = [new_markdown_cell("\n".join(header))]
+    for number, turn in enumerate(conversation.turns, 1):
+        for role, source, attachments in _turn_cells(number, turn):
+            cell = new_markdown_cell(source, metadata={"claude_magic": {"role": role, "turn": number}})
+            if attachments:
+                cell["attachments"] = attachments
+            cells.append(cell)
+    notebook = new_notebook(cells=cells, metadata={
+        "claude_magic": {"chat": conversation.name, "turns": len(conversation.turns)},
+    })
+    nbformat.validate(notebook)
+    path = Path(path)
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _turn_cells(number: int, turn: Turn) -> list[tuple[str, str, dict[str, Any]]]:
+    where = f" · In [{turn.execution_count}]" if turn.execution_count is not None else ""
+    attachments: dict[str, Any] = {}
+    labels = dict((id(block), label) for block, label in turn.images())
+    user = [f"**You** ({number}{where})", ""]
+    user += _blocks_markdown(turn.user, attachments, f"turn{number}-you", labels)
+    cells = [("user", _tidy("\n".join(user)), attachments)]
+
+    answer_attachments: dict[str, Any] = {}
+    model = f" · {turn.model_id}" if turn.model_id else ""
+    answer = [f"**Claude** ({number}{model})", ""]
+    for step, reply in enumerate(turn.replies):
+        answer += _blocks_markdown(reply.content, answer_attachments, f"turn{number}-claude{step}", {})
+        if step < len(turn.results):
+            answer += _blocks_markdown(turn.results[step], answer_attachments, f"turn{number}-tool{step}", {})
+    if not turn.replies:
+        answer.append("*(no answer)*")
+    if turn.interrupted:
+        answer.append("*[interrupted]*")
+    if turn.error:
+        answer.append(f"*Error: {_escape(turn.error)}*")
+    usage = turn.usage
+    answer += ["", f"<sub>{usage.input_tokens:,} input / {usage.output_tokens:,} output tokens</sub>"]
+    cells.append(("assistant", _tidy("\n".join(answer)), answer_attachments))
+    return cells
+
+
+def _blocks_markdown(blocks: list[Block], attachments: dict[str, Any], prefix: str,
+                     labels: dict[int, str | None]) -> list[str]:
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            lines += [_escape_html(block.get("text", "")), ""]
+        elif kind == "image":
+            lines += [_attach(block, attachments, prefix, labels.get(id(block))), ""]
+        elif kind == "document":
+            name = block.get("name") or block.get("title") or "document"
+            lines += [f"*[document: {_escape(name)}]*", ""]
+        elif kind == "tool_use":
+            lines += [f"Tool call `{block.get('name', '')}`:", "", "```json",
+                      json.dumps(block.get("input"), indent=2, ensure_ascii=False), "```", ""]
+        elif kind == "tool_result":
+            error = " (error)" if block.get("is_error") else ""
+            lines += [f"Tool result{error}:", ""]
+            content = block.get("content")
+            if isinstance(content, str):
+                lines += [_fence(content), ""]
+            else:
+                for inner in content or []:
+                    if inner.get("type") == "image":
+                        lines += [_attach(inner, attachments, prefix, None), ""]
+                    elif inner.get("type") == "text":
+                        lines += [_fence(inner.get("text", "")), ""]
+        elif kind in ("thinking", "redacted_thinking"):
+            continue
+        else:
+            lines += [f"*[{_escape(str(kind))} block]*", ""]
+    return lines
+
+
+def _attach(block: Block, attachments: dict[str, Any], prefix: str, label: str | None) -> str:
+    source = block.get("source") or {}
+    media_type = source.get("media_type", "image/png")
+    name = f"{prefix}-image{len(attachments) + 1}.{_EXTENSIONS.get(media_type, 'png')}"
+    attachments[name] = {media_type: source.get("data", "")}
+    alt = _escape(f"image from {label}" if label else "image")
+    return f"![{alt}](attachment:{name})"
+
+
+def _escape_html(markdown: str) -> str:
+    """Escape `<` and `&` outside code spans and fenced blocks (which show them as is)."""
+    out, last = [], 0
+    for match in _CODE.finditer(markdown):
+        out.append(markdown[last:match.start()].replace("&", "&amp;").replace("<", "&lt;"))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(markdown[last:].replace("&", "&amp;").replace("<", "&lt;"))
+    return "".join(out)
+
+
+def _tidy(source: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", source).strip()
+
+
+def _fence(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" for line in text.splitlines())
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("<", "&lt;").replace("*", "\\*")

@@ -1,0 +1,132 @@
+"""Per-kernel state: conversations, the output recorder, the Bedrock client, the
+built-in emulator, and the hooks that tell which cell is running."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.conversation import Chats
+
+if TYPE_CHECKING:
+    from ..bedrock.client import BedrockClient
+    from ..bedrock.settings import ClientSettings
+    from ..emulator import Emulator
+    from ..models.catalog import Model
+    from ..tools.computer import ComputerUseHandlers
+    from .outputs import OutputRecorder
+
+OFFLINE_ENV = "CLAUDE_MAGIC_OFFLINE"
+ENDPOINT_ENV = "CLAUDE_MAGIC_ENDPOINT_URL"
+
+
+def env_offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class RunningCell:
+    """What the front end told us about the cell being executed."""
+
+    cell_id: str | None = None
+    execution_count: int | None = None
+    source: str = ""
+
+
+class KernelSession:
+    """Everything `%load_ext claude_magic` adds to one kernel; `close()` removes it all."""
+
+    def __init__(self, shell: Any, *, max_cells: int, max_image_bytes: int) -> None:
+        self.shell = shell
+        self.chats = Chats()
+        self.cell = RunningCell()
+        self._clients: dict[ClientSettings, BedrockClient] = {}
+        self.emulator: Emulator | None = None
+        self._computer: dict[str, ComputerUseHandlers] = {}
+        from .outputs import OutputRecorder
+
+        self.recorder: OutputRecorder = OutputRecorder(
+            shell, max_cells=max_cells, max_image_bytes=max_image_bytes
+        )
+        self.recorder.install()
+        shell.events.register("pre_run_cell", self._pre_run_cell)
+        if getattr(shell, "kernel", None) is not None:
+            threading.Thread(target=warm_up, name="claude-magic-warm-up", daemon=True).start()
+
+    def _pre_run_cell(self, info: Any) -> None:
+        count = self.shell.execution_count
+        if getattr(info, "store_history", True) and _count_is_next():
+            count -= 1
+        self.cell = RunningCell(
+            cell_id=getattr(info, "cell_id", None) or None,
+            execution_count=count,
+            source=getattr(info, "raw_cell", "") or "",
+        )
+
+    def client(self, settings: ClientSettings) -> BedrockClient:
+        """A cached client for these settings."""
+        from ..bedrock.client import BedrockClient
+
+        if settings not in self._clients:
+            self._clients[settings] = BedrockClient(settings)
+        return self._clients[settings]
+
+    def start_emulator(self, pace: float | None = None) -> Emulator:
+        """Start (once) the built-in emulator in this process."""
+        if self.emulator is None:
+            from ..emulator import Emulator
+
+            self.emulator = Emulator(pace=pace)
+            self.emulator.start()
+        elif pace is not None:
+            self.emulator.pace = pace
+        return self.emulator
+
+    def computer_use(self, model: Model) -> ComputerUseHandlers:
+        """The computer-use handlers for `model` (one bash session per tool version)."""
+        from ..tools.computer import ComputerUseHandlers, newest_computer_use
+
+        key = newest_computer_use(model).computer
+        if key not in self._computer:
+            self._computer[key] = ComputerUseHandlers(model, root=os.getcwd())
+        return self._computer[key]
+
+    def close(self) -> None:
+        """Remove every hook and stop what was started."""
+        for handlers in self._computer.values():
+            handlers.close()
+        self._computer.clear()
+        try:
+            self.shell.events.unregister("pre_run_cell", self._pre_run_cell)
+        except ValueError:
+            pass
+        self.recorder.uninstall()
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        self._clients.clear()
+
+
+WARM_UP_MODULES = ("ipywidgets", "markdown_it", "nh3", "claude_magic.notebook.view")
+
+
+def warm_up() -> None:
+    """Import what the first `%%claude` needs, off the main thread, so loading the
+    extension stays instant and the first answer starts sooner. Failures are left
+    for the first cell to report."""
+    for name in WARM_UP_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the cell that needs it will say what is wrong
+            return
+
+
+def _count_is_next() -> bool:
+    """IPython >= 9.8 increments `execution_count` before running a cell."""
+    import IPython
+
+    major, minor = (int(p) for p in IPython.version_info[:2])
+    return (major, minor) >= (9, 8)

@@ -1,0 +1,267 @@
+"""Running one `%%claude` cell: options → request → streamed reply → committed turn."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from ..bedrock.exchange import Exchange, Request, as_user_error, interrupted_error
+from ..core.errors import ClaudeMagicError
+from ..core.messages import Block, Message, text_block
+from ..core.prompt import code_blocks, substitute_names
+from ..models import catalog
+
+if TYPE_CHECKING:
+    from .magics import ClaudeMagic
+
+
+def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
+    """Ask, stream the answer into the cell's output, keep the turn."""
+    session, shell = magic.session, magic.shell
+    settings = magic.client_settings()
+    region = settings.region or _default_region(settings)
+    resolved = resolve_model(args.model or magic.model, region)
+    model = resolved.model
+    _check_ranges(args)
+
+    if model and args.image and not model.images:
+        raise ClaudeMagicError(f"{model.name} can't read images: pick another model, e.g. -m sonnet.")
+    text = substitute_names(cell, shell.user_ns).strip()
+    images, contexts, documents = _attachments(magic, args, model)
+    if not text and not images and not documents:
+        raise ClaudeMagicError("The cell is empty: write your question below %%claude.")
+    user_content: list[Block] = [text_block(c) for c in contexts]
+    user_content += [image.prepared.to_block() for image in images] + documents
+    if text:
+        user_content.append(text_block(text))
+
+    chat_name = args.chat or session.chats.default_name
+    conversation = session.chats.get(chat_name, new=args.new)
+    notices: list[str] = []
+    if not args.no_history and session.cell.cell_id:
+        dropped = conversation.rewind_to_cell(session.cell.cell_id)
+        if dropped:
+            notices.append("Re-run: replaced this cell's earlier turn"
+                           + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+
+    toolset, betas, tool_choice = _tools(magic, args, model)
+    request = Request(
+        resolved=resolved,
+        region=region,
+        user_content=user_content,
+        image_labels=[image.label for image in images],
+        max_tokens=args.max_tokens or magic.max_tokens,
+        system=args.system if args.system is not None else magic.system,
+        temperature=_first(args.temperature, magic.temperature),
+        top_p=_first(args.top_p, magic.top_p),
+        top_k=_first(args.top_k, magic.top_k),
+        stop_sequences=list(args.stop),
+        prefill=args.prefill,
+        betas=list(dict.fromkeys([*betas, *args.beta])),
+        stream=magic.stream and not args.no_stream,
+        tools=toolset.definitions() if toolset else [],
+        tool_choice=tool_choice,
+    )
+    turn = conversation.new_turn(
+        user_content,
+        image_labels=request.image_labels,
+        cell_id=session.cell.cell_id,
+        execution_count=session.cell.execution_count,
+        model_id=resolved.invoke_id,
+    )
+    wire = [turn.user_message()] if args.no_history else conversation.messages(pending=turn)
+    messages, omitted = conversation.fit_request(wire, turn)
+    if omitted:
+        notices.append(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
+                       "were replaced by a placeholder in this request.")
+    if request.prefill:
+        messages.append({"role": "assistant", "content": request.prefill.rstrip()})
+
+    from .view import make_view
+
+    view = make_view(shell)
+    view.start({
+        "model": model.name if model else resolved.invoke_id,
+        "model_id": resolved.invoke_id,
+        "chat": chat_name,
+        "offline": settings.offline,
+        "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
+                   for image in images],
+    })
+    for notice in notices:
+        view.notice(notice)
+
+    exchange = Exchange(session.client(settings), request, view,
+                        fit=lambda wire: conversation.fit_request(wire, turn)[0])
+    try:
+        replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
+    except KeyboardInterrupt:
+        error = interrupted_error(exchange.partial)
+        _keep_partial(conversation, turn, exchange, args, "interrupted")
+        view.fail(str(error))
+        raise error from None
+    except Exception as exc:  # every failure reaches the user as one line
+        error = as_user_error(exc, request)
+        _keep_partial(conversation, turn, exchange, args, str(error))
+        view.fail(str(error))
+        raise error from None
+
+    turn.complete(replies)
+    if not args.no_history:
+        conversation.add(turn)
+    final = replies[-1]
+    cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
+    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
+    answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
+    if args.out:
+        shell.user_ns[args.out] = answer
+    if args.code:
+        blocks = code_blocks(answer)
+        if blocks:
+            shell.set_next_input("\n\n".join(blocks), replace=False)
+
+
+def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, Any]], toolset: Any,
+              tool_choice: dict[str, Any] | None, args: argparse.Namespace, view: Any) -> list[Message]:
+    """The assistant's replies for this turn (several, with tool results, when tools ran)."""
+    if not toolset:
+        return [exchange.send(messages, None)]
+    from ..tools.approval import Approver, stdin_available
+    from ..tools.loop import ToolLoopInterrupted, run_tool_loop
+
+    approver = Approver(auto_approve=magic.auto_approve_tools,
+                        stdin_available=lambda: stdin_available(magic.shell))
+    try:
+        result = run_tool_loop(
+            exchange.send, messages, toolset, approver,
+            tool_choice=tool_choice,
+            max_steps=args.max_steps or magic.max_steps,
+            on_call=view.tool_call,
+            on_result=lambda use, answer: view.tool_result_block(answer),
+        )
+    except ToolLoopInterrupted as exc:
+        exchange.finished = exc.result.as_messages()
+        raise
+    if result.notice:
+        view.notice(result.notice)
+    return result.as_messages()
+
+
+def _image_caption(image: Any) -> str:
+    """"cell 3, 1568×1045 (from 6000×4000)": what was sent, and what it came from."""
+    p = image.prepared
+    caption = f"{image.label}, {p.width}×{p.height}"
+    if p.resized:
+        caption += f" (from {p.original_width}×{p.original_height})"
+    return caption
+
+
+def _keep_partial(conversation: Any, turn: Any, exchange: Exchange, args: argparse.Namespace,
+                  reason: str) -> None:
+    """Keep what arrived before a failure; a request with no answer leaves nothing."""
+    if args.no_history:
+        return
+    if exchange.finished:
+        turn.complete(exchange.finished)
+    partial = exchange.partial
+    if partial is not None and partial.content:
+        turn.complete_partial(partial, reason)
+    elif turn.replies:
+        turn.interrupted = True
+        if reason != "interrupted":
+            turn.error = reason
+    else:
+        return
+    conversation.add(turn)
+
+
+def _footer(final: Message, turn: Any, latency: float, cost: float | None) -> str:
+    from ..core.render import footer_text
+
+    return footer_text(final.stop_reason, turn.usage, latency, cost)
+
+
+def resolve_model(name: str, region: str | None) -> catalog.Resolved:
+    try:
+        return catalog.resolve(name, region)
+    except catalog.UnknownModel:
+        hints = catalog.suggest(name)
+        hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+        raise ClaudeMagicError(
+            f"Unknown model {name!r}.{hint} %claude models lists them; model ids, "
+            "inference-profile ids and ARNs work too."
+        ) from None
+
+
+def _attachments(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None):
+    if not (args.image or args.cell or args.doc):
+        return [], [], []
+    from .attachments import AttachmentError, cell_context, resolve_documents, resolve_images
+
+    session = magic.session
+    try:
+        images = resolve_images(args.image, magic.shell, session.recorder,
+                                current_cell=session.cell.execution_count,
+                                max_edge=magic.max_image_edge) if args.image else []
+        contexts = [cell_context(n, session.recorder) for n in args.cell]
+        documents = resolve_documents(args.doc, model) if args.doc else []
+    except AttachmentError as exc:
+        raise ClaudeMagicError(str(exc)) from None
+    return images, contexts, documents
+
+
+def toolset_for(magic: ClaudeMagic, names: str | None) -> Any:
+    """The tools offered in a cell: --tools names, configured tools, decorated functions."""
+    from ..tools.toolset import ToolSet
+
+    namespace = magic.shell.user_ns
+    toolset = (ToolSet.resolve(names, namespace) | ToolSet.resolve(list(magic.tools), namespace)
+               | ToolSet.decorated_in(namespace))
+    return toolset if len(toolset) else None
+
+
+def _tools(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None):
+    toolset = toolset_for(magic, args.tools)
+    if args.computer_use:
+        from ..tools.toolset import ToolSet
+
+        if model is None:
+            raise ClaudeMagicError("--computer-use needs a model from the catalogue, e.g. -m sonnet-3.5-v2.")
+        handlers = magic.session.computer_use(model)
+        problem = handlers.display_problem()
+        if problem:
+            print(f"claude-magic: {problem} (the screen tool will report it; bash and the editor work).")
+        toolset = (toolset or ToolSet([])) | ToolSet(handlers.tools())
+    if toolset and model and not model.tools:
+        raise ClaudeMagicError(f"{model.name} can't use tools: pick another model, e.g. -m sonnet.")
+    if toolset and args.prefill:
+        raise ClaudeMagicError("--prefill can't be combined with tools: drop one of them.")
+    from ..tools.toolset import tool_choice_for
+
+    if args.tool_choice is not None and not toolset:
+        raise ClaudeMagicError("--tool-choice needs tools: add --tools f,g.")
+    choice = tool_choice_for(args.tool_choice, toolset) if toolset else None
+    return toolset, (toolset.betas() if toolset else []), choice
+
+
+def _check_ranges(args: argparse.Namespace) -> None:
+    checks = (
+        ("--temperature", args.temperature, 0, 1),
+        ("--top-p", args.top_p, 0, 1),
+        ("--top-k", args.top_k, 0, 500),
+        ("--max-tokens", args.max_tokens, 1, 1_000_000),
+        ("--max-steps", args.max_steps, 1, 1000),
+    )
+    for flag, value, low, high in checks:
+        if value is not None and not low <= value <= high:
+            raise ClaudeMagicError(f"{flag} must be between {low} and {high}, not {value}.")
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _default_region(settings: Any) -> str:
+    from ..bedrock.settings import effective_region
+
+    return effective_region(settings)

@@ -1,0 +1,117 @@
+"""Running one `tool_use` block into a `tool_result` block: the call, its errors, its content."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any
+
+from ..core.messages import Block, text_block, tool_result_block
+from . import schema as _tool_schema_module
+from .approval import (
+    Approver,
+)
+from .schema import ToolError
+from .toolset import ToolSet
+
+MAX_RESULT_CHARS = 20_000
+
+
+def _truncate(text: str, limit: int = MAX_RESULT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [output truncated: {len(text):,} characters, showing the first {limit:,}]"
+
+
+def _module_of(obj: Any) -> str:
+    return type(obj).__module__ or ""
+
+
+def _is_image_like(obj: Any) -> bool:
+    module = _module_of(obj)
+    if module.startswith("matplotlib") and (hasattr(obj, "savefig") or hasattr(getattr(obj, "figure", None), "savefig")):
+        return True
+    if module.startswith("PIL.") and hasattr(obj, "save") and hasattr(obj, "size"):
+        return True
+    if module == "numpy" and type(obj).__name__ == "ndarray":
+        shape, dtype = getattr(obj, "shape", ()), str(getattr(obj, "dtype", ""))
+        if dtype != "uint8":
+            return False
+        return (len(shape) == 3 and shape[2] in (3, 4)) or (len(shape) == 2 and min(shape) >= 8)
+    if isinstance(obj, (bytes, bytearray)):
+        from ..core.images import sniff_format
+
+        return sniff_format(bytes(obj)) in ("PNG", "JPEG", "GIF", "WEBP")
+    return module.startswith("IPython") and type(obj).__name__ == "Image" and isinstance(getattr(obj, "data", None), bytes)
+
+
+def image_content(obj: Any) -> Block:
+    """An image block for an image-like object, sized and encoded for the API."""
+    from ..core.images import image_from_object, prepare_image
+
+    return prepare_image(image_from_object(obj)).to_block()
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (bool, int, float, list, dict)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            pass
+    return repr(value)
+
+
+def result_content(value: Any) -> str | list[Block]:
+    """A tool's return value as tool_result content: text, or image blocks for images."""
+    if isinstance(value, list) and value and all(
+        isinstance(b, dict) and b.get("type") in ("text", "image") for b in value
+    ):  # already content blocks (the computer-use tools answer so)
+        return [text_block(_truncate(b["text"]) or "(empty)") if b["type"] == "text" else b for b in value]
+    if _is_image_like(value):
+        return [image_content(value)]
+    if isinstance(value, (list, tuple)) and any(_is_image_like(v) for v in value):
+        return [image_content(v) if _is_image_like(v) else text_block(_truncate(_as_text(v)) or "(empty)")
+                for v in value]
+    text = _truncate(_as_text(value))
+    return text if text.strip() else "(no output)"
+
+
+_PLUMBING = {__file__, _tool_schema_module.__file__}
+
+
+def _short_traceback(exc: BaseException) -> str:
+    """The last few frames of the tool's own code, and the exception line."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in frames if f.filename not in _PLUMBING][-4:]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines += traceback.format_exception_only(type(exc), exc)
+    return _truncate("".join(lines).rstrip(), 4000)
+
+
+def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
+    """Run one `tool_use` block and return its `tool_result` block (never raises,
+    except KeyboardInterrupt)."""
+    use_id, name = tool_use.get("id", ""), tool_use.get("name", "")
+    tool_input = tool_use.get("input")
+    tool_input = tool_input if isinstance(tool_input, dict) else {}
+    found = toolset.get(name)
+    if found is None:
+        available = ", ".join(toolset.names) or "none"
+        return tool_result_block(use_id, f"Unknown tool {name!r}. Available tools: {available}.", is_error=True)
+    if found.confirm:
+        refusal = approver.refusal(name, tool_input)
+        if refusal:
+            return tool_result_block(use_id, refusal, is_error=True)
+    try:
+        value = found.handler(tool_input)
+    except ToolError as exc:
+        return tool_result_block(use_id, str(exc) or type(exc).__name__, is_error=True)
+    except (Exception, SystemExit) as exc:
+        return tool_result_block(use_id, _short_traceback(exc), is_error=True)
+    try:
+        return tool_result_block(use_id, result_content(value))
+    except Exception as exc:  # e.g. an array that is no image after all
+        note = f"\n(could not be sent as an image: {exc})"
+        return tool_result_block(use_id, _truncate(repr(value)) + note)
