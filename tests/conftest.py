@@ -3,9 +3,16 @@ boto3 bedrock-runtime client pointed at it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from claude_magic.emulator import Emulator
+
+# Lifecycles (retired models, which model an alias names) are judged by this date in the
+# client, the emulator and the kernels tests start, never by the real calendar.
+TODAY = "2026-12-01"
+os.environ["CLAUDE_MAGIC_TODAY"] = TODAY
 
 
 @pytest.fixture(scope="session")

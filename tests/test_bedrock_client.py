@@ -19,6 +19,7 @@ from claude_magic.bedrock import (
     settings_from_env,
 )
 from claude_magic.core.messages import build_request, text_block
+from claude_magic.models import catalog
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 SCRIPTED = "The scripted answer, in several little pieces of text."
@@ -227,13 +228,22 @@ def test_unknown_model(emulator):
     assert "%claude models" in caught.value.message
 
 
-@pytest.mark.parametrize("region, profile", [("us-east-1", "us."), ("eu-west-1", "eu."), ("ap-northeast-1", "apac.")])
-def test_on_demand_not_supported_suggests_the_regions_profile(emulator, region, profile):
-    model_id = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET_45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+@pytest.mark.parametrize("region, model_id, profile", [
+    ("us-east-1", SONNET_45, "us."), ("eu-west-1", SONNET_45, "eu."),
+    ("ap-northeast-1", SONNET_45, "apac."),  # no jp. profile for Sonnet 4.5: the APAC one
+    ("ap-northeast-1", "anthropic.claude-opus-4-7", "jp."),
+    ("ap-southeast-2", "anthropic.claude-opus-4-7", "au."),
+    ("ap-southeast-2", "anthropic.claude-opus-4-8", "global."),  # neither au. nor apac.
+])
+def test_on_demand_not_supported_suggests_the_regions_profile(emulator, region, model_id, profile):
+    name = catalog.lookup(model_id).name
     with pytest.raises(ClaudeError) as caught:
         make_client(emulator, region=region).invoke(model_id, body())
     assert caught.value.kind == "needs_profile"
-    assert caught.value.message == f"Claude 3.7 Sonnet needs an inference profile here: use -m {profile}{model_id}"
+    assert caught.value.message == f"{name} needs an inference profile here: use -m {profile}{model_id}"
 
 
 def test_other_validation_errors_pass_bedrocks_message_on(emulator):

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from magic_helpers import Shell, last_body
 
-PROFILE_SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+PROFILE_NEWEST_SONNET = "us.anthropic.claude-sonnet-5-5"  # the default model on the pinned date
 
 
 @pytest.fixture
@@ -59,19 +59,19 @@ def test_ask_streams_and_answers(shell, emulator):
     assert "Offline emulator" in run.stdout or "offline" in run.stdout.lower()
     request = emulator.requests()[-1]
     assert request["operation"] == "InvokeModelWithResponseStream"
-    assert request["model_id"] == PROFILE_SONNET_45
+    assert request["model_id"] == PROFILE_NEWEST_SONNET
     assert request["body"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hello there"}]}]
 
 
 def test_every_option_reaches_the_body(shell, emulator):
     run = shell.ask(
-        '-m haiku-3 -s "Be brief." --max-tokens 321 -t 0.25 --top-p 0.9 --top-k 40 '
+        '-m haiku-4.5 -s "Be brief." --max-tokens 321 -t 0.25 --top-p 0.9 --top-k 40 '
         '--stop STOP1 --stop "END HERE" --beta token-efficient-tools-2025-02-19',
         "Tell me something",
     )
     request = emulator.requests()[-1]
     body = request["body"]
-    assert request["model_id"] == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert request["model_id"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     assert body["system"] == "Be brief."
     assert body["max_tokens"] == 321
     assert body["temperature"] == 0.25
@@ -181,7 +181,7 @@ def test_no_history_sends_and_keeps_nothing(shell, emulator):
 
 
 def test_config_traits_reach_the_body(shell, emulator):
-    shell.run('%config ClaudeMagic.model = "opus-3"')
+    shell.run('%config ClaudeMagic.model = "opus-4.5"')
     shell.run("%config ClaudeMagic.max_tokens = 77")
     shell.run("%config ClaudeMagic.temperature = 0.5")
     shell.run("%config ClaudeMagic.top_p = 0.8")
@@ -192,7 +192,7 @@ def test_config_traits_reach_the_body(shell, emulator):
     assert run.success, run.stderr
     request = emulator.requests()[-1]
     assert request["operation"] == "InvokeModel"
-    assert request["model_id"] == "anthropic.claude-3-opus-20240229-v1:0"
+    assert request["model_id"] == "us.anthropic.claude-opus-4-5-20251101-v1:0"
     body = request["body"]
     assert (body["max_tokens"], body["temperature"], body["top_p"], body["top_k"], body["system"]) == (
         77, 0.5, 0.8, 5, "Configured system")
@@ -200,8 +200,17 @@ def test_config_traits_reach_the_body(shell, emulator):
 
 def test_region_trait_picks_the_profile(shell, emulator):
     shell.run('%config ClaudeMagic.region = "eu-central-1"')
-    shell.ask("", "Hallo")
+    shell.ask("-m sonnet-4.5", "Hallo")
     assert emulator.requests()[-1]["model_id"] == "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    shell.run('%config ClaudeMagic.region = "ap-northeast-1"')
+    shell.ask("-m opus-4.7", "Konnichiwa")
+    assert emulator.requests()[-1]["model_id"] == "jp.anthropic.claude-opus-4-7"
+    shell.run('%config ClaudeMagic.geography = "global"')
+    shell.ask("-m opus-4.7", "Hello world")
+    assert emulator.requests()[-1]["model_id"] == "global.anthropic.claude-opus-4-7"
+    shell.run('%config ClaudeMagic.geography = "au"')
+    shell.ask("-m opus-4.8", "G'day")  # Opus 4.8 has no au. profile: global.
+    assert emulator.requests()[-1]["model_id"] == "global.anthropic.claude-opus-4-8"
 
 
 def test_endpoint_url_trait(emulator, aws_env, monkeypatch):
@@ -317,12 +326,15 @@ def test_bad_options_give_one_line(shell, emulator, options, needle):
 def test_errors_are_one_line_and_keep_the_conversation(shell, emulator):
     shell.ask("", "kept turn")
     cases = [
-        ("-m anthropic.claude-3-7-sonnet-20250219-v1:0", None, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+        ("-m anthropic.claude-sonnet-4-5-20250929-v1:0", None,
+         "use -m us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("-m anthropic.claude-3-7-sonnet-20250219-v1:0", None,
+         "Claude 3.7 Sonnet was retired on Bedrock on 2026-04-28; use -m sonnet"),
         ("-m anthropic.claude-9-nonexistent-v1:0", None, "%claude models"),
         ("", ("unavailable", 5), "unavailable"),
         ("", ("internal", 5), "Bedrock"),
         ("", ("access_denied", 1), "enable model access in the Bedrock console"),
-        ("-m claude-2.1 --image _", None, "can't read images"),
+        ("-m claude-2.1 --image _", None, "retired on Bedrock"),
     ]
     for options, fault, needle in cases:
         if fault:
@@ -339,7 +351,7 @@ def test_errors_are_one_line_and_keep_the_conversation(shell, emulator):
 
 
 def test_validation_error_shows_bedrocks_message(shell, emulator):
-    run = shell.ask('-m claude-2 -s "a system prompt"', "system prompt on a model without one")
+    run = shell.ask("-m haiku-4.5 --max-tokens 100000", "more than the model can write")
     text = run.stdout + run.stderr
     assert not run.success
     assert "Bedrock rejected the request" in text
@@ -372,9 +384,12 @@ def test_history_usage_config_models(shell, emulator):
     config = shell.run("%claude config").stdout
     assert "ClaudeMagic.model" in config and "s3cr3t-never-shown" not in config
     models = shell.run("%claude models").stdout
-    for model_id in ("anthropic.claude-instant-v1", "anthropic.claude-3-5-sonnet-20241022-v2:0",
+    for model_id in ("anthropic.claude-sonnet-5-5", "anthropic.claude-opus-4-6-v1",
                      "anthropic.claude-sonnet-4-5-20250929-v1:0"):
         assert model_id in models
+    assert "anthropic.claude-instant-v1" not in models and "--all" in models
+    everything = shell.run("%claude models --all").stdout
+    assert "anthropic.claude-instant-v1" in everything and "retired 2026-07-30" in everything
     bad = shell.run("%claude frobnicate")
     assert not bad.success and "Unknown command" in bad.stdout + bad.stderr
 

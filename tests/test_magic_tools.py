@@ -117,15 +117,23 @@ def test_computer_use_tools_and_beta(shell, emulator):
     emulator.script({"content": [{"type": "tool_use", "id": "toolu_bash", "name": "bash",
                                   "input": {"command": "echo from-bash > made.txt && cat made.txt"}}],
                      "stop_reason": "tool_use"})
-    run = shell.ask("--computer-use -m sonnet-3.5-v2", "Make a file")
+    run = shell.ask("--computer-use -m opus-4.5", "Make a file")
     assert run.success, run.stdout + run.stderr
     first = emulator.requests()[0]["body"]
-    assert first["anthropic_beta"] == ["computer-use-2024-10-22"]
-    assert {t["type"] for t in first["tools"]} == {"computer_20241022", "bash_20241022", "text_editor_20241022"}
+    assert first["anthropic_beta"] == ["computer-use-2025-11-24"]
+    assert {(t["type"], t["name"]) for t in first["tools"]} == {
+        ("computer_20251124", "computer"), ("bash_20250124", "bash"),
+        ("text_editor_20250728", "str_replace_based_edit_tool")}
     assert "from-bash" in str(_tool_results(last_body(emulator))[0]["content"])
-    refused = shell.ask("--computer-use -m haiku-3", "Try")
-    assert not refused.success
-    assert "computer use" in (refused.stdout + refused.stderr).lower()
+    emulator.reset()
+    older = shell.ask("--computer-use -m haiku-4.5", "Try")  # the newest version Haiku 4.5 has
+    assert older.success, older.stdout + older.stderr
+    body = emulator.requests()[0]["body"]
+    assert body["anthropic_beta"] == ["computer-use-2025-01-24"]
+    assert {t["type"] for t in body["tools"]} == {"computer_20250124", "bash_20250124",
+                                                  "text_editor_20250429"}
+    retired = shell.ask("--computer-use -m sonnet-3.5-v2", "Try")
+    assert not retired.success and "retired on Bedrock on 2026-07-30" in retired.stdout + retired.stderr
 
 
 def test_prefill_with_tools_is_refused(shell, emulator):

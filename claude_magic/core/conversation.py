@@ -312,13 +312,7 @@ class Conversation:
 
     def cost_total(self) -> float:
         """Estimated USD cost of the turns whose model the catalogue prices."""
-        total = 0.0
-        for turn in self.turns:
-            model = catalog.lookup(turn.model_id) if turn.model_id else None
-            if model:
-                usage = turn.usage
-                total += model.cost(usage.input_tokens, usage.output_tokens)
-        return total
+        return sum(usage_cost(turn.model_id, turn.usage) or 0.0 for turn in self.turns)
 
     def messages(self, pending: Turn | None = None, prefill: str | None = None) -> list[Wire]:
         """The wire messages: every turn, then `pending` (the turn being asked),
@@ -530,3 +524,13 @@ class Chats:
         for conversation in loaded:
             self._chats[conversation.name] = conversation
         return [c.name for c in loaded]
+
+
+def usage_cost(invoke_id: str, usage: Usage) -> float | None:
+    """The estimated USD cost of `usage` on the model id or profile actually called, cache
+    writes and reads included (priced at catalog.PRICES_AS_OF); None if it can't be priced."""
+    if not invoke_id:
+        return None
+    return catalog.cost_of(invoke_id, usage.input_tokens, usage.output_tokens,
+                           cache_write_tokens=usage.cache_creation_input_tokens,
+                           cache_read_tokens=usage.cache_read_input_tokens)

@@ -104,6 +104,7 @@ class Message:
     model: str = ""
     stop_reason: str | None = None
     stop_sequence: str | None = None
+    stop_details: dict[str, Any] | None = None  # e.g. {"type": "refusal", "category": ...}
     usage: Usage = field(default_factory=Usage)
     metrics: dict[str, Any] = field(default_factory=dict)  # amazon-bedrock-invocationMetrics
 
@@ -116,6 +117,7 @@ class Message:
             model=data.get("model", ""),
             stop_reason=data.get("stop_reason"),
             stop_sequence=data.get("stop_sequence"),
+            stop_details=data.get("stop_details") or None,
             usage=Usage.from_dict(data.get("usage")),
         )
 

@@ -442,13 +442,14 @@ def footer_text(
     usage: Usage | None,
     latency_s: float | None = None,
     cost_usd: float | None = None,
+    *,
+    stop_details: dict[str, Any] | None = None,
+    prices_as_of: str = "",
 ) -> str:
-    """One line: why the reply stopped, tokens, time, cost."""
+    """One line: why the reply stopped, tokens, time, cost (and the prices' date)."""
     parts: list[str] = []
-    if stop_reason == "max_tokens":
-        parts.append("cut off at max_tokens")
-    elif stop_reason:
-        parts.append(stop_reason)
+    if stop_reason:
+        parts.append(stop_text(stop_reason, stop_details))
     if usage is not None:
         parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
         if usage.cache_read_input_tokens:
@@ -458,8 +459,25 @@ def footer_text(
     if latency_s is not None:
         parts.append(f"{latency_s:.1f} s")
     if cost_usd is not None:
-        parts.append(f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:.2f}")
+        money = f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:.2f}"
+        parts.append(f"≈{money} at {prices_as_of} prices" if prices_as_of else money)
     return " · ".join(parts)
+
+
+def stop_text(stop_reason: str, stop_details: dict[str, Any] | None = None) -> str:
+    """Why a reply ended, in words; the stop reasons that cut an answer short say so."""
+    if stop_reason == "max_tokens":
+        return "cut off at max_tokens"
+    if stop_reason == "model_context_window_exceeded":
+        return ("cut off: the context window is full (start afresh with %claude reset, "
+                "or drop turns with %claude undo)")
+    if stop_reason == "refusal":
+        details = stop_details or {}
+        category = details.get("category")
+        explanation = " ".join(str(details.get("explanation") or "").split())
+        text = "the model declined to answer" + (f" ({category})" if category else "")
+        return text + (f": {explanation}" if explanation else "")
+    return stop_reason
 
 
 # ---------------------------------------------------------------- the static bundle

@@ -72,6 +72,8 @@ def fold_event(message: Message, event: dict[str, Any]) -> Message:
             message.stop_reason = delta["stop_reason"]
         if "stop_sequence" in delta:
             message.stop_sequence = delta["stop_sequence"]
+        if delta.get("stop_details"):
+            message.stop_details = delta["stop_details"]
         _replace_usage(message.usage, event.get("usage"))
     elif kind == "message_stop":
         metrics = event.get(METRICS_KEY)

@@ -9,6 +9,7 @@ this module reads it once and holds the lookups. No third-party imports.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CATALOGUE_FILE = "catalog.toml"
+TODAY_ENV = "CLAUDE_MAGIC_TODAY"  # YYYY-MM-DD: judge lifecycles by this date, not the calendar
 THINKING_MODES = ("none", "manual", "adaptive", "always")
 FAMILIES = ("sonnet", "opus", "haiku", "fable")  # the families a bare alias names
 
@@ -52,6 +54,7 @@ class Prices:
     cache_read: float
     batch_input: float
     batch_output: float
+    geographic: float = 1.0  # multiple for geographic profiles (us., eu., ...) over global.
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class Model:
     api_versions: tuple[str, ...] = ("bedrock-2023-05-31",)
     cache_min_tokens: int = 0
     cache_ttls: tuple[str, ...] = ()
+    top_p_min: float = 1.0  # without sampling: the lowest top_p still accepted
     interleaved_thinking_beta: str = ""
     long_context: tuple[int, str] | None = None  # (window, beta) where a beta unlocks more
     computer_use: tuple[ComputerUse, ...] = field(default=())
@@ -119,7 +123,7 @@ class Model:
 
     def status(self, today: date | None = None) -> str:
         """`active`, `legacy` or `retired` on `today` (default: the real date)."""
-        today = today or date.today()
+        today = today or current_date()
         if self.end_of_life is not None and today >= self.end_of_life:
             return "retired"
         if self.legacy is not None and today >= self.legacy:
@@ -127,14 +131,24 @@ class Model:
         return "active"
 
     def cost(self, input_tokens: int, output_tokens: int, *, cache_write_tokens: int = 0,
-             cache_read_tokens: int = 0, cache_ttl: str = "5m", batch: bool = False) -> float:
-        """Estimated cost in USD. `input_tokens` counts only the uncached input."""
+             cache_read_tokens: int = 0, cache_ttl: str = "5m", batch: bool = False,
+             geography: str = "") -> float:
+        """Estimated cost in USD. `input_tokens` counts only the uncached input;
+        `geography` is the profile called (`us`, `global`, "" for the bare id)."""
         p = self.prices or _prices(self.input_price, self.output_price, {})
+        scale = self.price_scale(geography)
         if batch:
-            return (input_tokens * p.batch_input + output_tokens * p.batch_output) / 1e6
+            return scale * (input_tokens * p.batch_input + output_tokens * p.batch_output) / 1e6
         write = p.cache_write_1h if cache_ttl == "1h" else p.cache_write_5m
-        return (input_tokens * p.input + output_tokens * p.output
-                + cache_write_tokens * write + cache_read_tokens * p.cache_read) / 1e6
+        return scale * (input_tokens * p.input + output_tokens * p.output
+                        + cache_write_tokens * write + cache_read_tokens * p.cache_read) / 1e6
+
+    def price_scale(self, geography: str = "") -> float:
+        """Catalogue prices are for `global.` (or the bare id); geographic profiles of a
+        model that also has a global one cost more."""
+        if geography and geography != "global" and "global" in self.profiles and self.prices:
+            return self.prices.geographic
+        return 1.0
 
     def computer_use_for(self, beta: str) -> ComputerUse | None:
         return next((c for c in self.computer_use if c.beta == beta), None)
@@ -190,6 +204,7 @@ def _prices(input_price: float, output_price: float, multiples: dict[str, float]
         cache_read=g.get("cache_read", input_price * m["cache_read"]),
         batch_input=g.get("batch_input", input_price * m["batch"]),
         batch_output=g.get("batch_output", output_price * m["batch"]),
+        geographic=float(m.get("geographic", 1.0)),
     )
 
 
@@ -241,6 +256,37 @@ _CLAUDE_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6})\.)?(?P<base>anthropic\.claude-
 # ---------------------------------------------------------------- lookups
 
 
+def current_date() -> date:
+    """The date lifecycles are judged by: `$CLAUDE_MAGIC_TODAY` if set, else the calendar."""
+    pinned = os.environ.get(TODAY_ENV, "").strip()
+    if pinned:
+        try:
+            return date.fromisoformat(pinned)
+        except ValueError:
+            pass
+    return date.today()
+
+
+def split_profile(invoke_id: str) -> tuple[str, str]:
+    """`("us", "anthropic.claude-...")` for a profile id, `("", id)` for a base id."""
+    match = _CLAUDE_ID.match(invoke_id)
+    if match and match.group("geo"):
+        return match.group("geo"), match.group("base")
+    return "", invoke_id
+
+
+def cost_of(invoke_id: str, input_tokens: int, output_tokens: int, *, cache_write_tokens: int = 0,
+            cache_read_tokens: int = 0, cache_ttl: str = "5m", batch: bool = False) -> float | None:
+    """The estimated cost of a call to `invoke_id` (the id or profile actually called),
+    priced by its model and profile; None when the catalogue can't price it."""
+    model = lookup(invoke_id)
+    if model is None:
+        return None
+    return model.cost(input_tokens, output_tokens, cache_write_tokens=cache_write_tokens,
+                      cache_read_tokens=cache_read_tokens, cache_ttl=cache_ttl, batch=batch,
+                      geography=split_profile(invoke_id)[0])
+
+
 def newest(family: str, today: date | None = None) -> Model | None:
     """The newest model of a family that is still active (else legacy) on `today`."""
     members = [m for m in MODELS if m.family == family and m.launched is not None]
@@ -261,27 +307,41 @@ def aliases(today: date | None = None) -> dict[str, Model]:
     return table
 
 
-def geography_for_region(region: str | None) -> str:
-    """The inference-profile prefix for an AWS region (us-east-1 -> us, ap-northeast-1 -> jp)."""
+def geographies_for_region(region: str | None) -> tuple[str, ...]:
+    """The inference-profile geographies that serve a region, most specific first
+    (ap-northeast-1 -> jp, apac; ap-southeast-2 -> au, apac; eu-west-1 -> eu)."""
     region = (region or DEFAULT_REGION).lower()
     if region.startswith("eu-"):
-        return "eu"
+        return ("eu",)
     if region in ("ap-northeast-1", "ap-northeast-3"):
-        return "jp"
+        return ("jp", "apac")
     if region in ("ap-southeast-2", "ap-southeast-4"):
-        return "au"
+        return ("au", "apac")
     if region.startswith(("ap-", "me-")):
-        return "apac"
-    return "us"
+        return ("apac",)
+    return ("us",)
+
+
+def geography_for_region(region: str | None) -> str:
+    """The inference-profile prefix for an AWS region (us-east-1 -> us, ap-northeast-1 -> jp)."""
+    return geographies_for_region(region)[0]
 
 
 def _normalise_alias(name: str, table: dict[str, Model]) -> str:
+    """`Claude Sonnet 4.5`, `claude-sonnet-4-5`, `sonnet_4.5` -> `sonnet-4.5`."""
     alias = name.strip().lower().replace(" ", "-").replace("_", "-")
-    return alias.removeprefix("claude-") if alias.removeprefix("claude-") in table else alias
+    for candidate in (alias, re.sub(r"(?<=\d)-(?=\d)", ".", alias)):
+        for form in (candidate, candidate.removeprefix("claude-")):
+            if form in table:
+                return form
+    return alias
 
 
 def lookup(invoke_id: str) -> Model | None:
-    """The model behind a base model id or an inference-profile id, else None."""
+    """The model behind a base model id, an inference-profile id or an ARN, else None."""
+    arn = _ARN.match(invoke_id)
+    if arn:
+        invoke_id = arn.group(4)
     return _BY_ID.get(invoke_id) or _BY_PROFILE.get(invoke_id)
 
 
@@ -351,8 +411,8 @@ def _resolve(name: str, region: str | None, geography: str, today: date | None) 
 
 def preferred_profile(model: Model, region: str | None, geography: str = "auto") -> str:
     """The inference-profile id that suits `region` (or the chosen geography) best."""
-    geo = geography_for_region(region) if geography in ("", "auto") else geography
-    for candidate in (geo, "global"):
+    geos = geographies_for_region(region) if geography in ("", "auto") else (geography,)
+    for candidate in (*geos, "global"):
         if candidate in model.profiles:
             return model.profile_id(candidate)
     return model.profile_id(model.profiles[0]) if model.profiles else model.id

@@ -77,20 +77,94 @@ def cmd_chats(magic: ClaudeMagic, words: list[str]) -> None:
 
 
 def cmd_models(magic: ClaudeMagic, words: list[str]) -> None:
-    _parse("models", words)
-    rows = [("alias", "model id", "profiles", "can take", "$ in/out per MTok")]
-    for model in catalog.MODELS:
-        abilities = [k for k in ("images", "tools", "documents") if getattr(model, k)]
-        if model.computer_use:
-            abilities.append("computer-use")
-        rows.append((
-            model.aliases[0],
-            model.id + ("" if model.on_demand else "  (profile only)"),
-            ",".join(model.profiles) or "-",
-            ",".join(abilities) or "text",
+    args = _parse("models", words, (("--refresh",), {"action": "store_true"}),
+                  (("--all",), {"action": "store_true"}))
+    settings = magic.client_settings()
+    if args.refresh:
+        from ..bedrock.discovery import discover
+
+        magic.session.offer = discover(settings)
+    offer = magic.session.offer
+    print(models_table(region=settings.region or _region(settings), geography=magic.geography,
+                       offer=offer, show_retired=args.all))
+
+
+def models_table(*, region: str, geography: str = "auto", offer: Any = None,
+                 show_retired: bool = False) -> str:
+    """The catalogue as a table: per model its alias, profiles, window, output, thinking,
+    prices and status; with `offer` (from --refresh), what this account offers here."""
+    today = catalog.current_date()
+    table = catalog.aliases(today)
+    by_model: dict[str, str] = {}
+    for alias, model in table.items():  # the bare family alias wins, then the versioned one
+        if alias in catalog.FAMILIES or model.id not in by_model:
+            by_model[model.id] = alias
+    header = ["alias", "model id", "profiles", "window", "output", "thinking", "$ in/out",
+              "cache w/r", "status"]
+    if offer is not None:
+        header.append(f"in {offer.region}")
+    rows = [tuple(header)]
+    models = sorted(catalog.MODELS, key=lambda m: (m.status(today) == "retired", m.family,
+                                                  -(m.launched or today).toordinal()))
+    extra = list(offer.unknown_models()) if offer is not None else []
+    retired = 0
+    for model in [*models, *extra]:
+        status = model.status(today) if model.known else "not in the built-in catalogue"
+        if status == "retired":
+            retired += 1
+            if not show_retired:
+                continue
+            status = f"retired {model.end_of_life}"
+        elif status == "legacy":
+            status = f"legacy, retires {model.end_of_life}" if model.end_of_life else "legacy"
+        p = model.prices
+        row = [
+            by_model.get(model.id, "-") if model.known else "-",
+            model.id,
+            _profiles(model, region, geography),
+            _tokens(model.context_window), _tokens(model.max_output_tokens),
+            model.thinking,
             f"{model.input_price:g}/{model.output_price:g}",
-        ))
-    print(_table(rows))
+            f"{p.cache_write_5m:g}/{p.cache_read:g}" if p and model.caches else "-",
+            status,
+        ]
+        if offer is not None:
+            row.append("yes" if model.known and offer.available(model) or not model.known else "no")
+        rows.append(tuple(row))
+    lines = [_table(rows), _price_basis()]
+    if retired and not show_retired:
+        lines.append(f"{retired} retired models are not shown: %claude models --all lists them.")
+    if offer is None:
+        lines.append("%claude models --refresh asks Bedrock what this account offers here.")
+    return "\n".join(lines)
+
+
+def _profiles(model: catalog.Model, region: str, geography: str) -> str:
+    """The model's profile geographies, the one an alias picks here marked with *."""
+    if not model.profiles:
+        return "on-demand"
+    chosen = catalog.preferred_profile(model, region, geography).split(".", 1)[0]
+    names = [g + ("*" if g == chosen else "") for g in model.profiles]
+    return ",".join(names) + (" +on-demand" if model.on_demand else "")
+
+
+def _tokens(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    return f"{n // 1000}K" if n >= 1000 else str(n)
+
+
+def _price_basis() -> str:
+    return (f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
+            "the bare id; geographic profiles (us., eu., ...) cost about 10% more. Cache write "
+            "shown for 5 minutes (1 hour: 2x input); batch: half. * marks the profile an alias "
+            "uses here.")
+
+
+def _region(settings: Any) -> str:
+    from ..bedrock.settings import effective_region
+
+    return effective_region(settings)
 
 
 def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
@@ -104,18 +178,22 @@ def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
         print(f"ClaudeMagic.{name} = {value!r}")
     print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
           + ("  [offline emulator]" if settings.offline else ""))
-    print(f"# model in use: {_describe_model(magic.model, settings.region)}")
+    print(f"# model in use: {_describe_model(magic.model, settings.region, magic.geography)}")
 
 
 def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
     _parse("usage", words)
-    rows = [("chat", "turns", "input tokens", "output tokens", "est. cost $")]
+    rows = [("chat", "turns", "input tokens", "output tokens", "cache write", "cache read",
+             "est. cost $")]
     for name in magic.session.chats.names():
         conversation = magic.session.chats.get(name)
         usage, cost = conversation.usage_total(), conversation.cost_total()
         rows.append((name, str(len(conversation.turns)), str(usage.input_tokens),
-                     str(usage.output_tokens), f"{cost:.4f}"))
+                     str(usage.output_tokens), str(usage.cache_creation_input_tokens),
+                     str(usage.cache_read_input_tokens), f"{cost:.4f}"))
     print(_table(rows))
+    print(f"Estimated per turn by the model and profile called, cache writes and reads included, "
+          f"at the catalogue's prices of {catalog.PRICES_AS_OF} (USD); Bedrock's bill decides.")
 
 
 def cmd_offline(magic: ClaudeMagic, words: list[str]) -> None:
@@ -173,9 +251,13 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
 
 
-def _describe_model(name: str, region: str | None) -> str:
+def _describe_model(name: str, region: str | None, geography: str = "auto") -> str:
     try:
-        resolved = catalog.resolve(name, region)
+        resolved = catalog.resolve(name, region, geography=geography)
+    except catalog.RetiredModel as exc:
+        from .turn import retired_message
+
+        return retired_message(exc.model, exc.replacement)
     except catalog.UnknownModel:
         return f"{name} (not in the catalogue)"
     label = resolved.model.name if resolved.model else "unknown model"

@@ -27,6 +27,9 @@ class ClaudeMagic(Magics):
 
     model = Unicode("sonnet", help="Model alias, model id, inference-profile id or ARN.").tag(config=True)
     region = Unicode(None, allow_none=True, help="AWS region (default: boto3's chain, then us-east-1).").tag(config=True)
+    geography = Enum(["auto", "us", "eu", "jp", "au", "apac", "global"], "auto",
+                     help="Inference-profile geography for aliases (auto: the region's, if the "
+                     "model has it, else global).").tag(config=True)
     profile = Unicode(None, allow_none=True, help="AWS profile name (default: boto3's chain).").tag(config=True)
     endpoint_url = Unicode(None, allow_none=True, help="bedrock-runtime endpoint (an emulator or proxy).").tag(config=True)
     max_tokens = Int(4096, help="Default max_tokens for a reply.").tag(config=True)
@@ -66,7 +69,7 @@ class ClaudeMagic(Magics):
 
     @no_var_expand
     @magic_arguments()
-    @argument("-m", "--model", help="alias (sonnet, haiku, opus, haiku-3.5, ...), model id, inference-profile id or ARN")
+    @argument("-m", "--model", help="alias (sonnet, opus, haiku, fable, sonnet-4.5, opus-4.7, ...), model id, inference-profile id or ARN")
     @argument("-s", "--system", help="system prompt for this request")
     @argument("--max-tokens", type=int, help="most tokens in the reply")
     @argument("-t", "--temperature", type=float, help="sampling temperature, 0–1")

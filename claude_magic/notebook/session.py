@@ -46,6 +46,7 @@ class KernelSession:
         self._clients: dict[ClientSettings, BedrockClient] = {}
         self.emulator: Emulator | None = None
         self._computer: dict[str, ComputerUseHandlers] = {}
+        self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(

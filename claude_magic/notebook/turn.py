@@ -20,7 +20,7 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     session, shell = magic.session, magic.shell
     settings = magic.client_settings()
     region = settings.region or _default_region(settings)
-    resolved = resolve_model(args.model or magic.model, region)
+    resolved = resolve_model(args.model or magic.model, region, magic.geography)
     model = resolved.model
     _check_ranges(args)
 
@@ -110,8 +110,7 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
-    cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
-    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
+    view.finish(_footer(final, turn, exchange.latency, resolved.invoke_id), final.stop_reason)
     answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     if args.out:
         shell.user_ns[args.out] = answer
@@ -175,15 +174,20 @@ def _keep_partial(conversation: Any, turn: Any, exchange: Exchange, args: argpar
     conversation.add(turn)
 
 
-def _footer(final: Message, turn: Any, latency: float, cost: float | None) -> str:
+def _footer(final: Message, turn: Any, latency: float, invoke_id: str) -> str:
+    from ..core.conversation import usage_cost
     from ..core.render import footer_text
 
-    return footer_text(final.stop_reason, turn.usage, latency, cost)
+    return footer_text(final.stop_reason, turn.usage, latency, usage_cost(invoke_id, turn.usage),
+                       stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF)
 
 
-def resolve_model(name: str, region: str | None) -> catalog.Resolved:
+def resolve_model(name: str, region: str | None, geography: str = "auto") -> catalog.Resolved:
+    """What `name` means here; a retired or unknown model stops before any request."""
     try:
-        return catalog.resolve(name, region)
+        return catalog.resolve(name, region, geography=geography)
+    except catalog.RetiredModel as exc:
+        raise ClaudeMagicError(retired_message(exc.model, exc.replacement)) from None
     except catalog.UnknownModel:
         hints = catalog.suggest(name)
         hint = f" Did you mean {', '.join(hints)}?" if hints else ""
@@ -191,6 +195,15 @@ def resolve_model(name: str, region: str | None) -> catalog.Resolved:
             f"Unknown model {name!r}.{hint} %claude models lists them; model ids, "
             "inference-profile ids and ARNs work too."
         ) from None
+
+
+def retired_message(model: catalog.Model, replacement: catalog.Model | None) -> str:
+    """The one line for a retired model: when, and which alias to use instead."""
+    text = f"{model.name} was retired on Bedrock on {model.end_of_life}"
+    if replacement is None:
+        return text + ": %claude models lists the current models."
+    alias = replacement.family if replacement.family in catalog.FAMILIES else replacement.id
+    return text + f"; use -m {alias} ({replacement.name}) instead."
 
 
 def _attachments(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None):
@@ -226,7 +239,7 @@ def _tools(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | 
         from ..tools.toolset import ToolSet
 
         if model is None:
-            raise ClaudeMagicError("--computer-use needs a model from the catalogue, e.g. -m sonnet-3.5-v2.")
+            raise ClaudeMagicError("--computer-use needs a model from the catalogue, e.g. -m sonnet.")
         handlers = magic.session.computer_use(model)
         problem = handlers.display_problem()
         if problem:

@@ -42,7 +42,7 @@ class ComputerUseUnsupported(ClaudeMagicError):
 def newest_computer_use(model: Model) -> ComputerUse:
     """The newest computer-use version the model supports, or ComputerUseUnsupported."""
     if not model.computer_use:
-        supported = ", ".join(m.name for m in MODELS if m.computer_use)
+        supported = ", ".join(m.name for m in MODELS if m.computer_use and m.status() != "retired")
         raise ComputerUseUnsupported(
             f"{model.name} does not support computer use: choose one of {supported}."
         )
