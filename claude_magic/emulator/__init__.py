@@ -13,7 +13,7 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
 out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
-`faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
+`control/` (the control plane: model listings), `faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
@@ -21,13 +21,15 @@ May import `core` and `models` only: never the client side (`bedrock`, `tools`, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
+from ..models.catalog import Model
 from .errors import BedrockError
 from .faults import Fault
 from .server import EmulatorServer, is_loopback
-from .state import EmulatorState, set_pace
+from .state import EmulatorState, set_pace, set_today
 from .wire.sigv4 import parse_credentials
 
 __all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
@@ -42,7 +44,9 @@ class Emulator:
 
     `pace` is tokens per second for streamed (and invoked) replies, None for as fast as
     possible. `credentials` ("KEY:SECRET", a pair or {key: secret}) turns on SigV4
-    signature checks; without it any signed request is accepted.
+    signature checks; without it any signed request is accepted. `today` ("YYYY-MM-DD")
+    is the date model lifecycles are judged by (default: the real date); `models` adds
+    models to the catalogue's (catalog.toml fields as a dict, `id` required, or Models).
     """
 
     def __init__(
@@ -54,6 +58,8 @@ class Emulator:
         credentials: str | tuple[str, str] | Mapping[str, str] | None = None,
         allow_remote: bool = False,
         verbose: bool = False,
+        today: str | date | None = None,
+        models: Iterable[Model | dict[str, Any]] = (),
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteNotAllowed(
@@ -64,6 +70,9 @@ class Emulator:
         self.port = port
         self._state = EmulatorState(set_pace(pace), parse_credentials(credentials))
         self._state.verbose = verbose
+        self._state.today = set_today(today)
+        for model in models:
+            self._state.models.add(model)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -125,6 +134,19 @@ class Emulator:
     @pace.setter
     def pace(self, value: float | None) -> None:
         self._state.pace = set_pace(value)
+
+    @property
+    def today(self) -> date | None:
+        """The date lifecycles are judged by; None means the real date."""
+        return self._state.today
+
+    @today.setter
+    def today(self, value: str | date | None) -> None:
+        self._state.today = set_today(value)
+
+    def add_model(self, model: Model | dict[str, Any]) -> Model:
+        """Serve one more model (listed by the control plane, callable by id and profile)."""
+        return self._state.models.add(model)
 
     # -- requests, scripts, faults -------------------------------------------------------
 

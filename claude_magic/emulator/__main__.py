@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-remote", action="store_true",
         help="allow listening on a non-loopback address (admin routes still answer loopback only)",
     )
+    parser.add_argument(
+        "--today", default=None, metavar="YYYY-MM-DD",
+        help="judge model lifecycles (end of life) by this date (default: the real date)",
+    )
+    parser.add_argument(
+        "--models", default=None, metavar="FILE.json",
+        help="serve these models too (a JSON object or list; catalog.toml fields, id required)",
+    )
     parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
     return parser
 
@@ -49,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         return _fail("--port must be between 0 and 65535", 2)
     try:
+        models = []
+        if args.models:
+            from .control.catalogue import models_from_file
+
+            models = models_from_file(args.models)
         emulator = Emulator(
             args.host,
             args.port,
@@ -56,11 +69,15 @@ def main(argv: list[str] | None = None) -> int:
             credentials=args.credentials,
             allow_remote=args.allow_remote,
             verbose=not args.quiet,
+            today=args.today,
+            models=models,
         )
     except RemoteNotAllowed as exc:
         return _fail(str(exc), 2)
-    except ValueError as exc:
+    except (ValueError, KeyError) as exc:
         return _fail(f"{exc}", 2)
+    except OSError as exc:
+        return _fail(f"cannot read --models {args.models}: {exc.strerror or exc}", 2)
     try:
         emulator.start()
     except OSError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.messages import Message
+from .control.catalogue import catalogue_route, is_catalogue_path
 from .errors import BedrockError, validation
 from .faults import REQUEST_FAULTS, Fault
 from .routes import (
@@ -31,7 +32,7 @@ from .routes import (
     model_route,
     unknown_route,
 )
-from .state import EmulatorState, package_version, set_pace
+from .state import EmulatorState, package_version, set_pace, set_today
 from .wire import sigv4
 from .wire.events import check_script, complete_message, stream_events
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
@@ -247,7 +248,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._model_request(path, query, body, started)
             elif is_admin_path(path):
                 self._admin_request(path, body)
+            elif is_catalogue_path(path):
+                self._catalogue_request(path, query, body)
             else:
+                self._log_request(self.command + " " + path[:200], None, body)
                 raise unknown_route(self.command, path)
         except BadRequest as exc:
             self.close_connection = True
@@ -276,9 +280,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     # -- model operations ---------------------------------------------------------------
 
     def _model_request(self, path: str, query: str, body: bytes, started: float) -> None:
-        operation, model_id = model_route(path)
+        try:
+            operation, model_id = model_route(path)
+        except BedrockError:
+            self._log_request(self.command + " " + path[:200], None, body)
+            raise
+        self._log_request(operation, model_id, body)
         if self.command != "POST":
             raise self._method_not_allowed("POST")
+        self._model_operation(operation, model_id, path, query, body, started)
+
+    def _log_request(self, operation: str, model_id: str | None, body: bytes) -> None:
+        """Every request but the admin routes is in GET /_emulator/requests, with its status."""
         entry: dict[str, Any] = {
             "operation": operation,
             "model_id": model_id,
@@ -289,7 +302,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         }
         self._entry = entry
         self.server.state.record(entry)
-        self._model_operation(operation, model_id, path, query, body, started)
+
+    def _catalogue_request(self, path: str, query: str, body: bytes) -> None:
+        """The control plane's model listings (ListFoundationModels, ...)."""
+        operation, identifier = catalogue_route(self.command, path)
+        self._log_request(operation, identifier, body)
+        state = self.server.state
+        sigv4.check_request(self.command, path, query, list(self.headers.items()), body, state.credentials)
+        self._send_json(200, state.models.handle(operation, identifier, query, state.today))
 
     def _model_operation(
         self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
@@ -305,10 +325,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.type in REQUEST_FAULTS:
             raise fault.error()
         if operation == COUNT_TOKENS:
-            _, inner = validate_count_tokens(model_id, body)
+            _, inner = validate_count_tokens(model_id, body, models=state.models, today=state.today)
             self._send_json(200, {"inputTokens": estimate_input_tokens(inner)})
             return
-        model, request = validate_invoke(model_id, body, self.headers)  # type: ignore[arg-type]
+        model, request = validate_invoke(model_id, body, self.headers,  # type: ignore[arg-type]
+                                         models=state.models, today=state.today)
         if operation == INVOKE and fault is not None and fault.type == "disconnect":
             self._abort()  # before any reply is made: a queued script stays queued
             return
@@ -416,6 +437,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "DELETE": lambda: {"cleared": state.faults.clear()},
             },
             "/config": {"GET": self._config, "POST": lambda: self._config(body)},
+            "/models": {
+                "GET": lambda: {"models": [m.id for m in state.models.added()]},
+                "POST": lambda: self._add_models(body),
+                "DELETE": lambda: {"cleared": state.models.clear_added()},
+            },
             "/reset": {"POST": lambda: state.reset() or {"status": "ok"}},
         }
         if route not in handlers:
@@ -451,11 +477,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _config(self, body: bytes | None = None) -> dict[str, Any]:
         if body is not None:
             payload = _parse_json(body)
-            if not isinstance(payload, dict) or set(payload) - {"pace"}:
-                raise ValueError('config accepts {"pace": tokens_per_second or null}')
+            if not isinstance(payload, dict) or set(payload) - {"pace", "today"}:
+                raise ValueError('config accepts {"pace": tokens_per_second or null, '
+                                 '"today": "YYYY-MM-DD" or null}')
             if "pace" in payload:
                 self.server.state.pace = set_pace(payload["pace"])
-        return {"pace": self.server.state.pace}
+            if "today" in payload:
+                self.server.state.today = set_today(payload["today"])
+        today = self.server.state.today
+        return {"pace": self.server.state.pace, "today": today.isoformat() if today else None}
+
+    def _add_models(self, body: bytes) -> dict[str, Any]:
+        payload = _parse_json(body)
+        entries = payload if isinstance(payload, list) else [payload]
+        from .control.catalogue import model_from_user
+
+        made = [model_from_user(entry) for entry in entries]  # all or none
+        for model in made:
+            self.server.state.models.add(model)
+        return {"added": [m.id for m in made]}
 
 
 class EmulatorServer(ThreadingHTTPServer):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from datetime import date
 from importlib import metadata
 from typing import Any
 
+from .control.catalogue import ModelList
 from .faults import FaultQueue
 from .wire.events import check_script
 
@@ -29,6 +31,8 @@ class EmulatorState:
         self.log: list[dict[str, Any]] = []
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
+        self.models = ModelList()  # the catalogue plus models users added
+        self.today: date | None = None  # lifecycles are judged by this date (None: today)
         self.pace = pace
         self.credentials = credentials
         self.verbose = False
@@ -96,3 +100,13 @@ def set_pace(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_PACE:
         raise ValueError(f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited")
     return float(value)
+
+
+def set_today(value: Any) -> date | None:
+    """A date to judge model lifecycles by ("YYYY-MM-DD" or a date; None for the real date)."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"today must be a date as YYYY-MM-DD, not {value!r}") from None

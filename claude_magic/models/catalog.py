@@ -418,6 +418,16 @@ def preferred_profile(model: Model, region: str | None, geography: str = "auto")
     return model.profile_id(model.profiles[0]) if model.profiles else model.id
 
 
+def computer_use_tables() -> dict[str, ComputerUse]:
+    """The computer-use versions by their catalogue names (`2025-11-24`, `claude-4`, ...)."""
+    return {name: ComputerUse(**table) for name, table in _DATA.get("computer_use", {}).items()}
+
+
+def prices_for(input_price: float, output_price: float) -> Prices:
+    """Prices with cache, batch and geographic multiples from the catalogue's [pricing]."""
+    return _prices(input_price, output_price, _DATA.get("pricing", {}))
+
+
 def suggest(name: str, limit: int = 3) -> list[str]:
     """Close alias names for an unknown one, for error messages."""
     import difflib

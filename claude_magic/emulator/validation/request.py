@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...core.messages import MAX_BODY_BYTES, MAX_STOP_SEQUENCES
-from ...models.catalog import ANTHROPIC_VERSION, MODELS, PROFILE_GEOGRAPHIES, Model, lookup
+from ...models.catalog import MODELS, PROFILE_GEOGRAPHIES, Model, lookup
 from ..errors import malformed, validation
 from ..tokens import estimate_input_tokens
 from .messages import check_messages
+from .rules import check_lifecycle, check_rules
 from .tools import check_betas, check_tool_choice, check_tools
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -40,6 +41,7 @@ TOP_LEVEL_TYPES: dict[str, tuple[str, ...]] = {
     "tool_choice": ("JSONObject",),
     "metadata": ("JSONObject",),
     "thinking": ("JSONObject",),
+    "output_config": ("JSONObject",),
 }
 RANGES: dict[str, tuple[float, float | None]] = {
     "max_tokens": (1, None),
@@ -53,7 +55,6 @@ _TOO_DEEP = object()
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(inference-profile|foundation-model)/(.+)$"
 )
-_THINKING_MODELS = re.compile(r"claude-(3-7-sonnet|(sonnet|opus|haiku)-4)")
 _JSON_TYPES = {"application/json", "*/*"}
 
 
@@ -80,21 +81,32 @@ def _fits(value: Any, expected: str) -> bool:
 # -- model identifiers ---------------------------------------------------------------------
 
 
-def _base_model(model_id: str) -> Model | None:
+def _base_model(model_id: str, models: Any = None) -> Model | None:
+    if models is not None:
+        return models.base(model_id)
     return next((m for m in MODELS if m.id == model_id), None)
 
 
-def resolve_model(model_id: str, *, on_demand_check: bool = True) -> Model:
-    """The catalogue model a request path names (base id, profile id or ARN)."""
+def resolve_model(model_id: str, *, on_demand_check: bool = True, models: Any = None,
+                  today: Any = None) -> Model:
+    """The model a request path names (base id, profile id or ARN), from the catalogue or
+    `models` (the emulator's own list); a model past its end of life answers 404."""
+    model = _named_model(model_id, on_demand_check, models)
+    check_lifecycle(model, today)
+    return model
+
+
+def _named_model(model_id: str, on_demand_check: bool, models: Any) -> Model:
     arn = _ARN.match(model_id)
     resource_kind, resource = (arn.group(2), arn.group(3)) if arn else (None, model_id)
     prefix = resource.split(".", 1)[0]
     if prefix in PROFILE_GEOGRAPHIES:
-        model = lookup(resource) if resource_kind != "foundation-model" else None
+        found = models.lookup(resource) if models is not None else lookup(resource)
+        model = found if resource_kind != "foundation-model" else None
         if model is None:
             raise validation(INVALID_MODEL)
         return model
-    model = _base_model(resource) if resource_kind != "inference-profile" else None
+    model = _base_model(resource, models) if resource_kind != "inference-profile" else None
     if model is None:
         raise validation(INVALID_MODEL)
     if on_demand_check and not model.on_demand:
@@ -200,14 +212,8 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
 
 def _check_thinking(model: Model, body: dict[str, Any]) -> None:
     thinking = body["thinking"]
-    kind = thinking.get("type")
-    if kind not in ("enabled", "disabled"):
-        raise validation(f"thinking: Input tag '{kind}' found using 'type' does not match any of "
-                         "the expected tags: 'enabled', 'disabled'")
-    if kind == "disabled":
+    if thinking.get("type") != "enabled":  # the forms each model takes: rules.py
         return
-    if not _THINKING_MODELS.search(model.id):
-        raise validation(f"{model.api_model} does not support extended thinking.")
     budget = thinking.get("budget_tokens")
     if isinstance(budget, bool) or not isinstance(budget, int):
         raise validation("thinking.enabled.budget_tokens: " + (
@@ -236,8 +242,7 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
     violations = _schema_violations(body)
     if violations:
         raise malformed("".join(violations))
-    if body["anthropic_version"] != ANTHROPIC_VERSION:
-        raise validation(f"Invalid API version: {body['anthropic_version']}")
+    check_rules(model, body)
     betas = body.get("anthropic_beta", [])
     check_betas(model, betas)
     if body["max_tokens"] > model.max_output_tokens:
@@ -255,16 +260,20 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
     if "tool_choice" in body:
         check_tool_choice(body["tool_choice"], tools)
     check_messages(model, body["messages"], has_tools=bool(tools))
-    if estimate_input_tokens(body) > model.context_window:
+    window = model.context_window
+    if model.long_context and model.long_context[1] in betas:
+        window = max(window, model.long_context[0])
+    if estimate_input_tokens(body) > window:
         raise validation("Input is too long for requested model.")
 
 
 # -- operations ----------------------------------------------------------------------------
 
 
-def validate_invoke(model_id: str, body: bytes, headers: Mapping[str, str]) -> tuple[Model, dict]:
+def validate_invoke(model_id: str, body: bytes, headers: Mapping[str, str], *, models: Any = None,
+                    today: Any = None) -> tuple[Model, dict]:
     """Check an InvokeModel / InvokeModelWithResponseStream request; the model and body."""
-    model = resolve_model(model_id)
+    model = resolve_model(model_id, models=models, today=today)
     check_content_type(headers)
     data = parse_body(body)
     check_body(model, data)
@@ -295,9 +304,10 @@ def _count_tokens_inner(data: dict[str, Any], model: Model) -> bytes:
         return text.encode("utf-8")  # a hand-written request may carry the JSON itself
 
 
-def validate_count_tokens(model_id: str, body: bytes) -> tuple[Model, dict]:
+def validate_count_tokens(model_id: str, body: bytes, *, models: Any = None,
+                          today: Any = None) -> tuple[Model, dict]:
     """Check a CountTokens request; the model and the inner InvokeModel body."""
-    model = resolve_model(model_id, on_demand_check=False)
+    model = resolve_model(model_id, on_demand_check=False, models=models, today=today)
     outer = parse_body(body)
     inner = parse_body(_count_tokens_inner(outer, model))
     check_body(model, inner)

@@ -13,7 +13,7 @@ TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 CUSTOM_TOOL_KEYS = {"type", "name", "description", "input_schema", "cache_control"}
 COMPUTER_TOOL_KEYS = {"type", "name", "display_width_px", "display_height_px", "display_number",
-                      "cache_control"}
+                      "enable_zoom", "cache_control"}
 PLAIN_TOOL_KEYS = {"type", "name", "cache_control"}
 COMPUTER_USE_VERSIONS: tuple[ComputerUse, ...] = tuple(
     dict.fromkeys(c for m in MODELS for c in m.computer_use)
