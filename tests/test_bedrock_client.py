@@ -21,7 +21,7 @@ from claude_magic.bedrock import (
 from claude_magic.core.messages import build_request, text_block
 from claude_magic.models import catalog
 
-MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SCRIPTED = "The scripted answer, in several little pieces of text."
 
 
@@ -100,10 +100,11 @@ def test_the_emulators_own_answers_stream_too(emulator):
 
 def test_count_tokens_grows_with_the_prompt(emulator):
     client = make_client(emulator)
-    short = client.count_tokens(MODEL, body("hi"))
-    long = client.count_tokens("us." + MODEL, body("hi " * 500))
+    base = MODEL.removeprefix("us.")
+    short = client.count_tokens(base, body("hi"))
+    long = client.count_tokens(MODEL, body("hi " * 500))
     assert 0 < short < long
-    assert emulator.requests()[-1]["model_id"] == MODEL  # the profile was mapped to its model
+    assert emulator.requests()[-1]["model_id"] == base  # the profile was mapped to its model
 
 
 def test_the_client_is_made_once_and_cached(emulator):

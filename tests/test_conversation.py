@@ -30,7 +30,7 @@ from claude_magic.core.messages import (
     tool_use_block,
 )
 
-MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def reply(text: str, input_tokens: int = 10, output_tokens: int = 5, **kw) -> Message:
@@ -251,7 +251,8 @@ def test_usage_and_history_text():
     conv.add(a)
     conv.add(b)
     assert conv.usage_total() == Usage(250, 50)
-    assert conv.cost_total() == pytest.approx((250 * 0.25 + 50 * 1.25) / 1e6)
+    # Haiku 4.5 at $1/$5 per million; a geographic (us.) profile costs 10% more than global.
+    assert conv.cost_total() == pytest.approx(1.1 * (250 * 1 + 50 * 5) / 1e6)
     text = conv.history_text()
     assert "Chat 'notes': 2 turns, 250 input / 50 output tokens" in text
     assert "In [4]" in text and "first answer" in text and "(150 in / 30 out)" in text

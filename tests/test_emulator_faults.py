@@ -13,7 +13,7 @@ import pytest
 import urllib3.exceptions
 from botocore.config import Config
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 TEXT = "The quick brown fox jumps over the lazy dog, again and again and again."
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from claude_magic.emulator import Emulator
 
 READ_TIMEOUT = 20.0
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 AUTH = "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0"
 
 
@@ -71,8 +71,8 @@ bodies = st.one_of(
 )
 model_ids = st.one_of(
     st.sampled_from([
-        HAIKU, "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0",
-        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0",
+        HAIKU, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-7",
         "", "%", "%zz", "..",
     ]),
     st.text(max_size=40),
@@ -184,7 +184,7 @@ near_valid_requests = st.builds(
         ).encode(),
         "HTTP/1.1",
     ),
-    st.sampled_from([HAIKU, "us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-v2"]),
+    st.sampled_from([HAIKU, "us.anthropic.claude-opus-4-7", "anthropic.claude-v2"]),
     st.sampled_from(["invoke", "invoke-with-response-stream", "count-tokens"]),
     near_valid_bodies,
 )

@@ -24,6 +24,8 @@ from claude_magic.models.catalog import lookup
 HAIKU = lookup("anthropic.claude-3-haiku-20240307-v1:0")
 SONNET_V2 = lookup("us.anthropic.claude-3-5-sonnet-20241022-v2:0")
 SONNET_4 = lookup("us.anthropic.claude-sonnet-4-20250514-v1:0")
+HAIKU_NOW_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"  # served on the pinned date
+HAIKU_NOW = lookup(HAIKU_NOW_PROFILE)
 WEATHER = {
     "name": "get_weather",
     "description": "Weather for a city.",
@@ -427,16 +429,16 @@ def test_schema_hints_are_used_when_they_fit():
 
 def test_boto3_invoke_gets_the_offline_reply(bedrock_client):
     data = request("Hello from boto3", max_tokens=300)
-    response = bedrock_client.invoke_model(modelId=HAIKU.id, body=json.dumps(data))
+    response = bedrock_client.invoke_model(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))
     payload = json.loads(response["body"].read())
     assert payload["content"][0]["text"].startswith(HEADER)
     assert "> Hello from boto3" in payload["content"][0]["text"]
-    assert payload == respond(HAIKU, data).to_dict()
+    assert payload == respond(HAIKU_NOW, data).to_dict()
 
 
 def test_boto3_stream_carries_the_tool_call(bedrock_client):
     data = request("Use get_weather with city: Oslo", tools=[WEATHER])
-    response = bedrock_client.invoke_model_with_response_stream(modelId=HAIKU.id, body=json.dumps(data))
+    response = bedrock_client.invoke_model_with_response_stream(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))
     events = [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
     partial = "".join(e["delta"]["partial_json"] for e in events
                       if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta")
@@ -447,6 +449,6 @@ def test_boto3_stream_carries_the_tool_call(bedrock_client):
 
 def test_boto3_stop_sequence(bedrock_client):
     data = request("Say MANGO now", stop_sequences=["MANGO"])
-    payload = json.loads(bedrock_client.invoke_model(modelId=HAIKU.id, body=json.dumps(data))["body"].read())
+    payload = json.loads(bedrock_client.invoke_model(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))["body"].read())
     assert payload["stop_reason"] == "stop_sequence" and payload["stop_sequence"] == "MANGO"
     assert "MANGO" not in payload["content"][0]["text"]

@@ -17,9 +17,9 @@ from botocore.credentials import Credentials
 
 from claude_magic.emulator import Emulator
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PROFILE_ARN = (
-    "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0"
+    "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 )
 KEY, SECRET = "AKIDEMULATORTEST", "s3cr3t/with+odd=chars"
 BODY = json.dumps({

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import os
+from datetime import date
 
 import pytest
 
@@ -14,10 +15,16 @@ from claude_magic.core.messages import MAX_BODY_BYTES, MAX_IMAGE_BASE64_BYTES
 from claude_magic.emulator.errors import BedrockError
 from claude_magic.emulator.validation.request import (
     INVALID_MODEL,
-    validate_count_tokens,
     validate_invoke,
 )
+from claude_magic.emulator.validation.request import (
+    validate_count_tokens as _validate_count_tokens,
+)
 
+# These rules are about the seed's models too, Bedrock has retired most of them since: they
+# are judged on a day every model named here was still served (today's rules and the end
+# of life: tests/test_emulator_rules.py).
+SERVED = date(2025, 1, 1)
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET_V2 = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
 SONNET_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
@@ -25,6 +32,8 @@ SONNET_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 HAIKU_35 = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 CLAUDE_21 = "anthropic.claude-v2:1"
 INSTANT = "anthropic.claude-instant-v1"
+HAIKU_NOW_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"  # through the server, on the pinned date
+HAIKU_NOW = "us." + HAIKU_NOW_ID
 ON_DEMAND_37 = (
     "Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput "
     "isn’t supported. Retry your request with the ID or ARN of an inference profile that "
@@ -47,9 +56,13 @@ def body(**overrides):
     return {k: v for k, v in base.items() if v is not None}
 
 
+def validate_count_tokens(model_id, raw):
+    return _validate_count_tokens(model_id, raw, today=SERVED)
+
+
 def invoke(data, model_id=HAIKU, headers=None):
     raw = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return validate_invoke(model_id, raw, headers or {})
+    return validate_invoke(model_id, raw, headers or {}, today=SERVED)
 
 
 def error(data, model_id=HAIKU, headers=None) -> BedrockError:
@@ -658,7 +671,7 @@ def _client_error(call):
 
 def test_boto3_sees_bedrock_validation_errors(bedrock_client):
     response = _client_error(lambda: bedrock_client.invoke_model(
-        modelId=HAIKU, body=json.dumps(body(stream=True))))
+        modelId=HAIKU_NOW, body=json.dumps(body(stream=True))))
     assert response["Error"]["Code"] == "ValidationException"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert response["Error"]["Message"] == (
@@ -668,14 +681,15 @@ def test_boto3_sees_bedrock_validation_errors(bedrock_client):
 
 def test_boto3_sees_the_on_demand_message(bedrock_client):
     response = _client_error(lambda: bedrock_client.invoke_model(
-        modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", body=json.dumps(body())))
-    assert response["Error"]["Message"] == ON_DEMAND_37
+        modelId="anthropic.claude-sonnet-4-5-20250929-v1:0", body=json.dumps(body())))
+    assert response["Error"]["Message"] == ON_DEMAND_37.replace(
+        "anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0")
 
 
 def test_boto3_streaming_request_is_validated(bedrock_client):
     messages = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
     response = _client_error(lambda: bedrock_client.invoke_model_with_response_stream(
-        modelId="arn:aws:bedrock:us-east-1:123456789012:inference-profile/" + SONNET_37,
+        modelId="arn:aws:bedrock:us-east-1:123456789012:inference-profile/" + HAIKU_NOW,
         body=json.dumps(body(messages=messages))))
     assert response["Error"]["Message"] == (
         'messages: roles must alternate between "user" and "assistant", but found multiple "user" roles in a row')
@@ -684,7 +698,7 @@ def test_boto3_streaming_request_is_validated(bedrock_client):
 def test_boto3_invalid_model_and_garbage(bedrock_client):
     response = _client_error(lambda: bedrock_client.invoke_model(modelId="anthropic.nope", body=b"{}"))
     assert response["Error"]["Message"] == INVALID_MODEL
-    response = _client_error(lambda: bedrock_client.invoke_model(modelId=HAIKU, body=b"\x00\xff not json"))
+    response = _client_error(lambda: bedrock_client.invoke_model(modelId=HAIKU_NOW, body=b"\x00\xff not json"))
     assert response["Error"]["Code"] == "ValidationException"
     assert response["Error"]["Message"].startswith("Malformed input request: ")
 
@@ -693,10 +707,10 @@ def test_boto3_count_tokens(bedrock_client):
     from claude_magic.emulator.responder.respond import estimate_input_tokens
 
     request = body(system="Count me.", messages=[user({"type": "text", "text": "How many?"}, image_block())])
-    response = bedrock_client.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": json.dumps(request)}})
+    response = bedrock_client.count_tokens(modelId=HAIKU_NOW_ID, input={"invokeModel": {"body": json.dumps(request)}})
     assert response["inputTokens"] == estimate_input_tokens(request)
     bad = _client_error(lambda: bedrock_client.count_tokens(
-        modelId=HAIKU, input={"invokeModel": {"body": json.dumps(body(top_k=900))}}))
+        modelId=HAIKU_NOW_ID, input={"invokeModel": {"body": json.dumps(body(top_k=900))}}))
     assert bad["Error"]["Message"] == (
         "Malformed input request: #/top_k: 900 is not less or equal to 500, please reformat your "
         "input and try again.")

@@ -23,8 +23,8 @@ from claude_magic.emulator.wire.eventstream import (
     exception_frame,
 )
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 PROFILE_ARN = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{PROFILE}"
 
 
@@ -105,7 +105,7 @@ def test_invoke_model_round_trip(bedrock_client, emulator):
     assert response["contentType"] == "application/json"
     assert message["type"] == "message" and message["role"] == "assistant"
     assert message["id"].startswith("msg_bdrk_")
-    assert message["model"] == "claude-3-haiku-20240307"
+    assert message["model"] == "claude-haiku-4-5-20251001"
     assert message["stop_reason"] in ("end_turn", "max_tokens")
     assert message["content"] and message["content"][0]["type"] == "text"
     assert int(headers["x-amzn-bedrock-input-token-count"]) == message["usage"]["input_tokens"] > 0
@@ -129,13 +129,13 @@ def test_invoke_accepts_explicit_content_type_and_accept(bedrock_client):
 @pytest.mark.parametrize("model_id", [PROFILE, PROFILE_ARN])
 def test_profile_ids_and_arns_are_percent_encoded_and_accepted(bedrock_client, emulator, model_id):
     response = bedrock_client.invoke_model(modelId=model_id, body=request_body())
-    assert json.loads(response["body"].read())["model"] == "claude-3-7-sonnet-20250219"
+    assert json.loads(response["body"].read())["model"] == "claude-sonnet-4-5-20250929"
     assert emulator.requests()[0]["model_id"] == model_id
 
 
 def test_validation_errors_are_modelled_exceptions(bedrock_client, emulator):
     with pytest.raises(bedrock_client.exceptions.ValidationException) as caught:
-        bedrock_client.invoke_model(modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", body=request_body())
+        bedrock_client.invoke_model(modelId="anthropic.claude-sonnet-4-5-20250929-v1:0", body=request_body())
     assert "inference profile" in caught.value.response["Error"]["Message"]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(bedrock_client.exceptions.ValidationException):
@@ -158,7 +158,7 @@ def test_stream_event_sequence_and_metrics(bedrock_client):
     assert set(kinds[2:-3]) <= {"content_block_delta", "content_block_start", "content_block_stop"}
     start = events[0]["message"]
     assert start["content"] == [] and start["stop_reason"] is None
-    assert start["id"].startswith("msg_bdrk_") and start["model"] == "claude-3-haiku-20240307"
+    assert start["id"].startswith("msg_bdrk_") and start["model"] == "claude-haiku-4-5-20251001"
     delta, stop = events[-2], events[-1]
     assert delta["delta"]["stop_reason"] in ("end_turn", "max_tokens")
     assert "stop_sequence" in delta["delta"]
@@ -247,7 +247,7 @@ def test_scripted_invoke_reply_keeps_given_fields_and_fills_the_rest(bedrock_cli
     assert message["content"] == [{"type": "text", "text": "Stopped at"}]
     assert message["stop_reason"] == "stop_sequence" and message["stop_sequence"] == "END"
     assert message["usage"]["output_tokens"] == 7 and message["usage"]["input_tokens"] > 0
-    assert message["id"].startswith("msg_bdrk_") and message["model"] == "claude-3-haiku-20240307"
+    assert message["id"].startswith("msg_bdrk_") and message["model"] == "claude-haiku-4-5-20251001"
     # the script was used once; the next reply comes from the responder again
     second = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
     assert second["content"] != message["content"]
@@ -313,7 +313,8 @@ def test_unknown_paths_and_methods(emulator):
     assert response.status == 405
     response, _ = post(emulator.url, f"/model/{HAIKU}/converse", b"{}", SIGNED)
     assert response.status == 404
-    assert emulator.requests() == []
+    logged = [(e["operation"], e["status"]) for e in emulator.requests()]  # rejected ones too
+    assert logged == [("POST /nope", 404), ("InvokeModel", 405), (f"POST /model/{HAIKU}/converse", 404)]
 
 
 def test_chunked_request_body_and_missing_content_length(emulator):
@@ -358,7 +359,7 @@ def test_admin_routes_over_http(bedrock_client, emulator):
     response, data = post(emulator.url, "/_emulator/faults", method="DELETE")
     assert json.loads(data)["cleared"] == 1 and emulator.faults() == []
     response, data = post(emulator.url, "/_emulator/config", b'{"pace": 50}')
-    assert json.loads(data) == {"pace": 50.0} and emulator.pace == 50.0
+    assert json.loads(data) == {"pace": 50.0, "today": None} and emulator.pace == 50.0
     post(emulator.url, "/_emulator/config", b'{"pace": null}')
     assert emulator.pace is None
     response, _ = post(emulator.url, "/_emulator/health", b"", method="PUT")

@@ -28,7 +28,7 @@ from claude_magic.tools import (
     tool,
 )
 
-MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ids = itertools.count(1)
 
 
