@@ -23,10 +23,13 @@ def _session_emulator():
 
 @pytest.fixture
 def emulator(_session_emulator):
-    """The running emulator, with no recorded requests, scripts or faults left over."""
+    """The running emulator, with no recorded requests, scripts, faults, added models or
+    moved date left over."""
     _session_emulator.reset()
     yield _session_emulator
     _session_emulator.reset()
+    _session_emulator.today = None
+    _session_emulator.clear_models()
 
 
 @pytest.fixture

@@ -170,6 +170,9 @@ def _client_error(exc: Any, *, name: str, invoke_id: str | None, region: str, mi
             "wait a moment and retry, or request a higher quota.",
             kind, attempts=attempts,
         )
+    explained = _explain_rule(code, text, name, invoke_id)
+    if explained is not None:
+        return ClaudeError(explained, "model_rule")
     if code == "ValidationException":
         return _validation_error(text, name=name, invoke_id=invoke_id, region=region)
     if code == "AccessDeniedException":
@@ -200,6 +203,15 @@ def _client_error(exc: Any, *, name: str, invoke_id: str | None, region: str, mi
         return ClaudeError(f"{name} failed to process the request ({text.rstrip('.')}): retry.",
                            "model_error")
     return ClaudeError(f"Bedrock error {code or 'unknown'}: {text}", "bedrock")
+
+
+def _explain_rule(code: str, text: str, name: str, invoke_id: str | None) -> str | None:
+    """Bedrock's refusal of a per-model rule, explained from the catalogue (bedrock/rules.py)."""
+    from .rules import explain
+
+    model = (catalog.lookup(invoke_id) or catalog.model_for_unknown(invoke_id)) if invoke_id else None
+    label = model.name if model is not None and model.known and name == invoke_id else name
+    return explain(code, text, model, label)
 
 
 def _validation_error(text: str, *, name: str, invoke_id: str | None, region: str) -> ClaudeError:

@@ -148,6 +148,10 @@ class Emulator:
         """Serve one more model (listed by the control plane, callable by id and profile)."""
         return self._state.models.add(model)
 
+    def clear_models(self) -> None:
+        """Serve the catalogue's models only again."""
+        self._state.models.clear_added()
+
     # -- requests, scripts, faults -------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
