@@ -25,6 +25,7 @@ class Offer:
     model_ids: frozenset[str] = field(default_factory=frozenset)  # base ids listed ACTIVE
     profile_ids: frozenset[str] = field(default_factory=frozenset)
     lifecycle: dict[str, str] = field(default_factory=dict)  # base id -> ACTIVE | LEGACY
+    on_demand: frozenset[str] = field(default_factory=frozenset)  # callable by the bare id
 
     def available(self, model: catalog.Model) -> bool:
         """Whether this account can call `model` here (by its id or one of its profiles)."""
@@ -48,7 +49,7 @@ class Offer:
                 continue
             profiles = self.profiles_of(base)
             found.append(dataclasses.replace(model, profiles=profiles,
-                                             on_demand=base in self.model_ids))
+                                             on_demand=base in self.on_demand or not profiles))
         return found
 
 
@@ -77,7 +78,10 @@ def offer_from(region: str, summaries: list[dict[str, Any]],
         p["inferenceProfileId"] for p in profiles
         if ".anthropic." in str(p.get("inferenceProfileId", "")) and p.get("status", "ACTIVE") == "ACTIVE"
     )
-    return Offer(region=region, model_ids=ids, profile_ids=profile_ids, lifecycle=lifecycle)
+    on_demand = frozenset(s["modelId"] for s in summaries if s.get("modelId") in ids
+                          and "ON_DEMAND" in (s.get("inferenceTypesSupported") or ["ON_DEMAND"]))
+    return Offer(region=region, model_ids=ids, profile_ids=profile_ids, lifecycle=lifecycle,
+                 on_demand=on_demand)
 
 
 def control_client(settings: ClientSettings) -> Any:

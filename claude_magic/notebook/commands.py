@@ -122,7 +122,9 @@ def models_table(*, region: str, geography: str = "auto", offer: Any = None,
             by_model.get(model.id, "-") if model.known else "-",
             model.id,
             _profiles(model, region, geography),
-            _tokens(model.context_window), _tokens(model.max_output_tokens),
+            _tokens(model.context_window) + (f" ({_tokens(model.long_context[0])} beta)"
+                                             if model.long_context else ""),
+            _tokens(model.max_output_tokens),
             model.thinking,
             f"{model.input_price:g}/{model.output_price:g}",
             f"{p.cache_write_5m:g}/{p.cache_read:g}" if p and model.caches else "-",
@@ -155,8 +157,9 @@ def _tokens(n: int) -> str:
 
 
 def _price_basis() -> str:
+    geographic = catalog.prices_for(1.0, 1.0).geographic
     return (f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
-            "the bare id; geographic profiles (us., eu., ...) cost about 10% more. Cache write "
+            f"the bare id; geographic profiles (us., eu., ...) cost {geographic - 1:.0%} more. Cache write "
             "shown for 5 minutes (1 hour: 2x input); batch: half. * marks the profile an alias "
             "uses here.")
 

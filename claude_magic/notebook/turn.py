@@ -20,7 +20,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     session, shell = magic.session, magic.shell
     settings = magic.client_settings()
     region = settings.region or _default_region(settings)
-    resolved = resolve_model(args.model or magic.model, region, magic.geography)
+    resolved = resolve_model(args.model or magic.model, region, magic.geography,
+                             offer=magic.session.offer)
     model = resolved.model
     _check_ranges(args)
 
@@ -182,10 +183,13 @@ def _footer(final: Message, turn: Any, latency: float, invoke_id: str) -> str:
                        stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF)
 
 
-def resolve_model(name: str, region: str | None, geography: str = "auto") -> catalog.Resolved:
-    """What `name` means here; a retired or unknown model stops before any request."""
+def resolve_model(name: str, region: str | None, geography: str = "auto",
+                  offer: Any = None) -> catalog.Resolved:
+    """What `name` means here; a retired or unknown model stops before any request. A model
+    the catalogue lacks but the account offers (`offer`, from `%claude models --refresh`)
+    gets the profiles Bedrock listed for it."""
     try:
-        return catalog.resolve(name, region, geography=geography)
+        resolved = catalog.resolve(name, region, geography=geography)
     except catalog.RetiredModel as exc:
         raise ClaudeMagicError(retired_message(exc.model, exc.replacement)) from None
     except catalog.UnknownModel:
@@ -195,6 +199,16 @@ def resolve_model(name: str, region: str | None, geography: str = "auto") -> cat
             f"Unknown model {name!r}.{hint} %claude models lists them; model ids, "
             "inference-profile ids and ARNs work too."
         ) from None
+    model = resolved.model
+    if offer is None or model is None or model.known:
+        return resolved
+    listed = next((m for m in offer.unknown_models() if m.id == model.id), None)
+    if listed is None:
+        return resolved
+    if resolved.via_profile or listed.on_demand or not listed.profiles:
+        return catalog.Resolved(resolved.invoke_id, listed, resolved.via_profile)
+    profile = catalog.preferred_profile(listed, region, geography)
+    return catalog.Resolved(profile, listed, via_profile=True)
 
 
 def retired_message(model: catalog.Model, replacement: catalog.Model | None) -> str:
