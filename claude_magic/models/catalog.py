@@ -288,8 +288,10 @@ def cost_of(invoke_id: str, input_tokens: int, output_tokens: int, *, cache_writ
 
 
 def newest(family: str, today: date | None = None) -> Model | None:
-    """The newest model of a family that is still active (else legacy) on `today`."""
-    members = [m for m in MODELS if m.family == family and m.launched is not None]
+    """The newest model of a family launched by `today` and still active (else legacy)."""
+    day = today or current_date()
+    members = [m for m in MODELS if m.family == family and m.launched is not None
+               and m.launched <= day]
     for wanted in ("active", "legacy"):
         alive = [m for m in members if m.status(today) == wanted]
         if alive:
