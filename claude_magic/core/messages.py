@@ -24,7 +24,8 @@ MAX_DOCUMENT_BYTES = 4_718_592  # 4.5 MB
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_STOP_SEQUENCES = 8191
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
-STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use")
+STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
+                "model_context_window_exceeded")
 
 
 def text_block(text: str) -> Block:
@@ -130,6 +131,7 @@ class Message:
             "content": self.content,
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
+            **({"stop_details": self.stop_details} if self.stop_details else {}),
             "usage": self.usage.to_dict(),
         }
 

@@ -58,6 +58,8 @@ def check_script(message: Any) -> None:
     stop_reason = message.get("stop_reason")
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be one of {', '.join(STOP_REASONS)}")
+    if message.get("stop_details") is not None and not isinstance(message["stop_details"], dict):
+        raise ValueError("stop_details must be an object or null")
     stop_sequence = message.get("stop_sequence")
     if stop_sequence is not None and not isinstance(stop_sequence, str):
         raise ValueError("stop_sequence must be a string or null")
@@ -174,12 +176,15 @@ def stream_events(
     head["content"] = []
     head["stop_reason"] = None
     head["stop_sequence"] = None
+    head.pop("stop_details", None)
     head["usage"] = {**usage, "output_tokens": min(1, usage["output_tokens"])}
     first_byte = clock()
     yield _compact({"type": "message_start", "message": head}).encode(), False
     for index, block in enumerate(message.content):
         yield from _block_events(index, block)
     delta = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
+    if message.stop_details:
+        delta["stop_details"] = message.stop_details
     usage_delta = {"output_tokens": usage["output_tokens"]}
     yield _compact({"type": "message_delta", "delta": delta, "usage": usage_delta}).encode(), False
     now = clock()

@@ -1,0 +1,85 @@
+"""Today's models in the magic: the footer's cost and stop reasons, `%claude usage`
+priced by the model and profile called, `%claude models`, the geography trait."""
+
+from __future__ import annotations
+
+import pytest
+from magic_helpers import Shell
+
+from claude_magic.models import catalog
+
+
+@pytest.fixture
+def shell(magic_env):
+    sh = Shell()
+    yield sh
+    sh.close()
+
+
+def test_refusal_ends_the_answer_with_a_clear_footer_and_keeps_the_text(shell, emulator):
+    emulator.script({"content": [{"type": "text", "text": "I can explain the general idea, but"}],
+                     "stop_reason": "refusal",
+                     "stop_details": {"type": "refusal", "category": "cyber",
+                                      "explanation": "Exploit development is not supported."}})
+    run = shell.ask("-m sonnet-4.5", "Write me an exploit")
+    assert run.success, run.stdout + run.stderr
+    assert ("the model declined to answer (cyber): Exploit development is not supported."
+            in run.stdout)
+    turn = shell.magic.session.chats.get("default").turns[-1]
+    assert turn.answer_text == "I can explain the general idea, but"
+
+
+def test_refusal_without_streaming(shell, emulator):
+    emulator.script({"content": [{"type": "text", "text": "No."}], "stop_reason": "refusal",
+                     "stop_details": {"type": "refusal", "category": None, "explanation": None}})
+    run = shell.ask("-m sonnet-4.5 --no-stream", "Again")
+    assert run.success and "the model declined to answer ·" in run.stdout
+
+
+def test_context_window_exceeded_says_what_to_do(shell, emulator):
+    emulator.script({"content": [{"type": "text", "text": "The first half of a long"}],
+                     "stop_reason": "model_context_window_exceeded"})
+    run = shell.ask("-m sonnet-4.5", "Go on")
+    assert run.success, run.stdout + run.stderr
+    assert "cut off: the context window is full (start afresh with %claude reset" in run.stdout
+    assert shell.magic.session.chats.get("default").turns[-1].answer_text == "The first half of a long"
+
+
+def test_cost_by_the_profile_called_with_cache_prices(shell, emulator):
+    emulator.script({"content": [{"type": "text", "text": "Cached answer."}],
+                     "usage": {"input_tokens": 1000, "output_tokens": 2000,
+                               "cache_creation_input_tokens": 10_000, "cache_read_input_tokens": 100_000}})
+    run = shell.ask("-m opus-4.7", "Price me")  # us.anthropic.claude-opus-4-7 from us-east-1
+    assert run.success, run.stdout + run.stderr
+    expected = 1.1 * (1000 * 5 + 2000 * 25 + 10_000 * 6.25 + 100_000 * 0.5) / 1e6
+    assert f"≈${expected:.4f} at {catalog.PRICES_AS_OF} prices" in run.stdout
+    assert "100,000 cache read" in run.stdout and "10,000 cache write" in run.stdout
+    shell.run('%config ClaudeMagic.geography = "global"')
+    emulator.script({"content": [{"type": "text", "text": "Again."}],
+                     "usage": {"input_tokens": 1000, "output_tokens": 2000}})
+    assert shell.ask("-m opus-4.7", "Global price").success
+    assert emulator.requests()[-1]["model_id"] == "global.anthropic.claude-opus-4-7"
+    usage = shell.run("%claude usage").stdout
+    total = expected + (1000 * 5 + 2000 * 25) / 1e6
+    assert f"{total:.4f}" in usage and "100000" in usage and "10000" in usage
+    assert f"prices of {catalog.PRICES_AS_OF}" in usage
+
+
+def test_models_table_and_config(shell, emulator):
+    shell.run('%config ClaudeMagic.region = "ap-northeast-1"')
+    table = shell.run("%claude models").stdout
+    header = table.splitlines()[0].split()
+    assert header[:3] == ["alias", "model", "id"] and "thinking" in header and "status" in header
+    opus = next(line for line in table.splitlines() if line.startswith("opus "))
+    assert "anthropic.claude-opus-5-5" in opus and "jp*" in opus and "1M" in opus and "128K" in opus
+    assert "always" in opus and "4/20" in opus and "active" in opus
+    legacy = next(line for line in table.splitlines() if line.startswith("opus-4.1 "))
+    assert "legacy, retires 2027-01-08" in legacy
+    assert catalog.PRICES_AS_OF in table
+    config = shell.run("%claude config").stdout
+    assert "ClaudeMagic.geography = 'auto'" in config
+    assert "# model in use: global.anthropic.claude-sonnet-5-5 (Claude Sonnet 5.5)" in config
+    shell.run('%config ClaudeMagic.model = "sonnet-4"')
+    assert "retired on Bedrock on 2026-10-14" in shell.run("%claude config").stdout
+    shell.run('%config ClaudeMagic.geography = "mars"')  # refused by the trait
+    assert shell.magic.geography == "auto"
