@@ -43,7 +43,7 @@ def stream_through_boto3(emulator, client, text: str) -> tuple[int, float]:
     emulator.script({"content": [{"type": "text", "text": text}]})
     started = time.perf_counter()
     response = client.invoke_model_with_response_stream(
-        modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", body=body
+        modelId="us.anthropic.claude-sonnet-4-5-20250929-v1:0", body=body
     )
     deltas, received = 0, []
     for event in response["body"]:

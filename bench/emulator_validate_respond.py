@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def _noise_png(width: int, height: int) -> str:
