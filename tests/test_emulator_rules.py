@@ -165,3 +165,20 @@ def test_end_of_life_date_set_over_http(emulator, bedrock_client):
     assert (error["Code"], error["Message"]) == ("ResourceNotFoundException", END_OF_LIFE)
     assert config({"today": None})["today"] is None  # back to the (pinned) date of the tests
     assert answer(bedrock_client, "us.anthropic.claude-opus-4-1-20250805-v1:0", body())
+
+
+def test_forced_tool_choice_with_thinking_is_explained():
+    """Bedrock's message when a manual-thinking request forces a tool (the emulator's
+    thinking rules send the same text)."""
+    from claude_magic.bedrock.rules import explain
+    from claude_magic.models import catalog
+
+    text = ("The model returned the following errors: Thinking may not be enabled when "
+            "tool_choice forces tool use.")
+    sonnet = catalog.lookup("anthropic.claude-sonnet-4-5-20250929-v1:0")
+    line = explain("ValidationException", text, sonnet, sonnet.name)
+    assert line == ("Claude Sonnet 4.5 can't be made to call a tool while it thinks: use "
+                    "--tool-choice auto, or turn thinking off (--no-think) (Bedrock: " + text[:-1] + ").")
+    always = catalog.lookup("anthropic.claude-sonnet-5-5")
+    assert "--no-think" not in explain("ValidationException", text, always, always.name)
+    assert explain("ValidationException", "messages: roles must alternate", sonnet, "x") is None
