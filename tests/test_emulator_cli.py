@@ -124,3 +124,26 @@ def test_bad_pace_is_refused():
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "--pace" in result.stderr
+
+
+def test_today_and_models_options(tmp_path):
+    models = tmp_path / "models.json"
+    models.write_text(json.dumps({"id": "anthropic.claude-opus-6", "profiles": ["us", "global"]}))
+    process, url = start("--quiet", "--today", "2027-01-08", "--models", str(models))
+    try:
+        session = dict(region_name="us-east-1", endpoint_url=url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+        listed = boto3.client("bedrock", **session).list_foundation_models()["modelSummaries"]
+        ids = {s["modelId"] for s in listed}
+        assert "anthropic.claude-opus-6" in ids and "anthropic.claude-opus-4-1-20250805-v1:0" not in ids
+        runtime = boto3.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}), **session)
+        body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                           "messages": [{"role": "user", "content": "Hi"}]})
+        with pytest.raises(runtime.exceptions.ResourceNotFoundException):  # end of life 2027-01-08
+            runtime.invoke_model(modelId="us.anthropic.claude-opus-4-1-20250805-v1:0", body=body)
+        assert runtime.invoke_model(modelId="global.anthropic.claude-opus-6", body=body)
+    finally:
+        assert stop(process) == 0
+    bad = subprocess.run([sys.executable, "-m", "claude_magic.emulator", "--today", "someday"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr

@@ -63,8 +63,13 @@ def discover(settings: ClientSettings) -> Offer:
         for page in pages:
             profiles += page.get("inferenceProfileSummaries", [])
     except Exception as exc:
-        raise friendly_error(exc, region=client.meta.region_name,
-                             endpoint_url=settings.endpoint_url) from exc
+        error = friendly_error(exc, region=client.meta.region_name, endpoint_url=settings.endpoint_url)
+        if error.kind == "access_denied":
+            error = ClaudeError(
+                f"Listing the models of {client.meta.region_name} was denied: grant "
+                "bedrock:ListFoundationModels and bedrock:ListInferenceProfiles, or use "
+                "%claude models without --refresh.", "access_denied")
+        raise error from exc
     return offer_from(client.meta.region_name, summaries, profiles)
 
 
