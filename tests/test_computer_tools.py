@@ -16,7 +16,7 @@ import pytest
 from loop_helpers import make_send
 
 from claude_magic.core.messages import text_block
-from claude_magic.models.catalog import resolve
+from claude_magic.models.catalog import lookup, resolve
 from claude_magic.tools import NO_ONE_TO_ASK, Approver, ToolError, ToolSet, run_tool_loop
 from claude_magic.tools.bash import BashSession
 from claude_magic.tools.computer import (
@@ -29,9 +29,13 @@ from claude_magic.tools.computer import (
 )
 from claude_magic.tools.text_editor import TextEditor
 
-SONNET_35_V2 = resolve("anthropic.claude-3-5-sonnet-20241022-v2:0").model
-SONNET_4 = resolve("anthropic.claude-sonnet-4-20250514-v1:0").model
-HAIKU_3 = resolve("anthropic.claude-3-haiku-20240307-v1:0").model
+# Tool definitions per catalogue version, retired models' versions included (lookup); the
+# loops through the emulator use models it serves on the pinned date.
+SONNET_35_V2 = lookup("anthropic.claude-3-5-sonnet-20241022-v2:0")
+SONNET_4 = lookup("anthropic.claude-sonnet-4-20250514-v1:0")
+HAIKU_3 = lookup("anthropic.claude-3-haiku-20240307-v1:0")
+OPUS_45 = resolve("opus-4.5").model
+HAIKU_45 = resolve("haiku-4.5").model
 
 # --------------------------------------------------------------------------- bash
 
@@ -308,9 +312,10 @@ def test_definitions_for_claude_sonnet_4_follow_the_catalogue():
 
 
 def test_newest_version_is_chosen():
-    sonnet_37 = resolve("sonnet-3.7").model
-    beta, tools = computer_use_tools(sonnet_37)
-    assert beta == "computer-use-2025-01-24" and tools[0]["type"] == "computer_20250124"
+    opus_46 = resolve("opus-4.6").model  # takes 2025-11-24 and claude-4
+    beta, tools = computer_use_tools(opus_46)
+    assert beta == "computer-use-2025-11-24" and tools[0]["type"] == "computer_20251124"
+    assert tools[2] == {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"}
 
 
 def test_unsupported_model_is_a_clear_error():
@@ -318,7 +323,8 @@ def test_unsupported_model_is_a_clear_error():
         computer_use_tools(HAIKU_3)
     message = str(caught.value)
     assert message.startswith("Claude 3 Haiku does not support computer use: choose one of ")
-    assert "Claude 3.5 Sonnet v2" in message and "Claude Sonnet 4" in message
+    assert "Claude Opus 4.5" in message and "Claude Sonnet 5.5" in message
+    assert "Claude 3.5 Sonnet v2" not in message  # retired models are not suggested
 
 
 # --------------------------------------------------------------------------- through the loop
@@ -327,8 +333,8 @@ def test_unsupported_model_is_a_clear_error():
 
 
 @pytest.mark.parametrize(("model", "model_id"), [
-    (SONNET_35_V2, "anthropic.claude-3-5-sonnet-20241022-v2:0"),
-    (SONNET_4, "us.anthropic.claude-sonnet-4-20250514-v1:0"),
+    (OPUS_45, "us.anthropic.claude-opus-4-5-20251101-v1:0"),
+    (HAIKU_45, "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
 ])
 def test_computer_use_through_the_loop(emulator, bedrock_client, tmp_path, xvfb, model, model_id):
     handlers = ComputerUseHandlers(model, root=tmp_path, display=xvfb)
@@ -355,11 +361,11 @@ def test_computer_use_through_the_loop(emulator, bedrock_client, tmp_path, xvfb,
 
 
 def test_computer_use_is_refused_without_approval(emulator, bedrock_client, tmp_path):
-    handlers = ComputerUseHandlers(SONNET_35_V2, root=tmp_path, display=":0")
+    handlers = ComputerUseHandlers(OPUS_45, root=tmp_path, display=":0")
     try:
         toolset = ToolSet(handlers.tools())
         prompt = "Run `touch should-not-exist` with bash."
-        run_tool_loop(make_send(bedrock_client, toolset, SONNET_35_V2.id),
+        run_tool_loop(make_send(bedrock_client, toolset, "us." + OPUS_45.id),
                       [{"role": "user", "content": [text_block(prompt)]}], toolset,
                       Approver(stdin_available=lambda: False))
     finally:

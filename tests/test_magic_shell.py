@@ -90,13 +90,13 @@ def test_no_stream_uses_invoke_model(shell, emulator):
 
 
 def test_prefill_is_sent_and_continued(shell, emulator):
-    run = shell.ask('--prefill "Here is JSON: {" -o answer', "Describe yourself in JSON")
+    run = shell.ask('-m haiku-4.5 --prefill "Here is JSON: {" -o answer', "Describe yourself in JSON")
     assert run.success, run.stderr
     body = last_body(emulator)
     assert body["messages"][-1] == {"role": "assistant", "content": "Here is JSON: {"}
     assert shell.ip.user_ns["answer"].startswith("Here is JSON: {")
     # the next turn sends the whole assistant turn, prefill included
-    shell.ask("", "And again")
+    shell.ask("-m haiku-4.5", "And again")
     history = last_body(emulator)["messages"]
     assert history[1]["role"] == "assistant"
     assert history[1]["content"][0]["text"].startswith("Here is JSON: {")
