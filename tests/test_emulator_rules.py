@@ -182,3 +182,15 @@ def test_forced_tool_choice_with_thinking_is_explained():
     always = catalog.lookup("anthropic.claude-sonnet-5-5")
     assert "--no-think" not in explain("ValidationException", text, always, always.name)
     assert explain("ValidationException", "messages: roles must alternate", sonnet, "x") is None
+
+
+def test_the_offline_answer_reflects_the_new_fields(bedrock_client):
+    data = body(thinking={"type": "adaptive"}, output_config={"effort": "high"},
+                anthropic_version="2026-10-21",
+                system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+                messages=[{"role": "user", "content": [
+                    {"type": "text", "text": "Hello", "cache_control": {"type": "ephemeral"}}]}])
+    text = answer(bedrock_client, "us.anthropic.claude-opus-4-7", data)["content"][0]["text"]
+    for row in ("| thinking | adaptive |", "| effort | high |", "| anthropic_version | 2026-10-21 |",
+                "| cache breakpoints | system (1h), message 1 (5m) |"):
+        assert row in text, text

@@ -117,6 +117,8 @@ def models_table(*, region: str, geography: str = "auto", offer: Any = None,
             status = f"retired {model.end_of_life}"
         elif status == "legacy":
             status = f"legacy, retires {model.end_of_life}" if model.end_of_life else "legacy"
+        if status == "active" and offer is not None and offer.lifecycle.get(model.id) == "LEGACY":
+            status = "legacy (Bedrock says so)"
         p = model.prices
         row = [
             by_model.get(model.id, "-") if model.known else "-",

@@ -109,10 +109,36 @@ def _parameter_rows(model: Model, body: dict[str, Any], input_tokens: int) -> li
     rows += [f"| {p} | {body[p]} |" for p in PARAMETERS if p in body]
     if body.get("stop_sequences"):
         rows.append(f"| stop_sequences | {len(body['stop_sequences'])} |")
-    if isinstance(body.get("thinking"), dict) and body["thinking"].get("type") == "enabled":
-        rows.append(f"| thinking | budget {body['thinking'].get('budget_tokens')} tokens |")
+    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    if thinking.get("type") == "enabled":
+        rows.append(f"| thinking | budget {thinking.get('budget_tokens')} tokens |")
+    elif thinking.get("type") in ("adaptive", "disabled"):
+        rows.append(f"| thinking | {thinking['type']} |")
+    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    if "effort" in config:
+        rows.append(f"| effort | {config['effort']} |")
+    if isinstance(config.get("format"), dict):
+        rows.append(f"| output format | {config['format'].get('type', '?')} |")
+    breakpoints = _cache_breakpoints(body)
+    if breakpoints:
+        rows.append(f"| cache breakpoints | {', '.join(breakpoints)} |")
+    if body.get("anthropic_version") not in (None, "bedrock-2023-05-31"):
+        rows.append(f"| anthropic_version | {body['anthropic_version']} |")
     rows.append(f"| Input tokens (estimated) | {input_tokens} |")
     return ["| Request | Value |", "|---|---|", *rows]
+
+
+def _cache_breakpoints(body: dict[str, Any]) -> list[str]:
+    """Where the request asks for caching (`cache_control`), in Bedrock's order, with TTLs."""
+    found = []
+    for where, blocks in (("tools", body.get("tools")), ("system", body.get("system")),
+                          *((f"message {i + 1}", m.get("content"))
+                            for i, m in enumerate(body.get("messages") or []) if isinstance(m, dict))):
+        for block in blocks if isinstance(blocks, list) else []:
+            control = block.get("cache_control") if isinstance(block, dict) else None
+            if isinstance(control, dict):
+                found.append(f"{where} ({control.get('ttl', '5m')})")
+    return found
 
 
 def _attachment_lines(blocks: list[dict[str, Any]]) -> list[str]:
