@@ -194,3 +194,12 @@ def test_the_offline_answer_reflects_the_new_fields(bedrock_client):
     for row in ("| thinking | adaptive |", "| effort | high |", "| anthropic_version | 2026-10-21 |",
                 "| cache breakpoints | system (1h), message 1 (5m) |"):
         assert row in text, text
+
+
+def test_count_tokens_takes_bare_ids_of_models_that_count(bedrock_client):
+    request = {"invokeModel": {"body": json.dumps(body())}}
+    assert bedrock_client.count_tokens(modelId="anthropic.claude-sonnet-4-6", input=request)["inputTokens"] > 0
+    for model_id in ("us.anthropic.claude-sonnet-4-6", "anthropic.claude-opus-4-7"):
+        with pytest.raises(ClientError) as caught:
+            bedrock_client.count_tokens(modelId=model_id, input=request)
+        assert caught.value.response["Error"]["Message"] == "The provided model doesn't support counting tokens."

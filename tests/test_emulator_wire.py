@@ -293,9 +293,10 @@ def test_paced_stream_keeps_every_delta(bedrock_client, emulator):
 def test_count_tokens_through_boto3(bedrock_client, emulator):
     if not hasattr(bedrock_client, "count_tokens"):
         pytest.skip("this botocore has no CountTokens")
-    short = bedrock_client.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": request_body("Hi")}})
+    base = HAIKU.removeprefix("us.")  # CountTokens takes bare model ids
+    short = bedrock_client.count_tokens(modelId=base, input={"invokeModel": {"body": request_body("Hi")}})
     long = bedrock_client.count_tokens(
-        modelId=HAIKU, input={"invokeModel": {"body": request_body("Hi " * 500)}}
+        modelId=base, input={"invokeModel": {"body": request_body("Hi " * 500)}}
     )
     assert 0 < short["inputTokens"] < long["inputTokens"]
     assert [e["operation"] for e in emulator.requests()] == ["CountTokens", "CountTokens"]

@@ -18,7 +18,7 @@ from ...models.catalog import MODELS, PROFILE_GEOGRAPHIES, Model, lookup
 from ..errors import malformed, validation
 from ..tokens import estimate_input_tokens
 from .messages import check_messages
-from .rules import check_lifecycle, check_rules
+from .rules import check_count_tokens, check_lifecycle, check_rules
 from .tools import check_betas, check_tool_choice, check_tools
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -308,6 +308,7 @@ def validate_count_tokens(model_id: str, body: bytes, *, models: Any = None,
                           today: Any = None) -> tuple[Model, dict]:
     """Check a CountTokens request; the model and the inner InvokeModel body."""
     model = resolve_model(model_id, on_demand_check=False, models=models, today=today)
+    check_count_tokens(model, model_id)
     outer = parse_body(body)
     inner = parse_body(_count_tokens_inner(outer, model))
     check_body(model, inner)

@@ -28,6 +28,7 @@ ADAPTIVE_UNSUPPORTED = ('"thinking.type.adaptive" is not supported for this mode
                         '"thinking.type.enabled" with "budget_tokens" to control thinking behavior.')
 ALWAYS_ON = ('"thinking.type.disabled" is not supported for this model: its thinking is always on. '
              'Use "output_config.effort" to control thinking behavior.')
+NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
 NO_FORCED_TOOL_CHOICE = 'tool_choice: type "tool" and "any" are not supported for this model.'
 THINKING_TAGS = ("enabled", "disabled", "adaptive")
 OUTPUT_CONFIG_KEYS = ("effort", "format")
@@ -37,6 +38,13 @@ def check_lifecycle(model: Model, today: date | None = None) -> None:
     """A model past its end of life answers 404, as Bedrock does."""
     if model.status(today or current_date()) == "retired":
         raise BedrockError("ResourceNotFoundException", END_OF_LIFE)
+
+
+def check_count_tokens(model: Model, model_id: str) -> None:
+    """CountTokens takes bare model ids only, and not every model."""
+    resource = model_id.rsplit("/", 1)[-1]
+    if resource != model.id or not model.count_tokens:
+        raise validation(NO_COUNT_TOKENS)
 
 
 def check_rules(model: Model, body: dict[str, Any]) -> None:
