@@ -101,8 +101,8 @@ class ClaudeMagic(Magics):
         only, nothing is evaluated; `{{` and `}}` give literal braces).
 
         Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
-        undo, chats, models, config, usage, offline [--pace N], save FILE.json,
-        load FILE.json, export FILE.ipynb, tools, help.
+        undo, chats, models [--refresh] [--all], config, usage, offline [--pace N],
+        save FILE.json, load FILE.json, export FILE.ipynb, tools, help.
         """
         if cell is None:
             return self._line_command(line)
