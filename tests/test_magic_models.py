@@ -83,3 +83,21 @@ def test_models_table_and_config(shell, emulator):
     assert "retired on Bedrock on 2026-10-14" in shell.run("%claude config").stdout
     shell.run('%config ClaudeMagic.geography = "mars"')  # refused by the trait
     assert shell.magic.geography == "auto"
+
+
+def test_refresh_that_cannot_reach_bedrock_is_one_line(aws_env, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    sh = Shell()
+    try:
+        run = sh.run("%claude models --refresh")
+        text = run.stdout + run.stderr
+        assert not run.success and "Could not connect to" in text and "Traceback" not in text
+        assert sh.magic.session.offer is None
+        assert "anthropic.claude-sonnet-5-5" in sh.run("%claude models").stdout  # the catalogue still
+    finally:
+        sh.close()

@@ -255,6 +255,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 raise unknown_route(self.command, path)
         except BadRequest as exc:
             self.close_connection = True
+            if self._entry is None and not is_admin_path(path):
+                self._log_request(self.command + " " + path[:200], None, b"")
             self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
         except BedrockError as exc:
             self._send_bedrock_error(exc)
