@@ -126,7 +126,9 @@ def test_errors_inside_tools_come_back_as_is_error_with_the_tools_own_frames(emu
     assert len(lines) == 3  # only the tool's own frames, no header
     assert unknown["is_error"] is True
     assert unknown["content"] == "Unknown tool 'no_such_tool'. Available tools: parse_date, add."
-    assert bad_input["is_error"] is True and "argument 'a': expected an integer" in bad_input["content"]
+    assert bad_input["is_error"] is True
+    assert bad_input["content"] == ("Invalid input for add (not run):\na: Input should be a valid integer, "
+                                    "unable to parse string as an integer (got \"two\")")
 
 
 def test_stops_at_max_steps_and_leaves_a_valid_history(emulator, bedrock_client):
