@@ -62,6 +62,9 @@ class _ToolJsonSchema(GenerateJsonSchema):
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
 
+    def sort(self, value: Any, parent_key: str | None = None) -> Any:  # keep the written order
+        return value
+
     def model_schema(self, schema: Any) -> Any:
         json_schema = super().model_schema(schema)
         json_schema[_MODEL_MARK] = True
