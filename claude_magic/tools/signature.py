@@ -257,7 +257,7 @@ class Signature:
         fields = {f"p{i}": _field(p, hints.get(p.name, Any), doc) for i, p in enumerate(params)}
         # Unknown arguments are refused in `validate` (an `extra` setting here would reach
         # the dataclasses and TypedDicts inside too).
-        config = ConfigDict(arbitrary_types_allowed=True)
+        config = ConfigDict()
         try:
             model = create_model("ToolInput", __config__=config, **fields)
         except Exception:  # a hint pydantic cannot build: that parameter takes anything
