@@ -21,6 +21,7 @@ KEPT_AS_TYPED = [  # real snippets whose braces are syntax: nothing in them chan
     ("json one line end", '{"a": {"b": {"c": 1}}}'),
     ("latex frac", r"$\frac{a}{x}$ and $\sqrt[n]{x}$"),
     ("latex sub/superscript", r"$x_{i}^{n}$ and $\sum_{i=1}^{n} x_i$"),
+    ("latex math spans", "$${a} + {x}$$ and \\({n}\\) and \\[ {i} \\] and ${x}$"),
     ("latex environment", "\\begin{equation}\n  E = mc^2\n\\end{equation}"),
     ("latex command arg", r"\textbf{name} \section*{title} \mathbf{x}"),
     ("jinja", "Hello {{ name }}! {{name}} {% for item in items %}{{ item }}{% endfor %}"),
@@ -57,6 +58,9 @@ SUBSTITUTED = [
      "About sorting:\n```\n{topic}\n```\nin Lisbon"),
     ("lone backtick is plain text", "a ` b {city}", "a ` b Lisbon"),
     ("non-string value", "{a} + {x}", "1 + 2"),
+    ("file name template", "Load data_{n}.csv", "Load data_3.csv"),
+    ("dollar amounts are no math", "It costs $5 for {item} or $6.", "It costs $5 for I or $6."),
+    ("escaped dollars", r"\$5 for {item} \$", r"\$5 for I \$"),
     ("a bound name in unfenced code", "const o = {value};", "const o = V;"),
 ]
 

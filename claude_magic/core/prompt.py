@@ -11,13 +11,16 @@ from typing import Any
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")
 _BACKTICKS = re.compile(r"`+")
-# A placeholder is `{identifier}` with no brace doubled around it. Brace groups that belong to
-# other syntax are matched first and kept: LaTeX commands with their arguments (`\frac{a}{b}`),
-# sub/superscripts (`x_{i}`) and `${name}` templates (shell, JavaScript).
+# A placeholder is `{identifier}` with no brace doubled around it. What belongs to other syntax
+# is matched first and kept: TeX math (`$...$`, `$$...$$`, `\(...\)`, `\[...\]`), LaTeX
+# commands with their arguments (`\frac{a}{b}`) and `${name}` templates (shell, JavaScript).
 _TOKEN = re.compile(
-    r"\\[A-Za-z]+\*?(?:\[[^\]\n]*\])?(?:\{[^{}\n]*\})+"
-    r"|[_^$]\{[^{}\n]*\}"
-    r"|(?<!\{)\{(?P<name>\w+)\}(?!\})"
+    r"\$\{[^{}\n]*\}"
+    r"|\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)"
+    r"|(?<!\\)\$(?=[^\s$])[^$\n]*?(?<=[^\s\\])\$(?!\d)"
+    r"|\\[A-Za-z]+\*?(?:\[[^\]\n]*\])?(?:\{[^{}\n]*\})+"
+    r"|(?<!\{)\{(?P<name>\w+)\}(?!\})",
+    re.S,
 )
 MAX_VALUE_CHARS = 100_000
 
@@ -69,8 +72,8 @@ def substitute_names(text: str, namespace: Mapping[str, Any]) -> str:
     """Replace `{name}` by `str(namespace[name])` where `name` is a bound identifier.
 
     Nothing is evaluated and every other character stays as typed: unknown names,
-    expressions, doubled braces (`{{name}}`, `{{`, `}}`), LaTeX commands' arguments,
-    `${name}` templates, and anything inside fenced or inline code. A literal `{name}`
+    expressions, doubled braces (`{{name}}`, `{{`, `}}`), TeX math and LaTeX commands'
+    arguments, `${name}` templates, and anything inside fenced or inline code. A literal `{name}`
     for a bound name can be written as inline code.
     """
 
