@@ -103,7 +103,12 @@ def _refs(node: Any) -> set[str]:
     if not isinstance(node, dict):
         return set()
     found = {node["$ref"][len(_REF):]} if str(node.get("$ref", "")).startswith(_REF) else set()
-    return found.union(*(_refs(v) for k, v in node.items() if k not in _DATA_KEYS))
+    for key, value in node.items():
+        if key in _MAP_KEYS and isinstance(value, dict):
+            found |= _refs(list(value.values()))
+        elif key not in _DATA_KEYS:
+            found |= _refs(value)
+    return found
 
 
 def _recursive(defs: dict[str, Any]) -> set[str]:
