@@ -51,6 +51,7 @@ class ToolOutcome:
     summary: str
     is_error: bool = False
     image_png: bytes | None = None  # keep it small: it is embedded in the notebook
+    traceback_text: str | None = None  # a failed tool's full traceback, shown collapsed
 
     @classmethod
     def from_block(cls, block: Block) -> ToolOutcome:
@@ -70,7 +71,8 @@ class ToolOutcome:
                     image = base64.b64decode(data)
                 else:
                     texts.append(f"[{source.get('media_type', 'image')}, {size:,} bytes]")
-        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image)
+        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image,
+                   getattr(block, "traceback", None))
 
 
 @dataclass
@@ -420,9 +422,13 @@ def tool_result_html(outcome: ToolOutcome) -> str:
     if outcome.image_png:
         data = base64.b64encode(outcome.image_png).decode()
         image = f'<div><img src="data:image/png;base64,{data}" alt="tool image" style="max-width:100%"></div>'
+    full = ""
+    if outcome.traceback_text:
+        full = (f'<details class="claude-magic-traceback"><summary style="{_DIM}">full traceback</summary>'
+                f"<pre>{html.escape(_capped(outcome.traceback_text))}</pre></details>")
     return (
         f'<details class="{kind}"><summary>{mark} {line}</summary>'
-        f"<pre>{html.escape(_capped(outcome.summary))}</pre>{image}</details>"
+        f"<pre>{html.escape(_capped(outcome.summary))}</pre>{full}{image}</details>"
     )
 
 

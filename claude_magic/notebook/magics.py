@@ -94,8 +94,8 @@ class ClaudeMagic(Magics):
     def claude(self, line: str, cell: str | None = None) -> Any:
         """Ask Claude on Amazon Bedrock. The cell body is the prompt.
 
-        `{name}` in the body is replaced by the value of variable `name` (identifiers
-        only, nothing is evaluated; `{{` and `}}` give literal braces).
+        `{name}` in the body is replaced by the value of variable `name` (bound
+        identifiers only, nothing is evaluated; other braces, and code, stay as typed).
 
         Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
         undo, chats, models, config, usage, offline [--pace N], save FILE.json,

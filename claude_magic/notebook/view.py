@@ -21,7 +21,8 @@ Calls, in order:
     view.update(message)        # after stream events; the view throttles itself
     view.due()                  # would update() render now? (else text deltas may wait)
     view.tool_call(tool_use_block)      # tool loop: about to run this call
-    view.tool_result(tool_use_id, summary, is_error=False, image_png=None)
+    view.tool_result(tool_use_id, summary, is_error=False, image_png=None,
+                     traceback_text=None)  # a failed tool's full traceback, shown collapsed
     view.new_message()          # the loop starts the next assistant message
     view.notice("history rewound")      # any time
     view.finish(footer, stop_reason)    # or view.fail(error_text, footer="")
@@ -98,7 +99,8 @@ class View(ABC):
 
     @abstractmethod
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
+        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
+        traceback_text: str | None = None,
     ) -> None:
         """See the module docstring."""
 
@@ -134,7 +136,8 @@ class View(ABC):
     def tool_result_block(self, block: Block) -> None:
         """`tool_result` for a Messages API tool_result block."""
         outcome = ToolOutcome.from_block(block)
-        self.tool_result(outcome.tool_use_id, outcome.summary, outcome.is_error, outcome.image_png)
+        self.tool_result(outcome.tool_use_id, outcome.summary, outcome.is_error, outcome.image_png,
+                         traceback_text=outcome.traceback_text)
 
     def _track(self, message: Message) -> None:
         """Make `message` the snapshot of the current message (a new one if none)."""
@@ -206,9 +209,10 @@ class WidgetView(View):
         self._status(f"● running {block.get('name', 'tool')}…")
 
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
+        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
+        traceback_text: str | None = None,
     ) -> None:
-        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png)
+        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
         self._end_message_display()
         self.transcript.append(outcome)
         self._append([tool_result_html(outcome)])
@@ -390,11 +394,12 @@ class TextView(View):
         self._show_tool(block)
 
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
+        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
+        traceback_text: str | None = None,
     ) -> None:
         self._render(final=True)
         self._end_message()
-        self.transcript.append(ToolOutcome(tool_use_id, summary, is_error, image_png))
+        self.transcript.append(ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text))
         self._line(f"[{'error' if is_error else 'result'}] {summary}")
 
     def new_message(self) -> None:
