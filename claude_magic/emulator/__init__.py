@@ -155,7 +155,8 @@ class Emulator:
         """Make the next `times` model requests fail: request faults `throttle`,
         `unavailable`, `internal`, `model_timeout`; stream faults `stream_exception`
         (`exception` e.g. "modelStreamErrorException"), `disconnect`, `stall`
-        (`seconds`), `bad_crc`, acting after `after_events` events."""
+        (`seconds`), `bad_crc`, acting after `after_events` events; `guardrail` makes the
+        next request naming a guardrail meet an intervention (`message`: its blocked text)."""
         self._state.faults.add(Fault(type, times, after_events, exception, seconds, message))
 
     def faults(self) -> list[dict[str, Any]]:
