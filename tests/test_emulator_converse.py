@@ -7,6 +7,8 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError, ParamValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from claude_magic.emulator.converse import converse_to_invoke_body
 from claude_magic.emulator.errors import BedrockError
@@ -280,7 +282,7 @@ def test_botocore_rejects_a_bad_body_client_side(bedrock_client, emulator):
 
 
 def test_raw_bodies_botocore_would_refuse_get_validation_errors(emulator):
-    from claude_magic.emulator.converse import validate_converse
+    from claude_magic.emulator.validation.converse import validate_converse
 
     for raw in ({"messages": [user({"text": "a", "image": {}})]},
                 {"messages": [user({"toolResult": []})]},
@@ -338,3 +340,33 @@ def test_guardrail_intervention_on_invoke_model(bedrock_client, emulator):
     assert reply["stop_reason"] == "guardrail_intervened"
     assert reply["amazon-bedrock-guardrailAction"] == "INTERVENED"
     assert last_entry(emulator)["headers"]["X-Amzn-Bedrock-GuardrailIdentifier"] == "gr1abc"
+
+
+# -- any JSON: a 400 or an answer, never an emulator failure ----------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.sampled_from(["", " ", "x", "png", "user"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from([
+        "text", "image", "document", "toolUse", "toolResult", "cachePoint", "reasoningContent",
+        "role", "content", "format", "source", "bytes", "name", "type", "ttl", "json", "status",
+        "toolUseId", "input", "reasoningText", "redactedContent", "guardContent"]), inner, max_size=3),
+    max_leaves=12,
+)
+_converse = st.fixed_dictionaries({}, optional={
+    "messages": st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "x"]),
+                                                "content": st.lists(_json, max_size=3)}), max_size=3),
+    "system": _json, "inferenceConfig": _json, "toolConfig": _json, "outputConfig": _json,
+    "additionalModelRequestFields": _json, "guardrailConfig": _json,
+    "additionalModelResponseFieldPaths": _json,
+})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_converse)
+def test_any_converse_body_is_answered_or_refused(converse):
+    from claude_magic.emulator.validation.converse import validate_converse
+
+    try:
+        validate_converse(HAIKU, json.dumps(converse).encode(), {})
+    except BedrockError as error:
+        assert error.status == 400

@@ -307,8 +307,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _model_operation(
         self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
     ) -> None:
-        from .converse import validate_converse
         from .responder.respond import estimate_input_tokens, respond
+        from .validation.converse import validate_converse
         from .validation.request import validate_count_tokens, validate_invoke
 
         state = self.server.state

@@ -1,22 +1,18 @@
-"""A Converse / ConverseStream request turned into the InvokeModel body it stands for,
-then checked by the same rules as InvokeModel (`validate_invoke`).
+"""A Converse / ConverseStream request turned into the InvokeModel body it stands for.
 
-Converse's own checks come first, with Bedrock's Converse texts where they are known
-(role order, blank text, missing toolConfig, maxTokens above the model's limit). What
-the model itself refuses comes back as Converse reports it: `The model returned the
-following errors: ...` around the Messages API text.
+Converse's own checks happen on the way, with Bedrock's Converse texts where they are
+known (role order, blank text, missing toolConfig, maxTokens above the model's limit);
+`validation.converse` then checks the body by the InvokeModel rules.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...models.catalog import ANTHROPIC_VERSION, Model
-from ..errors import BedrockError, validation
-from ..validation.request import parse_body, resolve_model, validate_invoke
+from ..errors import validation
 from .blocks import cache_control, content_blocks
 
 FIRST_USER = ("A conversation must start with a user message. Try again with a conversation "
@@ -26,10 +22,6 @@ ALTERNATE = ("A conversation must alternate between user and assistant roles. Ma
 NO_TOOL_CONFIG = "The toolConfig field must be defined when using toolUse and toolResult content blocks."
 MAX_TOKENS = ("The maximum tokens you requested exceeds the model limit of {limit}. Try again with "
               "a maximum tokens value that is lower than {limit}.")
-MODEL_ERRORS = "The model returned the following errors: "
-# Errors that Bedrock reports as they are, not as the model's.
-_PLAIN_PREFIXES = ("Malformed input request", "The provided model", "Invocation of model ID",
-                   "Input is too long")
 _RESPONSE_FIELD_PATHS = {"/stop_sequence"}
 
 
@@ -151,7 +143,8 @@ def _uses_tools(messages: list[dict[str, Any]]) -> bool:
     return any(b.get("type") in ("tool_use", "tool_result") for m in messages for b in m["content"])
 
 
-def _cache_ttls(body: dict[str, Any]) -> list[str]:
+def cache_ttls(body: dict[str, Any]) -> list[str]:
+    """The TTL of every cache breakpoint in an InvokeModel body (tools, system, messages)."""
     blocks: list[Any] = list(body.get("tools") or [])
     if isinstance(body.get("system"), list):
         blocks += body["system"]
@@ -198,31 +191,16 @@ def converse_to_invoke_body(converse: dict[str, Any], max_output_tokens: int) ->
     return body
 
 
-def _as_model_error(error: BedrockError) -> BedrockError:
-    if error.code != "ValidationException" or error.message.startswith(_PLAIN_PREFIXES):
-        return error
-    return BedrockError(error.code, MODEL_ERRORS + error.message, error.status)
-
-
-def validate_converse(
-    model_id: str, raw: bytes, headers: Mapping[str, str]
-) -> tuple[Model, ConverseRequest]:
-    """Check a Converse / ConverseStream request; the model and the request in InvokeModel form."""
-    model = resolve_model(model_id)
-    converse = parse_body(raw)
+def converse_request(converse: dict[str, Any], model: Model) -> ConverseRequest:
+    """A parsed Converse request for `model` in the InvokeModel form (not yet checked by the
+    InvokeModel rules)."""
     if converse.get("promptVariables"):
         raise validation("promptVariables apply to prompts from Prompt management; this emulator "
                          "serves models only.")
     paths = converse.get("additionalModelResponseFieldPaths")
     paths = paths if isinstance(paths, list) else []
-    request = ConverseRequest(
+    return ConverseRequest(
         converse_to_invoke_body(converse, model.max_output_tokens),
         guardrail=_guardrail(converse),
         response_field_paths=[p for p in paths if isinstance(p, str) and p in _RESPONSE_FIELD_PATHS],
     )
-    try:
-        _, request.body = validate_invoke(model_id, json.dumps(request.body).encode(), headers)
-    except BedrockError as error:
-        raise _as_model_error(error) from None
-    request.cache_ttls = _cache_ttls(request.body)
-    return model, request
