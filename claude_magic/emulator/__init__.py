@@ -13,7 +13,8 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
 out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
-`faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
+`faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
+back in Converse's shapes), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
