@@ -325,8 +325,9 @@ def test_guardrail_intervention(bedrock_client, emulator):
     assert response["output"]["message"]["content"] == [{"text": "Blocked by policy."}]
     assert "guardrail" in response["trace"]
     events = collect(bedrock_client.converse_stream(
-        modelId=HAIKU, messages=[user({"text": "Hi"})], guardrailConfig={**guardrail, "trace": "disabled"}))
+        modelId=HAIKU, messages=[user({"text": "Hi"})], guardrailConfig={**guardrail, "streamProcessingMode": "sync"}))
     assert ("messageStop", {"stopReason": "guardrail_intervened"}) in events
+    assert "guardrail" in events[-1][1]["trace"]
     assert emulator.faults() == []
 
 

@@ -72,8 +72,16 @@ def converse_response(message: Message, request: ConverseRequest, latency_ms: in
     extra = additional_fields(message, request)
     if extra is not None:
         body["additionalModelResponseFields"] = extra
-    if message.stop_reason == GUARDRAIL_INTERVENED and (request.guardrail or {}).get("trace") in (
-        "enabled", "enabled_full"
-    ):
-        body["trace"] = {"guardrail": {"actionReason": "Guardrail blocked."}}
+    trace = guardrail_trace(message, request)
+    if trace is not None:
+        body["trace"] = trace
     return body
+
+
+def guardrail_trace(message: Message, request: ConverseRequest) -> dict[str, Any] | None:
+    """The trace of an intervention, when the request asked for guardrail traces."""
+    if message.stop_reason != GUARDRAIL_INTERVENED:
+        return None
+    if (request.guardrail or {}).get("trace") not in ("enabled", "enabled_full"):
+        return None
+    return {"guardrail": {"actionReason": "Guardrail blocked."}}

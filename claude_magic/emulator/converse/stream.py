@@ -18,7 +18,7 @@ from ...core.messages import Block, Message, split_tokens
 from ..wire.events import json_fragments
 from ..wire.eventstream import JSON, encode_frame, encode_headers
 from .request import ConverseRequest
-from .response import additional_fields, redacted_bytes, token_usage
+from .response import additional_fields, guardrail_trace, redacted_bytes, token_usage
 
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _HEADERS: dict[str, bytes] = {}
@@ -83,7 +83,11 @@ def converse_events(
         stop["additionalModelResponseFields"] = extra
     yield "messageStop", stop, False
     latency = round((clock() - started) * 1000)
-    yield "metadata", {"usage": token_usage(message, request), "metrics": {"latencyMs": latency}}, False
+    metadata: dict[str, Any] = {"usage": token_usage(message, request), "metrics": {"latencyMs": latency}}
+    trace = guardrail_trace(message, request)
+    if trace is not None:
+        metadata["trace"] = trace
+    yield "metadata", metadata, False
 
 
 def converse_frames(
