@@ -28,15 +28,33 @@ _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Event = tuple[str, dict[str, Any], bool]
 
 
-def event_frame(event_type: str, payload: dict[str, Any], sequence: int = 0) -> bytes:
-    """One ConverseStream event frame."""
+def _headers(event_type: str) -> bytes:
     headers = _HEADERS.get(event_type)
     if headers is None:
         headers = _HEADERS[event_type] = encode_headers(
             {":event-type": event_type, ":content-type": JSON, ":message-type": "event"}
         )
-    padded = {**payload, "p": _PADDING[: 1 + (sequence * 7) % len(_PADDING)]}
-    return encode_frame(headers, _compact(padded).encode("utf-8"))
+    return headers
+
+
+def _padding(sequence: int) -> str:
+    return _PADDING[: 1 + (sequence * 7) % len(_PADDING)]
+
+
+def event_payload(payload: dict[str, Any], sequence: int = 0) -> bytes:
+    """An event's JSON payload with the `p` padding field."""
+    return _compact({**payload, "p": _padding(sequence)}).encode("utf-8")
+
+
+def event_frame(event_type: str, payload: dict[str, Any], sequence: int = 0) -> bytes:
+    """One ConverseStream event frame."""
+    return encode_frame(_headers(event_type), event_payload(payload, sequence))
+
+
+def _text_delta_payload(index: int, text: str, sequence: int) -> bytes:
+    """The hot path: a text delta's payload formatted directly."""
+    return b'{"contentBlockIndex":%d,"delta":{"text":%b},"p":"%b"}' % (
+        index, json.dumps(text).encode(), _padding(sequence).encode())
 
 
 def _block_events(index: int, block: Block) -> Iterator[Event]:
@@ -93,6 +111,13 @@ def converse_events(
 def converse_frames(
     message: Message, request: ConverseRequest, started: float
 ) -> Iterator[tuple[bytes, bool, bytes]]:
-    """(frame, is a content delta, event JSON for the log) for each ConverseStream event."""
+    """(frame, is a content delta, the event's payload JSON) for each ConverseStream event."""
+    delta_headers = _headers("contentBlockDelta")
     for sequence, (event_type, payload, is_delta) in enumerate(converse_events(message, request, started)):
-        yield event_frame(event_type, payload, sequence), is_delta, _compact({event_type: payload}).encode()
+        delta = payload.get("delta") if is_delta else None
+        if delta is not None and len(delta) == 1 and "text" in delta:
+            body = _text_delta_payload(payload["contentBlockIndex"], delta["text"], sequence)
+            yield encode_frame(delta_headers, body), True, body
+        else:
+            body = event_payload(payload, sequence)
+            yield encode_frame(_headers(event_type), body), is_delta, body
