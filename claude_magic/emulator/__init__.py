@@ -130,7 +130,8 @@ class Emulator:
     # -- requests, scripts, faults -------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
-        """Model requests received, oldest first: operation, model_id, body, headers, status."""
+        """Model requests received, oldest first: operation, model_id, body, headers, status
+        (and, for Converse, `invoke_body`: the InvokeModel body it was answered as)."""
         return self._state.requests()
 
     def clear_requests(self) -> None:

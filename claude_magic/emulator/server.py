@@ -1,5 +1,5 @@
-"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream
-and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
+"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream,
+Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
 clients (health, request log, scripted replies, faults, settings).
 """
 
