@@ -1,6 +1,6 @@
 """The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream,
-Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
-clients (health, request log, scripted replies, faults, settings).
+Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin
+routes for loopback clients (health, request log, scripted replies, faults, settings).
 """
 
 from __future__ import annotations
