@@ -249,6 +249,9 @@ def test_output_config_translation():
         {"toolUse": {"toolUseId": "t1", "name": "f", "input": {}}}]}, user({"toolResult": {
             "toolUseId": "t1", "content": [{"text": "ok"}]}})]},
      "The toolConfig field must be defined when using toolUse and toolResult content blocks."),
+    ({"messages": [user({"text": "Hi"})], "system": [{"text": " "}]},
+     "The text field in the SystemContentBlock object at system.0 is blank. Add text to the text "
+     "field, and try again."),
     ({"messages": [user({"text": "Hi"})], "inferenceConfig": {"maxTokens": 70000}},
      "The maximum tokens you requested exceeds the model limit of 64000. Try again with a maximum "
      "tokens value that is lower than 64000."),

@@ -25,7 +25,7 @@ UNSUPPORTED_BLOCKS = ("video", "audio", "citationsContent", "searchResult", "too
                       "toolRemoval")
 _DOCUMENT_NAME = re.compile(r"^(?!.*\s\s)[A-Za-z0-9\s\-()\[\]]+$")
 
-BLANK_TEXT = ("The text field in the ContentBlock object at {where} is blank. Add text to the "
+BLANK_TEXT = ("The text field in the {shape} object at {where} is blank. Add text to the "
               "text field, and try again.")
 EMPTY_ERROR_RESULT = ("The content field at {where}.toolResult cannot be empty when status value "
                       "is error.")
@@ -125,6 +125,9 @@ def _tool_result(value: Any, where: str) -> dict[str, Any]:
         if kind == "json":
             content.append({"type": "text", "text": json.dumps(inner)})
         elif kind == "text":
+            if not isinstance(inner, str) or not inner.strip():
+                raise validation(BLANK_TEXT.format(shape="ToolResultContentBlock",
+                                                   where=f"{where}.toolResult.content.{i}"))
             content.append({"type": "text", "text": inner})
         elif kind == "image":
             content.append(_image(inner, f"{where}.toolResult.content.{i}"))
@@ -162,7 +165,7 @@ def _reasoning(value: Any, where: str) -> dict[str, Any]:
     return block
 
 
-def content_block(block: Any, where: str) -> dict[str, Any] | None:
+def content_block(block: Any, where: str, shape: str = "ContentBlock") -> dict[str, Any] | None:
     """The Anthropic block for one Converse block; None for a `cachePoint` (which the
     caller attaches to the previous block with `cache_control`)."""
     kind, value = _member(block, where)
@@ -170,7 +173,7 @@ def content_block(block: Any, where: str) -> dict[str, Any] | None:
         if not isinstance(value, str):
             raise validation(f"{where}.text: a string is required.")
         if not value.strip():
-            raise validation(BLANK_TEXT.format(where=where))
+            raise validation(BLANK_TEXT.format(shape=shape, where=where))
         return {"type": "text", "text": value}
     if kind == "cachePoint":
         return None
@@ -199,13 +202,13 @@ def content_block(block: Any, where: str) -> dict[str, Any] | None:
     raise validation(f"{where}: unknown content block member {kind!r}.")
 
 
-def content_blocks(blocks: Any, where: str) -> list[dict[str, Any]]:
-    """A Converse content list as Anthropic blocks, cache points applied."""
+def content_blocks(blocks: Any, where: str, shape: str = "ContentBlock") -> list[dict[str, Any]]:
+    """A Converse content list (of `shape`) as Anthropic blocks, cache points applied."""
     if not isinstance(blocks, list):
         raise validation(f"{where}: expected a list of content blocks.")
     out: list[dict[str, Any]] = []
     for j, block in enumerate(blocks):
-        converted = content_block(block, f"{where}.{j}")
+        converted = content_block(block, f"{where}.{j}", shape)
         if converted is not None:
             out.append(converted)
             continue

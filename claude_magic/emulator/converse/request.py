@@ -70,7 +70,7 @@ def _system(converse: dict[str, Any]) -> str | list[dict[str, Any]] | None:
     system = converse.get("system")
     if system is None:
         return None
-    blocks = content_blocks(system, "system")
+    blocks = content_blocks(system, "system", "SystemContentBlock")
     if not blocks:
         return None
     if any("cache_control" in b for b in blocks):
