@@ -86,3 +86,12 @@ def test_langchain_chat_bedrock_converse_with_a_tool(aws_env, emulator):
     streamed = "".join(chunk.text for chunk in llm.stream("Stream to langchain"))
     assert "Stream to langchain" in streamed
     assert emulator.requests()[-1]["operation"] == "ConverseStream"
+
+
+def test_langchain_finds_the_emulator_through_boto3s_environment(aws_env, emulator, monkeypatch):
+    from langchain_aws import ChatBedrockConverse
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
+    reply = ChatBedrockConverse(model=HAIKU, region_name="us-east-1").invoke("Hello through the environment")
+    assert "Hello through the environment" in reply.text
+    assert [e["operation"] for e in emulator.requests()] == ["Converse"]
