@@ -318,6 +318,17 @@ def test_stream_exception_mid_converse_stream(bedrock_client, emulator):
     assert caught.value.response["Error"]["Code"] == "modelStreamErrorException"
 
 
+def test_disconnect_before_a_converse_reply_keeps_the_script(bedrock_client, emulator):
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    emulator.fault("disconnect")
+    emulator.script("kept for the next request")
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        bedrock_client.converse(modelId=HAIKU, messages=[user({"text": "Hi"})])
+    response = bedrock_client.converse(modelId=HAIKU, messages=[user({"text": "Hi"})])
+    assert response["output"]["message"]["content"] == [{"text": "kept for the next request"}]
+
+
 def test_guardrail_intervention(bedrock_client, emulator):
     guardrail = {"guardrailIdentifier": "gr1abc", "guardrailVersion": "1", "trace": "enabled"}
     emulator.fault("guardrail", times=2, message="Blocked by policy.")
