@@ -385,3 +385,13 @@ def test_any_converse_body_is_answered_or_refused(converse):
         validate_converse(HAIKU, json.dumps(converse).encode(), {})
     except BedrockError as error:
         assert error.status == 400
+
+
+def test_count_tokens_of_a_converse_request(bedrock_client):
+    converse = {"messages": [user({"text": "Hello there"}, {"cachePoint": {"type": "default"}})],
+                "system": [{"text": "Be brief."}], "toolConfig": {"tools": [WEATHER]}}
+    bare = "anthropic.claude-haiku-4-5-20251001-v1:0"
+    with_tools = bedrock_client.count_tokens(modelId=bare, input={"converse": converse})["inputTokens"]
+    converse.pop("toolConfig")
+    without = bedrock_client.count_tokens(modelId=bare, input={"converse": converse})["inputTokens"]
+    assert with_tools > without > 0
