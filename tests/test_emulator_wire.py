@@ -311,7 +311,7 @@ def test_unknown_paths_and_methods(emulator):
     assert "message" in json.loads(data)
     response, _ = post(emulator.url, f"/model/{HAIKU}/invoke", method="GET", headers=SIGNED)
     assert response.status == 405
-    response, _ = post(emulator.url, f"/model/{HAIKU}/converse", b"{}", SIGNED)
+    response, _ = post(emulator.url, f"/model/{HAIKU}/converse-later", b"{}", SIGNED)
     assert response.status == 404
     assert emulator.requests() == []
 

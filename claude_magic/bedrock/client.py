@@ -88,7 +88,7 @@ class BedrockClient:
 
     # -- calls
 
-    def invoke(self, invoke_id: str, body: dict[str, Any]) -> Message:
+    def invoke(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> Message:
         """InvokeModel: the whole reply as a Message, with latency and token
         counts from the response headers in `message.metrics`."""
         client = self.client()
@@ -96,7 +96,7 @@ class BedrockClient:
         try:
             response = client.invoke_model(
                 modelId=invoke_id, body=_dumps(body), contentType="application/json",
-                accept="application/json",
+                accept="application/json", **_guardrail_headers(guardrail),
             )
             raw = response["body"].read()
         except Exception as exc:
@@ -109,11 +109,32 @@ class BedrockClient:
         message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return message
 
-    def stream(self, invoke_id: str, body: dict[str, Any]) -> EventStream:
+    def stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
         """InvokeModelWithResponseStream: an iterator of decoded Anthropic event
         dicts. Use it as a context manager (or call `close()`) so the HTTP
         connection is closed when the consumer stops early."""
-        return EventStream(self, invoke_id, body)
+        return EventStream(self, invoke_id, body, guardrail)
+
+    def converse(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> Message:
+        """Converse, for the same body as `invoke`: the reply as a Message."""
+        from .converse import converse_request, guardrail_config
+        from .converse_events import message_from_response
+
+        request = {**converse_request(invoke_id, body), **guardrail_config(guardrail)}
+        client = self.client()
+        started = time.perf_counter()
+        try:
+            response = client.converse(**request)
+        except Exception as exc:
+            raise self._friendly(exc, invoke_id) from exc
+        message = message_from_response(response, invoke_id)
+        message.metrics.update(_header_metrics(response))
+        message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        return message
+
+    def converse_stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
+        """ConverseStream, for the same body as `stream`: the same Anthropic event dicts."""
+        return ConverseEventStream(self, invoke_id, body, guardrail)
 
     def count_tokens(self, invoke_id: str, body: dict[str, Any]) -> int:
         """CountTokens for an InvokeModel body (free; counts the input only)."""
@@ -132,6 +153,15 @@ class BedrockClient:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+Guardrail = tuple[str, str] | None  # (identifier, version)
+
+
+def _guardrail_headers(guardrail: Guardrail) -> dict[str, str]:
+    if guardrail is None:
+        return {}
+    return {"guardrailIdentifier": guardrail[0], "guardrailVersion": guardrail[1]}
 
 
 def _dumps(body: dict[str, Any]) -> str:
@@ -176,10 +206,12 @@ class EventStream:
     first `next`), yields Anthropic event dicts and raises ClaudeError on any
     failure; closing it (or leaving its `with` block) closes the connection."""
 
-    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any]) -> None:
+    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any],
+                 guardrail: Guardrail = None) -> None:
         self._owner = owner
         self.invoke_id = invoke_id
         self._body = body
+        self._guardrail = guardrail
         self._events = self._generate()
         self._raw: Any = None  # botocore's EventStream
         self.response_metadata: dict[str, Any] = {}
@@ -221,17 +253,10 @@ class EventStream:
     def _generate(self) -> Iterator[dict[str, Any]]:
         owner, invoke_id = self._owner, self.invoke_id
         try:
-            client = owner.client()
-            response = client.invoke_model_with_response_stream(
-                modelId=invoke_id, body=_dumps(self._body), contentType="application/json",
-                accept="application/json",
-            )
+            response = self._call(owner.client())
             self.response_metadata = response.get("ResponseMetadata", {})
-            self._raw = response["body"]
-            for item in self._raw:
-                event = decode_chunk(item)
-                if not event:
-                    continue
+            self._raw = response[self._stream_key]
+            for event in self._events_of(self._raw):
                 kind = event.get("type")
                 if kind == "content_block_delta":  # the hot path: one test per delta
                     self.content_events += 1
@@ -253,3 +278,36 @@ class EventStream:
                                   partial=self.content_events > 0) from exc
         finally:
             self._close_raw()
+
+    _stream_key = "body"
+
+    def _call(self, client: Any) -> dict[str, Any]:
+        return client.invoke_model_with_response_stream(
+            modelId=self.invoke_id, body=_dumps(self._body), contentType="application/json",
+            accept="application/json", **_guardrail_headers(self._guardrail),
+        )
+
+    def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
+        for item in raw:
+            event = decode_chunk(item)
+            if event:
+                yield event
+
+
+class ConverseEventStream(EventStream):
+    """ConverseStream's events, translated into the Anthropic event dicts."""
+
+    _stream_key = "stream"
+
+    def _call(self, client: Any) -> dict[str, Any]:
+        from .converse import converse_request, guardrail_config
+
+        request = {**converse_request(self.invoke_id, self._body), **guardrail_config(self._guardrail)}
+        return client.converse_stream(**request)
+
+    def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
+        from .converse_events import ConverseEvents
+
+        translate = ConverseEvents(self.invoke_id)
+        for item in raw:
+            yield from translate(item)

@@ -37,6 +37,12 @@ class Request:
     stream: bool = True
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: dict[str, Any] | None = None
+    api: str = "invoke"  # or "converse": the same body, sent with Converse / ConverseStream
+    guardrail: tuple[str, str] | None = None  # (identifier, version)
+
+    def call_args(self) -> dict[str, Any]:
+        """Keyword arguments for the client's call, beyond the model id and body."""
+        return {"guardrail": self.guardrail} if self.guardrail else {}
 
     def body(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
         return build_request(
@@ -80,7 +86,8 @@ class Exchange:
         if self.request.stream:
             from ..core.stream import DeltaRun, fold_event
 
-            events = self.client.stream(invoke_id, body)
+            stream = self.client.converse_stream if self.request.api == "converse" else self.client.stream
+            events = stream(invoke_id, body, **self.request.call_args())
             run = DeltaRun(message)  # text deltas are folded when the view shows them
             try:
                 for event in events:
@@ -102,7 +109,8 @@ class Exchange:
                 if close:
                     close()
         else:
-            message = self.client.invoke(invoke_id, body)
+            invoke = self.client.converse if self.request.api == "converse" else self.client.invoke
+            message = invoke(invoke_id, body, **self.request.call_args())
             self.partial = with_prefill(message, prefill)
             self.view.update(self.partial)
         self.latency += self.clock() - started

@@ -13,7 +13,8 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
 out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
-`faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
+`faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
+back in Converse's shapes), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
@@ -129,7 +130,8 @@ class Emulator:
     # -- requests, scripts, faults -------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
-        """Model requests received, oldest first: operation, model_id, body, headers, status."""
+        """Model requests received, oldest first: operation, model_id, body, headers, status
+        (and, for Converse, `invoke_body`: the InvokeModel body it was answered as)."""
         return self._state.requests()
 
     def clear_requests(self) -> None:
@@ -155,7 +157,8 @@ class Emulator:
         """Make the next `times` model requests fail: request faults `throttle`,
         `unavailable`, `internal`, `model_timeout`; stream faults `stream_exception`
         (`exception` e.g. "modelStreamErrorException"), `disconnect`, `stall`
-        (`seconds`), `bad_crc`, acting after `after_events` events."""
+        (`seconds`), `bad_crc`, acting after `after_events` events; `guardrail` makes the
+        next request naming a guardrail meet an intervention (`message`: its blocked text)."""
         self._state.faults.add(Fault(type, times, after_events, exception, seconds, message))
 
     def faults(self) -> list[dict[str, Any]]:

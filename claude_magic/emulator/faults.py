@@ -3,6 +3,9 @@
 Request faults answer a model request with a modelled error instead of a reply.
 Stream faults let a response stream start and then fail after `after_events`
 events. `stall` and `disconnect` also act on InvokeModel, before its reply.
+Converse counts as InvokeModel here, ConverseStream as the response stream.
+A `guardrail` fault makes the next request that names a guardrail meet an intervention
+(`message` is the guardrail's blocked-output text).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ REQUEST_FAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 STREAM_FAULTS = ("stream_exception", "disconnect", "stall", "bad_crc")
-FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS)
+GUARDRAIL = "guardrail"
+FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS, GUARDRAIL)
+GUARDRAIL_MESSAGE = "Sorry, the model cannot answer this question."
 
 STREAM_EXCEPTIONS: dict[str, str] = {
     "modelStreamErrorException": "The model stream failed. Try your request again.",
@@ -39,6 +44,7 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 }
 STREAMING = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
+_AS = {"Converse": INVOKE, "ConverseStream": STREAMING}
 DEFAULT_STALL_SECONDS = 1.0
 MAX_STALL_SECONDS = 3600.0
 
@@ -96,6 +102,9 @@ class Fault:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     def applies_to(self, operation: str) -> bool:
+        operation = _AS.get(operation, operation)
+        if self.type == GUARDRAIL:
+            return operation == GUARDRAIL
         if self.type in REQUEST_FAULTS:
             return True
         if self.type in ("stall", "disconnect"):
@@ -106,6 +115,9 @@ class Fault:
         """The modelled error a request fault answers with."""
         code, message = REQUEST_FAULTS[self.type]
         return BedrockError(code, self.message or message)
+
+    def guardrail_message(self) -> str:
+        return self.message or GUARDRAIL_MESSAGE
 
     def stream_message(self) -> str:
         return self.message or STREAM_EXCEPTIONS[self.exception or "modelStreamErrorException"]

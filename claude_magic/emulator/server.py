@@ -1,6 +1,6 @@
-"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream
-and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
-clients (health, request log, scripted replies, faults, settings).
+"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream,
+Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin
+routes for loopback clients (health, request log, scripted replies, faults, settings).
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.messages import Message
 from .errors import BedrockError, validation
-from .faults import REQUEST_FAULTS, Fault
+from .faults import GUARDRAIL, REQUEST_FAULTS, Fault
+from .guardrail import guardrail_reply, invoke_body
 from .routes import (
+    CONVERSE,
+    CONVERSE_STREAM,
     COUNT_TOKENS,
     INVOKE,
     STREAM,
@@ -35,6 +39,9 @@ from .state import EmulatorState, package_version, set_pace
 from .wire import sigv4
 from .wire.events import check_script, complete_message, stream_events
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
+
+if TYPE_CHECKING:
+    from .converse import ConverseRequest
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
 SOCKET_TIMEOUT = 120.0
@@ -69,6 +76,12 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise BadRequest("the body must be JSON") from None
+
+
+def invoke_frames(message: Message, started: float) -> Iterator[tuple[bytes, bool, bytes]]:
+    """(frame, is a content delta, event JSON) for each InvokeModel stream event."""
+    for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
+        yield chunk_frame(event, sequence), is_delta, event
 
 
 def _loggable_body(body: bytes) -> Any:
@@ -295,6 +308,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
     ) -> None:
         from .responder.respond import estimate_input_tokens, respond
+        from .validation.converse import validate_converse
         from .validation.request import validate_count_tokens, validate_invoke
 
         state = self.server.state
@@ -308,31 +322,53 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             _, inner = validate_count_tokens(model_id, body)
             self._send_json(200, {"inputTokens": estimate_input_tokens(inner)})
             return
-        model, request = validate_invoke(model_id, body, self.headers)  # type: ignore[arg-type]
-        if operation == INVOKE and fault is not None and fault.type == "disconnect":
+        converse = None
+        if operation in (CONVERSE, CONVERSE_STREAM):
+            model, converse = validate_converse(model_id, body, self.headers)  # type: ignore[arg-type]
+            request, guardrail = converse.body, converse.guardrail
+            if self._entry is not None:
+                self._entry["invoke_body"] = request  # the InvokeModel form it was answered as
+        else:
+            model, request = validate_invoke(model_id, body, self.headers)  # type: ignore[arg-type]
+            guardrail = self.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+        if operation in (INVOKE, CONVERSE) and fault is not None and fault.type == "disconnect":
             self._abort()  # before any reply is made: a queued script stays queued
             return
-        script = state.next_script()
-        if script is not None:
+        intervention = state.faults.take(GUARDRAIL) if guardrail else None
+        script = state.next_script() if intervention is None else None
+        if intervention is not None:
+            message = complete_message(guardrail_reply(intervention), model, estimate_input_tokens(request))
+        elif script is not None:
             message = complete_message(script, model, estimate_input_tokens(request))
         else:
             reply = respond(model, request)
             message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(request))
         if operation == STREAM:
-            self._stream(message, fault, started)
-        else:
-            self._invoke_reply(message, fault, started)
+            self._stream(invoke_frames(message, started), fault)
+        elif operation == CONVERSE_STREAM and converse is not None:
+            from .converse.stream import converse_frames
 
-    def _invoke_reply(self, message: Message, fault: Fault | None, started: float) -> None:
+            self._stream(converse_frames(message, converse, started), fault)
+        else:
+            self._invoke_reply(message, fault, started, converse)
+
+    def _invoke_reply(
+        self, message: Message, fault: Fault | None, started: float, converse: ConverseRequest | None
+    ) -> None:
         pace = self.server.state.pace
         if pace:
             self.server.stopping.wait(message.usage.output_tokens / pace)
         if fault is not None and fault.type == "stall":
             self.server.stopping.wait(fault.seconds or 0)
         latency = round((time.monotonic() - started) * 1000)
+        if converse is not None:
+            from .converse.response import converse_response
+
+            self._send_json(200, converse_response(message, converse, latency))
+            return
         self._send_json(
             200,
-            message.to_dict(),
+            invoke_body(message),
             headers={
                 "X-Amzn-Bedrock-Input-Token-Count": str(message.usage.input_tokens),
                 "X-Amzn-Bedrock-Output-Token-Count": str(message.usage.output_tokens),
@@ -340,7 +376,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             },
         )
 
-    def _stream(self, message: Message, fault: Fault | None, started: float) -> None:
+    def _stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
@@ -354,10 +390,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         trigger = fault.after_events if fault is not None else -1
         sent = self.server.state.sent_frames
         sequence = 0
-        for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
+        for sequence, (frame, is_delta, event) in enumerate(frames):
             if sequence == trigger and fault is not None:
                 if fault.type == "bad_crc":
-                    frame = corrupt(chunk_frame(event, sequence))
+                    frame = corrupt(frame)
                     write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
                     return
                 if self._stream_fault(fault):
@@ -367,7 +403,6 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 delay = next_delta - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            frame = chunk_frame(event, sequence)
             write(b"%x\r\n%b\r\n" % (len(frame), frame))
             if sent is not None:
                 sent.append((time.monotonic(), sequence, event))

@@ -35,6 +35,12 @@ class ClaudeMagic(Magics):
     top_k = Int(None, allow_none=True, help="Default top_k (0–500).").tag(config=True)
     system = Unicode(None, allow_none=True, help="Default system prompt.").tag(config=True)
     stream = Bool(True, help="Stream replies (InvokeModelWithResponseStream).").tag(config=True)
+    api = Enum(["invoke", "converse"], "invoke", help="Bedrock API for cells: InvokeModel (and its "
+               "stream) or Converse / ConverseStream.").tag(config=True)
+    guardrail_id = Unicode(None, allow_none=True, help="Bedrock guardrail identifier (or ARN) "
+                           "applied to every request.").tag(config=True)
+    guardrail_version = Unicode(None, allow_none=True, help="The guardrail's version: a number "
+                                "or DRAFT.").tag(config=True)
     retry_mode = Enum(["legacy", "standard", "adaptive"], "standard", help="botocore retry mode.").tag(config=True)
     max_attempts = Int(4, help="botocore attempts per request, retries included.").tag(config=True)
     read_timeout = Float(300.0, help="Seconds to wait for data from Bedrock.").tag(config=True)

@@ -11,6 +11,8 @@ from ..core.messages import Block, Message, text_block
 from ..core.prompt import code_blocks, substitute_names
 from ..models import catalog
 
+GUARDRAIL_INTERVENED = "guardrail_intervened"
+
 if TYPE_CHECKING:
     from .magics import ClaudeMagic
 
@@ -61,6 +63,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         stream=magic.stream and not args.no_stream,
         tools=toolset.definitions() if toolset else [],
         tool_choice=tool_choice,
+        api=magic.api,
+        guardrail=_guardrail(magic),
     )
     turn = conversation.new_turn(
         user_content,
@@ -110,6 +114,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
+    if final.stop_reason == GUARDRAIL_INTERVENED:
+        view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
     cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
     view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
     answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
@@ -145,6 +151,16 @@ def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, A
     if result.notice:
         view.notice(result.notice)
     return result.as_messages()
+
+
+def _guardrail(magic: ClaudeMagic) -> tuple[str, str] | None:
+    """The guardrail traits as (identifier, version), or None when none is set."""
+    if not magic.guardrail_id and not magic.guardrail_version:
+        return None
+    if not (magic.guardrail_id and magic.guardrail_version):
+        raise ClaudeMagicError("Set both ClaudeMagic.guardrail_id and ClaudeMagic.guardrail_version "
+                               "(a version number or DRAFT) to use a Bedrock guardrail.")
+    return magic.guardrail_id, magic.guardrail_version
 
 
 def _image_caption(image: Any) -> str:
