@@ -105,6 +105,7 @@ def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
     print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
           + ("  [offline emulator]" if settings.offline else ""))
     print(f"# model in use: {_describe_model(magic.model, settings.region)}")
+    print(f"# authentication: {_describe_auth(settings)}")
 
 
 def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
@@ -171,6 +172,12 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
     toolset = toolset_for(magic, args.names)
     print(toolset.render_text() if toolset else "No tools: pass --tools f,g, decorate functions with "
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
+
+
+def _describe_auth(settings: Any) -> str:
+    from ..bedrock.settings import describe_auth
+
+    return describe_auth(settings)
 
 
 def _describe_model(name: str, region: str | None) -> str:

@@ -112,9 +112,11 @@ class ClaudeMagic(Magics):
 
     def client_settings(self) -> Any:
         """Effective client settings: traits, then environment, then offline mode."""
-        from ..bedrock.settings import ClientSettings
+        from ..bedrock.settings import ClientSettings, boto_endpoint
 
-        endpoint = os.environ.get(ENDPOINT_ENV) or self.endpoint_url
+        # CLAUDE_MAGIC_ENDPOINT_URL, else the trait, else boto3's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+        # and AWS_ENDPOINT_URL (the order boto3 gives code and environment).
+        endpoint = os.environ.get(ENDPOINT_ENV) or self.endpoint_url or boto_endpoint()
         offline = False
         if self.offline and not os.environ.get(ENDPOINT_ENV):
             endpoint = self.session.start_emulator(self.offline_pace).url
