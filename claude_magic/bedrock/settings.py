@@ -4,8 +4,8 @@ and the region requests go to. boto3 is imported lazily."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..models import catalog
@@ -78,7 +78,7 @@ def bearer_token(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def _last4(secret: str) -> str:
-    return f"…{secret[-4:]}" if len(secret) >= 12 else "…"  # a short secret shows nothing
+    return f"…{secret[-4:]}" if len(secret) >= 8 else "…"  # a short secret shows nothing
 
 
 def describe_auth(settings: ClientSettings) -> str:
