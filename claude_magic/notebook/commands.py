@@ -174,6 +174,32 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
 
 
+def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("fix", words, (("cell",), {"nargs": "?", "type": int, "default": None, "metavar": "N"}),
+                  _CHAT)
+    recorder = magic.session.recorder
+    number = args.cell
+    if number is None:
+        number = recorder.last_error(before=magic.session.cell.execution_count)
+        if number is None:
+            print("No cell has raised an error since %load_ext claude_magic: nothing to fix.")
+            return
+    elif recorder.record(number) is None:
+        raise ClaudeMagicError(f"Cell [{number}] isn't recorded: run it again (after %load_ext claude_magic).")
+    elif not recorder.error_report(number):
+        print(f"Cell [{number}] ran without an error: nothing to fix "
+              f"(ask about it with %%claude --cell {number}).")
+        return
+    from .context import FIX_PROMPT, fix_context
+    from .magics import parse_options
+    from .turn import run_cell
+
+    options = parse_options(magic.claude, "--code")
+    options.chat = args.chat
+    options.notebook_context = fix_context(recorder, number, magic.context_max_chars)
+    run_cell(magic, options, FIX_PROMPT.format(n=number))
+
+
 def _describe_auth(settings: Any) -> str:
     from ..bedrock.settings import describe_auth
 

@@ -18,6 +18,7 @@ PACE_ENV = "CLAUDE_MAGIC_OFFLINE_PACE"
 LINE_COMMANDS = (
     "history", "reset", "undo", "chats", "models", "config", "usage", "offline",
     "save", "load", "export", "tools", "help",
+    "fix",
 )
 
 
@@ -47,6 +48,8 @@ class ClaudeMagic(Magics):
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
+    context_max_chars = Int(4000, help="Characters of each cell (--above, fix) or variable (--var) "
+                            "sent as context; longer ones are cut in the middle.").tag(config=True)
 
     @default("offline_pace")
     def _offline_pace_from_env(self) -> float | None:
@@ -85,6 +88,12 @@ class ClaudeMagic(Magics):
               help="attach images: N, Out[N], N:k, _ (latest plot), a variable, a path or glob (repeatable)")
     @argument("--cell", action="append", default=[], type=int, metavar="N",
               help="add cell [N]'s source and text output as context (repeatable)")
+    @argument("--above", nargs="?", type=int, const=-1, default=None, metavar="N",
+              help="add the source and text output of the N cells run before this one "
+              "(default: those since this chat's last question) as context")
+    @argument("--var", action="append", default=[], metavar="NAME",
+              help="describe variable NAME as context: DataFrame shape, dtypes, head, describe; "
+              "array shape, dtype, sample; else a short repr (repeatable)")
     @argument("--doc", action="append", default=[], metavar="PATH", help="attach a PDF or text document (repeatable)")
     @argument("--tools", metavar="F,G", help="offer these functions from the namespace as tools")
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
@@ -99,7 +108,9 @@ class ClaudeMagic(Magics):
 
         Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
         undo, chats, models, config, usage, offline [--pace N], save FILE.json,
-        load FILE.json, export FILE.ipynb, tools, help.
+        load FILE.json, export FILE.ipynb, tools, help,
+        fix [N] [--chat NAME] (send the last failed cell, or cell [N], with its error and
+        put the corrected code in a new cell below).
         """
         if cell is None:
             return self._line_command(line)

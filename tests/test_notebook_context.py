@@ -1,0 +1,100 @@
+"""Notebook context on request, in real kernels: `%claude fix` sends the failed cell and
+its error and puts the corrected code in a new cell; `--above N` sends the cells run
+before; `--var` describes a DataFrame or an array without sending it whole."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kernel_helpers import run_in_kernel, running_kernel
+
+from claude_magic.notebook.context import describe_value
+
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+@pytest.fixture
+def kernel(magic_env):
+    """A kernel with the magic loaded, talking to the emulator, on a model of our choosing."""
+    with running_kernel() as kc:
+        run_in_kernel(kc, "%load_ext claude_magic")
+        run_in_kernel(kc, f"%config ClaudeMagic.model = '{HAIKU}'")
+        yield kc
+
+
+def _shown(messages: list[dict]) -> str:
+    return "\n".join(json.dumps(m["content"]) for m in messages)
+
+
+def _sent_text(emulator) -> list[str]:
+    """The text blocks of the last request's last user message."""
+    content = emulator.requests()[-1]["body"]["messages"][-1]["content"]
+    return [block["text"] for block in content if block.get("type") == "text"]
+
+
+def test_fix_sends_the_failed_cell_and_puts_the_fix_below(kernel, magic_env):
+    reply, messages = run_in_kernel(kernel, "%claude fix")
+    printed = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
+    assert printed == ["No cell has raised an error since %load_ext claude_magic: nothing to fix.\n"]
+    assert not magic_env.requests() and not reply.get("payload")
+
+    run_in_kernel(kernel, "def ratio(a, b):\n    return a / b")
+    failed, _ = run_in_kernel(kernel, "total = 10\nratio(total, 0)", check=False)
+    assert failed["status"] == "error"
+    failed_cell = failed["execution_count"]
+    run_in_kernel(kernel, "print('fine')")  # a later cell that worked
+
+    magic_env.script({"content": [{"type": "text", "text": "The divisor is zero.\n\n```python\n"
+                                   "total = 10\nratio(total, 2)\n```"}], "stop_reason": "end_turn"})
+    reply, messages = run_in_kernel(kernel, "%claude fix")
+    [context, prompt] = _sent_text(magic_env)
+    assert f"Cell [{failed_cell}]" in context and "total = 10\nratio(total, 0)" in context
+    assert "ZeroDivisionError: division by zero" in context
+    assert f"Cell In[{failed_cell}], line 2, in <module>" in context
+    assert "in ratio" in context and "return a / b" in context
+    assert "interactiveshell" not in context and "site-packages" not in context
+    assert "corrected cell" in prompt
+    assert [p for p in reply["payload"] if p["source"] == "set_next_input"] == [
+        {"source": "set_next_input", "text": "total = 10\nratio(total, 2)", "replace": False}]
+    assert "The divisor is zero." in _shown(messages)
+    assert f"Context: cell [{failed_cell}]" in _shown(messages)
+
+    reply, messages = run_in_kernel(kernel, f"%claude fix {failed_cell - 1}")
+    assert "ran without an error: nothing to fix" in _shown(messages)
+    assert len(magic_env.requests()) == 1
+
+
+def test_above_and_var_carry_the_notebook(kernel, magic_env):
+    run_in_kernel(kernel, "a = 1")
+    first, _ = run_in_kernel(kernel, "print('two')")
+    second, _ = run_in_kernel(kernel, "b = 3\nb")
+    _, messages = run_in_kernel(kernel, "%%claude --above 2\nWhat did I do?")
+    [context, prompt] = _sent_text(magic_env)
+    assert prompt == "What did I do?"
+    one, two = f"Cell [{first['execution_count']}]", f"Cell [{second['execution_count']}]"
+    assert one in context and two in context and context.index(one) < context.index(two)
+    assert "print('two')" in context and "two\n" in context and "Out[" in context and "b = 3" in context
+    assert "a = 1" not in context and context.count("Cell [") == 2
+    assert f"Context: cells [{first['execution_count']}], [{second['execution_count']}]" in _shown(messages)
+
+    run_in_kernel(kernel, "import pandas as pd, numpy as np\n"
+                          "df = pd.DataFrame({'city': ['Oslo', 'Lima', 'Pune'], 'temp': [3.5, 18.0, 27.25]})\n"
+                          "big = np.arange(10_000_000, dtype=np.int64)")
+    _, messages = run_in_kernel(kernel, "%%claude --var df --var big\nSummarise")
+    df_block, big_block, prompt = _sent_text(magic_env)
+    assert "shape: (3, 2)" in df_block and "\n  city: " in df_block and "temp: float64" in df_block
+    assert "| Oslo" in df_block and "27.25" in df_block and "describe()" in df_block
+    assert "shape: (10000000,)" in big_block and "int64" in big_block and "9999999" in big_block
+    body_size = len(json.dumps(magic_env.requests()[-1]["body"]))
+    assert body_size < 6000 and len(big_block) < 1000
+    assert "Context: variables df, big" in _shown(messages)
+
+    reply, messages = run_in_kernel(kernel, "%%claude --var nope\nHi", check=False)
+    assert reply["status"] == "error" and "--var nope" in reply["evalue"]
+
+
+def test_describe_value_never_sends_large_values_whole():
+    text = describe_value("words", ["word"] * 1_000_000, max_chars=500)
+    assert "len 1,000,000" in text and len(text) < 600
+    assert describe_value("s", "x" * 10_000, max_chars=200).count("x") < 250
