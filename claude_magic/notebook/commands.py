@@ -191,10 +191,9 @@ def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
               f"(ask about it with %%claude --cell {number}).")
         return
     from .context import FIX_PROMPT, fix_context
-    from .magics import parse_options
     from .turn import run_cell
 
-    options = parse_options(magic.claude, "--code")
+    options = magic.claude.parser.parse_args(["--code"])  # %%claude's defaults, the code goes below
     options.chat = args.chat
     options.notebook_context = fix_context(recorder, number, magic.context_max_chars)
     run_cell(magic, options, FIX_PROMPT.format(n=number))
