@@ -178,3 +178,14 @@ def test_boto3_endpoint_variables_count_like_claude_magics():
     assert settings_from_env(ClientSettings(endpoint_url="https://mine"), env).endpoint_url == "https://mine"
     ours = {**env, "CLAUDE_MAGIC_ENDPOINT_URL": "http://127.0.0.1:1"}
     assert settings_from_env(ClientSettings(endpoint_url="https://mine"), ours).endpoint_url == "http://127.0.0.1:1"
+
+
+def test_the_emulator_cli_takes_keys_and_a_certificate_pair(capsys):
+    from claude_magic.emulator.__main__ import main
+
+    assert main(["--tls-cert", "cert.pem"]) == 2
+    assert "go together" in capsys.readouterr().err
+    assert main(["--bearer-token", " spaced ", "--port", "0"]) == 2
+    assert "bearer tokens" in capsys.readouterr().err
+    with Emulator(bearer_tokens="ABSKone") as emu:
+        assert emu.url.startswith("http://") and emu._state.health()["api_keys"] == "checked"

@@ -98,3 +98,53 @@ def test_describe_value_never_sends_large_values_whole():
     text = describe_value("words", ["word"] * 1_000_000, max_chars=500)
     assert "len 1,000,000" in text and len(text) < 600
     assert describe_value("s", "x" * 10_000, max_chars=200).count("x") < 250
+
+
+@pytest.fixture
+def shell(magic_env):
+    from magic_helpers import Shell
+
+    sh = Shell()
+    sh.run(f"%config ClaudeMagic.model = '{HAIKU}'")
+    yield sh
+    sh.close()
+
+
+def test_errors_keep_only_the_users_frames_and_stay_bounded(shell):
+    recorder = shell.magic.session.recorder
+    shell.run("import json\ndef load(text):\n    return json.loads(text)")
+    shell.run("load('{bad')")
+    report = recorder.error_report(recorder.last_error())
+    assert "in load" in report and "return json.loads(text)" in report
+    assert "json.decoder.JSONDecodeError" in report and "decoder.py" not in report
+    assert "interactiveshell" not in report
+
+    shell.run("def deeper(n):\n    return deeper(n + 1)")
+    shell.run("deeper(0)")
+    report = recorder.error_report(recorder.last_error())
+    assert "RecursionError" in report and "outer frames not shown" in report
+    assert report.count("in deeper") <= 12 and len(report) < 4200
+
+    shell.run("%claude fix 9999")
+    assert recorder.last_error() is not None and "deeper" in recorder.source(recorder.last_error())
+
+
+def test_above_without_a_number_takes_the_cells_since_the_last_question(shell, magic_env):
+    shell.run("before = 1")
+    assert shell.ask("", "First question").success
+    shell.run("after_one = 2")
+    shell.run("%claude config")  # the magic's own commands are not context
+    shell.run("print('after two')")
+    run = shell.ask("--above", "Second question")
+    assert run.success, run.error
+    context = magic_env.requests()[-1]["body"]["messages"][-1]["content"][0]["text"]
+    assert "after_one = 2" in context and "print('after two')" in context
+    assert "before = 1" not in context and "%claude config" not in context
+    assert context.count("Cell [") == 2
+    assert "Context: cells" in run.stdout
+
+    shell.run("%config ClaudeMagic.context_max_chars = 300")
+    shell.run("long = 'x' * 5000\nprint(long)")
+    assert shell.ask("--above 1", "Third").success
+    context = magic_env.requests()[-1]["body"]["messages"][-1]["content"][0]["text"]
+    assert "characters omitted" in context and len(context) < 1200
