@@ -63,8 +63,9 @@ def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> C
         return context
     max_chars = magic.context_max_chars
     if above is not None:
-        if above < -1:
-            raise AttachmentError("--above takes a number of cells, 1 or more")
+        if above < -1 or above == 0:
+            raise AttachmentError("--above takes a number of cells, 1 or more (or none: the cells "
+                                  "since this chat's last question)")
         since = conversation.turns[-1].execution_count if conversation.turns else None
         numbers = cells_above(magic.session.recorder, magic.session.cell.execution_count,
                               None if above == -1 else above, since)
