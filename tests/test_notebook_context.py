@@ -148,3 +148,17 @@ def test_above_without_a_number_takes_the_cells_since_the_last_question(shell, m
     assert shell.ask("--above 1", "Third").success
     context = magic_env.requests()[-1]["body"]["messages"][-1]["content"][0]["text"]
     assert "characters omitted" in context and len(context) < 1200
+
+
+def test_above_keeps_the_newest_cells_within_its_budget(shell, magic_env):
+    from claude_magic.notebook import context
+
+    shell.run("%config ClaudeMagic.context_max_chars = 200")
+    for i in range(context.MAX_ABOVE_CELLS + 5):
+        shell.run(f"print('{i:03d}' * 60)")
+    run = shell.ask("--above", "Everything?")
+    assert run.success, run.error
+    sent = magic_env.requests()[-1]["body"]["messages"][-1]["content"][0]["text"]
+    assert len(sent) < context.MAX_ABOVE_CELLS * 200 + 500
+    assert f"{context.MAX_ABOVE_CELLS + 4:03d}" in sent and "000000" not in sent
+    assert "older cell(s) left out" in run.stdout

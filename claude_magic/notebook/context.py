@@ -25,6 +25,7 @@ DEFAULT_MAX_CHARS = 4000  # per cell, per variable
 HEAD_ROWS = 5
 MAX_COLUMNS = 30  # columns shown in head() and describe()
 MAGIC_PREFIX = "%claude"
+MAX_ABOVE_CELLS = 25  # --above sends at most this many cells' worth of characters
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Context:
     blocks: list[str] = field(default_factory=list)
     cells: list[int] = field(default_factory=list)
     variables: list[str] = field(default_factory=list)
+    left_out: int = 0  # older cells that did not fit
 
     @property
     def tokens(self) -> int:
@@ -50,7 +52,8 @@ class Context:
                          + ", ".join(self.variables))
         if not parts:
             return ""
-        return f"Context: {'; '.join(parts)} (~{self.tokens:,} tokens)."
+        older = f"; {self.left_out} older cell(s) left out" if self.left_out else ""
+        return f"Context: {'; '.join(parts)} (~{self.tokens:,} tokens{older})."
 
 
 def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> Context:
@@ -75,6 +78,7 @@ def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> C
         found = above_context(magic.session.recorder, numbers, max_chars)
         context.blocks += found.blocks
         context.cells += found.cells
+        context.left_out += found.left_out
     if names:
         found = variables_context(magic.shell, names, max_chars)
         context.blocks += found.blocks
@@ -110,11 +114,21 @@ def cell_block(recorder: OutputRecorder, n: int, max_chars: int) -> str:
 
 
 def above_context(recorder: OutputRecorder, numbers: list[int], max_chars: int) -> Context:
-    if not numbers:
+    """The cells as one block, oldest first; past `MAX_ABOVE_CELLS` cells' worth of
+    characters the oldest are left out (and the notice says how many)."""
+    kept: list[tuple[int, str]] = []
+    budget = MAX_ABOVE_CELLS * max_chars
+    for n in reversed(numbers):
+        block = cell_block(recorder, n, max_chars)
+        if kept and len(block) > budget:
+            break
+        budget -= len(block)
+        kept.insert(0, (n, block))
+    if not kept:
         return Context()
-    blocks = [cell_block(recorder, n, max_chars) for n in numbers]
     intro = "The notebook cells run before this question, oldest first:\n\n"
-    return Context(blocks=[intro + "\n".join(blocks)], cells=list(numbers))
+    return Context(blocks=[intro + "\n".join(block for _, block in kept)], cells=[n for n, _ in kept],
+                   left_out=len(numbers) - len(kept))
 
 
 # ------------------------------------------------------------------ --var
