@@ -162,3 +162,15 @@ def test_above_keeps_the_newest_cells_within_its_budget(shell, magic_env):
     assert len(sent) < context.MAX_ABOVE_CELLS * 200 + 500
     assert f"{context.MAX_ABOVE_CELLS + 4:03d}" in sent and "000000" not in sent
     assert "older cell(s) left out" in run.stdout
+
+
+def test_a_rerun_question_counts_from_the_question_before_it(shell, magic_env):
+    shell.run("first = 1")
+    assert shell.ask("", "Q1", cell_id="q1").success
+    shell.run("second = 2")
+    assert shell.ask("--above", "Q2", cell_id="q2").success
+    shell.run("third = 3")
+    run = shell.ask("--above", "Q2 again", cell_id="q2")  # replaces Q2's turn: counts from Q1
+    assert run.success, run.error
+    context = magic_env.requests()[-1]["body"]["messages"][-1]["content"][0]["text"]
+    assert "second = 2" in context and "third = 3" in context and "first = 1" not in context

@@ -69,7 +69,7 @@ def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> C
         if above < -1 or above == 0:
             raise AttachmentError("--above takes a number of cells, 1 or more (or none: the cells "
                                   "since this chat's last question)")
-        since = conversation.turns[-1].execution_count if conversation.turns else None
+        since = _last_question(conversation, magic.session.cell.cell_id)
         numbers = cells_above(magic.session.recorder, magic.session.cell.execution_count,
                               None if above == -1 else above, since)
         if not numbers:
@@ -84,6 +84,16 @@ def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> C
         context.blocks += found.blocks
         context.variables += found.variables
     return context
+
+
+def _last_question(conversation: Conversation, cell_id: str | None) -> int | None:
+    """The execution count of the chat's last turn, not counting this cell's own earlier
+    turn and those after it (a re-run replaces them)."""
+    turns = list(conversation.turns)
+    if cell_id:
+        first = next((i for i, turn in enumerate(turns) if turn.cell_id == cell_id), None)
+        turns = turns[:first] if first is not None else turns
+    return turns[-1].execution_count if turns else None
 
 
 # ------------------------------------------------------------------ --above

@@ -38,12 +38,12 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     chat_name = args.chat or session.chats.default_name
     conversation = session.chats.get(chat_name, new=args.new)
     notices: list[str] = []
+    _add_notebook_context(magic, args, conversation, user_content, notices)
     if not args.no_history and session.cell.cell_id:
         dropped = conversation.rewind_to_cell(session.cell.cell_id)
         if dropped:
             notices.append("Re-run: replaced this cell's earlier turn"
                            + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
-    _add_notebook_context(magic, args, conversation, user_content, notices)
 
     toolset, betas, tool_choice = _tools(magic, args, model)
     request = Request(
