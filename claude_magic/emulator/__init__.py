@@ -11,7 +11,7 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 `python -m claude_magic.emulator` runs it from the command line.
 
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
-out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
+out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
 `faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
 

@@ -12,6 +12,7 @@ oldest dropped first. `uninstall()` puts every wrapped method back.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -511,12 +512,20 @@ def _is_user_file(filename: str, shell: Any) -> bool:
     if filename.startswith("<"):
         return False  # <frozen ...>, <string>: not a file of the user's
     import os
-    import sysconfig
 
     path = os.path.realpath(filename)
+    return not any(path.startswith(root) for root in _installation_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _installation_roots() -> tuple[str, ...]:
+    """Where Python, its standard library and installed packages live (`dir/` each)."""
+    import os
+    import sysconfig
+
     roots = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots |= {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
-    return not any(root and path.startswith(os.path.realpath(root) + os.sep) for root in roots)
+    roots |= {sys.prefix, sys.base_prefix}
+    return tuple(os.path.realpath(root) + os.sep for root in roots if root)
 
 
 def _place(filename: str, shell: Any) -> str:
