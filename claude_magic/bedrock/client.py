@@ -16,7 +16,7 @@ from ..core.messages import Message
 from ..core.stream import decode_chunk
 from ..models import catalog
 from .errors import NO_CREDENTIALS, ClaudeError, dropped_message, friendly_error, in_band_error
-from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, boto_session
+from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, bearer_token, boto_session
 
 # ---------------------------------------------------------------- the client
 
@@ -28,6 +28,7 @@ class BedrockClient:
         self.settings = settings or ClientSettings()
         self._client: Any = None
         self._region: str | None = None
+        self._token: str | None = None  # the API key the client was made with
 
     # -- setup
 
@@ -38,7 +39,10 @@ class BedrockClient:
         return self._region or catalog.DEFAULT_REGION
 
     def client(self) -> Any:
-        """The boto3 bedrock-runtime client; raises ClaudeError when it can't be made."""
+        """The boto3 bedrock-runtime client; raises ClaudeError when it can't be made.
+        botocore reads the API key when a client is made: a changed key makes a new one."""
+        if self._client is not None and bearer_token() != self._token:
+            self.close()
         if self._client is None:
             try:
                 self._client = self._make_client()
@@ -59,18 +63,25 @@ class BedrockClient:
         session = boto_session(s)
         region = s.region or session.region_name or catalog.DEFAULT_REGION
         credentials: dict[str, str] = {}
+        signing: dict[str, str] = {}
+        token = self._token = bearer_token()
         if s.offline:
             credentials = dict(OFFLINE_CREDENTIALS)
-        elif session.get_credentials() is None:
+            # SigV4 chosen in code: botocore then never sends an API key to the local emulator.
+            signing = {"signature_version": "v4"}
+        elif token is None and session.get_credentials() is None:
             if not s.endpoint_url:
                 raise ClaudeError(NO_CREDENTIALS, "no_credentials")
             # An emulator or proxy at a custom endpoint doesn't check signatures.
             credentials = dict(OFFLINE_CREDENTIALS)
+        # With an API key set, botocore signs with it (Authorization: Bearer) and ignores
+        # access keys, as boto3 does everywhere.
         config = Config(
             retries={"mode": s.retry_mode, "total_max_attempts": max(1, s.max_attempts)},
             read_timeout=s.read_timeout,
             connect_timeout=s.connect_timeout,
             user_agent_extra="claude-magic",
+            **signing,
         )
         client = session.client(
             "bedrock-runtime", region_name=region, endpoint_url=s.endpoint_url, config=config, **credentials

@@ -11,7 +11,7 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 `python -m claude_magic.emulator` runs it from the command line.
 
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
-out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
+out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
 `faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
 back in Converse's shapes), `media` and `tokens`.
@@ -21,14 +21,16 @@ May import `core` and `models` only: never the client side (`bedrock`, `tools`, 
 
 from __future__ import annotations
 
+import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import BedrockError
 from .faults import Fault
 from .server import EmulatorServer, is_loopback
 from .state import EmulatorState, set_pace
+from .wire.bearer import parse_bearer_tokens
 from .wire.sigv4 import parse_credentials
 
 __all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
@@ -43,7 +45,11 @@ class Emulator:
 
     `pace` is tokens per second for streamed (and invoked) replies, None for as fast as
     possible. `credentials` ("KEY:SECRET", a pair or {key: secret}) turns on SigV4
-    signature checks; without it any signed request is accepted.
+    signature checks; without it any signed request is accepted. `bearer_tokens` (one
+    Bedrock API key or several) are the keys accepted in `Authorization: Bearer`;
+    without them any key is, unless `credentials` are set. `tls` (a certificate file
+    and its key file, or an `ssl.SSLContext`) serves HTTPS, which boto3 needs before
+    it sends an API key.
     """
 
     def __init__(
@@ -53,6 +59,8 @@ class Emulator:
         *,
         pace: float | None = None,
         credentials: str | tuple[str, str] | Mapping[str, str] | None = None,
+        bearer_tokens: str | Iterable[str] | None = None,
+        tls: tuple[str, str] | ssl.SSLContext | None = None,
         allow_remote: bool = False,
         verbose: bool = False,
     ) -> None:
@@ -63,7 +71,10 @@ class Emulator:
             )
         self.host = host
         self.port = port
-        self._state = EmulatorState(set_pace(pace), parse_credentials(credentials))
+        self._state = EmulatorState(
+            set_pace(pace), parse_credentials(credentials), parse_bearer_tokens(bearer_tokens)
+        )
+        self._tls = _tls_context(tls)
         self._state.verbose = verbose
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -73,7 +84,7 @@ class Emulator:
     def start(self) -> Emulator:
         """Bind and serve in a background thread (idempotent)."""
         if self._server is None:
-            server = EmulatorServer((self.host, self.port), self._state)
+            server = EmulatorServer((self.host, self.port), self._state, self._tls)
             self.port = server.server_port
             self._server = server
             self._thread = threading.Thread(
@@ -109,9 +120,9 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """The endpoint_url for boto3, e.g. http://127.0.0.1:54321."""
+        """The endpoint_url for boto3, e.g. http://127.0.0.1:54321 (https:// with `tls`)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{self.port}"
 
     def __repr__(self) -> str:
         return f"Emulator({self.url!r}, running={self.running})"
@@ -170,3 +181,12 @@ class Emulator:
     def reset(self) -> None:
         """Forget recorded requests, queued scripts and faults."""
         self._state.reset()
+
+
+def _tls_context(tls: tuple[str, str] | ssl.SSLContext | None) -> ssl.SSLContext | None:
+    if tls is None or isinstance(tls, ssl.SSLContext):
+        return tls
+    certfile, keyfile = tls
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context

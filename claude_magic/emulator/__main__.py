@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         help="verify SigV4 signatures against this access key and secret",
     )
     parser.add_argument(
+        "--bearer-token", action="append", default=None, metavar="TOKEN",
+        help="accept this Bedrock API key (Authorization: Bearer); repeatable",
+    )
+    parser.add_argument("--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", default=None, metavar="FILE", help="the private key of --tls-cert (PEM)")
+    parser.add_argument(
         "--allow-remote", action="store_true",
         help="allow listening on a non-loopback address (admin routes still answer loopback only)",
     )
@@ -48,12 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--pace must be at least {MIN_PACE} tokens per second", 2)
     if not 0 <= args.port <= 65535:
         return _fail("--port must be between 0 and 65535", 2)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        return _fail("--tls-cert and --tls-key go together", 2)
     try:
+        tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
         emulator = Emulator(
             args.host,
             args.port,
             pace=args.pace,
             credentials=args.credentials,
+            bearer_tokens=args.bearer_token,
+            tls=tls,
             allow_remote=args.allow_remote,
             verbose=not args.quiet,
         )
@@ -61,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 2)
     except ValueError as exc:
         return _fail(f"{exc}", 2)
+    except OSError as exc:  # an unreadable certificate or key
+        return _fail(f"cannot load the TLS certificate: {exc.strerror or exc}", 2)
     try:
         emulator.start()
     except OSError as exc:

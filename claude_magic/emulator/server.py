@@ -9,6 +9,7 @@ import ipaddress
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -313,7 +314,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
         state = self.server.state
         sigv4.check_request(
-            self.command, path, query, list(self.headers.items()), body, state.credentials
+            self.command, path, query, list(self.headers.items()), body, state.credentials,
+            bearer_tokens=state.bearer_tokens,
         )
         fault = state.faults.take(operation)
         if fault is not None and fault.type in REQUEST_FAULTS:
@@ -499,9 +501,12 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: EmulatorState, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
+        self.tls = tls  # serve HTTPS with this context
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -512,6 +517,12 @@ class EmulatorServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:  # the handshake runs in the handler's thread, on first read
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:

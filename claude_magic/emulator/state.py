@@ -24,13 +24,19 @@ def package_version() -> str:
 class EmulatorState:
     """What the running emulator remembers: request log, scripted replies, faults, pace."""
 
-    def __init__(self, pace: float | None = None, credentials: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        pace: float | None = None,
+        credentials: dict[str, str] | None = None,
+        bearer_tokens: frozenset[str] | None = None,
+    ) -> None:
         self.lock = threading.Lock()
         self.log: list[dict[str, Any]] = []
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
         self.pace = pace
         self.credentials = credentials
+        self.bearer_tokens = bearer_tokens  # Bedrock API keys accepted; None: any
         self.verbose = False
         # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
         # appended right after the frame is written (benchmarks measure latency with it).
@@ -83,6 +89,7 @@ class EmulatorState:
             "version": package_version(),
             "pace": self.pace,
             "auth": "sigv4" if self.credentials else "presence",
+            "api_keys": "checked" if self.bearer_tokens is not None else "presence",
             "requests": requests,
             "scripts": scripts,
             "faults": len(self.faults),

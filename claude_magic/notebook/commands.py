@@ -105,6 +105,7 @@ def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
     print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
           + ("  [offline emulator]" if settings.offline else ""))
     print(f"# model in use: {_describe_model(magic.model, settings.region)}")
+    print(f"# authentication: {_describe_auth(settings)}")
 
 
 def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
@@ -171,6 +172,37 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
     toolset = toolset_for(magic, args.names)
     print(toolset.render_text() if toolset else "No tools: pass --tools f,g, decorate functions with "
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
+
+
+def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("fix", words, (("cell",), {"nargs": "?", "type": int, "default": None, "metavar": "N"}),
+                  _CHAT)
+    recorder = magic.session.recorder
+    number = args.cell
+    if number is None:
+        number = recorder.last_error(before=magic.session.cell.execution_count)
+        if number is None:
+            print("No cell has raised an error since %load_ext claude_magic: nothing to fix.")
+            return
+    elif recorder.record(number) is None:
+        raise ClaudeMagicError(f"Cell [{number}] isn't recorded: run it again (after %load_ext claude_magic).")
+    elif not recorder.error_report(number):
+        print(f"Cell [{number}] ran without an error: nothing to fix "
+              f"(ask about it with %%claude --cell {number}).")
+        return
+    from .context import FIX_PROMPT, fix_context
+    from .turn import run_cell
+
+    options = magic.claude.parser.parse_args(["--code"])  # %%claude's defaults, the code goes below
+    options.chat = args.chat
+    options.notebook_context = fix_context(recorder, number, magic.context_max_chars)
+    run_cell(magic, options, FIX_PROMPT.format(n=number))
+
+
+def _describe_auth(settings: Any) -> str:
+    from ..bedrock.settings import describe_auth
+
+    return describe_auth(settings)
 
 
 def _describe_model(name: str, region: str | None) -> str:

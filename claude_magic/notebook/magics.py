@@ -18,6 +18,7 @@ PACE_ENV = "CLAUDE_MAGIC_OFFLINE_PACE"
 LINE_COMMANDS = (
     "history", "reset", "undo", "chats", "models", "config", "usage", "offline",
     "save", "load", "export", "tools", "help",
+    "fix",
 )
 
 
@@ -53,6 +54,8 @@ class ClaudeMagic(Magics):
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
+    context_max_chars = Int(4000, help="Characters of each cell (--above, fix) or variable (--var) "
+                            "sent as context; longer ones are cut in the middle.").tag(config=True)
 
     @default("offline_pace")
     def _offline_pace_from_env(self) -> float | None:
@@ -91,6 +94,12 @@ class ClaudeMagic(Magics):
               help="attach images: N, Out[N], N:k, _ (latest plot), a variable, a path or glob (repeatable)")
     @argument("--cell", action="append", default=[], type=int, metavar="N",
               help="add cell [N]'s source and text output as context (repeatable)")
+    @argument("--above", nargs="?", type=int, const=-1, default=None, metavar="N",
+              help="add the source and text output of the N cells run before this one "
+              "(default: those since this chat's last question) as context")
+    @argument("--var", action="append", default=[], metavar="NAME",
+              help="describe variable NAME as context: DataFrame shape, dtypes, head, describe; "
+              "array shape, dtype, sample; else a short repr (repeatable)")
     @argument("--doc", action="append", default=[], metavar="PATH", help="attach a PDF or text document (repeatable)")
     @argument("--tools", metavar="F,G", help="offer these functions from the namespace as tools")
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
@@ -105,7 +114,9 @@ class ClaudeMagic(Magics):
 
         Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
         undo, chats, models, config, usage, offline [--pace N], save FILE.json,
-        load FILE.json, export FILE.ipynb, tools, help.
+        load FILE.json, export FILE.ipynb, tools, help,
+        fix [N] [--chat NAME] (send the last failed cell, or cell [N], with its error and
+        put the corrected code in a new cell below).
         """
         if cell is None:
             return self._line_command(line)
@@ -118,9 +129,11 @@ class ClaudeMagic(Magics):
 
     def client_settings(self) -> Any:
         """Effective client settings: traits, then environment, then offline mode."""
-        from ..bedrock.settings import ClientSettings
+        from ..bedrock.settings import ClientSettings, boto_endpoint
 
-        endpoint = os.environ.get(ENDPOINT_ENV) or self.endpoint_url
+        # CLAUDE_MAGIC_ENDPOINT_URL, else the trait, else boto3's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+        # and AWS_ENDPOINT_URL (the order boto3 gives code and environment).
+        endpoint = os.environ.get(ENDPOINT_ENV) or self.endpoint_url or boto_endpoint()
         offline = False
         if self.offline and not os.environ.get(ENDPOINT_ENV):
             endpoint = self.session.start_emulator(self.offline_pace).url

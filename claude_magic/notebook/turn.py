@@ -40,6 +40,7 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     chat_name = args.chat or session.chats.default_name
     conversation = session.chats.get(chat_name, new=args.new)
     notices: list[str] = []
+    _add_notebook_context(magic, args, conversation, user_content, notices)
     if not args.no_history and session.cell.cell_id:
         dropped = conversation.rewind_to_cell(session.cell.cell_id)
         if dropped:
@@ -125,6 +126,24 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         blocks = code_blocks(answer)
         if blocks:
             shell.set_next_input("\n\n".join(blocks), replace=False)
+
+
+def _add_notebook_context(magic: ClaudeMagic, args: argparse.Namespace, conversation: Any,
+                          user_content: list[Block], notices: list[str]) -> None:
+    """--above, --var and %claude fix: their text blocks go first, a notice says what they hold."""
+    if getattr(args, "above", None) is None and not getattr(args, "var", None) \
+            and getattr(args, "notebook_context", None) is None:
+        return
+    from .attachments import AttachmentError
+    from .context import turn_context
+
+    try:
+        context = turn_context(magic, args, conversation)
+    except AttachmentError as exc:
+        raise ClaudeMagicError(str(exc)) from None
+    user_content[:0] = [text_block(block) for block in context.blocks]
+    if context.notice():
+        notices.insert(0, context.notice())
 
 
 def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, Any]], toolset: Any,

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ..errors import BedrockError
+from . import bearer
 
 SERVICE = "bedrock"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -96,12 +97,15 @@ def check_request(
     headers: Sequence[tuple[str, str]],
     body: bytes,
     credentials: Mapping[str, str] | None,
+    bearer_tokens: frozenset[str] | None = None,
 ) -> None:
     """Raise a 403 BedrockError unless the request is signed (and, when `credentials`
-    are given, signed correctly by one of them)."""
+    are given, signed correctly by one of them) or carries an acceptable Bedrock API
+    key (see `bearer.check_bearer`)."""
     authorization = next((v for k, v in headers if k.lower() == "authorization"), "").strip()
-    if credentials is None and authorization.startswith("Bearer ") and authorization[7:].strip():
-        return  # a Bedrock API key; only checked for presence
+    if bearer.is_bearer(authorization):
+        strict = credentials is not None
+        return bearer.check_bearer(authorization, bearer_tokens, strict=strict)
     if not authorization.startswith(ALGORITHM + " "):
         raise missing_token()
     fields = dict(_AUTH_FIELDS.findall(authorization))
