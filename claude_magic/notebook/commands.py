@@ -173,6 +173,27 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
 
 
+def cmd_jobs(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("jobs", words, _CHAT)
+    from .background import cmd_jobs
+
+    cmd_jobs(magic, args.chat)
+
+
+def cmd_stop(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("stop", words, _CHAT, (("--all",), {"action": "store_true"}))
+    from .background import cmd_stop
+
+    cmd_stop(magic, args.chat, args.all)
+
+
+def cmd_wait(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("wait", words, _CHAT, (("--timeout",), {"type": float, "default": None, "metavar": "S"}))
+    from .background import cmd_wait
+
+    cmd_wait(magic, args.chat, args.timeout)
+
+
 def _describe_model(name: str, region: str | None) -> str:
     try:
         resolved = catalog.resolve(name, region)
