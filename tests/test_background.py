@@ -25,19 +25,18 @@ class Iopub:
         self.messages: list[tuple[float, dict]] = []
 
     def pump(self, until=None, timeout: float = 60.0) -> bool:
-        """Read messages until `until(msg)` is true for one (or the timeout)."""
+        """Read messages until `until(msg)` is true for one (or the timeout; without
+        `until`, read for `timeout` seconds)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                msg = self.kc.get_iopub_msg(timeout=0.2)
+                msg = self.kc.get_iopub_msg(timeout=0.1)
             except Empty:
-                if until is None:
-                    return True
                 continue
             self.messages.append((time.monotonic(), msg))
             if until is not None and until(msg):
                 return True
-        return False
+        return until is None
 
     def of(self, msg_id: str) -> list[dict]:
         return [m for _, m in self.messages if m["parent_header"].get("msg_id") == msg_id]
@@ -262,6 +261,52 @@ def test_a_failure_in_the_background_stays_in_its_cell(io):
     io.run("%%claude\nAfter the failure")
     body = emu.requests()[-1]["body"]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+
+
+def test_kernel_interrupt_leaves_background_answers_running(io):
+    emu = io.emulator
+    full = "Not interrupted: " + "word " * 100
+    emu.script({"content": [{"type": "text", "text": full}], "stop_reason": "end_turn"})
+    bg, _, _ = io.execute("%%claude -b\nKeep going")
+    _wait_for_text(io, bg)
+    busy = io.kc.execute("import time\ntime.sleep(30)")
+    assert io.pump(lambda m: m["parent_header"].get("msg_id") == busy and m["msg_type"] == "execute_input")
+    io.pump(timeout=0.5)  # into the sleep
+    io.kc.manager.interrupt_kernel()
+    assert io.pump(lambda m: _idle(m, busy), timeout=20)
+    assert [m["content"]["ename"] for m in io.of(busy) if m["msg_type"] == "error"] == ["KeyboardInterrupt"]
+    final = io.final(bg)
+    assert final["content"]["data"]["text/markdown"] == full
+    assert "Stopped" not in final["content"]["data"]["text/plain"]
+    assert "Interrupted" not in final["content"]["data"]["text/plain"]
+
+
+def test_rerunning_a_cell_stops_its_earlier_answer(io):
+    emu = io.emulator
+    emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
+    emu.script({"content": [{"type": "text", "text": "The second take."}], "stop_reason": "end_turn"})
+    cell = "%%claude -b\nOnce more"
+    bg = _execute_with_cell_id(io, cell, "cell-a")
+    _wait_for_text(io, bg)
+    again = _execute_with_cell_id(io, cell, "cell-a")
+    assert "Stopped." in io.final(bg, timeout=5)["content"]["data"]["text/plain"]
+    shown = io.final(again)["content"]["data"]["text/markdown"]
+    assert shown.endswith("The second take.") and "Queued" not in shown
+    body = emu.requests()[-1]["body"]
+    assert len(body["messages"]) == 1  # the stopped first take was replaced, not sent
+    assert "The second take." in io.run("%claude history") and "[stopped]" not in io.run("%claude history")
+
+
+def _execute_with_cell_id(io, code: str, cell_id: str) -> str:
+    """Execute as JupyterLab does, with the cell's id in the request metadata."""
+    msg = io.kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
+                                                "user_expressions": {}, "allow_stdin": False,
+                                                "stop_on_error": True})
+    msg["metadata"]["cellId"] = cell_id
+    io.kc.shell_channel.send(msg)
+    msg_id = msg["header"]["msg_id"]
+    assert io.pump(lambda m: _idle(m, msg_id)), "the cell did not end"
+    return msg_id
 
 
 def test_background_refuses_tools(io):

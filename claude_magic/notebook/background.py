@@ -245,6 +245,12 @@ def run_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
     """`%%claude`: answer in the background when asked to, else in the foreground once
     the chat's background answers have ended."""
     prepared = prepare_cell(magic, args, cell)
+    jobs = getattr(magic.session, "jobs", None)
+    if jobs is not None and prepared.cell_id:  # a re-run replaces the cell's earlier answer
+        earlier = [job for job in jobs.active() if job.prepared.cell_id == prepared.cell_id]
+        for job in earlier:
+            jobs.stop(job)
+        jobs.wait(earlier, STOP_GRACE)
     if wanted(magic, prepared):
         submit(magic, prepared)
         return
