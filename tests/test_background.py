@@ -333,3 +333,23 @@ def test_unload_stops_running_answers(kernel):
     assert "claude-magic-answer" not in threads
     io.emulator.pace = None
     io.run("%load_ext claude_magic")  # back for any later test
+
+
+def test_kernel_shutdown_stops_background_answers(magic_env, tmp_path):
+    emu = magic_env
+    emu.pace = 40
+    emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
+    emu._state.sent_frames = []
+    probe = tmp_path / "threads.txt"
+    with running_kernel() as kc:
+        io = Iopub(kc)
+        io.run(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\nimport atexit, threading\n"
+               f"atexit.register(lambda: open({str(probe)!r}, 'w').write(repr([t.name for t in threading.enumerate()])))")
+        bg, _, _ = io.execute("%%claude -b\nLong")
+        _wait_for_text(io, bg)
+        kc.stop_channels()
+        kc.manager.shutdown_kernel(now=False)  # a shutdown_request, as the front end sends
+        frames = len(emu._state.sent_frames)
+    assert frames < len(LONG.split()), "the answer streamed to its end"
+    threads = probe.read_text()  # written after the background answers' own exit handler ran
+    assert "MainThread" in threads and "claude-magic-answer" not in threads
