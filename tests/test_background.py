@@ -216,6 +216,20 @@ def test_stop_command_keeps_the_partial_answer(io):
     assert partial.startswith("word word") and len(partial) < len(LONG)
 
 
+def test_stop_ends_a_stalled_stream(io):
+    emu = io.emulator
+    emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
+    emu.fault("stall", after_events=20, seconds=60)
+    bg, _, _ = io.execute("%%claude -b --chat stalled\nA long answer please")
+    _wait_for_text(io, bg)
+    io.pump(timeout=0.5)  # into the stall: no event comes for a minute
+    assert "Stopped the answer in cell" in io.run("%claude stop --chat stalled")
+    final = io.final(bg, timeout=1)
+    assert "Stopped." in final["content"]["data"]["text/plain"]
+    assert "word word" in final["content"]["data"]["text/markdown"]
+    assert "[stopped]" in io.run("%claude history --chat stalled")
+
+
 def test_stop_button_click_stops_the_answer(io):
     emu = io.emulator
     emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})

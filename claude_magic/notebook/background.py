@@ -12,8 +12,9 @@ into its own cell from a worker thread while other cells run.
   A foreground cell on a chat waits for that chat's answers first. A worker ends when
   its queue is empty.
 - Stop (the Stop button beside the header, `%claude stop`) sets the answer's flag: it
-  stops at the next streamed event and keeps the partial answer, marked stopped; a
-  queued answer is dropped before anything is sent. A kernel interrupt reaches only
+  stops at the next streamed event and keeps the partial answer, marked stopped; when
+  no event comes within `CUT_AFTER` seconds (a stalled stream), the stream's socket is
+  shut so the read ends. A queued answer is dropped before anything is sent. A kernel interrupt reaches only
   the main thread, so it never stops a background answer.
 - `Jobs.close()` (on `%unload_ext` and at interpreter exit) stops every answer and
   joins the threads.
@@ -24,7 +25,9 @@ into its own cell from a worker thread while other cells run.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
+import socket
 import threading
 import time
 from collections import deque
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from .magics import ClaudeMagic
 
 POLL = 0.1  # seconds between checks while the main thread waits (keeps it interruptible)
+CUT_AFTER = 1.0  # seconds a stopped answer may wait for its next event before its socket is shut
 STOP_GRACE = 5.0  # seconds `%claude stop` waits for a stopped answer to end
 CLOSE_TIMEOUT = 10.0  # seconds `close()` waits for each worker
 KEEP_ENDED = 50  # ended jobs remembered for `%claude jobs`
@@ -66,6 +70,8 @@ class Job:
     ended: float | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    stream: Any = None  # the open EventStream of the running request
+    cutter: threading.Timer | None = None
 
     @property
     def chat(self) -> str:
@@ -83,6 +89,14 @@ class Job:
     def describe(self) -> str:
         return f"{self.cell} (chat {self.chat!r})"
 
+    def cut(self) -> None:
+        """Shut the socket of the open stream, so a read waiting for data ends now."""
+        http = getattr(getattr(self.stream, "_raw", None), "_raw_stream", None)  # urllib3 response
+        sock = getattr(getattr(http, "connection", None), "sock", None)
+        if sock is not None and not self.done.is_set():
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def outcome(self) -> str:
         return self.state + (f": {self.error}" if self.error and self.state != "done" else "")
 
@@ -99,6 +113,10 @@ class StoppableView:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._job.stop_requested.is_set()
+
     def _check(self) -> None:
         if self._job.stop_requested.is_set() and not self._raised:
             self._raised = True
@@ -112,6 +130,21 @@ class StoppableView:
         self._view.update(message)
         self._job.chars = len(message.text)
         self._check()
+
+
+class JobClient:
+    """The Bedrock client as a background answer uses it: remembers the open stream."""
+
+    def __init__(self, client: Any, job: Job) -> None:
+        self._client = client
+        self._job = job
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def stream(self, invoke_id: str, body: dict[str, Any]) -> Any:
+        self._job.stream = events = self._client.stream(invoke_id, body)
+        return events
 
 
 class Jobs:
@@ -162,8 +195,9 @@ class Jobs:
 
     def _run(self, job: Job) -> None:
         view = StoppableView(job.view, job)
+        client = JobClient(job.magic.session.client(job.prepared.settings), job)
         try:
-            job.context.run(answer, job.magic, job.prepared, view, background=True)
+            job.context.run(answer, job.magic, job.prepared, view, background=True, client=client)
         except ClaudeMagicError as exc:
             job.state, job.error = ("stopped" if job.stop_requested.is_set() else "failed"), str(exc)
         except BaseException as exc:  # noqa: BLE001 - a worker must end its job whatever happened
@@ -176,6 +210,8 @@ class Jobs:
             self._end(job)
 
     def _end(self, job: Job) -> None:
+        if job.cutter is not None:
+            job.cutter.cancel()
         if job.button is not None:
             _quietly(job.context.run, job.button.close)
         job.ended = time.monotonic()
@@ -197,6 +233,10 @@ class Jobs:
                 queue.remove(job)
                 job.state, job.error = "stopped", "Stopped before it started; nothing was sent."
             job.stop_requested.set()
+            if job.state == "running" and job.cutter is None:
+                job.cutter = threading.Timer(CUT_AFTER, job.cut)
+                job.cutter.daemon = True
+                job.cutter.start()
         if dropped:
             _quietly(job.context.run, job.view.fail, job.error)
             self._end(job)
@@ -224,7 +264,10 @@ class Jobs:
         with self._lock:
             self.closed = True
             workers = list(self._workers.values())
-        self.stop_all()
+        stopped = self.stop_all()
+        self.wait(stopped, CUT_AFTER)
+        for job in stopped:
+            job.cut()
         for worker in workers:
             if worker is not threading.current_thread():
                 worker.join(timeout)

@@ -117,10 +117,12 @@ def prepare_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> Pre
     )
 
 
-def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background: bool = False) -> None:
+def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background: bool = False,
+           client: Any = None) -> None:
     """Send the prepared question with the chat's history as it is now, stream the
     reply into the started `view` and commit the turn. Raises the one-line error
-    (after showing it in the view) when the answer fails or is cut short."""
+    (after showing it in the view) when the answer fails or is cut short. A view
+    whose `stop_requested` is true turns any failure into a stop."""
     session, shell, args, request = magic.session, magic.shell, prepared.args, prepared.request
     model, resolved = prepared.model, prepared.resolved
     conversation = session.chats.get(prepared.chat, new=args.new)
@@ -145,19 +147,19 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
     if request.prefill:
         messages.append({"role": "assistant", "content": request.prefill.rstrip()})
 
-    exchange = Exchange(session.client(prepared.settings), request, view,
+    exchange = Exchange(client or session.client(prepared.settings), request, view,
                         fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
         replies = _converse(magic, exchange, messages, prepared.toolset, prepared.tool_choice, args, view)
-    except KeyboardInterrupt as exc:
-        stopped = isinstance(exc, Stopped)
-        error = (stopped_error if stopped else interrupted_error)(exchange.partial)
-        _keep_partial(conversation, turn, exchange, args, "stopped" if stopped else "interrupted")
-        view.fail(str(error))
-        raise error from None
-    except Exception as exc:  # every failure reaches the user as one line
-        error = as_user_error(exc, request)
-        _keep_partial(conversation, turn, exchange, args, str(error))
+    except (KeyboardInterrupt, Exception) as exc:  # every failure reaches the user as one line
+        stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)
+        if stopped or isinstance(exc, KeyboardInterrupt):
+            error: ClaudeMagicError = (stopped_error if stopped else interrupted_error)(exchange.partial)
+            reason = "stopped" if stopped else "interrupted"
+        else:
+            error = as_user_error(exc, request)
+            reason = str(error)
+        _keep_partial(conversation, turn, exchange, args, reason)
         view.fail(str(error))
         raise error from None
 
