@@ -190,6 +190,47 @@ def test_same_chat_in_order_other_chats_side_by_side(io):
     assert len(bodies[1]["messages"]) == 1  # the side chat has its own history
 
 
+def test_foreground_cell_waits_for_its_chat(io):
+    emu = io.emulator
+    emu.script({"content": [{"type": "text", "text": "Background first: " + "word " * 40}], "stop_reason": "end_turn"})
+    emu.script({"content": [{"type": "text", "text": "Then the foreground."}], "stop_reason": "end_turn"})
+    bg, _, _ = io.execute("%%claude -b\nFirst")
+    queued = io.run("%claude jobs")
+    assert "running" in queued
+    printed = io.run("%%claude\nSecond")
+    assert "Waiting for the background answer in cell" in printed
+    assert any(_is_final(m, bg) for _, m in io.messages)  # it ended before the second was sent
+    body = emu.requests()[-1]["body"]
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][1]["content"][0]["text"].startswith("Background first: word")
+
+
+def test_code_blocks_of_a_background_answer_go_below_the_next_cell(io):
+    emu = io.emulator
+    emu.pace = None
+    emu.script({"content": [{"type": "text", "text": "Here:\n\n```python\nx = 41 + 1\n```\n"}],
+                "stop_reason": "end_turn"})
+    bg, _, _ = io.execute("%%claude -b --code\nSome code")
+    final = io.final(bg)
+    assert "new cell below the next cell you run" in final["content"]["data"]["text/html"]
+    _, reply, _ = io.execute("pass")
+    payloads = [p for p in reply.get("payload", []) if p.get("source") == "set_next_input"]
+    assert [p["text"] for p in payloads] == ["x = 41 + 1"]
+
+
+def test_throttling_in_the_background_is_one_line_in_its_cell(io):
+    emu = io.emulator
+    emu.fault("throttle", times=1)
+    bg, reply, _ = io.execute("%%claude -b --chat busy\nHello")
+    assert reply["status"] == "ok"
+    final = io.final(bg)
+    assert "Bedrock is throttling requests" in final["content"]["data"]["text/plain"]
+    emu.script({"content": [{"type": "text", "text": "Fine now."}], "stop_reason": "end_turn"})
+    emu.pace = None
+    io.run("%%claude --chat busy\nAgain")
+    assert len(emu.requests()[-1]["body"]["messages"]) == 1  # the failed turn left nothing
+
+
 def _wait_for_text(io, msg_id: str) -> None:
     assert io.pump(lambda m: m["parent_header"].get("msg_id") == msg_id and "word word" in json.dumps(m["content"]),
                    timeout=30), "no text streamed"
