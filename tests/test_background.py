@@ -165,6 +165,23 @@ def test_cell_returns_while_the_answer_streams_into_it(io):
     assert body["messages"][1]["content"][0]["text"].startswith("First answer: word")
 
 
+def test_a_thread_started_by_another_cell_prints_into_that_cell(io):
+    emu = io.emulator
+    emu.pace = 80
+    emu.script({"content": [{"type": "text", "text": "\n\n".join(f"para{i} word" for i in range(100))}],
+                "stop_reason": "end_turn"})
+    bg, _, _ = io.execute("%%claude -b\nMany short paragraphs")
+    # the answer starts showing blocks while this cell sleeps; then a thread of this cell prints
+    code = io.execute("import threading, time\ntime.sleep(1.5)\n"
+                      "def _ticks():\n    for j in range(15):\n        print('thread', j, flush=True); time.sleep(0.05)\n"
+                      "_t = threading.Thread(target=_ticks); _t.start(); _t.join()")[0]
+    assert has_text(io.of(bg), "para3"), "the answer did not stream while the cell ran"
+    assert not any(_is_final(m, bg) for _, m in io.messages), "the answer ended too soon"
+    assert stdout(io.of(code)).count("thread ") == 15
+    assert not has_text(io.of(bg), "thread ")
+    assert "para99" in io.final(bg)["content"]["data"]["text/markdown"]
+
+
 def test_same_chat_in_order_other_chats_side_by_side(io):
     emu = io.emulator
     for label in ("one", "two", "three"):

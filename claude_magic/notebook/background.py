@@ -6,7 +6,8 @@ into its own cell from a worker thread while other cells run.
   copy, so every message it sends (widget state, the appends the view's Output widget
   captures, the final static bundle by display id) carries the answer cell's parent
   header and lands in that cell, whatever cell runs meanwhile; nothing is displayed
-  into another cell.
+  into another cell. `ParentGuard` keeps the worker from moving the kernel-wide
+  fallback parent (which threads started by other cells print through) to the answer.
 - One worker thread per chat takes that chat's answers in order, so a later cell
   sends a history that includes the earlier answer; different chats run side by side.
   A foreground cell on a chat waits for that chat's answers first. A worker ends when
@@ -132,6 +133,39 @@ class StoppableView:
         self._check()
 
 
+_worker = threading.local()  # .active: this thread is running a background answer
+
+
+class ParentGuard:
+    """ipywidgets' `Output.__enter__` calls `shell.set_parent`, which also sets the
+    kernel-wide fallback parent that threads started by other cells print through.
+    Called from an answer's worker, it sets only the worker's own context (which holds
+    that parent already)."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self._wrapper: Any = None
+
+    def install(self) -> None:
+        shell = self.shell
+        original = getattr(shell, "set_parent", None)
+        thread_only = getattr(shell, "set_thread_parent", None)
+        if original is None or thread_only is None or self._wrapper is not None:
+            return  # no per-thread parents (older ipykernel): nothing to keep apart
+
+        def set_parent(parent: Any, *args: Any, **kwargs: Any) -> Any:
+            if getattr(_worker, "active", False):
+                return thread_only(parent)
+            return original(parent, *args, **kwargs)
+
+        shell.set_parent = self._wrapper = set_parent
+
+    def uninstall(self) -> None:
+        if self._wrapper is not None and vars(self.shell).get("set_parent") is self._wrapper:
+            del self.shell.set_parent
+        self._wrapper = None
+
+
 class JobClient:
     """The Bedrock client as a background answer uses it: remembers the open stream."""
 
@@ -150,7 +184,10 @@ class JobClient:
 class Jobs:
     """The kernel's background answers: a queue and a worker thread per chat."""
 
-    def __init__(self) -> None:
+    def __init__(self, shell: Any = None) -> None:
+        self._guard = ParentGuard(shell)
+        if shell is not None:
+            self._guard.install()
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Job]] = {}
         self._workers: dict[str, threading.Thread] = {}
@@ -182,6 +219,7 @@ class Jobs:
                 worker.start()
 
     def _work(self, chat: str) -> None:
+        _worker.active = True
         while True:
             with self._lock:
                 queue = self._queues.get(chat)
@@ -271,6 +309,7 @@ class Jobs:
         for worker in workers:
             if worker is not threading.current_thread():
                 worker.join(timeout)
+        self._guard.uninstall()
         atexit.unregister(self.close)
 
 
@@ -304,7 +343,7 @@ def run_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
 def jobs_of(magic: ClaudeMagic) -> Jobs:
     session = magic.session
     if getattr(session, "jobs", None) is None:
-        session.jobs = Jobs()
+        session.jobs = Jobs(magic.shell)
     return session.jobs
 
 
