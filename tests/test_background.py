@@ -425,3 +425,23 @@ def test_kernel_shutdown_stops_background_answers(magic_env, tmp_path):
     assert frames < len(LONG.split()), "the answer streamed to its end"
     threads = probe.read_text()  # written after the background answers' own exit handler ran
     assert "MainThread" in threads and "claude-magic-answer" not in threads
+
+
+def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    magic_env.pace = 40
+    magic_env.script({"content": [{"type": "text", "text": "## Saved\n\n" + "word " * 60}], "stop_reason": "end_turn"})
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'"),
+                nbformat.v4.new_code_cell("%%claude -b\nWrite it down"),
+                nbformat.v4.new_code_cell("print('meanwhile')"),
+                nbformat.v4.new_code_cell("%claude wait")]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    bundles = [o["data"] for o in nb.cells[1].outputs if o.get("output_type") == "display_data"]
+    assert bundles and bundles[-1]["text/markdown"].startswith("## Saved\n\nword word")
+    assert "<h2" in bundles[-1]["text/html"]
+    assert [o.get("text") for o in nb.cells[2].outputs] == ["meanwhile\n"]
+    assert "done" in nb.cells[3].outputs[0]["text"]

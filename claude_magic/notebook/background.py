@@ -72,6 +72,8 @@ class Job:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     stream: Any = None  # the open EventStream of the running request
+    closing: tuple[str, str | None] | None = None  # (footer, error) the view ended with
+    republished: bool = False
     cutter: threading.Timer | None = None
 
     @property
@@ -97,6 +99,19 @@ class Job:
         if sock is not None and not self.done.is_set():
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def republish(self) -> None:
+        """Send the ended answer's static bundle again, from the running cell, to its
+        display id: clients that keep only the running cell's messages (nbclient,
+        papermill) then save it in the answer's cell too."""
+        display_id = getattr(self.view, "display_id", None)
+        if self.republished or self.closing is None or not display_id:
+            return
+        from IPython.display import update_display
+
+        self.republished = True
+        footer, error = self.closing
+        update_display(self.view.bundle(footer, error=error), display_id=display_id, raw=True)
 
     def outcome(self) -> str:
         return self.state + (f": {self.error}" if self.error and self.state != "done" else "")
@@ -131,6 +146,14 @@ class StoppableView:
         self._view.update(message)
         self._job.chars = len(message.text)
         self._check()
+
+    def finish(self, footer: str, stop_reason: str | None = None) -> None:
+        self._view.finish(footer, stop_reason)
+        self._job.closing = (footer, None)
+
+    def fail(self, text: str, footer: str = "") -> None:
+        self._view.fail(text, footer)
+        self._job.closing = (footer, text)
 
 
 _worker = threading.local()  # .active: this thread is running a background answer
@@ -277,6 +300,7 @@ class Jobs:
                 job.cutter.start()
         if dropped:
             _quietly(job.context.run, job.view.fail, job.error)
+            job.closing = ("", job.error)
             self._end(job)
 
     def stop_all(self, chat: str | None = None) -> list[Job]:
@@ -296,6 +320,11 @@ class Jobs:
                     return [j for j in jobs if j.active]
                 job.done.wait(left)
         return []
+
+    def ended(self) -> list[Job]:
+        """Answers that have ended, oldest first."""
+        with self._lock:
+            return [j for j in self._jobs if not j.active]
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Stop every answer and join the worker threads."""
@@ -449,9 +478,19 @@ def cmd_stop(magic: ClaudeMagic, chat: str | None, every: bool) -> None:
 
 
 def cmd_wait(magic: ClaudeMagic, chat: str | None, timeout: float | None) -> None:
-    """`%claude wait [--chat NAME] [--timeout S]`: block until the answers end."""
+    """`%claude wait [--chat NAME] [--timeout S]`: block until the answers end, then
+    send every ended answer's static bundle once more from this cell (see
+    `Job.republish`)."""
     jobs = jobs_of(magic)
     pending = jobs.active(chat)
+    try:
+        _wait_and_report(jobs, pending, chat, timeout)
+    finally:
+        for job in jobs.ended():
+            _quietly(job.republish)
+
+
+def _wait_and_report(jobs: Jobs, pending: list[Job], chat: str | None, timeout: float | None) -> None:
     if not pending:
         print("No background answers to wait for." if chat is None
               else f"No background answer on chat {chat!r}.")

@@ -88,6 +88,11 @@ class View(ABC):
     def update(self, message: Message) -> None:
         """See the module docstring."""
 
+    @property
+    def display_id(self) -> str | None:
+        """The display id of the view's output in the cell (None when it has none)."""
+        return None
+
     def due(self) -> bool:
         """Whether `update` would show something now. When not, a caller may hold
         text deltas back and hand them over with a later update."""
@@ -188,6 +193,10 @@ class WidgetView(View):
                                 _dom_classes=("claude-magic-live",))
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
+
+    @property
+    def display_id(self) -> str | None:
+        return getattr(self._handle, "display_id", None)
 
     def update(self, message: Message) -> None:
         self._track(message)
