@@ -381,6 +381,19 @@ def _execute_with_cell_id(io, code: str, cell_id: str) -> str:
     return msg_id
 
 
+def test_images_and_documents_in_the_background(io, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The outlier is row 7.")
+    io.run("%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2]); plt.show()")
+    io.emulator.script({"content": [{"type": "text", "text": "Seen both."}], "stop_reason": "end_turn"})
+    bg, _, _ = io.execute(f"%%claude -b --image _ --doc {notes}\nWhat do these show?")
+    io.run("x = 2")  # a later cell: the image was taken when the -b cell ran
+    final = io.final(bg)
+    assert "data:image/png;base64," in final["content"]["data"]["text/html"]  # the header's thumbnail
+    content = io.emulator.requests()[-1]["body"]["messages"][-1]["content"]
+    assert [b["type"] for b in content] == ["image", "document", "text"]
+
+
 def test_background_refuses_tools(io):
     msg_id, reply, _ = io.execute("def area(r: float) -> float:\n    return 3.14 * r * r\n")
     msg_id, reply, _ = io.execute("%%claude -b --tools area\nArea of a circle of radius 2?")

@@ -259,12 +259,11 @@ class Jobs:
         client = JobClient(job.magic.session.client(job.prepared.settings), job)
         try:
             job.context.run(answer, job.magic, job.prepared, view, background=True, client=client)
-        except ClaudeMagicError as exc:
-            job.state, job.error = ("stopped" if job.stop_requested.is_set() else "failed"), str(exc)
         except BaseException as exc:  # noqa: BLE001 - a worker must end its job whatever happened
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
-            if not getattr(job.view, "finished", True):
-                _quietly(job.context.run, job.view.fail, job.error)
+            job.state = "stopped" if job.stop_requested.is_set() else "failed"
+            job.error = str(exc) if isinstance(exc, ClaudeMagicError) else f"{type(exc).__name__}: {exc}"
+            if not getattr(job.view, "finished", True):  # it failed before the answer's own handling
+                _quietly(job.context.run, view.fail, job.error)
         else:
             job.state = "done"
         finally:
