@@ -1,4 +1,5 @@
-"""Running one `%%claude` cell: options → request → streamed reply → committed turn."""
+"""Running one `%%claude` cell: options → request (`prepare_cell`, on the main thread) →
+streamed reply → committed turn (`answer`, in the foreground or a background worker)."""
 
 from __future__ import annotations
 
@@ -58,13 +59,9 @@ def stopped_error(partial: Message | None) -> Interrupted:
     return Interrupted(f"Stopped.{kept} The conversation is still valid; run the next cell as usual.")
 
 
-def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
-    """Ask, stream the answer into the cell's output, keep the turn."""
-    run_prepared(magic, prepare_cell(magic, args, cell))
-
-
 def run_prepared(magic: ClaudeMagic, prepared: PreparedCell) -> None:
-    """Answer a prepared cell in the foreground."""
+    """Answer a prepared cell in the foreground: stream into the cell, keep the turn.
+    (`background.run_cell` is the `%%claude` entry point; it calls this.)"""
     from .view import make_view
 
     view = make_view(magic.shell)
