@@ -15,8 +15,11 @@ into its own cell from a worker thread while other cells run.
 - Stop (the Stop button beside the header, `%claude stop`) sets the answer's flag: it
   stops at the next streamed event and keeps the partial answer, marked stopped; when
   no event comes within `CUT_AFTER` seconds (a stalled stream), the stream's socket is
-  shut so the read ends. A queued answer is dropped before anything is sent. A kernel interrupt reaches only
-  the main thread, so it never stops a background answer.
+  shut so the read ends. A queued answer is dropped before anything is sent. A kernel
+  interrupt reaches only the main thread, so it never stops a background answer.
+- `%claude wait` blocks until answers end, then sends each ended answer's static
+  bundle again from its own cell (nbclient and papermill keep only the running
+  cell's messages).
 - `Jobs.close()` (on `%unload_ext` and at interpreter exit) stops every answer and
   joins the threads.
 - Tools run Python in the kernel, so `-b` with tools is refused (with the trait alone,
@@ -45,7 +48,7 @@ POLL = 0.1  # seconds between checks while the main thread waits (keeps it inter
 CUT_AFTER = 1.0  # seconds a stopped answer may wait for its next event before its socket is shut
 STOP_GRACE = 5.0  # seconds `%claude stop` waits for a stopped answer to end
 CLOSE_TIMEOUT = 10.0  # seconds `close()` waits for each worker
-KEEP_ENDED = 50  # ended jobs remembered for `%claude jobs`
+KEEP_ENDED = 50  # ended jobs remembered (for `%claude wait` to send again)
 
 TOOLS_REFUSED = ("--background can't be combined with tools (they run Python in the kernel beside "
                  "your cells): run this cell without -b.")
