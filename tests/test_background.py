@@ -394,6 +394,25 @@ def test_images_and_documents_in_the_background(io, tmp_path):
     assert [b["type"] for b in content] == ["image", "document", "text"]
 
 
+def test_background_trait(io):
+    emu = io.emulator
+    emu.script({"content": [{"type": "text", "text": "By default: " + "word " * 60}], "stop_reason": "end_turn"})
+    io.run("%config ClaudeMagic.background = True\n"
+           "def area(r: float) -> float:\n    \"\"\"Area of a circle.\"\"\"\n    return 3.14 * r * r")
+    try:
+        bg, reply, _ = io.execute("%%claude\nNo -b needed")
+        assert reply["status"] == "ok"
+        assert not any(_is_final(m, bg) for _, m in io.messages)  # returned while it streams
+        assert io.final(bg)["content"]["data"]["text/markdown"].startswith("By default: word")
+        emu.pace = None
+        emu.script({"content": [{"type": "text", "text": "Foreground."}], "stop_reason": "end_turn"})
+        fg, reply, _ = io.execute("%%claude --tools area\nWith a tool")
+        assert reply["status"] == "ok" and "answers in the foreground" in stdout(io.of(fg))
+        assert any(_is_final(m, fg) for m in io.of(fg))  # it ended within its own execution
+    finally:
+        io.run("%config ClaudeMagic.background = False")
+
+
 def test_background_refuses_tools(io):
     msg_id, reply, _ = io.execute("def area(r: float) -> float:\n    return 3.14 * r * r\n")
     msg_id, reply, _ = io.execute("%%claude -b --tools area\nArea of a circle of radius 2?")

@@ -389,6 +389,8 @@ def wanted(magic: ClaudeMagic, prepared: PreparedCell) -> bool:
     problem = NO_KERNEL if not usable else TOOLS_REFUSED if prepared.toolset else None
     if problem and explicit:
         raise ClaudeMagicError(problem)
+    if problem is TOOLS_REFUSED:
+        print("claude-magic: this cell offers tools, so it answers in the foreground.")
     return problem is None
 
 
