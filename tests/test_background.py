@@ -418,7 +418,12 @@ def test_background_refuses_tools(io):
     msg_id, reply, _ = io.execute("%%claude -b --tools area\nArea of a circle of radius 2?")
     assert reply["status"] == "error"
     assert "--background can't be combined with tools" in reply["evalue"]
+    msg_id, reply, _ = io.execute("%%claude -b --computer-use\nTake a screenshot")
+    assert reply["status"] == "error"
+    assert "--background can't be combined with tools" in reply["evalue"]
     assert io.emulator.requests() == []
+    handlers = io.run("import claude_magic\nprint(len(claude_magic._loaded[id(get_ipython())].session._computer))")
+    assert handlers.strip() == "0"  # refused before any computer-use tool was set up
 
 
 def test_unload_stops_running_answers(kernel):

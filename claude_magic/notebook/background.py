@@ -357,6 +357,8 @@ def _quietly(call: Any, *args: Any) -> None:
 def run_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
     """`%%claude`: answer in the background when asked to, else in the foreground once
     the chat's background answers have ended."""
+    if getattr(args, "background", False) and getattr(args, "computer_use", False):
+        raise ClaudeMagicError(TOOLS_REFUSED)  # before the computer-use tools are set up
     prepared = prepare_cell(magic, args, cell)
     jobs = getattr(magic.session, "jobs", None)
     if jobs is not None and prepared.cell_id:  # a re-run replaces the cell's earlier answer
