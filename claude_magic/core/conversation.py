@@ -35,6 +35,7 @@ CHATS_FORMAT = "claude-magic-chats"
 VERSION = 1
 DEFAULT_CHAT = "default"
 INTERRUPTED_MARK = " [interrupted]"
+STOPPED = "stopped"  # the error of a turn the user stopped (kept like an interrupted one)
 NO_ANSWER_INTERRUPTED = "(no answer: interrupted)"
 NO_ANSWER = "(no answer)"
 TOOL_NOT_RUN = "Not run: the turn ended before this tool ran."
@@ -125,7 +126,9 @@ class Turn:
     def display_text(self) -> str:
         """The answer as shown to people, with a marker when it was cut short."""
         text = self.answer_text or (NO_ANSWER_INTERRUPTED if self.interrupted else NO_ANSWER)
-        return text + INTERRUPTED_MARK if self.interrupted else text
+        if not self.interrupted:
+            return text
+        return text + (f" [{STOPPED}]" if self.error == STOPPED else INTERRUPTED_MARK)
 
     @property
     def has_answer(self) -> bool:

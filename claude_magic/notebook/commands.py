@@ -191,7 +191,7 @@ def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
               f"(ask about it with %%claude --cell {number}).")
         return
     from .context import FIX_PROMPT, fix_context
-    from .turn import run_cell
+    from .background import run_cell
 
     options = magic.claude.parser.parse_args(["--code"])  # %%claude's defaults, the code goes below
     options.chat = args.chat
@@ -203,6 +203,25 @@ def _describe_auth(settings: Any) -> str:
     from ..bedrock.settings import describe_auth
 
     return describe_auth(settings)
+def cmd_jobs(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("jobs", words, _CHAT)
+    from .background import cmd_jobs
+
+    cmd_jobs(magic, args.chat)
+
+
+def cmd_stop(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("stop", words, _CHAT, (("--all",), {"action": "store_true"}))
+    from .background import cmd_stop
+
+    cmd_stop(magic, args.chat, args.all)
+
+
+def cmd_wait(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("wait", words, _CHAT, (("--timeout",), {"type": float, "default": None, "metavar": "S"}))
+    from .background import cmd_wait
+
+    cmd_wait(magic, args.chat, args.timeout)
 
 
 def _describe_model(name: str, region: str | None) -> str:

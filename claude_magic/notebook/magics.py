@@ -17,7 +17,7 @@ from .session import ENDPOINT_ENV, KernelSession, env_offline
 PACE_ENV = "CLAUDE_MAGIC_OFFLINE_PACE"
 LINE_COMMANDS = (
     "history", "reset", "undo", "chats", "models", "config", "usage", "offline",
-    "save", "load", "export", "tools", "help",
+    "save", "load", "export", "tools", "jobs", "stop", "wait", "help",
     "fix",
 )
 
@@ -50,6 +50,8 @@ class ClaudeMagic(Magics):
                          f"(default: ${PACE_ENV}, else unlimited).").tag(config=True)
     tools = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
     auto_approve_tools = Bool(False, help="Run tools that ask for approval without asking.").tag(config=True)
+    background = Bool(False, help="Answer every cell in the background, as with --background "
+                       "(cells with tools still answer in the foreground).").tag(config=True)
     max_steps = Int(10, help="Most tool-loop steps per cell.").tag(config=True)
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
@@ -105,6 +107,8 @@ class ClaudeMagic(Magics):
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
     @argument("--max-steps", type=int, help="most tool-loop steps (default 10)")
     @argument("--computer-use", action="store_true", help="offer the computer-use beta tools (bash, editor, screen)")
+    @argument("-b", "--background", action="store_true",
+              help="return at once; the answer streams into this cell while other cells run")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> Any:
         """Ask Claude on Amazon Bedrock. The cell body is the prompt.
@@ -114,14 +118,15 @@ class ClaudeMagic(Magics):
 
         Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
         undo, chats, models, config, usage, offline [--pace N], save FILE.json,
-        load FILE.json, export FILE.ipynb, tools, help,
+        load FILE.json, export FILE.ipynb, tools, jobs, stop [--chat NAME | --all],
+        wait [--chat NAME] [--timeout S], help,
         fix [N] [--chat NAME] (send the last failed cell, or cell [N], with its error and
         put the corrected code in a new cell below).
         """
         if cell is None:
             return self._line_command(line)
         args = parse_options(self.claude, line)
-        from .turn import run_cell
+        from .background import run_cell  # foreground cells too: they wait for their chat
 
         return run_cell(self, args, cell)
 

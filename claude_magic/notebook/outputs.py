@@ -3,7 +3,8 @@
 `OutputRecorder(shell).install()` wraps the shell's display publisher
 (`display()`), its displayhook (`Out[n]`) and, while a cell runs, the `write`
 of stdout/stderr. Everything a cell shows between `pre_run_cell` and
-`post_run_cell` belongs to it, including matplotlib-inline figures (published
+`post_run_cell` belongs to it (displays from other threads excepted: a background
+answer's), including matplotlib-inline figures (published
 during `post_execute`); the cell's number is taken from
 `post_run_cell(result).execution_count`, which is right on every IPython version.
 Memory stays bounded: the last `max_cells` cells and `max_image_bytes` of images,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +161,9 @@ class OutputRecorder:
         generation = self._generation
 
         def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                # another thread's display (a background answer) is no output of the running cell
+                return original(data, metadata, *args, **kwargs)
             self._busy += 1
             try:
                 value = original(data, metadata, *args, **kwargs)
@@ -189,6 +194,8 @@ class OutputRecorder:
         generation = self._generation
 
         def clear_output(wait: bool = False) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                return original(wait)
             self._busy += 1
             try:
                 value = original(wait)

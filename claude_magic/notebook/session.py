@@ -46,6 +46,7 @@ class KernelSession:
         self._clients: dict[ClientSettings, BedrockClient] = {}
         self.emulator: Emulator | None = None
         self._computer: dict[str, ComputerUseHandlers] = {}
+        self.jobs: Any = None  # background answers (background.Jobs), made by the first one
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
@@ -96,6 +97,9 @@ class KernelSession:
 
     def close(self) -> None:
         """Remove every hook and stop what was started."""
+        if self.jobs is not None:  # first: the answers still talk to the emulator
+            self.jobs.close()
+            self.jobs = None
         for handlers in self._computer.values():
             handlers.close()
         self._computer.clear()

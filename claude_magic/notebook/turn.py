@@ -1,12 +1,14 @@
-"""Running one `%%claude` cell: options → request → streamed reply → committed turn."""
+"""Running one `%%claude` cell: options → request (`prepare_cell`, on the main thread) →
+streamed reply → committed turn (`answer`, in the foreground or a background worker)."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..bedrock.exchange import Exchange, Request, as_user_error, interrupted_error
-from ..core.errors import ClaudeMagicError
+from ..core.errors import ClaudeMagicError, Interrupted
 from ..core.messages import Block, Message, text_block
 from ..core.prompt import code_blocks, substitute_names
 from ..models import catalog
@@ -17,8 +19,61 @@ if TYPE_CHECKING:
     from .magics import ClaudeMagic
 
 
-def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
-    """Ask, stream the answer into the cell's output, keep the turn."""
+@dataclass
+class PreparedCell:
+    """A cell's question, resolved on the kernel's main thread (namespace, recorded
+    outputs, attachments, the running cell): everything `answer` needs."""
+
+    args: argparse.Namespace
+    settings: Any
+    resolved: catalog.Resolved
+    request: Request
+    images: list[Any]
+    chat: str
+    cell_id: str | None
+    execution_count: int | None
+    toolset: Any
+    tool_choice: dict[str, Any] | None
+    notices: list[str] = field(default_factory=list)  # shown under the header
+
+    @property
+    def model(self) -> catalog.Model | None:
+        return self.resolved.model
+
+    def header(self) -> dict[str, Any]:
+        """The view's header for this cell."""
+        model = self.model
+        return {
+            "model": model.name if model else self.resolved.invoke_id,
+            "model_id": self.resolved.invoke_id,
+            "chat": self.chat,
+            "offline": self.settings.offline,
+            "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
+                       for image in self.images],
+        }
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised where an answer streams when the user stops it (not a kernel interrupt)."""
+
+
+def stopped_error(partial: Message | None) -> Interrupted:
+    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
+    return Interrupted(f"Stopped.{kept} The conversation is still valid; run the next cell as usual.")
+
+
+def run_prepared(magic: ClaudeMagic, prepared: PreparedCell) -> None:
+    """Answer a prepared cell in the foreground: stream into the cell, keep the turn.
+    (`background.run_cell` is the `%%claude` entry point; it calls this.)"""
+    from .view import make_view
+
+    view = make_view(magic.shell)
+    view.start(prepared.header())
+    answer(magic, prepared, view)
+
+
+def prepare_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> PreparedCell:
+    """Read the cell: options, model, prompt, attachments and tools, as a request."""
     session, shell = magic.session, magic.shell
     settings = magic.client_settings()
     region = settings.region or _default_region(settings)
@@ -37,15 +92,9 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if text:
         user_content.append(text_block(text))
 
-    chat_name = args.chat or session.chats.default_name
-    conversation = session.chats.get(chat_name, new=args.new)
     notices: list[str] = []
-    _add_notebook_context(magic, args, conversation, user_content, notices)
-    if not args.no_history and session.cell.cell_id:
-        dropped = conversation.rewind_to_cell(session.cell.cell_id)
-        if dropped:
-            notices.append("Re-run: replaced this cell's earlier turn"
-                           + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+    chat_name = args.chat or session.chats.default_name
+    _add_notebook_context(magic, args, session.chats.get(chat_name), user_content, notices)
 
     toolset, betas, tool_choice = _tools(magic, args, model)
     request = Request(
@@ -67,47 +116,59 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         api=magic.api,
         guardrail=_guardrail(magic),
     )
+    return PreparedCell(
+        args=args, settings=settings, resolved=resolved, request=request, images=images,
+        chat=args.chat or session.chats.default_name, cell_id=session.cell.cell_id,
+        execution_count=session.cell.execution_count, toolset=toolset, tool_choice=tool_choice,
+        notices=notices,
+    )
+
+
+def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background: bool = False,
+           client: Any = None) -> None:
+    """Send the prepared question with the chat's history as it is now, stream the
+    reply into the started `view` and commit the turn. Raises the one-line error
+    (after showing it in the view) when the answer fails or is cut short. A view
+    whose `stop_requested` is true turns any failure into a stop."""
+    session, shell, args, request = magic.session, magic.shell, prepared.args, prepared.request
+    model, resolved = prepared.model, prepared.resolved
+    conversation = session.chats.get(prepared.chat, new=args.new)
+    for notice in prepared.notices:
+        view.notice(notice)
+    if not args.no_history and prepared.cell_id:
+        dropped = conversation.rewind_to_cell(prepared.cell_id)
+        if dropped:
+            view.notice("Re-run: replaced this cell's earlier turn"
+                        + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+
     turn = conversation.new_turn(
-        user_content,
+        request.user_content,
         image_labels=request.image_labels,
-        cell_id=session.cell.cell_id,
-        execution_count=session.cell.execution_count,
+        cell_id=prepared.cell_id,
+        execution_count=prepared.execution_count,
         model_id=resolved.invoke_id,
     )
     wire = [turn.user_message()] if args.no_history else conversation.messages(pending=turn)
     messages, omitted = conversation.fit_request(wire, turn)
     if omitted:
-        notices.append(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
-                       "were replaced by a placeholder in this request.")
+        view.notice(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
+                    "were replaced by a placeholder in this request.")
     if request.prefill:
         messages.append({"role": "assistant", "content": request.prefill.rstrip()})
 
-    from .view import make_view
-
-    view = make_view(shell)
-    view.start({
-        "model": model.name if model else resolved.invoke_id,
-        "model_id": resolved.invoke_id,
-        "chat": chat_name,
-        "offline": settings.offline,
-        "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
-                   for image in images],
-    })
-    for notice in notices:
-        view.notice(notice)
-
-    exchange = Exchange(session.client(settings), request, view,
+    exchange = Exchange(client or session.client(prepared.settings), request, view,
                         fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
-        replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
-    except KeyboardInterrupt:
-        error = interrupted_error(exchange.partial)
-        _keep_partial(conversation, turn, exchange, args, "interrupted")
-        view.fail(str(error))
-        raise error from None
-    except Exception as exc:  # every failure reaches the user as one line
-        error = as_user_error(exc, request)
-        _keep_partial(conversation, turn, exchange, args, str(error))
+        replies = _converse(magic, exchange, messages, prepared.toolset, prepared.tool_choice, args, view)
+    except (KeyboardInterrupt, Exception) as exc:  # every failure reaches the user as one line
+        stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)
+        if stopped or isinstance(exc, KeyboardInterrupt):
+            error: ClaudeMagicError = (stopped_error if stopped else interrupted_error)(exchange.partial)
+            reason = "stopped" if stopped else "interrupted"
+        else:
+            error = as_user_error(exc, request)
+            reason = str(error)
+        _keep_partial(conversation, turn, exchange, args, reason)
         view.fail(str(error))
         raise error from None
 
@@ -118,14 +179,17 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if final.stop_reason == GUARDRAIL_INTERVENED:
         view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
     cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
-    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
-    answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
+    text = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
+    blocks = code_blocks(text) if args.code else []
     if args.out:
-        shell.user_ns[args.out] = answer
-    if args.code:
-        blocks = code_blocks(answer)
-        if blocks:
-            shell.set_next_input("\n\n".join(blocks), replace=False)
+        shell.user_ns[args.out] = text
+        if background:
+            view.notice(f"The answer's text is in the variable {args.out}.")
+    if blocks and background:
+        view.notice("Its code blocks go into a new cell below the next cell you run.")
+    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
+    if blocks:
+        shell.set_next_input("\n\n".join(blocks), replace=False)
 
 
 def _add_notebook_context(magic: ClaudeMagic, args: argparse.Namespace, conversation: Any,

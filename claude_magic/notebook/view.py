@@ -17,7 +17,8 @@ One small interface, two implementations:
 Calls, in order:
 
     view.start({"model": "Claude Sonnet 4.5", "chat": "default",
-                "images": [(png_bytes, "cell [3]", 1200)]})     # images optional
+                "images": [(png_bytes, "cell [3]", 1200)],      # images optional
+                "controls": [stop_button]})                     # widgets beside the header, optional
     view.update(message)        # after stream events; the view throttles itself
     view.due()                  # would update() render now? (else text deltas may wait)
     view.tool_call(tool_use_block)      # tool loop: about to run this call
@@ -87,6 +88,11 @@ class View(ABC):
     @abstractmethod
     def update(self, message: Message) -> None:
         """See the module docstring."""
+
+    @property
+    def display_id(self) -> str | None:
+        """The display id of the view's output in the cell (None when it has none)."""
+        return None
 
     def due(self) -> bool:
         """Whether `update` would show something now. When not, a caller may hold
@@ -182,10 +188,18 @@ class WidgetView(View):
         # styled like the finished blocks above it (JupyterLab's rendered-HTML look)
         w["tail"] = widgets.HTML("", layout=layout, style=style, _dom_classes=("jp-RenderedHTMLCommon",))
         w["status"] = widgets.HTML(status_html("● streaming…"), layout=layout, style=style)
-        w["box"] = widgets.VBox([w["header"], w["body"], w["tail"], w["status"]], layout=layout,
+        top = w["header"]
+        controls = tuple(header.get("controls") or ())  # e.g. a Stop button, beside the header
+        if controls:
+            top = w["top"] = widgets.HBox([w["header"], *controls], layout=layout)
+        w["box"] = widgets.VBox([top, w["body"], w["tail"], w["status"]], layout=layout,
                                 _dom_classes=("claude-magic-live",))
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
+
+    @property
+    def display_id(self) -> str | None:
+        return getattr(self._handle, "display_id", None)
 
     def update(self, message: Message) -> None:
         self._track(message)
@@ -356,8 +370,9 @@ class WidgetView(View):
         w = self._widgets
         w["body"].clear_output()
         w["tail"].value = w["header"].value = w["status"].value = ""
-        for name in ("box", "header", "body", "tail", "status", "layout", "style"):
-            w[name].close()
+        for name in ("box", "top", "header", "body", "tail", "status", "layout", "style"):
+            if name in w:
+                w[name].close()
         self._widgets = {}
 
 
