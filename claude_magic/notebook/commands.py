@@ -190,8 +190,8 @@ def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
         print(f"Cell [{number}] ran without an error: nothing to fix "
               f"(ask about it with %%claude --cell {number}).")
         return
-    from .context import FIX_PROMPT, fix_context
     from .background import run_cell
+    from .context import FIX_PROMPT, fix_context
 
     options = magic.claude.parser.parse_args(["--code"])  # %%claude's defaults, the code goes below
     options.chat = args.chat
