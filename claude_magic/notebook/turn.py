@@ -187,9 +187,9 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
             view.notice(f"The answer's text is in the variable {args.out}.")
     if blocks and background:
         view.notice("Its code blocks go into a new cell below the next cell you run.")
-    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
-    if blocks:
+    if blocks:  # before the footer: once the answer shows as finished, the next cell may run
         shell.set_next_input("\n\n".join(blocks), replace=False)
+    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
 
 
 def _add_notebook_context(magic: ClaudeMagic, args: argparse.Namespace, conversation: Any,
