@@ -37,9 +37,11 @@ class Request:
     stream: bool = True
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: dict[str, Any] | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # thinking, output_config (shaping.py)
+    cache_ttl: str | None = None  # prompt-caching breakpoints with this TTL; None: no caching
 
     def body(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
-        return build_request(
+        body = build_request(
             messages,
             max_tokens=self.max_tokens,
             system=self.system,
@@ -51,6 +53,12 @@ class Request:
             tool_choice=tool_choice,
             anthropic_beta=self.betas,
         )
+        body.update(self.fields)
+        if self.cache_ttl is not None:
+            from .shaping import place_breakpoints
+
+            place_breakpoints(body, self.resolved.model, self.cache_ttl)
+        return body
 
 
 class Exchange:

@@ -44,6 +44,10 @@ class ClaudeMagic(Magics):
     tools = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
     auto_approve_tools = Bool(False, help="Run tools that ask for approval without asking.").tag(config=True)
     max_steps = Int(10, help="Most tool-loop steps per cell.").tag(config=True)
+    effort = Enum(["low", "medium", "high", "xhigh", "max"], None, allow_none=True,
+                  help="Default thinking effort (--effort); None: the model's default.").tag(config=True)
+    cache = Bool(True, help="Prompt caching: cache_control breakpoints on models that cache.").tag(config=True)
+    cache_ttl = Enum(["5m", "1h"], "5m", help="How long cached prefixes live (1h costs more to write).").tag(config=True)
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
@@ -74,6 +78,11 @@ class ClaudeMagic(Magics):
     @argument("--top-k", type=int, help="sample from the top K tokens, 0–500")
     @argument("--stop", action="append", default=[], metavar="TEXT", help="stop sequence (repeatable)")
     @argument("--prefill", metavar="TEXT", help="start of the answer; Claude continues from it")
+    @argument("--effort", choices=["low", "medium", "high", "xhigh", "max"],
+              help="how hard Claude thinks: adaptive effort, or a thinking budget per level")
+    @argument("--think", type=int, metavar="N", help="think with a budget of N tokens (models that take one)")
+    @argument("--no-think", action="store_true", help="turn thinking off where the model allows it")
+    @argument("--no-cache", action="store_true", help="send no prompt-caching breakpoints")
     @argument("--chat", metavar="NAME", help="use the named conversation (default: 'default')")
     @argument("--new", action="store_true", help="start the conversation afresh")
     @argument("--no-history", action="store_true", help="one-off question: send no history, keep none")

@@ -45,12 +45,16 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
                            + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
 
     toolset, betas, tool_choice = _tools(magic, args, model)
+    shaped = _thinking(magic, args, model)
+    from ..bedrock.shaping import thinking_betas
+
+    betas = [*betas, *thinking_betas(model, shaped, bool(toolset))]
     request = Request(
         resolved=resolved,
         region=region,
         user_content=user_content,
         image_labels=[image.label for image in images],
-        max_tokens=args.max_tokens or magic.max_tokens,
+        max_tokens=shaped.max_tokens,
         system=args.system if args.system is not None else magic.system,
         temperature=_first(args.temperature, magic.temperature),
         top_p=_first(args.top_p, magic.top_p),
@@ -61,6 +65,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         stream=magic.stream and not args.no_stream,
         tools=toolset.definitions() if toolset else [],
         tool_choice=tool_choice,
+        fields=shaped.fields,
+        cache_ttl=magic.cache_ttl if magic.cache and not args.no_cache else None,
     )
     turn = conversation.new_turn(
         user_content,
@@ -110,7 +116,11 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
-    cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
+    usage = turn.usage
+    cost = model.cost(usage.input_tokens, usage.output_tokens,
+                      cache_write_tokens=usage.cache_creation_input_tokens,
+                      cache_read_tokens=usage.cache_read_input_tokens,
+                      cache_ttl=request.cache_ttl or "5m") if model else None
     view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
     answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     if args.out:
@@ -242,6 +252,18 @@ def _tools(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | 
         raise ClaudeMagicError("--tool-choice needs tools: add --tools f,g.")
     choice = tool_choice_for(args.tool_choice, toolset) if toolset else None
     return toolset, (toolset.betas() if toolset else []), choice
+
+
+def _thinking(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None) -> Any:
+    """--effort / --think / --no-think (the effort trait when none is given), shaped."""
+    from ..bedrock.shaping import ThinkingChoice, shape_thinking
+
+    given = args.effort is not None or args.think is not None or args.no_think
+    effort = args.effort if given else magic.effort
+    if not given and model is not None and model.thinking == "none":
+        effort = None  # a configured default effort skips models that don't think
+    choice = ThinkingChoice(effort=effort, budget=args.think, off=args.no_think)
+    return shape_thinking(model, choice, args.max_tokens, magic.max_tokens)
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
