@@ -17,8 +17,8 @@ Effort on models that take only a thinking budget (the 4.5 generation and older)
 
 Thinking tokens count against `max_tokens`. Without `--max-tokens`, a request that
 thinks gets `max_tokens` = budget + 8,192 (room for the answer) on budget models and,
-on adaptive models, the effort's ceiling below (`high` when no effort is given, for the
-models that always think), never above the model's max_output_tokens nor below the
+on adaptive models, the effort's ceiling (`EFFORT_MAX_TOKENS`; that of `high` for the
+models that always think, which get no thinking field unless an effort is asked for), never above the model's max_output_tokens nor below the
 configured default. With `--max-tokens`, a budget is lowered to leave 8,192 tokens for
 the answer (half of max_tokens when that is too little), and at least 1,024.
 """
@@ -118,8 +118,9 @@ def shape_thinking(model: Model | None, choice: ThinkingChoice, max_tokens: int 
                                        f"{2 * MIN_BUDGET:,} (thinking takes at least {MIN_BUDGET:,}).")
             return _manual(model, budget, max_tokens, default_max_tokens)
         return _adaptive(model, choice.effort, max_tokens, default_max_tokens)
-    if mode == "always":
-        return _adaptive(model, None, max_tokens, default_max_tokens)
+    if mode == "always":  # it thinks unasked: room for that, but no thinking field sent
+        return Shaped(_adaptive(model, None, max_tokens, default_max_tokens).max_tokens,
+                      thinking=True)
     return Shaped(max_tokens or default_max_tokens)
 
 
