@@ -451,6 +451,8 @@ def footer_text(
         parts.append(stop_reason)
     if usage is not None:
         parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+        if usage.thinking_tokens:
+            parts.append(f"{usage.thinking_tokens:,} thinking")
         if usage.cache_read_input_tokens:
             parts.append(f"{usage.cache_read_input_tokens:,} cache read")
         if usage.cache_creation_input_tokens:
