@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import catalog
 from .fitting import BODY_BUDGET, fit_body
 from .messages import (
     MAX_IMAGES,

@@ -53,6 +53,16 @@ def thinking_html(blocks: list[Block], tokens: int = 0, *, live: bool = False) -
             f"{body}</details>")
 
 
+LIVE_CHARS = 4000  # the live section shows the latest thinking, bounded in size
+
+
+def live_thinking_html(block: Block) -> str:
+    """The collapsed section while a thinking block streams: its latest text."""
+    text = str(block.get("thinking", ""))
+    shown = text if len(text) <= LIVE_CHARS else "…" + text[-LIVE_CHARS:]
+    return thinking_html([{**block, "thinking": shown}], live=True)
+
+
 def thinking_markdown(blocks: list[Block], tokens: int = 0) -> str:
     """The section for text and Markdown output: its title, then the text quoted."""
     if not blocks:
