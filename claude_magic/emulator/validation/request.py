@@ -232,7 +232,10 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
     check_messages(model, body["messages"], has_tools=bool(tools))
     check_unmodified(body["messages"])
     check_breakpoints(model, body)
-    if estimate_input_tokens(body) > model.context_window:
+    window = model.context_window
+    if model.long_context and model.long_context[1] in betas:
+        window = model.long_context[0]
+    if estimate_input_tokens(body) > window:
         raise validation("Input is too long for requested model.")
 
 
