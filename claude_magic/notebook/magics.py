@@ -88,6 +88,8 @@ class ClaudeMagic(Magics):
     @argument("--no-history", action="store_true", help="one-off question: send no history, keep none")
     @argument("--no-stream", action="store_true", help="wait for the whole answer (InvokeModel)")
     @argument("-o", "--out", metavar="VAR", help="store the answer's text in variable VAR")
+    @argument("--json", metavar="SCHEMA", help="structured answer: a JSON Schema dict, pydantic model, "
+              "dataclass or TypedDict in the namespace; --out VAR gets the data")
     @argument("--code", action="store_true", help="put the answer's Python code blocks into a new cell below")
     @argument("--beta", action="append", default=[], metavar="NAME", help="anthropic_beta flag (repeatable)")
     @argument("--image", action="append", default=[], metavar="SOURCE",

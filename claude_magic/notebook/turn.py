@@ -46,6 +46,11 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
 
     toolset, betas, tool_choice = _tools(magic, args, model)
     shaped = _thinking(magic, args, model)
+    plan = _structured(magic, args, model, shaped, toolset)
+    tools = toolset.definitions() if toolset else []
+    if plan is not None:
+        user_content = plan.user_content(user_content)
+        tools, tool_choice = plan.tools, plan.tool_choice
     from ..bedrock.shaping import thinking_betas
 
     betas = [*betas, *thinking_betas(model, shaped, bool(toolset))]
@@ -63,9 +68,9 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         prefill=args.prefill,
         betas=list(dict.fromkeys([*betas, *args.beta])),
         stream=magic.stream and not args.no_stream,
-        tools=toolset.definitions() if toolset else [],
+        tools=tools,
         tool_choice=tool_choice,
-        fields=shaped.fields,
+        fields=plan.fields(shaped.fields) if plan is not None else shaped.fields,
         cache_ttl=magic.cache_ttl if magic.cache and not args.no_cache else None,
     )
     turn = conversation.new_turn(
@@ -100,7 +105,10 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     exchange = Exchange(session.client(settings), request, view,
                         fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
-        replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
+        if plan is not None:
+            replies = plan.converse(exchange, messages)
+        else:
+            replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
     except KeyboardInterrupt:
         error = interrupted_error(exchange.partial)
         _keep_partial(conversation, turn, exchange, args, "interrupted")
@@ -113,6 +121,8 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         raise error from None
 
     turn.complete(replies)
+    if plan is not None:
+        plan.close_turn(turn)
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
@@ -121,7 +131,18 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
                       cache_write_tokens=usage.cache_creation_input_tokens,
                       cache_read_tokens=usage.cache_read_input_tokens,
                       cache_ttl=request.cache_ttl or "5m") if model else None
-    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
+    footer = _footer(final, turn, exchange.latency, cost)
+    if plan is not None:
+        footer = " · ".join(p for p in (footer, plan.footer()) if p)
+        if plan.error is not None:
+            view.notice(str(plan.failure(args.out)))
+    view.finish(footer, final.stop_reason)
+    if plan is not None:
+        if plan.error is not None:
+            raise plan.failure(args.out)
+        if args.out:
+            shell.user_ns[args.out] = plan.data
+        return
     answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     if args.out:
         shell.user_ns[args.out] = answer
@@ -264,6 +285,16 @@ def _thinking(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model
         effort = None  # a configured default effort skips models that don't think
     choice = ThinkingChoice(effort=effort, budget=args.think, off=args.no_think)
     return shape_thinking(model, choice, args.max_tokens, magic.max_tokens)
+
+
+def _structured(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None,
+                shaped: Any, toolset: Any) -> Any:
+    """The --json plan (None without --json)."""
+    if not args.json:
+        return None
+    from .structured_turn import StructuredPlan
+
+    return StructuredPlan.make(args.json, magic.shell.user_ns, model, shaped.thinking, bool(toolset))
 
 
 def _check_ranges(args: argparse.Namespace) -> None:

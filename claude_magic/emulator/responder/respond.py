@@ -201,6 +201,12 @@ def _thinking_block(model: Model, body: dict[str, Any]) -> Block | None:
     return {"type": "thinking", "thinking": text, "signature": sign_thinking(text)}
 
 
+def _format_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema of `output_config.format`, when the request asks for one."""
+    fmt = (body.get("output_config") or {}).get("format")
+    return fmt.get("schema") if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict) else None
+
+
 def respond(model: Model, body: dict[str, Any]) -> Message:
     """The emulator's deterministic reply to a validated InvokeModel body."""
     messages = body["messages"]
@@ -223,8 +229,11 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
             for i, t in enumerate(chosen)
         ]
         forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
+        schema = _format_schema(body)
         if tool_uses:
             text = "" if forced else tool_use_note([t["name"] for t in chosen])
+        elif schema is not None:
+            text = json.dumps(instance_for(schema, hints_from_text(schema, user_text)), ensure_ascii=False)
         else:
             text = describe_request(model, body, user_index, input_tokens)
 

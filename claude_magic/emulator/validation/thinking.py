@@ -147,6 +147,10 @@ def _check_output_config(model: Model, config: Any) -> None:
     for key in config:
         if key not in ("effort", "format"):
             raise validation(f"output_config.{key}: Extra inputs are not permitted")
+    if "format" in config:
+        from .output_format import check_format
+
+        check_format(model, config["format"])
     if "effort" in config:
         effort = config["effort"]
         levels = model.effort_levels
