@@ -255,3 +255,16 @@ def test_thinking_blocks_come_back_byte_identical_in_the_tool_loop(shell, emulat
 def test_footer_counts_thinking_tokens(shell, emulator):
     run = _ok(shell.ask("-m sonnet-4.5 --think 2000", "Hi"))
     assert "thinking" in run.stdout
+
+
+def test_export_keeps_thinking_blocks_exactly(shell, emulator, tmp_path):
+    import nbformat
+
+    _ok(shell.ask("-m sonnet-4.5 --think 2000", "Hi"))
+    stored = shell.magic.session.chats.get().turns[-1].replies[0].content[0]
+    path = tmp_path / "chat.ipynb"
+    _ok(shell.run(f"%claude export {path}"))
+    notebook = nbformat.read(str(path), as_version=4)
+    answer = notebook.cells[-1]
+    assert answer.metadata["claude_magic"]["thinking"] == [stored]
+    assert "*Thinking*" in answer.source and stored["thinking"][:20] in answer.source
