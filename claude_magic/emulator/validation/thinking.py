@@ -73,8 +73,18 @@ def block_intact(block: dict[str, Any]) -> bool:
             and hmac.compare_digest(signature, sign_thinking(text)))
 
 
+def _continues_tool_use(messages: list[Any]) -> bool:
+    last = messages[-1] if messages else None
+    content = last.get("content") if isinstance(last, dict) else None
+    return (isinstance(content, list) and last.get("role") == "user"
+            and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content))
+
+
 def check_unmodified(messages: list[Any]) -> None:
-    """The latest assistant message's thinking blocks must be exactly as sent."""
+    """In a tool loop (the request ends with tool results), the latest assistant
+    message's thinking blocks must be exactly as sent."""
+    if not _continues_tool_use(messages):
+        return
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
         if not isinstance(message, dict) or message.get("role") != "assistant":
