@@ -268,3 +268,12 @@ def test_export_keeps_thinking_blocks_exactly(shell, emulator, tmp_path):
     answer = notebook.cells[-1]
     assert answer.metadata["claude_magic"]["thinking"] == [stored]
     assert "*Thinking*" in answer.source and stored["thinking"][:20] in answer.source
+
+
+def test_bedrocks_thinking_refusals_say_what_to_do(shell, emulator):
+    run = shell.ask("-m sonnet-4.5 --think 2000 --max-tokens 1500", "Hi")
+    assert not run.success
+    assert "`max_tokens` must be greater than `thinking.budget_tokens`" in str(run.error)
+    assert "raise --max-tokens above the budget" in str(run.error)
+    run = shell.ask("-m sonnet-4.5 --think 2000 -t 0.3", "Hi")
+    assert "drop --temperature while thinking" in str(run.error)

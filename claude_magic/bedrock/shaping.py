@@ -251,3 +251,21 @@ def _mark_last_block(messages: list[dict[str, Any]], index: int, marker: dict[st
             blocks = [*blocks[:position], {**block, "cache_control": marker}, *blocks[position + 1:]]
             messages[index] = {**message, "content": blocks}
             return
+
+
+# ---------------------------------------------------------------- Bedrock's refusals, explained
+
+THINKING_HINTS = (
+    ("must be greater than `thinking.budget_tokens`", "raise --max-tokens above the budget, or lower --think."),
+    ("budget_tokens: Input should be greater than or equal to", "use --think 1024 or more."),
+    ("`temperature` may only be set to 1 when thinking", "drop --temperature while thinking (or --no-think)."),
+    ("`top_k` must be unset when thinking", "drop --top-k while thinking (or --no-think)."),
+    ("`top_p` must be", "use --top-p between 0.95 and 1, or none, while thinking."),
+    ("Thinking may not be enabled when tool_choice forces", "use --tool-choice auto, or --no-think."),
+    ('"thinking.type.enabled" is not supported', "use --effort instead of --think."),
+)
+
+
+def thinking_hint(text: str) -> str:
+    """What to do about a thinking rule Bedrock's message names ("" if none)."""
+    return next((hint for marker, hint in THINKING_HINTS if marker in text), "")
