@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..core.errors import ClaudeMagicError
@@ -173,23 +174,28 @@ def thinking_betas(model: Model | None, shaped: Shaped, has_tools: bool) -> list
 # ---------------------------------------------------------------- prompt caching
 
 
+# A conversation resends the same text objects with every request: their estimates are
+# remembered (a str caches its hash, and a hit compares by identity first).
+text_tokens = lru_cache(maxsize=8192)(estimate_text_tokens)
+
+
 def block_estimate(block: Any) -> int:
     """A quick token estimate for one content block (images and documents by size)."""
     if not isinstance(block, dict):
-        return estimate_text_tokens(str(block))
+        return text_tokens(str(block))
     kind = block.get("type")
     if kind == "text":
-        return estimate_text_tokens(block.get("text", ""))
+        return text_tokens(block.get("text", ""))
     if kind in ("image", "document"):
         data = (block.get("source") or {}).get("data", "")
         return IMAGE_TOKENS if kind == "image" else max(1, len(data) // 6)
     if kind == "tool_result":
         content = block.get("content")
         if isinstance(content, str):
-            return 1 + estimate_text_tokens(content)
+            return 1 + text_tokens(content)
         return 1 + sum(block_estimate(b) for b in content or [])
     if kind == "thinking":
-        return estimate_text_tokens(block.get("thinking", ""))
+        return text_tokens(block.get("thinking", ""))
     return estimate_text_tokens(str(block.get("input", block)))
 
 
