@@ -30,7 +30,7 @@ def thinking_blocks(message: Message) -> list[Block]:
 
 def thinking_summary(blocks: list[Block], tokens: int = 0, *, live: bool = False) -> str:
     """The section's title: "Thinking", what it holds when there is no text, the tokens."""
-    counted = f" ({tokens:,} thinking tokens)" if tokens else ""
+    counted = f" ({tokens:,} thinking token{'s' * (tokens != 1)})" if tokens else ""
     text = "".join(str(b.get("thinking", "")) for b in blocks if b.get("type") == "thinking")
     if live:
         return f"Thinking…{counted}"
