@@ -237,6 +237,11 @@ def _validation_error(text: str, *, name: str, invoke_id: str | None, region: st
     if "Input is too long" in text or "prompt is too long" in text:
         return ClaudeError("The conversation is too long for the model: start afresh with %claude reset, "
                            "or drop turns with %claude undo.", "too_long")
+    from .shaping import thinking_hint
+
+    hint = thinking_hint(text)
+    if hint:
+        return ClaudeError(f"Bedrock rejected the request: {text.rstrip('.')}: {hint}", "invalid_request")
     return ClaudeError(f"Bedrock rejected the request: {text}", "invalid_request")
 
 

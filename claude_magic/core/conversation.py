@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import catalog
 from .fitting import BODY_BUDGET, fit_body
 from .messages import (
     MAX_IMAGES,
@@ -314,14 +313,11 @@ class Conversation:
         return total
 
     def cost_total(self) -> float:
-        """Estimated USD cost of the turns whose model the catalogue prices."""
-        total = 0.0
-        for turn in self.turns:
-            model = catalog.lookup(turn.model_id) if turn.model_id else None
-            if model:
-                usage = turn.usage
-                total += model.cost(usage.input_tokens, usage.output_tokens)
-        return total
+        """Estimated USD cost of the turns whose model the catalogue prices (cache
+        writes at the 5-minute price, reads at the read price)."""
+        from .costs import summarise
+
+        return summarise(self.turns).cost
 
     def messages(self, pending: Turn | None = None, prefill: str | None = None) -> list[Wire]:
         """The wire messages: every turn, then `pending` (the turn being asked),

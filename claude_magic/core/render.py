@@ -21,6 +21,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from .messages import Block, Message, Usage
+from .thinking import thinking_html
 
 ImageThumb = tuple[bytes, str, int]  # PNG bytes, label, estimated tokens
 MAX_SHOWN_CHARS = 10_000  # tool inputs and results beyond this are cut in the display
@@ -457,6 +458,8 @@ def footer_text(
         parts.append(stop_reason)
     if usage is not None:
         parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+        if usage.thinking_tokens:
+            parts.append(f"{usage.thinking_tokens:,} thinking")
         if usage.cache_read_input_tokens:
             parts.append(f"{usage.cache_read_input_tokens:,} cache read")
         if usage.cache_creation_input_tokens:
@@ -518,11 +521,8 @@ def static_bundle(
                     args = tool_input_text(block.get("input") or {})
                     md_parts.append(f"🔧 `{block.get('name', '?')}`\n\n{_fenced(args)}")
                     text_parts.append(f"[tool] {block.get('name', '?')} {args}")
-                elif kind == "thinking" and block.get("thinking"):
-                    html_parts.append(
-                        f'<details class="claude-magic-thinking"><summary style="{_DIM}">thinking</summary>'
-                        f'<div style="white-space:pre-wrap">{html.escape(block["thinking"])}</div></details>'
-                    )
+                elif kind in ("thinking", "redacted_thinking"):
+                    html_parts.append(thinking_html([block], entry.usage.thinking_tokens))
     if error:
         html_parts.append(error_html(error))
         md_parts.append(f"**Error:** {error}")

@@ -178,8 +178,13 @@ class Emulator:
     def clear_faults(self) -> None:
         self._state.faults.clear()
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward (cached prompt prefixes expire); the total
+        offset in seconds. `POST /_emulator/clock {"advance": SECONDS}` does the same."""
+        return self._state.cache.advance(seconds)
+
     def reset(self) -> None:
-        """Forget recorded requests, queued scripts and faults."""
+        """Forget recorded requests, queued scripts, faults and cached prefixes."""
         self._state.reset()
 
 

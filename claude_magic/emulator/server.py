@@ -92,6 +92,14 @@ def _loggable_body(body: bytes) -> Any:
         return body.decode("utf-8", errors="replace")
 
 
+def _cache_headers(message: Message) -> dict[str, str]:
+    usage = message.usage
+    if not (usage.cache_read_input_tokens or usage.cache_creation_input_tokens):
+        return {}
+    return {"X-Amzn-Bedrock-Cache-Read-Input-Token-Count": str(usage.cache_read_input_tokens),
+            "X-Amzn-Bedrock-Cache-Write-Input-Token-Count": str(usage.cache_creation_input_tokens)}
+
+
 class EmulatorHandler(BaseHTTPRequestHandler):
     """One connection: HTTP/1.1 keep-alive, any method, JSON error bodies."""
 
@@ -345,6 +353,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             reply = respond(model, request)
             message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(request))
+        from .cache import account
+
+        account(message, state.cache.use(model, request))
         if operation == STREAM:
             self._stream(invoke_frames(message, started), fault)
         elif operation == CONVERSE_STREAM and converse is not None:
@@ -375,6 +386,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "X-Amzn-Bedrock-Input-Token-Count": str(message.usage.input_tokens),
                 "X-Amzn-Bedrock-Output-Token-Count": str(message.usage.output_tokens),
                 "X-Amzn-Bedrock-Invocation-Latency": str(latency),
+                **_cache_headers(message),
             },
         )
 
@@ -454,6 +466,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             },
             "/config": {"GET": self._config, "POST": lambda: self._config(body)},
             "/reset": {"POST": lambda: state.reset() or {"status": "ok"}},
+            "/clock": {"GET": lambda: {"offset": state.cache.offset},
+                       "POST": lambda: self._advance_clock(body)},
         }
         if route not in handlers:
             raise BedrockError(
@@ -484,6 +498,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         for fault in faults:
             self.server.state.faults.add(fault)
         return {"queued": len(faults), "faults": self.server.state.faults.pending()}
+
+    def _advance_clock(self, body: bytes) -> dict[str, Any]:
+        payload = _parse_json(body)
+        if not isinstance(payload, dict) or set(payload) != {"advance"}:
+            raise ValueError('clock takes {"advance": SECONDS}')
+        return {"offset": self.server.state.cache.advance(payload["advance"])}
 
     def _config(self, body: bytes | None = None) -> dict[str, Any]:
         if body is not None:

@@ -7,6 +7,7 @@ from collections import deque
 from importlib import metadata
 from typing import Any
 
+from .cache import PromptCache
 from .faults import FaultQueue
 from .wire.events import check_script
 
@@ -38,6 +39,7 @@ class EmulatorState:
         self.credentials = credentials
         self.bearer_tokens = bearer_tokens  # Bedrock API keys accepted; None: any
         self.verbose = False
+        self.cache = PromptCache()  # prompt caching, with a clock tests can move
         # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
         # appended right after the frame is written (benchmarks measure latency with it).
         self.sent_frames: list[tuple[float, int, bytes]] | None = None
@@ -79,6 +81,7 @@ class EmulatorState:
         self.clear_requests()
         self.clear_scripts()
         self.faults.clear()
+        self.cache.clear()
 
     def health(self) -> dict[str, Any]:
         with self.lock:

@@ -109,14 +109,20 @@ def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
 
 
 def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
+    from ..core.costs import summarise
+
     _parse("usage", words)
-    rows = [("chat", "turns", "input tokens", "output tokens", "est. cost $")]
+    rows = [("chat", "turns", "input tokens", "cache written", "cache read", "output tokens",
+             "est. cost $", "uncached $")]
     for name in magic.session.chats.names():
         conversation = magic.session.chats.get(name)
-        usage, cost = conversation.usage_total(), conversation.cost_total()
+        summary = summarise(conversation.turns, magic.cache_ttl)
+        usage = summary.usage
         rows.append((name, str(len(conversation.turns)), str(usage.input_tokens),
-                     str(usage.output_tokens), f"{cost:.4f}"))
+                     str(usage.cache_creation_input_tokens), str(usage.cache_read_input_tokens),
+                     str(usage.output_tokens), f"{summary.cost:.4f}", f"{summary.uncached_cost:.4f}"))
     print(_table(rows))
+    print("# input tokens: uncached input; uncached $: the same turns without prompt caching")
 
 
 def cmd_offline(magic: ClaudeMagic, words: list[str]) -> None:

@@ -53,6 +53,10 @@ class ClaudeMagic(Magics):
     background = Bool(False, help="Answer every cell in the background, as with --background "
                        "(cells with tools still answer in the foreground).").tag(config=True)
     max_steps = Int(10, help="Most tool-loop steps per cell.").tag(config=True)
+    effort = Enum(["low", "medium", "high", "xhigh", "max"], None, allow_none=True,
+                  help="Default thinking effort (--effort); None: the model's default.").tag(config=True)
+    cache = Bool(True, help="Prompt caching: cache_control breakpoints on models that cache.").tag(config=True)
+    cache_ttl = Enum(["5m", "1h"], "5m", help="How long cached prefixes live (1h costs more to write).").tag(config=True)
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
@@ -85,11 +89,18 @@ class ClaudeMagic(Magics):
     @argument("--top-k", type=int, help="sample from the top K tokens, 0–500")
     @argument("--stop", action="append", default=[], metavar="TEXT", help="stop sequence (repeatable)")
     @argument("--prefill", metavar="TEXT", help="start of the answer; Claude continues from it")
+    @argument("--effort", choices=["low", "medium", "high", "xhigh", "max"],
+              help="how hard Claude thinks: adaptive effort, or a thinking budget per level")
+    @argument("--think", type=int, metavar="N", help="think with a budget of N tokens (models that take one)")
+    @argument("--no-think", action="store_true", help="turn thinking off where the model allows it")
+    @argument("--no-cache", action="store_true", help="send no prompt-caching breakpoints")
     @argument("--chat", metavar="NAME", help="use the named conversation (default: 'default')")
     @argument("--new", action="store_true", help="start the conversation afresh")
     @argument("--no-history", action="store_true", help="one-off question: send no history, keep none")
     @argument("--no-stream", action="store_true", help="wait for the whole answer (InvokeModel)")
     @argument("-o", "--out", metavar="VAR", help="store the answer's text in variable VAR")
+    @argument("--json", metavar="SCHEMA", help="structured answer: a JSON Schema dict, pydantic model, "
+              "dataclass or TypedDict in the namespace; --out VAR gets the data")
     @argument("--code", action="store_true", help="put the answer's Python code blocks into a new cell below")
     @argument("--beta", action="append", default=[], metavar="NAME", help="anthropic_beta flag (repeatable)")
     @argument("--image", action="append", default=[], metavar="SOURCE",

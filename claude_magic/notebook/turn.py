@@ -35,6 +35,7 @@ class PreparedCell:
     toolset: Any
     tool_choice: dict[str, Any] | None
     notices: list[str] = field(default_factory=list)  # shown under the header
+    plan: Any = None  # --json: how the structured answer is asked for (structured_turn.py)
 
     @property
     def model(self) -> catalog.Model | None:
@@ -97,12 +98,21 @@ def prepare_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> Pre
     _add_notebook_context(magic, args, session.chats.get(chat_name), user_content, notices)
 
     toolset, betas, tool_choice = _tools(magic, args, model)
+    shaped = _thinking(magic, args, model)
+    plan = _structured(magic, args, model, shaped, toolset)
+    tools = toolset.definitions() if toolset else []
+    if plan is not None:
+        user_content = plan.user_content(user_content)
+        tools, tool_choice = plan.tools, plan.tool_choice
+    from ..bedrock.shaping import thinking_betas
+
+    betas = [*betas, *thinking_betas(model, shaped, bool(toolset))]
     request = Request(
         resolved=resolved,
         region=region,
         user_content=user_content,
         image_labels=[image.label for image in images],
-        max_tokens=args.max_tokens or magic.max_tokens,
+        max_tokens=shaped.max_tokens,
         system=args.system if args.system is not None else magic.system,
         temperature=_first(args.temperature, magic.temperature),
         top_p=_first(args.top_p, magic.top_p),
@@ -111,16 +121,18 @@ def prepare_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> Pre
         prefill=args.prefill,
         betas=list(dict.fromkeys([*betas, *args.beta])),
         stream=magic.stream and not args.no_stream,
-        tools=toolset.definitions() if toolset else [],
+        tools=tools,
         tool_choice=tool_choice,
         api=magic.api,
         guardrail=_guardrail(magic),
+        fields=plan.fields(shaped.fields) if plan is not None else shaped.fields,
+        cache_ttl=magic.cache_ttl if magic.cache and not args.no_cache else None,
     )
     return PreparedCell(
         args=args, settings=settings, resolved=resolved, request=request, images=images,
         chat=args.chat or session.chats.default_name, cell_id=session.cell.cell_id,
         execution_count=session.cell.execution_count, toolset=toolset, tool_choice=tool_choice,
-        notices=notices,
+        notices=notices, plan=plan,
     )
 
 
@@ -131,7 +143,7 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
     (after showing it in the view) when the answer fails or is cut short. A view
     whose `stop_requested` is true turns any failure into a stop."""
     session, shell, args, request = magic.session, magic.shell, prepared.args, prepared.request
-    model, resolved = prepared.model, prepared.resolved
+    model, resolved, plan = prepared.model, prepared.resolved, prepared.plan
     conversation = session.chats.get(prepared.chat, new=args.new)
     for notice in prepared.notices:
         view.notice(notice)
@@ -159,7 +171,11 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
     exchange = Exchange(client or session.client(prepared.settings), request, view,
                         fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
-        replies = _converse(magic, exchange, messages, prepared.toolset, prepared.tool_choice, args, view)
+        if plan is not None:
+            replies = plan.converse(exchange, messages)
+        else:
+            replies = _converse(magic, exchange, messages, prepared.toolset, prepared.tool_choice,
+                                args, view)
     except (KeyboardInterrupt, Exception) as exc:  # every failure reaches the user as one line
         stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)
         if stopped or isinstance(exc, KeyboardInterrupt):
@@ -173,12 +189,31 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
         raise error from None
 
     turn.complete(replies)
+    if plan is not None:
+        plan.close_turn(turn)
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
     if final.stop_reason == GUARDRAIL_INTERVENED:
         view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
-    cost = model.cost(turn.usage.input_tokens, turn.usage.output_tokens) if model else None
+    usage = turn.usage
+    cost = model.cost(usage.input_tokens, usage.output_tokens,
+                      cache_write_tokens=usage.cache_creation_input_tokens,
+                      cache_read_tokens=usage.cache_read_input_tokens,
+                      cache_ttl=request.cache_ttl or "5m") if model else None
+    footer = _footer(final, turn, exchange.latency, cost)
+    if plan is not None:
+        footer = " · ".join(p for p in (footer, plan.footer()) if p)
+        if plan.error is not None:
+            view.notice(str(plan.failure(args.out)))
+        elif args.out:
+            shell.user_ns[args.out] = plan.data
+            if background:
+                view.notice(f"The answer's data is in the variable {args.out}.")
+        view.finish(footer, final.stop_reason)
+        if plan.error is not None:
+            raise plan.failure(args.out)
+        return
     text = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     blocks = code_blocks(text) if args.code else []
     if args.out:
@@ -189,7 +224,7 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
         view.notice("Its code blocks go into a new cell below the next cell you run.")
     if blocks:  # before the footer: once the answer shows as finished, the next cell may run
         shell.set_next_input("\n\n".join(blocks), replace=False)
-    view.finish(_footer(final, turn, exchange.latency, cost), final.stop_reason)
+    view.finish(footer, final.stop_reason)
 
 
 def _add_notebook_context(magic: ClaudeMagic, args: argparse.Namespace, conversation: Any,
@@ -341,6 +376,28 @@ def _tools(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | 
         raise ClaudeMagicError("--tool-choice needs tools: add --tools f,g.")
     choice = tool_choice_for(args.tool_choice, toolset) if toolset else None
     return toolset, (toolset.betas() if toolset else []), choice
+
+
+def _thinking(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None) -> Any:
+    """--effort / --think / --no-think (the effort trait when none is given), shaped."""
+    from ..bedrock.shaping import ThinkingChoice, shape_thinking
+
+    given = args.effort is not None or args.think is not None or args.no_think
+    effort = args.effort if given else magic.effort
+    if not given and model is not None and model.thinking == "none":
+        effort = None  # a configured default effort skips models that don't think
+    choice = ThinkingChoice(effort=effort, budget=args.think, off=args.no_think)
+    return shape_thinking(model, choice, args.max_tokens, magic.max_tokens)
+
+
+def _structured(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None,
+                shaped: Any, toolset: Any) -> Any:
+    """The --json plan (None without --json)."""
+    if not args.json:
+        return None
+    from .structured_turn import StructuredPlan
+
+    return StructuredPlan.make(args.json, magic.shell.user_ns, model, shaped.thinking, bool(toolset))
 
 
 def _check_ranges(args: argparse.Namespace) -> None:

@@ -60,6 +60,7 @@ from ..core.render import (
     tool_result_html,
 )
 from ..core.stream import PARTIAL_JSON, lenient_partial_json
+from ..core.thinking import THINKING_TYPES, live_thinking_html, thinking_html, thinking_summary
 
 Clock = Callable[[], float]
 DEFAULT_INTERVAL = 1 / 15  # at most ~15 live renders per second
@@ -281,8 +282,11 @@ class WidgetView(View):
                 elif not done:
                     partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
                     tail = tool_preview_html(block.get("name", "tool"), partial)
-            elif kind == "thinking" and not done:
-                tail = status_html("thinking…")
+            elif kind in THINKING_TYPES:
+                if done:
+                    parts.append(thinking_html([block]))
+                else:
+                    tail = live_thinking_html(block)
             if not done:
                 break
             self._cursor += 1
@@ -453,6 +457,8 @@ class TextView(View):
                 self._written = len(text)
             elif block.get("type") == "tool_use" and done and PARTIAL_JSON not in block:
                 self._show_tool(block)
+            elif block.get("type") in THINKING_TYPES and done:
+                self._line(f"[{thinking_summary([block])}]")
             if not done:
                 return
             self._cursor += 1

@@ -15,9 +15,11 @@ from typing import Any
 
 from ...core.messages import MAX_BODY_BYTES, MAX_STOP_SEQUENCES
 from ...models.catalog import ANTHROPIC_VERSION, MODELS, PROFILE_GEOGRAPHIES, Model, lookup
+from ..cache import check_breakpoints
 from ..errors import malformed, validation
 from ..tokens import estimate_input_tokens
 from .messages import check_messages
+from .thinking import check_thinking, check_unmodified
 from .tools import check_betas, check_tool_choice, check_tools
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -40,6 +42,7 @@ TOP_LEVEL_TYPES: dict[str, tuple[str, ...]] = {
     "tool_choice": ("JSONObject",),
     "metadata": ("JSONObject",),
     "thinking": ("JSONObject",),
+    "output_config": ("JSONObject",),
 }
 RANGES: dict[str, tuple[float, float | None]] = {
     "max_tokens": (1, None),
@@ -47,13 +50,11 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "top_p": (0, 1),
     "top_k": (0, 500),
 }
-MIN_THINKING_BUDGET = 1024
 MAX_NESTING = 100
 _TOO_DEEP = object()
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(inference-profile|foundation-model)/(.+)$"
 )
-_THINKING_MODELS = re.compile(r"claude-(3-7-sonnet|(sonnet|opus|haiku)-4)")
 _JSON_TYPES = {"application/json", "*/*"}
 
 
@@ -198,31 +199,6 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
             raise validation("system: text content blocks must be non-empty")
 
 
-def _check_thinking(model: Model, body: dict[str, Any]) -> None:
-    thinking = body["thinking"]
-    kind = thinking.get("type")
-    if kind not in ("enabled", "disabled"):
-        raise validation(f"thinking: Input tag '{kind}' found using 'type' does not match any of "
-                         "the expected tags: 'enabled', 'disabled'")
-    if kind == "disabled":
-        return
-    if not _THINKING_MODELS.search(model.id):
-        raise validation(f"{model.api_model} does not support extended thinking.")
-    budget = thinking.get("budget_tokens")
-    if isinstance(budget, bool) or not isinstance(budget, int):
-        raise validation("thinking.enabled.budget_tokens: " + (
-            "Field required" if budget is None else "Input should be a valid integer"))
-    if budget < MIN_THINKING_BUDGET:
-        raise validation(f"thinking.enabled.budget_tokens: Input should be greater than or equal "
-                         f"to {MIN_THINKING_BUDGET}")
-    if body["max_tokens"] <= budget:
-        raise validation("`max_tokens` must be greater than `thinking.budget_tokens`.")
-    if body.get("temperature", 1) != 1:
-        raise validation("`temperature` may only be set to 1 when thinking is enabled.")
-    if "top_k" in body:
-        raise validation("`top_k` must be unset when thinking is enabled.")
-
-
 def _check_metadata(metadata: dict[str, Any]) -> None:
     for key, value in metadata.items():
         if key != "user_id":
@@ -245,8 +221,7 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
                          f"the maximum allowed number of output tokens for {model.api_model}")
     if "system" in body:
         _check_system(model, body["system"])
-    if "thinking" in body:
-        _check_thinking(model, body)
+    check_thinking(model, body)
     if "metadata" in body:
         _check_metadata(body["metadata"])
     tools = body.get("tools")
@@ -255,7 +230,12 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
     if "tool_choice" in body:
         check_tool_choice(body["tool_choice"], tools)
     check_messages(model, body["messages"], has_tools=bool(tools))
-    if estimate_input_tokens(body) > model.context_window:
+    check_unmodified(body["messages"])
+    check_breakpoints(model, body)
+    window = model.context_window
+    if model.long_context and model.long_context[1] in betas:
+        window = model.long_context[0]
+    if estimate_input_tokens(body) > window:
         raise validation("Input is too long for requested model.")
 
 
