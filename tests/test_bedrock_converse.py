@@ -13,6 +13,7 @@ import pytest
 from claude_magic.bedrock import BedrockClient, ClaudeError, ClientSettings
 from claude_magic.bedrock.converse import converse_request, document_name
 from claude_magic.core.stream import fold_event
+from claude_magic.emulator.signatures import sign_thinking
 
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
@@ -45,14 +46,14 @@ BODIES = {
                  messages=[{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]),
     "cache": base(
         system=[{"type": "text", "text": "Rules.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
-        tools=[{**TOOL, "cache_control": {"type": "ephemeral"}}],
+        tools=[{**TOOL, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],  # longer TTLs first
         messages=[{"role": "user", "content": [
             {"type": "text", "text": "Doc", "cache_control": {"type": "ephemeral"}},
             {"type": "text", "text": "Q?"}]}]),
     "tool loop": base(tools=[TOOL], tool_choice={"type": "auto"}, messages=[
         {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
         {"role": "assistant", "content": [
-            {"type": "thinking", "thinking": "Need the tool.", "signature": "s1"},
+            {"type": "thinking", "thinking": "Need the tool.", "signature": sign_thinking("Need the tool.")},
             {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True,
                                       "content": [{"type": "text", "text": "offline"}]}]}],

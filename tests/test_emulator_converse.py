@@ -160,14 +160,14 @@ def test_cache_points_and_cache_usage(bedrock_client, emulator):
         modelId=HAIKU,
         system=[{"text": "Long rules."}, {"cachePoint": {"type": "default", "ttl": "1h"}}],
         messages=[user({"text": "A long document"}, {"cachePoint": {"type": "default"}}, {"text": "Q?"})],
-        toolConfig={"tools": [WEATHER, {"cachePoint": {"type": "default"}}]},
+        toolConfig={"tools": [WEATHER, {"cachePoint": {"type": "default", "ttl": "1h"}}]},  # longer TTLs first
     )
     body = last_entry(emulator)["invoke_body"]
     assert body["system"] == [{"type": "text", "text": "Long rules.",
                                "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
     assert body["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert "cache_control" not in body["messages"][0]["content"][1]
-    assert body["tools"][0]["cache_control"] == {"type": "ephemeral"}
+    assert body["tools"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     usage = response["usage"]
     assert usage["cacheReadInputTokens"] == 4000 and usage["cacheWriteInputTokens"] == 900
     assert usage["totalTokens"] == 12 + usage["outputTokens"] + 4000 + 900

@@ -9,7 +9,7 @@ import pytest
 from magic_helpers import Shell, last_body
 
 from claude_magic.bedrock.shaping import ANSWER_ROOM, EFFORT_BUDGETS
-from claude_magic.emulator.validation.thinking import sign_thinking
+from claude_magic.emulator.signatures import sign_thinking
 
 SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 LOOKUP = '''

@@ -26,8 +26,9 @@ from ...core.messages import (
     tool_use_block,
 )
 from ...models.catalog import Model
+from ..signatures import sign_thinking
 from ..tokens import estimate_input_tokens
-from ..validation.thinking import shows_thinking_text, sign_thinking, thinking_on
+from ..validation.thinking import shows_thinking_text, thinking_on
 from ..validation.tools import COMPUTER_USE_VERSIONS, computer_use_kind
 from .reflect import (
     describe_request,

@@ -23,7 +23,7 @@ from ...core.messages import (
     split_tokens,
 )
 from ...models.catalog import Model
-from ..validation.thinking import redacted_data, sign_thinking
+from ..signatures import redacted_data, sign_thinking
 
 JSON_FRAGMENT_CHARS = 10
 _ALPHABET = string.ascii_letters + string.digits
