@@ -47,6 +47,8 @@ class ClaudeMagic(Magics):
     max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
     max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
+    cache_dir = Unicode(None, allow_none=True, help="Folder of the answer cache of claude_magic.map "
+                        "(default: $CLAUDE_MAGIC_CACHE_DIR, else ~/.cache/claude-magic).").tag(config=True)
 
     @default("offline_pace")
     def _offline_pace_from_env(self) -> float | None:
@@ -90,6 +92,9 @@ class ClaudeMagic(Magics):
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
     @argument("--max-steps", type=int, help="most tool-loop steps (default 10)")
     @argument("--computer-use", action="store_true", help="offer the computer-use beta tools (bash, editor, screen)")
+    @argument("--map", metavar="VAR", help="ask once per row of VAR (list, Series, DataFrame); "
+              "the body is the template")
+    @argument("--concurrency", type=int, metavar="N", help="requests at once with --map (default 8)")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> Any:
         """Ask Claude on Amazon Bedrock. The cell body is the prompt.
@@ -104,6 +109,10 @@ class ClaudeMagic(Magics):
         if cell is None:
             return self._line_command(line)
         args = parse_options(self.claude, line)
+        if args.map:
+            from .many import run_map_cell
+
+            return run_map_cell(self, args, cell)
         from .turn import run_cell
 
         return run_cell(self, args, cell)
