@@ -122,6 +122,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:  # timeouts and broken connections alike
             self.close_connection = True
+        finally:
+            if self._entry is not None:
+                self._entry["finished"] = time.time()  # when the response was out
 
     def parse_request(self) -> bool:
         if not super().parse_request():
