@@ -3,10 +3,14 @@
 Request faults answer a model request with a modelled error instead of a reply.
 Stream faults let a response stream start and then fail after `after_events`
 events. `stall` and `disconnect` also act on InvokeModel, before its reply.
+With `rate`, a fault meets each request with that probability (until used `times`).
+`batch_record_error` acts on the next `times` batch jobs: each record fails with
+probability `rate`.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,7 +31,8 @@ REQUEST_FAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 STREAM_FAULTS = ("stream_exception", "disconnect", "stall", "bad_crc")
-FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS)
+BATCH_FAULTS = ("batch_record_error",)
+FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS, *BATCH_FAULTS)
 
 STREAM_EXCEPTIONS: dict[str, str] = {
     "modelStreamErrorException": "The model stream failed. Try your request again.",
@@ -39,6 +44,7 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 }
 STREAMING = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
+BATCH = "BatchJob"
 DEFAULT_STALL_SECONDS = 1.0
 MAX_STALL_SECONDS = 3600.0
 
@@ -53,6 +59,7 @@ class Fault:
     exception: str | None = None
     seconds: float | None = None
     message: str | None = None
+    rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FAULT_TYPES:
@@ -80,6 +87,12 @@ class Fault:
             raise ValueError("seconds applies to stall faults only")
         if self.message is not None and not isinstance(self.message, str):
             raise ValueError("message must be a string")
+        if self.rate is not None:
+            if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 < self.rate <= 1:
+                raise ValueError("rate must be a number above 0 and at most 1")
+            self.rate = float(self.rate)
+        elif self.type in BATCH_FAULTS:
+            raise ValueError("batch_record_error needs a rate, e.g. 0.1")
 
     @classmethod
     def from_dict(cls, data: Any) -> Fault:
@@ -96,6 +109,8 @@ class Fault:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     def applies_to(self, operation: str) -> bool:
+        if self.type in BATCH_FAULTS or operation == BATCH:
+            return self.type in BATCH_FAULTS and operation == BATCH
         if self.type in REQUEST_FAULTS:
             return True
         if self.type in ("stall", "disconnect"):
@@ -117,6 +132,7 @@ class FaultQueue:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._random = random.Random(0)  # the same run of `rate` faults every time
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -137,6 +153,8 @@ class FaultQueue:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.applies_to(operation):
+                    if fault.rate is not None and operation != BATCH and self._random.random() >= fault.rate:
+                        return None
                     fault.times -= 1
                     if fault.times == 0:
                         del self._faults[index]

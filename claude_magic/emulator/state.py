@@ -7,6 +7,7 @@ from collections import deque
 from importlib import metadata
 from typing import Any
 
+from .control.batch import BatchJobs
 from .faults import FaultQueue
 from .wire.events import check_script
 
@@ -29,6 +30,7 @@ class EmulatorState:
         self.log: list[dict[str, Any]] = []
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
+        self.batch = BatchJobs(self.faults)  # batch inference jobs (control plane)
         self.pace = pace
         self.credentials = credentials
         self.verbose = False
