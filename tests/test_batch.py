@@ -44,6 +44,7 @@ def env(emulator, aws_env, monkeypatch, tmp_path, s3_server, request):
     yield {"emulator": emulator, "s3": s3, "bucket": bucket, "uri": f"s3://{bucket}/jobs",
            "bedrock": boto3.client("bedrock", endpoint_url=emulator.url, **KEYS)}
     emulator.batch_step = 1.0
+    emulator.s3_endpoint_url = None
 
 
 def _objects(env):
@@ -111,7 +112,8 @@ def test_a_restarted_kernel_picks_the_running_job_up(env, capsys):
 
     def interrupt_once_submitted():
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(_jobs(env)) == before:
+        while time.monotonic() < deadline and not any(
+                j["status"] in ("Scheduled", "InProgress") for j in _jobs(env)):
             time.sleep(0.02)
         _thread.interrupt_main()
 
@@ -153,3 +155,66 @@ def test_stop_a_running_job(env, capsys):
     assert "ended Stopped" in capsys.readouterr().out
     with pytest.raises(ClaudeMagicError, match="StopModelInvocationJob failed"):
         claude_magic.stop_batch(job)  # already stopped
+
+
+def test_command_line_emulator_with_s3_runs_a_job(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "claude_magic.emulator", "--with-s3", "--quiet",
+                                "--batch-step", "0.02"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"http://[\d.]+:\d+", process.stdout.readline()).group(0)
+        s3_url = re.search(r"http://[\d.]+:\d+", process.stdout.readline()).group(0)
+        s3 = boto3.client("s3", endpoint_url=s3_url, **KEYS)
+        s3.create_bucket(Bucket="cli-batch")
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
+                "messages": [{"role": "user", "content": "hi"}]}
+        s3.put_object(Bucket="cli-batch", Key="in/a.jsonl", Body="".join(
+            json.dumps({"recordId": f"R{i:010d}", "modelInput": body}) + "\n" for i in range(100)).encode())
+        bedrock = boto3.client("bedrock", endpoint_url=url, **KEYS)
+        arn = bedrock.create_model_invocation_job(
+            jobName="cli-job", roleArn=ROLE, modelId=HAIKU,
+            inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://cli-batch/in/a.jsonl"}},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://cli-batch/out/"}})["jobArn"]
+        states = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            job = bedrock.get_model_invocation_job(jobIdentifier=arn)
+            if not states or states[-1] != job["status"]:
+                states.append(job["status"])
+            if job["status"] == "Completed":
+                break
+            time.sleep(0.005)
+        assert states[-1] == "Completed" and job["successRecordCount"] == 100
+        assert set(states) <= {"Submitted", "Validating", "Scheduled", "InProgress", "Completed"}
+        manifest = json.loads(s3.get_object(Bucket="cli-batch", Key=f"out/{arn.rsplit('/', 1)[-1]}/manifest.json.out")["Body"].read())
+        assert manifest["successRecordCount"] == 100 and manifest["outputTokenCount"] > 0
+        with pytest.raises(bedrock.exceptions.ValidationException, match="can't be stopped"):
+            bedrock.stop_model_invocation_job(jobIdentifier=arn)
+        with pytest.raises(bedrock.exceptions.ResourceNotFoundException):
+            bedrock.get_model_invocation_job(jobIdentifier="aaaaaaaaaaaa")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def test_jobs_below_the_minimum_fail_and_need_a_loopback_s3(env):
+    bedrock, s3 = env["bedrock"], env["s3"]
+    s3.put_object(Bucket=env["bucket"], Key="small/a.jsonl", Body=b'{"recordId": "R0000000001", "modelInput": {}}\n')
+    arn = bedrock.create_model_invocation_job(
+        jobName=f"small-{int(time.time() * 1000)}", roleArn=ROLE, modelId=HAIKU,
+        inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{env['bucket']}/small/"}},
+        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{env['bucket']}/out/"}})["jobArn"]
+    deadline = time.monotonic() + 10
+    while bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] != "Failed" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "below the minimum of 100" in bedrock.get_model_invocation_job(jobIdentifier=arn)["message"]
+    with pytest.raises(ValueError, match="loopback"):
+        env["emulator"].s3_endpoint_url = "http://s3.amazonaws.com"

@@ -165,3 +165,17 @@ def test_map_cell_in_a_real_kernel(env, tmp_path):
         out = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
         assert out.strip() == "3 True"
     assert sorted(_prompt_of(r) for r in env.requests()) == [f"Describe {w} briefly" for w in ("alpha", "beta", "gamma")]
+
+
+def test_random_throttling_at_a_rate_loses_nothing(env):
+    env.fault("throttle", times=1000, rate=0.2)
+    result = claude_magic.map([f"n{i}" for i in range(30)], "Count {item}", model=HAIKU, max_tokens=20,
+                              concurrency=4, progress=False, cache=False)
+    env.clear_faults()
+    assert result.failed == 0
+    statuses = [r["status"] for r in env.requests()]
+    assert statuses.count(200) == 30 and 0 < statuses.count(429) < 30
+    with pytest.raises(ValueError, match="needs a rate"):
+        env.fault("batch_record_error")
+    with pytest.raises(ValueError, match="rate must be"):
+        env.fault("throttle", rate=1.5)

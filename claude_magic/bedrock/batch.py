@@ -130,14 +130,18 @@ def map_batch(settings: ClientSettings, spec: AskSpec, prepared: Any, *, cache: 
         _call("Uploading the batch records to S3", s3.put_object, Bucket=bucket,
               Key=f"{folder}/input/records.jsonl", Body=body)
         output_uri = f"s3://{bucket}/{folder}/output/"
-        arn = _call("CreateModelInvocationJob", bedrock.create_model_invocation_job,
-                    jobName=f"claude-magic-{digest[:12]}-{int(time.time())}", roleArn=role_arn,
-                    modelId=spec.invoke_id, clientRequestToken=digest[:32] + str(int(time.time())),
-                    inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{folder}/input/",
-                                                           "s3InputFormat": "JSONL"}},
-                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}})["jobArn"]
-        if cache is not None:
-            cache.save_job(digest, arn, spec.invoke_id, output_uri, ids)
+        created: dict[str, Any] = {}
+        try:  # an interrupt right after the job is created still saves its identity
+            created = _call("CreateModelInvocationJob", bedrock.create_model_invocation_job,
+                            jobName=f"claude-magic-{digest[:12]}-{int(time.time())}", roleArn=role_arn,
+                            modelId=spec.invoke_id, clientRequestToken=digest[:32] + str(int(time.time())),
+                            inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{folder}/input/",
+                                                                   "s3InputFormat": "JSONL"}},
+                            outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}})
+        finally:
+            if cache is not None and created.get("jobArn"):
+                cache.save_job(digest, created["jobArn"], spec.invoke_id, output_uri, ids)
+        arn = created["jobArn"]
         say(f"claude-magic: submitted batch job {arn.rsplit('/', 1)[-1]} with {len(ids)} records.")
     try:
         job = _poll(bedrock, arn, poll_interval or DEFAULT_POLL, say)
