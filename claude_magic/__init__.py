@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator", "ask", "map",
+# `map` is left out of __all__ so that `from claude_magic import *` can't hide the builtin.
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator", "ask",
            "batch_jobs", "stop_batch"]
 _MANY = ("ask", "map", "batch_jobs", "stop_batch")
 

@@ -179,3 +179,21 @@ def test_random_throttling_at_a_rate_loses_nothing(env):
         env.fault("batch_record_error")
     with pytest.raises(ValueError, match="rate must be"):
         env.fault("throttle", rate=1.5)
+
+
+def test_the_concurrency_halves_on_throttling_and_grows_back():
+    from claude_magic.bedrock.pool import GROW_AFTER, AdaptiveLimit
+
+    limit, stop = AdaptiveLimit(8), threading.Event()
+    for throttled, expected in ((True, 4), (True, 2), (True, 1), (True, 1)):
+        assert limit.acquire(stop)
+        limit.release(throttled=throttled)
+        assert limit.limit == expected
+    for _ in range(GROW_AFTER * 3):
+        limit.acquire(stop)
+        limit.release(throttled=False)
+    assert limit.limit == 4 and limit.lowest == 1
+    for _ in range(GROW_AFTER * 20):
+        limit.acquire(stop)
+        limit.release(throttled=False)
+    assert limit.limit == 8  # never above the ceiling
