@@ -61,7 +61,7 @@ def prompts(n: int, tag: str) -> list[str]:
     return [f"Label review {tag}-{i}: the product arrived on time and works." for i in range(n)]
 
 
-def paced_figures(url: str, rows: int, naive_rows: int) -> dict:
+def paced_figures(url: str, rows: int, naive_rows: int, adaptive_rows: int = 300) -> dict:
     import claude_magic
 
     admin(url, "config", {"pace": PACE})
@@ -92,6 +92,18 @@ def paced_figures(url: str, rows: int, naive_rows: int) -> dict:
     throttled_wall = time.perf_counter() - began
     admin(url, "faults", None, method="DELETE")
     statuses = [r["status"] for r in requests_log(url)]
+
+    # The same throttling with botocore's adaptive retry mode (its client-side rate limiter).
+    small = max(CONCURRENCY, adaptive_rows)
+    small_ideal = small * single_s / CONCURRENCY
+    times = {}
+    for mode in ("standard", "adaptive"):
+        admin(url, "faults", {"type": "throttle", "times": 100_000, "rate": 0.05})
+        began = time.perf_counter()
+        claude_magic.map(prompts(small, f"mode-{mode}"), model=MODEL, max_tokens=ANSWER_TOKENS,
+                         concurrency=CONCURRENCY, progress=False, cache=False, retry_mode=mode)
+        times[mode] = time.perf_counter() - began
+        admin(url, "faults", None, method="DELETE")
     admin(url, "config", {"pace": None})
     return {
         "rows": rows, "concurrency": CONCURRENCY, "pace_tokens_per_s": PACE,
@@ -102,6 +114,9 @@ def paced_figures(url: str, rows: int, naive_rows: int) -> dict:
         "naive_over_map": round(naive_per_row * rows / wall, 1),
         "throttled_429s": statuses.count(429), "throttled_rows_lost": throttled.failed,
         "throttled_map_s": round(throttled_wall, 1), "throttled_over_ideal": round(throttled_wall / ideal, 3),
+        "retry_mode_rows": small,
+        "throttled_standard_over_ideal": round(times["standard"] / small_ideal, 3),
+        "throttled_adaptive_over_ideal": round(times["adaptive"] / small_ideal, 3),
     }
 
 

@@ -181,19 +181,29 @@ def test_random_throttling_at_a_rate_loses_nothing(env):
         env.fault("throttle", rate=1.5)
 
 
-def test_the_concurrency_halves_on_throttling_and_grows_back():
+def test_the_concurrency_shrinks_on_throttling_and_grows_back():
     from claude_magic.bedrock.pool import GROW_AFTER, AdaptiveLimit
 
-    limit, stop = AdaptiveLimit(8), threading.Event()
-    for throttled, expected in ((True, 4), (True, 2), (True, 1), (True, 1)):
+    now = [0.0]
+    limit, stop = AdaptiveLimit(8, quiet=1.0, clock=lambda: now[0]), threading.Event()
+
+    def one(**signal):
         assert limit.acquire(stop)
-        limit.release(throttled=throttled)
+        limit.release(**signal)
+
+    for expected in (4, 2, 1, 1):
+        one(throttled=True)
         assert limit.limit == expected
+        now[0] += 1.0
+    one(throttled=True)
+    one(throttled=True)  # within the quiet second: counted once
+    assert limit.limit == 1
     for _ in range(GROW_AFTER * 3):
-        limit.acquire(stop)
-        limit.release(throttled=False)
+        one()
     assert limit.limit == 4 and limit.lowest == 1
+    now[0] += 1.0
+    one(retried=True)  # a success that needed botocore's retries: one less
+    assert limit.limit == 3
     for _ in range(GROW_AFTER * 20):
-        limit.acquire(stop)
-        limit.release(throttled=False)
+        one()
     assert limit.limit == 8  # never above the ceiling

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -22,15 +23,21 @@ GROW_AFTER = 8  # successes in a row before one more request may run at once
 
 
 class AdaptiveLimit:
-    """How many requests may run at once: halves on throttling, grows by one after
-    `GROW_AFTER` untroubled successes, never above `ceiling` nor below 1."""
+    """How many requests may run at once. Bedrock throttling a request past botocore's
+    retries halves it; a request that needed botocore's retries takes one off; either
+    at most once per `quiet` seconds (one signal per round trip, as TCP does). It grows
+    by one after `GROW_AFTER` untroubled successes, never above `ceiling` nor below 1."""
 
-    def __init__(self, ceiling: int) -> None:
+    def __init__(self, ceiling: int, quiet: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ceiling = max(1, int(ceiling))
         self.limit = self.ceiling
         self.active = 0
         self.peak = 0
         self.lowest = self.ceiling
+        self.quiet = quiet
+        self._clock = clock
+        self._calm_from = 0.0
         self._streak = 0
         self._cond = threading.Condition()
 
@@ -46,13 +53,16 @@ class AdaptiveLimit:
             self.peak = max(self.peak, self.active)
             return True
 
-    def release(self, *, throttled: bool) -> None:
+    def release(self, *, throttled: bool = False, retried: bool = False) -> None:
         with self._cond:
             self.active -= 1
-            if throttled:
+            if throttled or retried:
                 self._streak = 0
-                self.limit = max(1, self.limit // 2)
-                self.lowest = min(self.lowest, self.limit)
+                now = self._clock()
+                if now >= self._calm_from:
+                    self._calm_from = now + self.quiet
+                    self.limit = max(1, self.limit // 2 if throttled else self.limit - 1)
+                    self.lowest = min(self.lowest, self.limit)
             else:
                 self._streak += 1
                 if self._streak >= GROW_AFTER and self.limit < self.ceiling:
@@ -67,7 +77,7 @@ class Pool:
     def __init__(self, work: Callable[[int], tuple[Reply, bool]], concurrency: int,
                  on_done: Callable[[int, Reply], None] | None = None,
                  sleep: Callable[[float], Any] | None = None) -> None:
-        """`work(row)` returns (reply, throttled_on_the_way); it raises ClaudeMagicError
+        """`work(row)` returns (reply, retried: botocore needed retries); it raises ClaudeMagicError
         for a failure, whose kind says whether to retry the row."""
         self.work = work
         self.limit = AdaptiveLimit(concurrency)
@@ -112,9 +122,9 @@ class Pool:
             if row is None:
                 self.limit.release(throttled=False)
                 return
-            throttled, reply = False, None
+            retried, reply = False, None
             try:
-                reply, throttled = self.work(row)
+                reply, retried = self.work(row)
             except ClaudeMagicError as exc:
                 if getattr(exc, "kind", None) in THROTTLED_KINDS and self._retry(row):
                     self.limit.release(throttled=True)
@@ -123,7 +133,7 @@ class Pool:
                 reply = Reply.failed(str(exc))
             except Exception as exc:  # one row's surprise never stops the others
                 reply = Reply.failed(f"{type(exc).__name__}: {exc}")
-            self.limit.release(throttled=throttled)
+            self.limit.release(retried=retried)
             self._finish(row, reply)
 
     def _retry(self, row: int) -> bool:

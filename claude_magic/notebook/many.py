@@ -105,7 +105,7 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
         model: str | None = None, system: str | None = None, max_tokens: int | None = None,
         effort: str | None = None, json: Any = None, progress: bool = True,
         s3_uri: str | None = None, role_arn: str | None = None,
-        poll_interval: float | None = None, **options: Any) -> Any:
+        poll_interval: float | None = None, retry_mode: str | None = None, **options: Any) -> Any:
     """Ask once per row of `items` (a list, a pandas Series or a DataFrame).
 
     `prompt` is a template whose `{name}` fields come from the row (DataFrame columns,
@@ -114,7 +114,9 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     input's index (`.to_frame()` gives text, tokens, cost and error columns). A row's
     failure is kept in its reply; answers are cached (by model and body) so running
     the same map again sends only what is missing. `backend="batch"` runs the rows as
-    a Bedrock batch inference job (`s3_uri=`, `role_arn=`).
+    a Bedrock batch inference job (`s3_uri=`, `role_arn=`). `retry_mode` is botocore's
+    (default: the configured one, "standard"); the pool's own concurrency shrinks on
+    throttling either way.
     """
     if backend not in BACKENDS:
         raise ClaudeMagicError(f"backend must be 'threads' or 'batch', not {backend!r}.")
@@ -139,7 +141,7 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     else:
         from ..bedrock.many import map_threads
 
-        settings = replace(settings, retry_mode="adaptive",
+        settings = replace(settings, retry_mode=retry_mode or settings.retry_mode,
                            max_pool_connections=max(settings.max_pool_connections, concurrency + 2))
         interrupted = map_threads(_client(settings, magic), spec, prepared, concurrency=concurrency,
                                   cache=store, progress=Bar() if progress else None)
