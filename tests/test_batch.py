@@ -216,5 +216,10 @@ def test_jobs_below_the_minimum_fail_and_need_a_loopback_s3(env):
     while bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] != "Failed" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert "below the minimum of 100" in bedrock.get_model_invocation_job(jobIdentifier=arn)["message"]
+    with pytest.raises(bedrock.exceptions.ValidationException, match="InvokeModel"):
+        bedrock.create_model_invocation_job(
+            jobName=f"conv-{int(time.time() * 1000)}", roleArn=ROLE, modelId=HAIKU, modelInvocationType="Converse",
+            inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{env['bucket']}/small/"}},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{env['bucket']}/out/"}})
     with pytest.raises(ValueError, match="loopback"):
         env["emulator"].s3_endpoint_url = "http://s3.amazonaws.com"

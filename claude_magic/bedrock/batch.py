@@ -49,6 +49,9 @@ class BatchJob:
     def job_id(self) -> str:
         return self.job_arn.rsplit("/", 1)[-1]
 
+    def __repr__(self) -> str:
+        return f"BatchJob({str(self)!r})"
+
     def __str__(self) -> str:
         counts = f", {self.processed}/{self.records} records" if self.processed is not None else f", {self.records} records"
         failed = f", {self.failed} failed" if self.failed else ""

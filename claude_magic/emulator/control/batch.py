@@ -155,6 +155,9 @@ class BatchJobs:
         if not isinstance(hours, int) or not 24 <= hours <= 168:
             raise validation("timeoutDurationInHours must be between 24 and 168.")
         resolve_model(str(request["modelId"]), on_demand_check=False)
+        if request.get("modelInvocationType", "InvokeModel") != "InvokeModel":
+            raise validation("The emulator runs batch records as InvokeModel bodies only: leave "
+                             "modelInvocationType out or set it to InvokeModel.")
         try:
             input_uri = request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
             output_uri = request["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
