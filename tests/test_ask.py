@@ -151,3 +151,10 @@ def test_chat_joins_the_magics_conversation(env):
         shell.close()
     with pytest.raises(ClaudeMagicError, match="load_ext"):
         claude_magic.ask("Hi", chat="notes")
+
+
+def test_prefill_starts_the_answer(env):
+    reply = claude_magic.ask("List three colours", model=HAIKU, prefill="1. red", max_tokens=40)
+    body = _body(env)
+    assert body["messages"][-1] == {"role": "assistant", "content": "1. red"}
+    assert reply.text.startswith("1. red")

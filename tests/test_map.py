@@ -5,6 +5,7 @@ the cache, and the `%%claude --map` cell in a real kernel."""
 from __future__ import annotations
 
 import _thread
+import re
 import threading
 import time
 
@@ -207,3 +208,10 @@ def test_the_concurrency_shrinks_on_throttling_and_grows_back():
     for _ in range(GROW_AFTER * 20):
         one()
     assert limit.limit == 8  # never above the ceiling
+
+
+def test_the_progress_bar_counts_rows_failures_tokens_and_cost(env, capsys):
+    env.fault("model_timeout", times=1)
+    claude_magic.map(["a", "b", "c"], "Say {item}", model=HAIKU, max_tokens=20, concurrency=1, cache=False)
+    bar = capsys.readouterr().err
+    assert "3/3" in bar and "failed=1" in bar and re.search(r"tokens=[1-9][\d,]* \$0\.\d{4}", bar)
