@@ -215,3 +215,22 @@ def test_the_progress_bar_counts_rows_failures_tokens_and_cost(env, capsys):
     claude_magic.map(["a", "b", "c"], "Say {item}", model=HAIKU, max_tokens=20, concurrency=1, cache=False)
     bar = capsys.readouterr().err
     assert "3/3" in bar and "failed=1" in bar and re.search(r"tokens=[1-9][\d,]* \$0\.\d{4}", bar)
+
+
+def test_map_cell_options_in_a_shell(env):
+    from magic_helpers import Shell
+
+    shell = Shell()
+    try:
+        shell.run("rows = ['one', 'two']")
+        run = shell.run("%%claude --map rows -o out -m haiku-4.5 --max-tokens 30 -s 'Be short.'\nSpell {item}")
+        assert run.success and "2 rows, 0 failed" in run.stdout
+        assert [r.error for r in shell.ip.user_ns["out"]] == [None, None]
+        assert all(r["body"]["system"] == "Be short." for r in env.requests())
+        for line, message in (("--map rows --tools f", "--tools doesn't combine with --map"),
+                              ("--concurrency 2", "--concurrency applies to --map"),
+                              ("--map nothing_here", "no variable 'nothing_here'")):
+            run = shell.run(f"%%claude {line}\nSpell {{item}}")
+            assert not run.success and message in str(run.error)
+    finally:
+        shell.close()

@@ -109,7 +109,7 @@ class ClaudeMagic(Magics):
         if cell is None:
             return self._line_command(line)
         args = parse_options(self.claude, line)
-        if args.map:
+        if args.map or args.concurrency is not None:
             from .many import run_map_cell
 
             return run_map_cell(self, args, cell)

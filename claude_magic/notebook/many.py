@@ -224,6 +224,18 @@ class Bar:
 
 def run_map_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
     """`%%claude --map VAR [--out RESULT] [--concurrency N]`: the body is the template."""
+    if not args.map:
+        raise ClaudeMagicError("--concurrency applies to --map VAR cells only.")
+    unused = [flag for flag, value in (
+        ("--image", args.image), ("--cell", args.cell), ("--doc", args.doc), ("--tools", args.tools),
+        ("--tool-choice", args.tool_choice), ("--computer-use", args.computer_use),
+        ("--prefill", args.prefill), ("--chat", args.chat), ("--new", args.new),
+        ("--no-history", args.no_history), ("--code", args.code), ("--beta", args.beta),
+        ("--max-steps", args.max_steps)) if value]
+    if unused:
+        raise ClaudeMagicError(f"{unused[0]} doesn't combine with --map: each row is a one-off "
+                               "question (use -m, -s, --max-tokens, -t, --top-p, --top-k, --stop, "
+                               "-o, --concurrency).")
     namespace = magic.shell.user_ns
     if args.map not in namespace:
         raise ClaudeMagicError(f"--map {args.map}: no variable {args.map!r} in the notebook.")
