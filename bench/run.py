@@ -3,8 +3,8 @@
     python bench/run.py [--quick]
 
 Runs: streaming overhead (bare boto3 vs %%claude), IOPub traffic (claude-magic vs
-a naive magic), responsiveness at 50 tokens/s, start-up, image preparation and
-request building. Writes bench/RESULTS.md and bench/stream.png, and prints one
+a naive magic), responsiveness at 50 tokens/s, start-up, image preparation,
+request building and many prompts (`map` vs a naive loop, batch client time). Writes bench/RESULTS.md and bench/stream.png, and prints one
 JSON object last (the headline figures). Takes about two minutes; `--quick` runs
 fewer repetitions.
 """
@@ -26,6 +26,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import iopub_traffic  # noqa: E402
+import map_throughput  # noqa: E402
 import responsiveness  # noqa: E402
 import startup  # noqa: E402
 import stream_overhead  # noqa: E402
@@ -551,6 +552,7 @@ def main() -> None:
         ("startup", lambda: startup.measure(runs=3 if args.quick else 5)),
         ("images", image_figures),
         ("request_build", request_build_figures),
+        ("map_throughput", lambda: map_throughput.measure(rows=300 if args.quick else 1000)),
     ]
     for name, step in steps:
         began = time.monotonic()

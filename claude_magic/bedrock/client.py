@@ -80,6 +80,7 @@ class BedrockClient:
             retries={"mode": s.retry_mode, "total_max_attempts": max(1, s.max_attempts)},
             read_timeout=s.read_timeout,
             connect_timeout=s.connect_timeout,
+            max_pool_connections=max(1, s.max_pool_connections),
             user_agent_extra="claude-magic",
             **signing,
         )

@@ -28,6 +28,7 @@ class ClientSettings:
     max_attempts: int = 4  # total attempts, the first one included
     read_timeout: float = 300.0  # botocore's 60 s is too short for long replies
     connect_timeout: float = 10.0
+    max_pool_connections: int = 10  # botocore's default; raise it for many requests at once
     offline: bool = False  # sign with dummy credentials and talk to `endpoint_url`
 
 

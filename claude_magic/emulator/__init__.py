@@ -28,7 +28,8 @@ from typing import Any
 
 from .errors import BedrockError
 from .faults import Fault
-from .server import EmulatorServer, is_loopback
+from .server import EmulatorServer, is_loopback, loopback_url
+from .server import batch_step as _batch_step
 from .state import EmulatorState, set_pace
 from .wire.bearer import parse_bearer_tokens
 from .wire.sigv4 import parse_credentials
@@ -63,6 +64,8 @@ class Emulator:
         tls: tuple[str, str] | ssl.SSLContext | None = None,
         allow_remote: bool = False,
         verbose: bool = False,
+        s3_endpoint_url: str | None = None,
+        batch_step: float | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteNotAllowed(
@@ -76,6 +79,9 @@ class Emulator:
         )
         self._tls = _tls_context(tls)
         self._state.verbose = verbose
+        self.s3_endpoint_url = s3_endpoint_url
+        if batch_step is not None:
+            self.batch_step = batch_step
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +144,25 @@ class Emulator:
     def pace(self, value: float | None) -> None:
         self._state.pace = set_pace(value)
 
+    @property
+    def s3_endpoint_url(self) -> str | None:
+        """Where batch jobs read input and write output: an S3 API on loopback (moto's
+        server mode); None means batch jobs are refused."""
+        return self._state.batch.s3_endpoint_url
+
+    @s3_endpoint_url.setter
+    def s3_endpoint_url(self, value: str | None) -> None:
+        self._state.batch.s3_endpoint_url = loopback_url(value)
+
+    @property
+    def batch_step(self) -> float:
+        """Seconds each batch job state (Submitted, Validating, ...) lasts."""
+        return self._state.batch.step
+
+    @batch_step.setter
+    def batch_step(self, value: float) -> None:
+        self._state.batch.step = _batch_step(value)
+
     # -- requests, scripts, faults -------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
@@ -164,13 +189,16 @@ class Emulator:
         exception: str | None = None,
         seconds: float | None = None,
         message: str | None = None,
+        rate: float | None = None,
     ) -> None:
         """Make the next `times` model requests fail: request faults `throttle`,
         `unavailable`, `internal`, `model_timeout`; stream faults `stream_exception`
         (`exception` e.g. "modelStreamErrorException"), `disconnect`, `stall`
         (`seconds`), `bad_crc`, acting after `after_events` events; `guardrail` makes the
-        next request naming a guardrail meet an intervention (`message`: its blocked text)."""
-        self._state.faults.add(Fault(type, times, after_events, exception, seconds, message))
+        next request naming a guardrail meet an intervention (`message`: its blocked text).
+        With `rate`, each request meets the fault with that probability. `batch_record_error`
+        (with `rate`) fails that share of the records of the next `times` batch jobs."""
+        self._state.faults.add(Fault(type, times, after_events, exception, seconds, message, rate))
 
     def faults(self) -> list[dict[str, Any]]:
         return self._state.faults.pending()

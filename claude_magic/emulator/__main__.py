@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-remote", action="store_true",
         help="allow listening on a non-loopback address (admin routes still answer loopback only)",
     )
+    parser.add_argument(
+        "--with-s3", action="store_true",
+        help="also start a local S3 (moto's server mode, on loopback) for batch inference jobs",
+    )
+    parser.add_argument("--s3-endpoint-url", default=None, metavar="URL",
+                        help="a local S3 on loopback for batch inference jobs")
+    parser.add_argument("--batch-step", type=float, default=None, metavar="SECONDS",
+                        help="seconds each batch job state lasts (default 1)")
     parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
     return parser
 
@@ -74,6 +82,22 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{exc}", 2)
     except OSError as exc:  # an unreadable certificate or key
         return _fail(f"cannot load the TLS certificate: {exc.strerror or exc}", 2)
+    s3_server = None
+    try:
+        if args.with_s3:
+            from moto.server import ThreadedMotoServer
+
+            s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            s3_server.start()
+            host, port = s3_server.get_host_and_port()
+            args.s3_endpoint_url = f"http://{host}:{port}"
+        emulator.s3_endpoint_url = args.s3_endpoint_url
+        if args.batch_step is not None:
+            emulator.batch_step = args.batch_step
+    except ImportError:
+        return _fail("--with-s3 needs moto's server mode: pip install 'moto[server]'", 2)
+    except ValueError as exc:
+        return _fail(f"{exc}", 2)
     try:
         emulator.start()
     except OSError as exc:
@@ -83,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     print(f"claude-magic Bedrock emulator listening on {emulator.url}", flush=True)
+    if emulator.s3_endpoint_url:
+        print(f"batch jobs use the S3 at {emulator.s3_endpoint_url} "
+              f"(AWS_ENDPOINT_URL_S3={emulator.s3_endpoint_url})", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         emulator.stop()
+        if s3_server is not None:
+            s3_server.stop()
     print(f"{PROG}: stopped", file=sys.stderr, flush=True)
     return 0
 

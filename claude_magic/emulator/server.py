@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.messages import Message
+from .control.batch import batch_route, is_batch_path
 from .errors import BedrockError, validation
 from .faults import GUARDRAIL, REQUEST_FAULTS, Fault
 from .guardrail import guardrail_reply, invoke_body
@@ -70,6 +71,23 @@ def is_loopback(host: str) -> bool:
         return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
+
+
+def loopback_url(url: Any) -> str | None:
+    """An endpoint URL the emulator may reach (its S3): http(s) on loopback only."""
+    if url is None:
+        return None
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or not is_loopback(parts.hostname):
+        raise ValueError(f"the emulator's S3 endpoint must be on loopback (http://127.0.0.1:PORT), not {url!r}")
+    return str(url).rstrip("/")
+
+
+def batch_step(value: Any) -> float:
+    """Seconds each batch job state lasts (0 to 60)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+        raise ValueError("batch_step must be a number of seconds between 0 and 60")
+    return float(value)
 
 
 def _parse_json(body: bytes) -> Any:
@@ -144,6 +162,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:  # timeouts and broken connections alike
             self.close_connection = True
+        finally:
+            if self._entry is not None:
+                self._entry["finished"] = time.time()  # when the response was out
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -269,6 +290,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._model_request(path, query, body, started)
             elif is_admin_path(path):
                 self._admin_request(path, body)
+            elif is_batch_path(path):
+                self._batch_request(path, query, body)
             else:
                 raise unknown_route(self.command, path)
         except BadRequest as exc:
@@ -440,6 +463,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
         return True
 
+    # -- control plane: batch inference jobs ----------------------------------------------
+
+    def _batch_request(self, path: str, query: str, body: bytes) -> None:
+        operation, job_id = batch_route(self.command, path)
+        state = self.server.state
+        sigv4.check_request(self.command, path, query, list(self.headers.items()), body, state.credentials)
+        self._send_json(200, state.batch.handle(operation, job_id, query, body))
+
     # -- admin routes -------------------------------------------------------------------
 
     def _admin_request(self, path: str, body: bytes) -> None:
@@ -508,11 +539,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _config(self, body: bytes | None = None) -> dict[str, Any]:
         if body is not None:
             payload = _parse_json(body)
-            if not isinstance(payload, dict) or set(payload) - {"pace"}:
-                raise ValueError('config accepts {"pace": tokens_per_second or null}')
+            if not isinstance(payload, dict) or set(payload) - {"pace", "batch_step", "s3_endpoint_url"}:
+                raise ValueError('config accepts {"pace": tokens_per_second or null, "batch_step": '
+                                 'seconds, "s3_endpoint_url": a loopback URL}')
             if "pace" in payload:
                 self.server.state.pace = set_pace(payload["pace"])
-        return {"pace": self.server.state.pace}
+            if "batch_step" in payload:
+                self.server.state.batch.step = batch_step(payload["batch_step"])
+            if "s3_endpoint_url" in payload:
+                self.server.state.batch.s3_endpoint_url = loopback_url(payload["s3_endpoint_url"])
+        batch = self.server.state.batch
+        return {"pace": self.server.state.pace, "batch_step": batch.step,
+                "s3_endpoint_url": batch.s3_endpoint_url}
 
 
 class EmulatorServer(ThreadingHTTPServer):

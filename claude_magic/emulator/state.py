@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from .cache import PromptCache
+from .control.batch import BatchJobs
 from .faults import FaultQueue
 from .wire.events import check_script
 
@@ -35,6 +36,7 @@ class EmulatorState:
         self.log: list[dict[str, Any]] = []
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
+        self.batch = BatchJobs(self.faults)  # batch inference jobs (control plane)
         self.pace = pace
         self.credentials = credentials
         self.bearer_tokens = bearer_tokens  # Bedrock API keys accepted; None: any

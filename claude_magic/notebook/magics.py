@@ -62,6 +62,8 @@ class ClaudeMagic(Magics):
     max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
     context_max_chars = Int(4000, help="Characters of each cell (--above, fix) or variable (--var) "
                             "sent as context; longer ones are cut in the middle.").tag(config=True)
+    cache_dir = Unicode(None, allow_none=True, help="Folder of the answer cache of claude_magic.map "
+                        "(default: $CLAUDE_MAGIC_CACHE_DIR, else ~/.cache/claude-magic).").tag(config=True)
 
     @default("offline_pace")
     def _offline_pace_from_env(self) -> float | None:
@@ -120,6 +122,9 @@ class ClaudeMagic(Magics):
     @argument("--computer-use", action="store_true", help="offer the computer-use beta tools (bash, editor, screen)")
     @argument("-b", "--background", action="store_true",
               help="return at once; the answer streams into this cell while other cells run")
+    @argument("--map", metavar="VAR", help="ask once per row of VAR (list, Series, DataFrame); "
+              "the body is the template")
+    @argument("--concurrency", type=int, metavar="N", help="requests at once with --map (default 8)")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> Any:
         """Ask Claude on Amazon Bedrock. The cell body is the prompt.
@@ -137,6 +142,10 @@ class ClaudeMagic(Magics):
         if cell is None:
             return self._line_command(line)
         args = parse_options(self.claude, line)
+        if args.map or args.concurrency is not None:
+            from .many import run_map_cell
+
+            return run_map_cell(self, args, cell)
         from .background import run_cell  # foreground cells too: they wait for their chat
 
         return run_cell(self, args, cell)
