@@ -14,6 +14,7 @@ import pytest
 import claude_magic
 from claude_magic.bedrock import cache as cache_module
 from claude_magic.core.errors import ClaudeMagicError
+from claude_magic.models.catalog import lookup
 
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
@@ -68,6 +69,11 @@ def test_batch_end_to_end_records_and_alignment(env, capsys):
     assert [r.error for r in result] == [None] * 120
     for item, reply in zip(items, result, strict=True):
         assert f"Label {item}" in reply.text  # aligned by recordId, whatever the output order
+    model = lookup(HAIKU)
+    first = result[0]
+    batch_price = model.cost(first.usage.input_tokens, first.usage.output_tokens, batch=True)
+    assert first.cost == pytest.approx(batch_price)  # batch prices: half the on-demand ones
+    assert first.cost == pytest.approx(model.cost(first.usage.input_tokens, first.usage.output_tokens) / 2)
     assert env["emulator"].requests() == []  # nothing went through bedrock-runtime
     objects = _objects(env)
     (input_key,) = [k for k in objects if k.endswith("input/records.jsonl")]

@@ -82,12 +82,17 @@ class AskSpec:
             body["output_config"] = output_config
         return body
 
-    def cost(self, message: Message) -> float | None:
-        model = self.resolved.model
-        return model.cost(message.usage.input_tokens, message.usage.output_tokens) if model else None
+    def cost(self, message: Message, batch: bool = False) -> float | None:
+        """The catalogue's price of this reply: cache writes and reads, or batch prices."""
+        model, usage = self.resolved.model, message.usage
+        if model is None:
+            return None
+        return model.cost(usage.input_tokens, usage.output_tokens, batch=batch,
+                          cache_write_tokens=usage.cache_creation_input_tokens,
+                          cache_read_tokens=usage.cache_read_input_tokens)
 
-    def reply(self, message: Message, cached: bool = False) -> Reply:
-        reply = Reply.from_message(message, model=self.invoke_id, cost=self.cost(message),
+    def reply(self, message: Message, cached: bool = False, batch: bool = False) -> Reply:
+        reply = Reply.from_message(message, model=self.invoke_id, cost=self.cost(message, batch),
                                    structured=self.schema is not None, cached=cached)
         if self.prefill and message.content[:1] and message.content[0].get("type") == "text":
             reply = replace(reply, text=self.prefill + reply.text)

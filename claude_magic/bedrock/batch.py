@@ -209,7 +209,7 @@ def _collect(s3: Any, spec: AskSpec, prepared: Any, output_uri: str, job_id: str
             if "modelOutput" in record:
                 message = Message.from_dict(record["modelOutput"])
                 answered.append((prepared.keys[row], spec.invoke_id, message))
-                reply = spec.reply(message)
+                reply = spec.reply(message, batch=True)
             else:
                 error = record.get("error") or {}
                 reply = Reply.failed(f"Bedrock could not answer this record ({error.get('errorCode', '?')}): "
