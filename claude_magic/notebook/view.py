@@ -12,6 +12,8 @@ One small interface, two implementations:
   Traffic grows linearly with the reply. `finish` replaces the whole widget,
   through its display id, with the static bundle from render.py, so a saved or
   nbclient-executed notebook keeps the answer.
+- `DeltaView` (delta_view.py, where the front end loads anywidget widgets): each live
+  update carries only the new text and the HTML of newly finished blocks.
 - `TextView` (terminal IPython, plain shells): writes new text as it arrives.
 
 Calls, in order:
@@ -34,6 +36,7 @@ Messages API tool_result block instead of its parts.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -468,11 +471,28 @@ def in_kernel(shell: Any = None) -> bool:
     )
 
 
+LIVE_VIEW_ENV = "CLAUDE_MAGIC_LIVE_VIEW"  # auto (default), deltas, widgets or text
+
+
 def make_view(
     shell: Any = None, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL
 ) -> View:
-    """A WidgetView inside ipykernel when ipywidgets imports, else a TextView."""
-    if in_kernel(shell):
+    """Inside ipykernel: a DeltaView (delta_view.py) when anywidget imports and the
+    front end has not shown that it cannot load it, else a WidgetView when ipywidgets
+    imports; elsewhere a TextView. The environment variable CLAUDE_MAGIC_LIVE_VIEW
+    (`deltas`, `widgets`, `text`) picks one instead."""
+    choice = os.environ.get(LIVE_VIEW_ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "deltas", "widgets", "text"):
+        choice = "auto"
+    if choice != "text" and in_kernel(shell):
+        if choice in ("auto", "deltas"):
+            try:
+                from . import delta_view
+            except ImportError:
+                pass
+            else:
+                if delta_view.front_end_loads() or choice == "deltas":
+                    return delta_view.DeltaView(clock=clock, min_interval=min_interval)
         try:
             import ipywidgets  # noqa: F401
         except ImportError:
