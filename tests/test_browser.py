@@ -225,6 +225,10 @@ def test_quickstart_streams_and_renders(lab, browser):
                    and "get Claude's answer" not in s["text"] and "out tokens" not in s["text"]]
         if partial:
             partial_seen[i] = partial[0]
+            # streamed by the delta widget (live_widget.py), not its fallback
+            live = [st for st in seen if "claude-magic-delta" in st["html"]]
+            assert live, final["source"]
+            assert not [st for st in seen if "Error displaying widget" in st["text"]]
         if len(finals) == 1:
             notebook.cell_locator(i).screenshot(path=str(ARTIFACTS / "01-first-answer.png"))
     notebook.page.screenshot(path=str(ARTIFACTS / "01-quickstart.png"))
@@ -262,8 +266,12 @@ def test_model_output_cannot_run_script_in_the_page(lab, browser):
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
-    final, _ = notebook.run_and_watch(1)
+    final, seen = notebook.run_and_watch(1)
     page = notebook.page
+    # it streamed through the delta widget: the raw text as text, never as markup
+    live = [st for st in seen if "claude-magic-delta" in st["html"] and "Injected" in st["text"]]
+    assert live
+    assert all("<script" not in st["html"].split("claude-magic-tail")[-1] for st in live)
     area = notebook.cell_locator(1).locator(".jp-OutputArea")
     assert page.evaluate("() => window.__pwned") is None
     lab_url = page.url
