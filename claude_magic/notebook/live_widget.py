@@ -26,84 +26,73 @@ import anywidget
 import ipywidgets
 import traitlets
 
-ESM = r"""
+_SOURCE = r"""
 const S = new Map();
-function store(model) {
-  const key = model.get("key");
+function store(m) {
+  const key = m.get("key");
   let s = S.get(key);
-  if (!s) {
-    s = {n: -1, html: "", tail: "", pre: "", views: new Set(), q: Promise.resolve()};
-    S.set(key, s);
-  }
+  if (!s) { s = {n: -1, html: "", tail: "", pre: "", views: new Set(), q: Promise.resolve()}; S.set(key, s); }
   return s;
 }
-async function inflate(buffer) {
+async function inflate(b) {
   if (typeof DecompressionStream === "undefined") return "";
-  const stream = new Blob([buffer]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return await new Response(stream).text();
+  return await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("deflate"))).text();
 }
-async function apply(s, c, buffers) {
-  const html = c.h && buffers && buffers.length ? await inflate(buffers[0]) : "";
-  const op = {f: !!c.f, html: html, k: c.k || 0, t: c.t || "", p: c.p};
-  if (op.f) {
-    s.html = html; s.tail = op.t; s.pre = op.p || "";
-  } else {
+async function apply(s, c, bs) {
+  const op = {f: !!c.f, html: c.h && bs && bs.length ? await inflate(bs[0]) : "", k: c.k || 0, t: c.t || "", p: c.p};
+  if (op.f) { s.html = op.html; s.tail = op.t; s.pre = op.p || ""; }
+  else {
     if (c.n !== s.n + 1) { op.k = s.tail.length; op.t = "… " + op.t; }
-    s.html += html;
-    s.tail = s.tail.slice(op.k) + op.t;
+    s.html += op.html; s.tail = s.tail.slice(op.k) + op.t;
     if (op.p !== undefined) s.pre = op.p;
   }
   s.n = c.n;
-  for (const view of s.views) view(op, s);
+  for (const v of s.views) v(op, s);
+}
+function div(parent, cls) {
+  const e = document.createElement("div");
+  e.className = cls; parent.append(e);
+  return e;
 }
 export default {
   initialize({ model }) {
     const s = store(model);
-    const onMessage = (c, buffers) => {
-      if (c && typeof c.n === "number") s.q = s.q.then(() => apply(s, c, buffers)).catch(() => {});
-    };
-    model.on("msg:custom", onMessage);
+    const on = (c, bs) => { if (c && typeof c.n === "number") s.q = s.q.then(() => apply(s, c, bs)).catch(() => {}); };
+    model.on("msg:custom", on);
     model.send({ready: 1});
-    return () => { model.off("msg:custom", onMessage); S.delete(model.get("key")); };
+    return () => { model.off("msg:custom", on); S.delete(model.get("key")); };
   },
   render({ model, el }) {
     const s = store(model);
-    const box = document.createElement("div");
-    box.className = "claude-magic claude-magic-delta";
-    const head = document.createElement("div");
-    const body = document.createElement("div");
-    const live = document.createElement("div");
-    const text = document.createElement("p");
-    const pre = document.createElement("div");
-    const status = document.createElement("div");
-    body.className = live.className = "jp-RenderedHTMLCommon";
-    text.className = "claude-magic-tail";
+    const box = div(el, "claude-magic claude-magic-delta");
+    const head = div(box, "claude-magic-head"), body = div(box, "jp-RenderedHTMLCommon");
+    const live = div(box, "jp-RenderedHTMLCommon"), text = div(live, "claude-magic-tail");
+    const pre = div(live, "claude-magic-preview"), status = div(box, "claude-magic-status");
     text.style.whiteSpace = "pre-wrap";
-    status.className = "claude-magic-status";
     status.style.cssText = "opacity:0.7;font-size:0.85em";
     const node = document.createTextNode(s.tail);
     text.append(node);
-    live.append(text, pre);
-    box.append(head, body, live, status);
-    el.append(box);
-    head.innerHTML = model.get("header");  // sanitised by the kernel
-    body.innerHTML = s.html;               // sanitised by the kernel
-    pre.innerHTML = s.pre;                 // sanitised by the kernel
-    const showStatus = () => { status.textContent = model.get("status"); };
-    showStatus();
-    model.on("change:status", showStatus);
-    const view = (op, st) => {
-      if (op.f) { body.innerHTML = st.html; node.data = st.tail; pre.innerHTML = st.pre; return; }
+    head.innerHTML = model.get("header");
+    body.innerHTML = s.html;
+    pre.innerHTML = s.pre;
+    const st = () => { status.textContent = model.get("status"); };
+    st();
+    model.on("change:status", st);
+    const v = (op, s) => {
+      if (op.f) { body.innerHTML = s.html; node.data = s.tail; pre.innerHTML = s.pre; return; }
       if (op.html) body.insertAdjacentHTML("beforeend", op.html);
       if (op.k) node.deleteData(0, op.k);
       if (op.t) node.appendData(op.t);
       if (op.p !== undefined) pre.innerHTML = op.p;
     };
-    s.views.add(view);
-    return () => { s.views.delete(view); model.off("change:status", showStatus); };
+    s.views.add(v);
+    return () => { s.views.delete(v); model.off("change:status", st); };
   },
 };
 """
+# The page's code; what is innerHTML'd (header, finished blocks, previews) is HTML the
+# kernel sanitised (render.py); the unfinished text only ever goes into a text node.
+ESM = "\n".join(line.strip() for line in _SOURCE.splitlines() if line.strip())
 
 _shared_layout: Any = None
 
@@ -124,3 +113,6 @@ class LiveAnswer(anywidget.AnyWidget):
     key = traitlets.Unicode("").tag(sync=True)  # tells apart answers that share the module
     header = traitlets.Unicode("").tag(sync=True)  # sanitised HTML
     status = traitlets.Unicode("").tag(sync=True)  # plain text
+
+    def __repr__(self) -> str:  # the display's text/plain
+        return "claude-magic live answer"
