@@ -39,7 +39,7 @@ from ..core.render import (
     tool_result_html,
 )
 from ..core.stream import PARTIAL_JSON, lenient_partial_json
-from .view import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
+from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
 
 WHOLE_STATE_SECONDS = 0.5  # after the widget opens, updates carry the whole state
 
