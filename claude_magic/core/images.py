@@ -147,7 +147,8 @@ def prepare_figure(
 ) -> PreparedImage:
     """A matplotlib Figure as `prepare_image(image_from_object(figure))` makes it (its
     tight bounding box, as the notebook shows it; long edge <= max_edge), but drawn
-    at that size instead of drawn at full size, PNG-encoded, decoded and downscaled.
+    at that size instead of drawn at full size, PNG-encoded, decoded and downscaled
+    (a figure that fits is saved as the notebook shows it).
     `shown_size`, the pixel size of the figure's tight PNG at its own dpi (e.g. the
     one the notebook showed), saves a layout pass that would measure it. The figure
     is left as it was (dpi, canvas)."""
@@ -168,7 +169,10 @@ def prepare_figure(
             figure.draw_without_rendering()
             box = figure.get_tightbbox(agg.get_renderer()).padded(pad)  # inches
             shown_size = (max(1, round(box.width * dpi)), max(1, round(box.height * dpi)))
-        figure.dpi = at = dpi * min(1.0, max_edge / max(shown_size))
+        if max(shown_size) <= max_edge:  # nothing to save: the figure as the notebook shows it
+            figure.set_canvas(canvas)
+            return prepare_image(image_from_object(figure), max_edge=max_edge, max_bytes=max_bytes)
+        figure.dpi = at = dpi * max_edge / max(shown_size)
         agg.draw()
         box = figure.get_tightbbox(agg.get_renderer()).padded(pad)
         pixels = np.asarray(agg.buffer_rgba())
@@ -187,7 +191,7 @@ def prepare_figure(
     as_png = img.mode == "RGBA" or _is_line_art(img)
     encoded, media_type, (w, h) = _encode_within(img, as_png, max_bytes)
     return PreparedImage(encoded, media_type, w, h, shown_size[0], shown_size[1], "PNG",
-                         converted=True, resized=(w, h) != tuple(shown_size))
+                         converted=True, resized=True)
 
 
 @contextmanager
