@@ -41,7 +41,8 @@ from ..core.render import (
 from ..core.stream import PARTIAL_JSON, lenient_partial_json
 from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
 
-WHOLE_STATE_SECONDS = 0.5  # after the widget opens, updates carry the whole state
+WHOLE_STATE_SECONDS = 0.5  # after the widget opens, updates carry the whole state...
+WHOLE_STATE_MAX_CHARS = 4000  # ...while it is this small
 
 _front_end = {"answered": False, "shown": 0}  # a page said ready; widgets shown so far
 _open: list[Any] = []  # finished widgets kept open until a page has answered
@@ -81,6 +82,7 @@ class DeltaView(View):
         self._shown = 0  # how much of the current text block the page has
         self._preview = ""
         self._page_html: list[str] | None = []  # all HTML sent, kept only while whole states go out
+        self._page_size = 0
 
     # -- the interface
     def start(self, header: dict[str, Any]) -> None:
@@ -218,7 +220,9 @@ class DeltaView(View):
         content: dict[str, Any] = {"n": self._seq}
         if self._page_html is not None:  # keep the whole state while it is sent
             self._page_html.append(html)
-            if self.clock() - self._opened < WHOLE_STATE_SECONDS:
+            self._page_size += len(html)
+            if (self.clock() - self._opened < WHOLE_STATE_SECONDS
+                    and self._page_size + self._shown - self._tail_from <= WHOLE_STATE_MAX_CHARS):
                 html, text, drop = "".join(self._page_html), self._page_text(), 0
                 preview = sanitize(self._preview, chrome=True) if self._preview else ""
                 content["f"] = 1
@@ -233,7 +237,7 @@ class DeltaView(View):
         buffers = []
         if html:
             content["h"] = 1
-            buffers.append(zlib.compress(html.encode(), 6))
+            buffers.append(zlib.compress(html.encode(), 1))
         self._seq += 1
         self._widget.send(content, buffers or None)
         self._note_sent()
