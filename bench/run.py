@@ -446,12 +446,11 @@ kernel's session), minus the frame's write time.
 - Display messages (`display_data`, `update_display_data`, `comm_msg`, `clear_output`, `stream`): at most
   **{resp['max_updates_per_s']} in any 1-second window while streaming** (kernel side
   {resp['max_updates_per_s_kernel_side']}); {resp['max_updates_per_s_whole_cell']} when the finish is included: when the
-  stream ends the cell sends {resp['finish_messages']} messages at once (the last blocks, the static bundle that replaces
-  the live widget, and emptying the widgets so a saved notebook keeps the answer once). The live view renders at most
-  every 1/15 s and keeps a sliding one-second budget of 15 display messages (a render needs up to two: finished blocks
-  and the unfinished tail). Before these changes it rendered at every 1/15 s and each finished-block append cost three
-  messages (capture on, display, capture off): {BEFORE['max_updates_per_s']} messages in the busiest second while
-  streaming, p95 {BEFORE['p95_display_latency_ms']} ms. Keeping to 15 per second costs latency: a render that would
+  stream ends the cell sends {resp['finish_messages']} messages at once (the last update and the static bundle
+  that replaces the live widget). The live view (`DeltaView`) renders at most every 1/15 s and keeps a sliding
+  one-second budget of 15 messages (one per render: the new text and any finished blocks together). Before the
+  changes listed at the end, {BEFORE['max_updates_per_s']} messages went out in the busiest second while streaming,
+  p95 {BEFORE['p95_display_latency_ms']} ms. Keeping to 15 per second costs latency: a render that would
   exceed the budget waits for the next event after it frees up.
 
 ## 4. Start-up
@@ -493,6 +492,14 @@ kernel's session), minus the frame's write time.
   limit and the guesswork.)
 
 ## Changes made because of these figures
+
+- `notebook/delta_view.py` + `notebook/live_widget.py`: the live view is a small anywidget widget that receives
+  deltas — the new text of the unfinished block (appended by the page to a text node) and the sanitised HTML of
+  each finished block once (deflate-compressed, a binary buffer) — instead of re-sending the unfinished block's
+  HTML at every update. Where the page never answers (a front end without anywidget) later cells fall back to the
+  ipywidgets view. Saved notebooks keep the same static bundle.
+- `core/images.py`: `prepare_figure` draws a matplotlib Figure once at the size Claude gets instead of saving it
+  whole and downscaling (figure variables and tool results).
 
 - `stream.py`: `DeltaRun` holds text deltas back and folds a run of them with one concatenation; `ask.py` folds
   them when the view is due to render (`View.due()`), instead of copying the whole growing text at every delta

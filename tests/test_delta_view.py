@@ -67,6 +67,9 @@ def test_live_messages_carry_only_deltas(kernel):
         page.apply(m["content"]["data"]["content"], m.get("buffers") or [])
         watched.append((page.html, page.tail))
     assert page.gaps == 0 and page.tail == ""
+    # live updates at most every 1/15 s (of the view's clock), and no fewer than a third of that
+    elapsed = tokens * STEP
+    assert elapsed * 15 / 3 < len(custom) <= elapsed * 15 + 5
     # while streaming the page showed the answer growing: text first, blocks later
     middle_html, middle_tail = watched[len(watched) // 2]
     assert middle_tail and middle_tail in reply and "<" not in middle_html.split("</div>")[-1]

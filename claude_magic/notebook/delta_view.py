@@ -74,7 +74,7 @@ class DeltaView(View):
         self._widget: Any = None
         self._handle: Any = None
         self._opened = 0.0
-        self._last_render: float | None = None
+        self._next_due = float("-inf")  # no render goes out before this time
         self._sent: deque[float] = deque()
         self._seq = 0
         self._splitter = BlockSplitter()
@@ -104,7 +104,7 @@ class DeltaView(View):
         self._track(message)
         now = self.clock()
         if self._due(now):
-            self._last_render = now
+            self._next_due = now + self.min_interval
             self._render()
 
     def due(self) -> bool:
@@ -142,12 +142,18 @@ class DeltaView(View):
 
     # -- internals
     def _due(self, now: float) -> bool:
-        if self._last_render is not None and now - self._last_render < self.min_interval:
+        """Whether a render may go out now: `min_interval` after the last one, and
+        within MAX_MESSAGES_PER_SECOND in the last second (one comparison per call:
+        it runs for every held-back delta)."""
+        if now < self._next_due:
             return False
         sent = self._sent
         while sent and now - sent[0] >= 1.0:
             sent.popleft()
-        return len(sent) < MAX_MESSAGES_PER_SECOND
+        if len(sent) >= MAX_MESSAGES_PER_SECOND:
+            self._next_due = sent[0] + 1.0
+            return False
+        return True
 
     def _note_sent(self) -> None:
         self._sent.append(self.clock())
