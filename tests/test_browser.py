@@ -248,6 +248,8 @@ def test_quickstart_streams_and_renders(lab, browser):
     assert "<table" in finals[first]["html"] and "|---|" not in finals[first]["text"]
     for outputs in notebook.outputs():
         assert not [o for o in outputs if o["output_type"] == "error"]
+        # what a saved notebook keeps: the static bundle, no live widget
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     notebook.page.close()
 
 
