@@ -8,6 +8,7 @@ streaming can be seen). Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -52,7 +53,23 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving a copy of notebooks/ offline; yields its base URL."""
-    base = tmp_path_factory.mktemp("lab")
+    with _jupyter_lab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lab_without_anywidget(tmp_path_factory):
+    """The same JupyterLab with anywidget's front-end extension disabled."""
+    with _jupyter_lab(tmp_path_factory.mktemp("lab-plain"), disabled=("anywidget",)) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _jupyter_lab(base: Path, disabled: tuple[str, ...] = ()):
+    if disabled:
+        (base / "config" / "labconfig").mkdir(parents=True)
+        (base / "config" / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {name: True for name in disabled}}))
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
@@ -347,3 +364,25 @@ def _small_png(data: bytes, width: int = 900) -> bytes:
         out = io.BytesIO()
         small.save(out, "PNG", optimize=True)
         return out.getvalue()
+
+
+def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anywidget, browser):
+    name = "plain-widgets.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
+                nbformat.v4.new_code_cell("%%claude\nHello there."),
+                nbformat.v4.new_code_cell("%%claude\nAnd once more.")]
+    nbformat.write(nb, lab_without_anywidget["root"] / name)
+    notebook = Lab(browser, lab_without_anywidget["url"], name)
+    notebook.run_and_watch(0)
+    first, _ = notebook.run_and_watch(1)  # the delta widget can't load here: the answer still ends rendered
+    assert re.search(r"\d+ in / \d+ out tokens", first["text"]) and "<strong>" in first["html"]
+    second, seen = notebook.run_and_watch(2)  # the kernel has learnt it: the ipywidgets view streams
+    live = [s for s in seen if "claude-magic-live" in s["html"] and "Offline emulator" in s["text"]
+            and "out tokens" not in s["text"]]
+    assert live and not [s for s in seen if "claude-magic-delta" in s["html"]]
+    assert re.search(r"\d+ in / \d+ out tokens", second["text"]) and "<strong>" in second["html"]
+    for outputs in notebook.outputs():
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    notebook.page.close()
