@@ -191,7 +191,7 @@ class DeltaView(View):
             elif kind == "tool_use":
                 if done and PARTIAL_JSON not in block and block.get("id", "") not in self._shown_tools:
                     self._shown_tools.add(block.get("id", ""))
-                    parts.append(tool_call_html(block))
+                    parts.append(sanitize(tool_call_html(block), chrome=True))
                 elif not done:
                     partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
                     preview = tool_preview_html(block.get("name", "tool"), partial)
