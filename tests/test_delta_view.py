@@ -162,3 +162,17 @@ def test_a_front_end_that_never_answers_gets_widget_view():
         assert "DeltaView" in "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
         closed = {m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_close"}
         assert comm_id in closed and live_comm(messages)[0] in closed  # the old one, then this one at once
+
+
+def test_text_outside_the_basic_plane_is_counted_as_the_page_counts(kernel):
+    reply = "\n\n".join(f"Paragraph {i}: 😀 naïve 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text, part {i} — and more 🎉 words." for i in range(12))
+    _, messages = run_in_kernel(kernel, f"feed({reply!r}, {STEP})")
+    _, custom = live_comm(messages)
+    page = Page()
+    for m in custom:
+        page.apply(m["content"]["data"]["content"], m.get("buffers") or [])
+        # the unfinished paragraph only: no cut character, nothing of a finished one
+        assert page.tail in reply and "Paragraph".startswith(page.tail[:9])
+    assert page.gaps == 0 and page.tail == ""
+    for i in range(12):
+        assert page.html.count(f"Paragraph {i}: 😀") == 1
