@@ -521,7 +521,7 @@ kernel's session), minus the frame's write time.
 ## How to run
 
 `python bench/run.py` (everything, ~2 minutes, writes this file and `stream.png`); each part also runs alone:
-`bench/stream_overhead.py`, `bench/iopub_traffic.py`, `bench/responsiveness.py`, `bench/startup.py`, `bench/images.py`,
+`bench/stream_overhead.py`, `bench/iopub_traffic.py`, `bench/live_traffic.py`, `bench/responsiveness.py`, `bench/startup.py`, `bench/images.py`,
 `bench/request_build.py`, `bench/emulator_stream.py`, `bench/view_traffic.py`. `BENCH_KERNEL_PYTHONPATH=DIR` makes the
 kernels import claude_magic from DIR first (to compare with another copy).
 
