@@ -277,6 +277,11 @@ class BlockSplitter:
         return done
 
     @property
+    def start(self) -> int:
+        """Where, in the text, the unfinished last block starts."""
+        return self._start
+
+    @property
     def pending(self) -> str:
         """The unfinished last block, as Markdown that renders on its own."""
         rest = self._text[self._start :]

@@ -48,8 +48,14 @@ def _is_image_like(obj: Any) -> bool:
 
 def image_content(obj: Any) -> Block:
     """An image block for an image-like object, sized and encoded for the API."""
-    from ..core.images import image_from_object, prepare_image
+    from ..core.images import figure_of, image_from_object, prepare_figure, prepare_image
 
+    figure = figure_of(obj)
+    if figure is not None:
+        try:
+            return prepare_figure(figure).to_block()  # drawn at the size Claude gets
+        except Exception:  # drawn at full size and downscaled, as any image
+            pass
     return prepare_image(image_from_object(obj)).to_block()
 
 
