@@ -83,15 +83,28 @@ class CellRun:
         return dict(sorted(table.items(), key=lambda item: -item[1]["bytes"]))
 
     def text_of(self, kinds: tuple[str, ...] = UPDATE_TYPES) -> list[tuple[float, str]]:
-        """(arrival time, content as text) of the messages of these types."""
+        """(arrival time, content as text) of the messages of these types; compressed
+        binary buffers (the delta view's finished blocks) are inflated and added."""
         import json
 
-        return [(m.time, json.dumps(m.msg["content"], ensure_ascii=False)) for m in self.messages
-                if m.msg_type in kinds]
+        return [(m.time, json.dumps(m.msg["content"], ensure_ascii=False) + _inflated(m.msg.get("buffers")))
+                for m in self.messages if m.msg_type in kinds]
 
     def stdout(self) -> str:
         return "".join(m.msg["content"].get("text", "") for m in self.messages
                        if m.msg_type == "stream" and m.msg["content"].get("name") == "stdout")
+
+
+def _inflated(buffers: Any) -> str:
+    import zlib
+
+    texts = []
+    for buffer in buffers or ():
+        try:
+            texts.append(zlib.decompress(bytes(buffer)).decode("utf-8", "replace"))
+        except zlib.error:
+            pass
+    return "".join(texts)
 
 
 def _kind(msg: dict[str, Any]) -> str:
@@ -113,6 +126,9 @@ class BenchKernel:
                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
                     "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         env.pop("CLAUDE_MAGIC_OFFLINE", None)
+        # as in JupyterLab, where the page loads the delta widget (a kernel with no
+        # page would otherwise fall back to the ipywidgets view after its first answer)
+        env.setdefault("CLAUDE_MAGIC_LIVE_VIEW", "deltas")
         env.update(extra_env or {})
         self.env = bytecode_env(env)
         self.manager: Any = None

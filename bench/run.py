@@ -3,8 +3,10 @@
     python bench/run.py [--quick]
 
 Runs: streaming overhead (bare boto3 vs %%claude), IOPub traffic (claude-magic vs
-a naive magic), responsiveness at 50 tokens/s, start-up, image preparation and
-request building. Writes bench/RESULTS.md and bench/stream.png, and prints one
+a naive magic), live traffic at 10, 50 and 200 tokens/s (claude-magic vs a print
+loop and a naive magic), responsiveness at 50 tokens/s, start-up, image preparation,
+request building and many prompts (`map` vs a naive loop, batch client time). Writes
+bench/RESULTS.md and bench/stream.png, and prints one
 JSON object last (the headline figures). Takes about two minutes; `--quick` runs
 fewer repetitions.
 """
@@ -26,6 +28,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import iopub_traffic  # noqa: E402
+import live_traffic  # noqa: E402
+import map_throughput  # noqa: E402
 import responsiveness  # noqa: E402
 import startup  # noqa: E402
 import stream_overhead  # noqa: E402
@@ -35,6 +39,9 @@ TARGETS = {
     "overhead_ratio": ("<=", 1.15),
     "emulator_deltas_per_s": (">=", 40_000),
     "iopub_bytes_ratio_20k": ("<=", 3.0),
+    "live_bytes_ratio_50tps": ("<=", 2.0),
+    "live_bytes_ratio_max": ("<=", 2.0),
+    "final_bundle_ratio_max": ("<=", 4.0),
     "p95_display_latency_ms": ("<=", 100.0),
     "max_updates_per_s": ("<=", 15),
     "load_ext_ms": ("<=", 300.0),
@@ -66,7 +73,7 @@ PACKAGES = ("boto3", "botocore", "ipykernel", "ipython", "ipywidgets", "jupyter_
 
 def image_figures(repeat: int = 7) -> dict:
     """A 4000x3000 matplotlib PNG prepared for Claude, and what downscaling saves."""
-    from images import decode_only, plot_png, timed
+    from images import decode_only, figure_ways, plot_png, timed
 
     from claude_magic.core.images import prepare_image
     from claude_magic.core.messages import estimate_image_tokens
@@ -83,6 +90,7 @@ def image_figures(repeat: int = 7) -> dict:
     profiler.start()
     prepare_image(data)
     profiler.stop()
+    ways = figure_ways(max(3, repeat // 2))
     sonnet = catalog.resolve(catalog.DEFAULT_MODEL_ALIAS, "us-east-1").model
     assert sonnet is not None
     as_is = estimate_image_tokens(4000, 3000)
@@ -94,6 +102,7 @@ def image_figures(repeat: int = 7) -> dict:
         "prepare_median_ms": figures["median_ms"],
         "prepare_min_ms": figures["min_ms"],
         "decode_only_median_ms": decode["median_ms"],
+        "figure_ways": ways,
         "tokens_as_is": as_is,
         "tokens_prepared": prepared.tokens,
         "token_saving": saving,
@@ -152,9 +161,16 @@ def machine() -> dict:
 
 def headline(r: dict) -> dict:
     overhead, traffic, resp, start = r["overhead"], r["traffic"], r["responsiveness"], r["startup"]
-    images, history = r["images"], r["request_build"]
+    images, history, live = r["images"], r["request_build"], r["live"]
     paced = traffic["paced_label"]
     return {
+        "live_bytes_ratio_50tps": live["live_bytes_ratio_50tps"],
+        "live_bytes_ratio_max": live["live_bytes_ratio_max"],
+        "final_bundle_ratio_max": live["final_bundle_ratio_max"],
+        **{f"live_bytes_ratio_{pace}tps": row["live_ratio"] for pace, row in live["claude"].items()},
+        **{f"live_messages_{pace}tps": row["live_messages"] for pace, row in live["claude"].items()},
+        **{f"print_loop_live_ratio_{pace}tps": row["live_ratio"] for pace, row in live["print"].items()},
+        **{f"naive_live_ratio_{pace}tps": row["live_ratio"] for pace, row in live["naive"].items()},
         "overhead_ratio": overhead["overhead_ratio"],
         "overhead_ratio_vs_bare_cell": overhead["overhead_ratio_vs_bare_cell"],
         "bare_loop_s": overhead["bare_loop_median_s"],
@@ -179,6 +195,7 @@ def headline(r: dict) -> dict:
         "first_claude_overhead_back_to_back_ms": start["first_claude_overhead_ms"],
         "warm_claude_overhead_ms": start["warm_claude_overhead_ms"],
         "image_prep_ms": images["prepare_median_ms"],
+        "image_figure_drawn_vs_saved_ratio": images["figure_ways"]["ratio"],
         "request_build_ms": history["median_ms"],
         "image_token_saving": images["token_saving"],
         "image_usd_saving": images["usd_saving_per_request"],
@@ -248,6 +265,19 @@ def plot(r: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _live_table(live: dict) -> str:
+    rows = ["| tokens/s | answer | %%claude live bytes | messages | ratio | raw | final bundle | msgs/s "
+            "| print loop bytes | ratio | naive bytes | ratio |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for pace, c in live["claude"].items():
+        p, n = live["print"][pace], live["naive"][pace]
+        rows.append(f"| {pace} | {c['tokens']:,} tokens, {c['answer_bytes']:,} B | {c['live_bytes']:,} | "
+                    f"{c['live_messages']} | **{c['live_ratio']:.2f}×** | {c['live_raw_ratio']:.2f}× | "
+                    f"{c['bundle_ratio']:.2f}× | {c['max_messages_per_s']} | {p['live_bytes']:,} | {p['live_ratio']:.2f}× | "
+                    f"{n['live_bytes']:,} | {n['live_ratio']:,.1f}× |")
+    return "\n".join(rows)
+
+
 def _bytes_table(by_type: dict) -> str:
     rows = ["| message type | messages | bytes |", "|---|---:|---:|"]
     rows += [f"| `{kind}` | {row['messages']} | {row['bytes']:,} |" for kind, row in by_type.items()]
@@ -266,6 +296,10 @@ def write_results(r: dict, h: dict, path: Path) -> None:
         ("Emulator alone (raw reader, other process)", "emulator_deltas_per_s",
          f"{h['emulator_deltas_per_s']:,} deltas/s"),
         ("IOPub bytes ÷ reply text, 20k tokens", "iopub_bytes_ratio_20k", f"{h['iopub_bytes_ratio_20k']:.2f}×"),
+        ("Live traffic at 50 tok/s: (live content − 150 B a message) ÷ answer", "live_bytes_ratio_50tps",
+         f"{h['live_bytes_ratio_50tps']:.2f}×"),
+        ("Live traffic, worst of 10, 50 and 200 tok/s", "live_bytes_ratio_max", f"{h['live_bytes_ratio_max']:.2f}×"),
+        ("Final static bundle ÷ answer, worst pace", "final_bundle_ratio_max", f"{h['final_bundle_ratio_max']:.2f}×"),
         ("p95 token → first IOPub message showing it, 50 tok/s", "p95_display_latency_ms",
          f"{h['p95_display_latency_ms']:.0f} ms"),
         ("Display messages in any second while streaming, 50 tok/s", "max_updates_per_s",
@@ -380,9 +414,26 @@ jupyter_server's default limits (1,000 messages/s, 1 MB/s of IOPub data) would c
 At a realistic pace ({paced.replace('@', ' tokens at ')}), `%%claude` sends {traffic['claude'][paced]['ratio']}× the text
 ({traffic['claude'][paced]['iopub_bytes']:,} bytes in {traffic['claude'][paced]['seconds']:.0f} s,
 {traffic['claude'][paced]['iopub_bytes'] / max(traffic['claude'][paced]['seconds'], 0.001) / 1000:.1f} kB/s) against
-{traffic['naive'][paced]['ratio']}× for the naive magic: at this pace most bytes are the throttled refreshes of the
-unfinished last block (each a widget `comm_msg` of about half a kilobyte of envelope plus the block's HTML), so the ratio
-is high for a short reply but the rate stays small and bounded.
+{traffic['naive'][paced]['ratio']}× for the naive magic: at a real pace the live view sends up to 15 small
+updates a second, each with about half a kilobyte of Jupyter headers around the few bytes of new text, so the ratio
+with headers is high for a short reply while the rate stays small and bounded (section 2b counts content only).
+
+## 2b. Live traffic at a real pace
+
+What the cell sends while the answer streams (every display message but the one final static bundle: content JSON
+plus binary buffers), per byte of the answer, at three paces. The three cells of a pace stream the same reply at the
+same time from one emulator, each in its own kernel. Ratio = (live content bytes − 150 per live message) ÷ answer
+bytes (target ≤ 2.0; 150 bytes is about the framing of one widget update); raw = live content bytes ÷ answer bytes.
+
+{_live_table(r['live'])}
+
+`%%claude` streams through the delta widget (`notebook/live_widget.py`, taken as loaded by the page, as in
+JupyterLab): each live update carries the text added since the last one (appended by the page to a text node) and,
+when blocks finish, their sanitised HTML once, deflate-compressed in a binary buffer. The fixed part is the widget's
+opening (its ~2.4 kB module and state) and, for the first half second, updates that carry the whole state (so a page
+still loading the module misses nothing). The print loop is what ipykernel's stdout batching gives for a bare
+`print` of each delta; the naive magic re-sends the whole Markdown on every delta. "msgs/s" is the most messages
+in any second, the finish included.
 
 ## 3. Responsiveness
 
@@ -397,12 +448,11 @@ kernel's session), minus the frame's write time.
 - Display messages (`display_data`, `update_display_data`, `comm_msg`, `clear_output`, `stream`): at most
   **{resp['max_updates_per_s']} in any 1-second window while streaming** (kernel side
   {resp['max_updates_per_s_kernel_side']}); {resp['max_updates_per_s_whole_cell']} when the finish is included: when the
-  stream ends the cell sends {resp['finish_messages']} messages at once (the last blocks, the static bundle that replaces
-  the live widget, and emptying the widgets so a saved notebook keeps the answer once). The live view renders at most
-  every 1/15 s and keeps a sliding one-second budget of 15 display messages (a render needs up to two: finished blocks
-  and the unfinished tail). Before these changes it rendered at every 1/15 s and each finished-block append cost three
-  messages (capture on, display, capture off): {BEFORE['max_updates_per_s']} messages in the busiest second while
-  streaming, p95 {BEFORE['p95_display_latency_ms']} ms. Keeping to 15 per second costs latency: a render that would
+  stream ends the cell sends {resp['finish_messages']} messages at once (the last update and the static bundle
+  that replaces the live widget). The live view (`DeltaView`) renders at most every 1/15 s and keeps a sliding
+  one-second budget of 15 messages (one per render: the new text and any finished blocks together). Before the
+  changes listed at the end, {BEFORE['max_updates_per_s']} messages went out in the busiest second while streaming,
+  p95 {BEFORE['p95_display_latency_ms']} ms. Keeping to 15 per second costs latency: a render that would
   exceed the budget waits for the next event after it frees up.
 
 ## 4. Start-up
@@ -429,6 +479,11 @@ kernel's session), minus the frame's write time.
   {images['prepared']}, {images['prepared_bytes']:,} bytes. Pillow's decode of that PNG alone takes
   {images['decode_only_median_ms']:.0f} ms, the floor for any preparation that reads every pixel.
   (`python bench/images.py` has more inputs.) {_images_explanation(h, images)}
+- The same plot held as a matplotlib Figure (`--image fig`, tool results that return a figure): saved whole and
+  then prepared {_way(images, 0)}, against drawn once at the size Claude gets (`prepare_figure`) {_way(images, 1)}:
+  **{images['figure_ways']['ratio']}×** the time. Drawing this figure (16 lines of 2,000 points, scatter, text) at
+  1568 px costs more than Pillow's decode of its PNG, so a plot the notebook already showed is still prepared from
+  that PNG.
 - Request body for a 200-turn conversation with 20 images and tool loops ({history['messages']} messages,
   {history['body_mb']} MB, {history['images_omitted']} images omitted): **{history['median_ms']:.1f} ms** median
   (p95 {history['p95_ms']:.1f} ms). (`python bench/request_build.py` has the trimming cases.)
@@ -439,6 +494,14 @@ kernel's session), minus the frame's write time.
   limit and the guesswork.)
 
 ## Changes made because of these figures
+
+- `notebook/delta_view.py` + `notebook/live_widget.py`: the live view is a small anywidget widget that receives
+  deltas — the new text of the unfinished block (appended by the page to a text node) and the sanitised HTML of
+  each finished block once (deflate-compressed, a binary buffer) — instead of re-sending the unfinished block's
+  HTML at every update. Where the page never answers (a front end without anywidget) later cells fall back to the
+  ipywidgets view. Saved notebooks keep the same static bundle.
+- `core/images.py`: `prepare_figure` draws a matplotlib Figure once at the size Claude gets instead of saving it
+  whole and downscaling (figure variables and tool results).
 
 - `stream.py`: `DeltaRun` holds text deltas back and folds a run of them with one concatenation; `ask.py` folds
   them when the view is due to render (`View.due()`), instead of copying the whole growing text at every delta
@@ -460,7 +523,7 @@ kernel's session), minus the frame's write time.
 ## How to run
 
 `python bench/run.py` (everything, ~2 minutes, writes this file and `stream.png`); each part also runs alone:
-`bench/stream_overhead.py`, `bench/iopub_traffic.py`, `bench/responsiveness.py`, `bench/startup.py`, `bench/images.py`,
+`bench/stream_overhead.py`, `bench/iopub_traffic.py`, `bench/live_traffic.py`, `bench/responsiveness.py`, `bench/startup.py`, `bench/images.py`,
 `bench/request_build.py`, `bench/emulator_stream.py`, `bench/view_traffic.py`. `BENCH_KERNEL_PYTHONPATH=DIR` makes the
 kernels import claude_magic from DIR first (to compare with another copy).
 
@@ -504,33 +567,34 @@ def _startup_explanation(h: dict, start: dict) -> str:
             "`%%claude` runs right behind `%load_ext`, it waits for those imports.")
 
 
+def _way(images: dict, index: int) -> str:
+    name = [k for k in images["figure_ways"] if k != "ratio"][index]
+    row = images["figure_ways"][name]
+    return f"({row['median_ms']:.0f} ms median, {row['result']})"
+
+
 def _images_explanation(h: dict, images: dict) -> str:
     if h["image_prep_ms"] <= TARGETS["image_prep_ms"][1]:
         return ""
     tree = "\n".join(images["pyinstrument"].strip().splitlines()[:45])
     return (f"**Target missed:** decoding the PNG alone takes {images['decode_only_median_ms']:.0f} ms on this machine; "
             f"converting the pixels, area-averaging them down and encoding the result take the rest of the "
-            f"{images['prepare_median_ms']:.0f} ms (profile below). images.py is not among the modules changed "
-            "here.\n\n<details><summary>pyinstrument profile of one `prepare_image` call</summary>\n\n```\n"
+            f"{images['prepare_median_ms']:.0f} ms (profile below).\n\n<details><summary>pyinstrument profile of one `prepare_image` call</summary>\n\n```\n"
             f"{tree}\n```\n</details>\n")
 
 
 def _traffic_explanation(h: dict, c20: dict, bundle: dict, bundle_ratio: float, live_html: int) -> str:
     reply = c20["reply_bytes"]
-    fixed = sum(row["bytes"] for kind, row in c20["by_type"].items()
-                if kind not in ("display_data", "update_display_data"))
+    live = c20["iopub_bytes"] - sum(bundle.values())
     if h["iopub_bytes_ratio_20k"] <= TARGETS["iopub_bytes_ratio_20k"][1]:
         return "The target is met."
     return (f"**Target missed, and it cannot be met while the static bundle keeps its three representations.** The "
             f"final `update_display_data` alone carries the answer three times: text/html {bundle.get('text/html', 0):,} "
             f"bytes, text/markdown {bundle.get('text/markdown', 0):,}, text/plain {bundle.get('text/plain', 0):,} "
             f"(JSON-escaped) = **{bundle_ratio:.2f}× the {reply:,}-byte reply by itself**. It is what a saved or "
-            f"nbclient-executed notebook keeps, and it must reach the browser after the live view is gone. The live "
-            f"view adds the answer's HTML once more ({live_html:,} bytes of `display_data`, "
-            f"{live_html / reply:.2f}× — each finished block is sent once, several blocks per message), and the "
-            f"widgets, tail refreshes and their envelopes {fixed:,} bytes ({fixed / reply:.2f}×). So the floor with "
-            "this design is about html + markdown + plain + live html ≈ 4.9× the text; claude-magic is within "
-            f"{h['iopub_bytes_ratio_20k'] - bundle_ratio - live_html / reply:.2f}× of it.")
+            f"nbclient-executed notebook keeps, and it must reach the browser after the live view is gone. Everything "
+            f"else — the live view's messages with their Jupyter headers — is {live:,} bytes "
+            f"({live / reply:.2f}× the reply).")
 
 
 # ---------------------------------------------------------------- main
@@ -547,10 +611,13 @@ def main() -> None:
         ("overhead", lambda: stream_overhead.measure(runs=5 if args.quick else 9)),
         ("profile", lambda: stream_overhead.profile_parts(runs=2 if args.quick else 5)),
         ("traffic", iopub_traffic.measure),
+        ("live", lambda: live_traffic.measure(((10.0, 300), (50.0, 1000), (200.0, 2000)) if args.quick
+                                              else live_traffic.DEFAULT_RUNS)),
         ("responsiveness", responsiveness.measure),
         ("startup", lambda: startup.measure(runs=3 if args.quick else 5)),
         ("images", image_figures),
         ("request_build", request_build_figures),
+        ("map_throughput", lambda: map_throughput.measure(rows=300 if args.quick else 1000)),
     ]
     for name, step in steps:
         began = time.monotonic()

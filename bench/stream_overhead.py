@@ -77,7 +77,8 @@ def emulator_rate(emulator, tokens: int = 20_000, runs: int = 3) -> dict:
 # add up to a bit more than an unwrapped run.
 PROFILE_SOURCE = '''
 import collections as _pc, time as _pt
-import claude_magic.bedrock.exchange, claude_magic.bedrock.client, claude_magic.core.stream, claude_magic.notebook.view
+import claude_magic.bedrock.exchange, claude_magic.bedrock.client, claude_magic.core.stream
+import claude_magic.notebook.delta_view
 _parts = _pc.Counter()
 def _timed(owner, name, label):
     original = getattr(owner, name)
@@ -88,18 +89,18 @@ def _timed(owner, name, label):
         finally:
             _parts[label] += _pt.perf_counter() - started
     setattr(owner, name, wrapper)
-V = claude_magic.notebook.view
+V = claude_magic.notebook.delta_view
 _timed(claude_magic.bedrock.client.EventStream, "__next__", "boto3 stream + decoding each event")
 _timed(claude_magic.core.stream, "fold_event", "fold_event (non-text events)")
 _timed(claude_magic.core.stream.DeltaRun, "take", "DeltaRun.take (text deltas held back)")
 _timed(claude_magic.core.stream.DeltaRun, "flush", "DeltaRun.flush (text joined per render)")
-_timed(V.WidgetView, "start", "view: start (widgets)")
-_timed(V.WidgetView, "due", "view: due (throttle check per held-back delta)")
-_timed(V.WidgetView, "update", "view: update (all renders)")
-_timed(V, "markdown_to_html", "  of which Markdown -> HTML (blocks, tail)")
-_timed(V.WidgetView, "_append", "  of which display into the Output")
-_timed(V.WidgetView, "finish", "view: finish (last blocks, bundle, update, cleanup)")
-_timed(V, "static_bundle", "  of which static bundle (HTML reused)")
+_timed(V.DeltaView, "start", "view: start (widget)")
+_timed(V.DeltaView, "due", "view: due (throttle check per held-back delta)")
+_timed(V.DeltaView, "update", "view: update (all renders)")
+_timed(V, "markdown_to_html", "  of which Markdown -> HTML (finished blocks)")
+_timed(V.DeltaView, "_send", "  of which live messages (compress, send)")
+_timed(V.DeltaView, "finish", "view: finish (last blocks, bundle, update)")
+_timed(claude_magic.notebook.view_base, "static_bundle", "  of which static bundle (HTML reused)")
 def _profile_claude():
     _parts.clear()
     started = _pt.perf_counter()

@@ -1,10 +1,11 @@
-"""IOPub traffic of the live WidgetView per byte of reply, for growing replies.
+"""IOPub traffic of a live view (DeltaView, or WidgetView with --view widgets) per
+byte of reply, for growing replies.
 
 Starts a real kernel, streams synthetic replies (one token per event, an artificial
 clock at ~67 tokens/s, so the view's ~15 renders/s throttle applies) and prints the
 IOPub bytes the execution produced, by message type. Usage:
 
-    .venv/bin/python bench/view_traffic.py [tokens ...]
+    .venv/bin/python bench/view_traffic.py [--view deltas|widgets] [tokens ...]
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_view import FEED_SOURCE, REPLY_SOURCE, STEP, message_bytes, run_cell, synthetic_reply  # noqa: E402
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], view: str = "deltas") -> None:
     from jupyter_client import KernelManager
 
     manager = KernelManager(kernel_name="python3")
@@ -27,7 +28,7 @@ def main(sizes: list[int]) -> None:
     client.start_channels()
     try:
         client.wait_for_ready(timeout=120)
-        run_cell(client, REPLY_SOURCE + FEED_SOURCE)
+        run_cell(client, REPLY_SOURCE + FEED_SOURCE + f"\nVIEW = {view!r}")
         print(f"{'tokens':>7} {'reply B':>9} {'IOPub B':>10} {'ratio':>6} {'msgs':>6}  by type (bytes)")
         for tokens in sizes:
             reply = synthetic_reply(tokens).encode()
@@ -44,4 +45,8 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1000, 5000, 20000])
+    args = sys.argv[1:]
+    chosen = "deltas"
+    if args[:1] == ["--view"]:
+        chosen, args = args[1], args[2:]
+    main([int(a) for a in args] or [1000, 5000, 20000], chosen)

@@ -133,3 +133,32 @@ def naive(line, cell):
 
 def naive_cell(prompt: str = PROMPT) -> str:
     return f"%%naive {model_id()}\n{prompt}"
+
+# Runs in the kernel: the least a notebook can do. Each delta printed as it comes
+# (ipykernel batches stdout into `stream` messages).
+PRINT_LOOP_SOURCE = '''
+import json as _print_json, os as _print_os
+from IPython.core.magic import register_cell_magic
+
+_print_client = None
+
+@register_cell_magic
+def printloop(line, cell):
+    """Stream with boto3; print each text delta."""
+    global _print_client
+    if _print_client is None:
+        import boto3
+        _print_client = boto3.client("bedrock-runtime", region_name="us-east-1",
+                                     endpoint_url=_print_os.environ["CLAUDE_MAGIC_ENDPOINT_URL"])
+    body = _print_json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64000,
+                              "messages": [{"role": "user", "content": cell}]})
+    response = _print_client.invoke_model_with_response_stream(modelId=line.strip(), body=body)
+    for event in response["body"]:
+        chunk = _print_json.loads(event["chunk"]["bytes"])
+        if chunk["type"] == "content_block_delta" and chunk["delta"]["type"] == "text_delta":
+            print(chunk["delta"]["text"], end="")
+'''
+
+
+def print_cell(prompt: str = PROMPT) -> str:
+    return f"%%printloop {model_id()}\n{prompt}"

@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator"]
+# `map` is left out of __all__ so that `from claude_magic import *` can't hide the builtin.
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator", "ask",
+           "batch_jobs", "stop_batch"]
+_MANY = ("ask", "map", "batch_jobs", "stop_batch")
 
 _loaded: dict[int, Any] = {}
 
@@ -43,4 +46,8 @@ def __getattr__(name: str) -> Any:
         from .emulator import Emulator
 
         return Emulator
+    if name in _MANY:
+        from .notebook import many
+
+        return getattr(many, name)
     raise AttributeError(f"module 'claude_magic' has no attribute {name!r}")

@@ -124,6 +124,20 @@ def test_matplotlib_figure_variable(shell, recorder):
         shell.run_cell("plt.close('all')")
 
 
+def test_a_large_figure_variable_is_drawn_at_max_edge(shell, recorder):
+    shell.run_cell("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                   "big, ax = plt.subplots(figsize=(30, 20), dpi=100)\nax.plot([0, 1, 0.5], [1, 0, 0.3])\n")
+    try:
+        [image] = attach(shell, recorder, "big", max_edge=800)
+        [axes] = attach(shell, recorder, "ax", max_edge=800)  # an Axes means its figure
+        assert shell.run_cell("big.dpi").result == 100  # the figure is left as it was
+    finally:
+        shell.run_cell("plt.close('all')")
+    assert max(image.prepared.width, image.prepared.height) == 800 and image.prepared.resized
+    assert image.prepared.original_width > 2000 and image.prepared.media_type == "image/png"
+    assert axes.prepared.data == image.prepared.data
+
+
 def test_pil_numpy_bytes_and_ipython_image_variables(shell, recorder):
     shell.user_ns.update(
         pil=Image.new("RGB", (30, 20), "orange"),

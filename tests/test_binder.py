@@ -55,8 +55,11 @@ def start_env_of(env: dict[str, str]) -> tuple[dict[str, str], str]:
         ({}, {".aws/credentials": "[default]\naws_access_key_id = AKIDEXAMPLE\n"}, False),
         ({}, {".aws/config": "[default]\nsso_session = corp\nregion = us-west-2\n"}, False),
         ({}, {".aws/config": "[default]\nregion = us-west-2\n"}, True),
+        ({"AWS_BEARER_TOKEN_BEDROCK": "ABSKexample-api-key"}, {}, False),
+        ({"AWS_BEARER_TOKEN_BEDROCK": ""}, {}, True),
     ],
-    ids=["nothing", "keys", "profile", "container", "credentials-file", "sso-config", "region-only-config"],
+    ids=["nothing", "keys", "profile", "container", "credentials-file", "sso-config", "region-only-config",
+         "api-key", "empty-api-key"],
 )
 def test_start_turns_offline_mode_on_without_credentials(tmp_path, extra, files, offline):
     home = tmp_path / "home"
@@ -69,6 +72,9 @@ def test_start_turns_offline_mode_on_without_credentials(tmp_path, extra, files,
     assert stderr.startswith(OFFLINE_LINE if offline else BEDROCK_LINE)
     if offline:
         assert float(seen["CLAUDE_MAGIC_OFFLINE_PACE"]) > 0
+        assert "AWS_BEARER_TOKEN_BEDROCK" in stderr  # names the API key as a way in
+    elif extra.get("AWS_BEARER_TOKEN_BEDROCK"):
+        assert "API key" in stderr
 
 
 def test_start_respects_an_explicit_choice(tmp_path):

@@ -8,6 +8,7 @@ streaming can be seen). Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -52,7 +53,23 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving a copy of notebooks/ offline; yields its base URL."""
-    base = tmp_path_factory.mktemp("lab")
+    with _jupyter_lab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lab_without_anywidget(tmp_path_factory):
+    """The same JupyterLab with anywidget's front-end extension disabled."""
+    with _jupyter_lab(tmp_path_factory.mktemp("lab-plain"), disabled=("anywidget",)) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _jupyter_lab(base: Path, disabled: tuple[str, ...] = ()):
+    if disabled:
+        (base / "config" / "labconfig").mkdir(parents=True)
+        (base / "config" / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {name: True for name in disabled}}))
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
@@ -225,6 +242,10 @@ def test_quickstart_streams_and_renders(lab, browser):
                    and "get Claude's answer" not in s["text"] and "out tokens" not in s["text"]]
         if partial:
             partial_seen[i] = partial[0]
+            # streamed by the delta widget (live_widget.py), not its fallback
+            live = [st for st in seen if "claude-magic-delta" in st["html"]]
+            assert live, final["source"]
+            assert not [st for st in seen if "Error displaying widget" in st["text"]]
         if len(finals) == 1:
             notebook.cell_locator(i).screenshot(path=str(ARTIFACTS / "01-first-answer.png"))
     notebook.page.screenshot(path=str(ARTIFACTS / "01-quickstart.png"))
@@ -244,6 +265,8 @@ def test_quickstart_streams_and_renders(lab, browser):
     assert "<table" in finals[first]["html"] and "|---|" not in finals[first]["text"]
     for outputs in notebook.outputs():
         assert not [o for o in outputs if o["output_type"] == "error"]
+        # what a saved notebook keeps: the static bundle, no live widget
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     notebook.page.close()
 
 
@@ -262,8 +285,12 @@ def test_model_output_cannot_run_script_in_the_page(lab, browser):
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
-    final, _ = notebook.run_and_watch(1)
+    final, seen = notebook.run_and_watch(1)
     page = notebook.page
+    # it streamed through the delta widget: the raw text as text, never as markup
+    live = [st for st in seen if "claude-magic-delta" in st["html"] and "Injected" in st["text"]]
+    assert live
+    assert all("<script" not in st["html"].split("claude-magic-tail")[-1] for st in live)
     area = notebook.cell_locator(1).locator(".jp-OutputArea")
     assert page.evaluate("() => window.__pwned") is None
     lab_url = page.url
@@ -337,3 +364,25 @@ def _small_png(data: bytes, width: int = 900) -> bytes:
         out = io.BytesIO()
         small.save(out, "PNG", optimize=True)
         return out.getvalue()
+
+
+def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anywidget, browser):
+    name = "plain-widgets.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
+                nbformat.v4.new_code_cell("%%claude\nHello there."),
+                nbformat.v4.new_code_cell("%%claude\nAnd once more.")]
+    nbformat.write(nb, lab_without_anywidget["root"] / name)
+    notebook = Lab(browser, lab_without_anywidget["url"], name)
+    notebook.run_and_watch(0)
+    first, _ = notebook.run_and_watch(1)  # the delta widget can't load here: the answer still ends rendered
+    assert re.search(r"\d+ in / \d+ out tokens", first["text"]) and "<strong>" in first["html"]
+    second, seen = notebook.run_and_watch(2)  # the kernel has learnt it: the ipywidgets view streams
+    live = [s for s in seen if "claude-magic-live" in s["html"] and "Offline emulator" in s["text"]
+            and "out tokens" not in s["text"]]
+    assert live and not [s for s in seen if "claude-magic-delta" in s["html"]]
+    assert re.search(r"\d+ in / \d+ out tokens", second["text"]) and "<strong>" in second["html"]
+    for outputs in notebook.outputs():
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    notebook.page.close()

@@ -71,8 +71,7 @@ REJECTED = [
      "takes --effort low|medium|high|xhigh|max"),
     ("us.anthropic.claude-opus-4-7", body(output_config={"format": {"type": "json_schema",
                                                                      "schema": {"type": "object"}}}),
-     "output_config.format: structured outputs are not supported for this model. Use a tool with "
-     "tool_choice to get JSON.",
+     "output_config.format: structured outputs are not supported for this model.",
      "Claude Opus 4.7 does not take output_config.format"),
 ]
 
@@ -190,7 +189,8 @@ def test_the_offline_answer_reflects_the_new_fields(bedrock_client):
                 system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
                 messages=[{"role": "user", "content": [
                     {"type": "text", "text": "Hello", "cache_control": {"type": "ephemeral"}}]}])
-    text = answer(bedrock_client, "us.anthropic.claude-opus-4-7", data)["content"][0]["text"]
+    content = answer(bedrock_client, "us.anthropic.claude-opus-4-7", data)["content"]
+    text = next(b["text"] for b in content if b["type"] == "text")
     for row in ("| thinking | adaptive |", "| effort | high |", "| anthropic_version | 2026-10-21 |",
                 "| cache breakpoints | system (1h), message 1 (5m) |"):
         assert row in text, text

@@ -312,10 +312,10 @@ def test_unknown_paths_and_methods(emulator):
     assert "message" in json.loads(data)
     response, _ = post(emulator.url, f"/model/{HAIKU}/invoke", method="GET", headers=SIGNED)
     assert response.status == 405
-    response, _ = post(emulator.url, f"/model/{HAIKU}/converse", b"{}", SIGNED)
+    response, _ = post(emulator.url, f"/model/{HAIKU}/converse-later", b"{}", SIGNED)
     assert response.status == 404
     logged = [(e["operation"], e["status"]) for e in emulator.requests()]  # rejected ones too
-    assert logged == [("POST /nope", 404), ("InvokeModel", 405), (f"POST /model/{HAIKU}/converse", 404)]
+    assert logged == [("POST /nope", 404), ("InvokeModel", 405), (f"POST /model/{HAIKU}/converse-later", 404)]
 
 
 def test_chunked_request_body_and_missing_content_length(emulator):
@@ -360,9 +360,14 @@ def test_admin_routes_over_http(bedrock_client, emulator):
     response, data = post(emulator.url, "/_emulator/faults", method="DELETE")
     assert json.loads(data)["cleared"] == 1 and emulator.faults() == []
     response, data = post(emulator.url, "/_emulator/config", b'{"pace": 50}')
-    assert json.loads(data) == {"pace": 50.0, "today": None} and emulator.pace == 50.0
+    assert json.loads(data)["pace"] == 50.0 and emulator.pace == 50.0
     post(emulator.url, "/_emulator/config", b'{"pace": null}')
     assert emulator.pace is None
+    response, data = post(emulator.url, "/_emulator/config", b'{"batch_step": 0.5}')
+    assert json.loads(data)["batch_step"] == 0.5 and emulator.batch_step == 0.5
+    response, _ = post(emulator.url, "/_emulator/config", b'{"s3_endpoint_url": "http://192.0.2.1:9000"}')
+    assert response.status == 400 and emulator.s3_endpoint_url is None  # loopback only
+    post(emulator.url, "/_emulator/config", b'{"batch_step": 1}')
     response, _ = post(emulator.url, "/_emulator/health", b"", method="PUT")
     assert response.status == 405
 

@@ -429,3 +429,43 @@ def test_objects_that_are_not_images_are_refused(tmp_path):
         image_from_object(tmp_path)
     with pytest.raises(ImageError, match="URL"):
         image_from_object(IPImage(url="https://example.org/x.png", embed=False))
+
+
+def _busy_figure(width_in: float, height_in: float, dpi: int):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(width_in, height_in), dpi=dpi)
+    x = np.linspace(0, 10, 400)
+    for k, ax in enumerate(axes):
+        ax.plot(x, np.sin(x * (k + 1)), lw=2)
+        ax.set_title(f"Panel {k}")
+    return fig
+
+
+@pytest.mark.parametrize("size,dpi", [((40, 30), 100), ((6, 4), 100)])
+def test_a_figure_is_drawn_at_the_size_claude_gets(size, dpi):
+    import matplotlib.pyplot as plt
+
+    from claude_magic.core.images import DEFAULT_MAX_EDGE, prepare_figure
+
+    fig = _busy_figure(*size, dpi)
+    canvas = fig.canvas
+    try:
+        via_png = prepare_image(image_from_object(fig))
+        drawn = prepare_figure(fig)
+        assert fig.dpi == dpi and fig.canvas is canvas  # the figure is left as it was
+        again = prepare_image(image_from_object(fig))
+    finally:
+        plt.close(fig)
+    assert again.data == via_png.data
+    # the same picture, at the same size, as saving it whole and downscaling it
+    assert abs(drawn.width - via_png.width) <= 3 and abs(drawn.height - via_png.height) <= 3
+    assert max(drawn.width, drawn.height) <= DEFAULT_MAX_EDGE
+    assert abs(drawn.original_width - via_png.original_width) <= 3
+    assert drawn.media_type == "image/png" and drawn.resized == via_png.resized
+    a = np.asarray(decode(drawn.data).convert("L").resize((64, 48)), dtype=float)
+    b = np.asarray(decode(via_png.data).convert("L").resize((64, 48)), dtype=float)
+    assert np.abs(a - b).mean() < 6

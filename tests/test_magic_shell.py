@@ -121,7 +121,7 @@ def test_name_substitution_is_identifier_only(shell, emulator):
     shell.run("city = 'Lisbon'\nsecret = 'unused'")
     shell.ask("", "Weather in {city}? Code: {'a': 1} {{city}} {unknown} {city.upper()}")
     text = last_body(emulator)["messages"][-1]["content"][-1]["text"]
-    assert text == "Weather in Lisbon? Code: {'a': 1} {city} {unknown} {city.upper()}"
+    assert text == "Weather in Lisbon? Code: {'a': 1} {{city}} {unknown} {city.upper()}"
 
 
 def test_line_expansion_does_not_evaluate(shell, emulator):

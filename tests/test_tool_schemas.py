@@ -134,7 +134,7 @@ TYPE_TABLE = [
     (f_bool, {"type": "boolean"}),
     (f_any, {}),
     (f_untyped, {}),
-    (f_bytes, {"type": "string"}),
+    (f_bytes, {"type": "string", "format": "binary"}),
     (f_list_int, {"type": "array", "items": {"type": "integer"}}),
     (f_list_bare, {"type": "array"}),
     (f_sequence, {"type": "array", "items": {"type": "string"}}),
@@ -159,7 +159,7 @@ TYPE_TABLE = [
     (f_annotated_schema, {"type": "integer", "minimum": 0, "maximum": 9}),
     (f_annotated_field, {"type": "string", "description": "From pydantic."}),
     (f_date, {"type": "string", "format": "date"}),
-    (f_path, {"type": "string"}),
+    (f_path, {"type": "string", "format": "path"}),
 ]
 
 
@@ -465,11 +465,12 @@ def test_call_with_input_reports_bad_input():
     def f(a: int, b: str = "x"):
         return a
 
-    with pytest.raises(ToolError, match="missing argument\\(s\\) 'a'"):
+    with pytest.raises(ToolError, match="^Invalid input for f \\(not run\\):\na: Field required$"):
         call_with_input(f, {})
-    with pytest.raises(ToolError, match="unexpected argument\\(s\\) 'zzz'"):
+    with pytest.raises(ToolError, match="\nzzz: Extra inputs are not permitted \\(got 2\\)$"):
         call_with_input(f, {"a": 1, "zzz": 2})
-    with pytest.raises(ToolError, match="argument 'a': expected an integer"):
+    with pytest.raises(ToolError, match="\na: Input should be a valid integer, unable to parse string "
+                                         "as an integer \\(got \"seven\"\\)$"):
         call_with_input(f, {"a": "seven"})
     assert call_with_input(f, {"a": 3.0}) == 3
 

@@ -43,11 +43,19 @@ FEED_SOURCE = textwrap.dedent(
 
     from claude_magic.core.messages import Message, split_tokens
     from claude_magic.core.stream import fold_event
-    from claude_magic.notebook.view import WidgetView, make_view
+    import os
+
+    from claude_magic.notebook.view import make_view
+
+    VIEW = "widgets"  # or "deltas": which live view make_view is asked for
 
     def start_view(now):
-        view = make_view(get_ipython(), clock=lambda: now[0])
-        assert isinstance(view, WidgetView), type(view)
+        os.environ["CLAUDE_MAGIC_LIVE_VIEW"] = VIEW
+        try:
+            view = make_view(get_ipython(), clock=lambda: now[0])
+        finally:
+            del os.environ["CLAUDE_MAGIC_LIVE_VIEW"]
+        assert type(view).__name__ == {"widgets": "WidgetView", "deltas": "DeltaView"}[VIEW], type(view)
         view.start({"model": "Claude Test", "chat": "default"})
         return view
 

@@ -16,7 +16,7 @@ from ..core.messages import Message
 from ..core.stream import decode_chunk
 from ..models import catalog
 from .errors import NO_CREDENTIALS, ClaudeError, dropped_message, friendly_error, in_band_error
-from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, boto_session
+from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, bearer_token, boto_session
 
 # ---------------------------------------------------------------- the client
 
@@ -28,6 +28,7 @@ class BedrockClient:
         self.settings = settings or ClientSettings()
         self._client: Any = None
         self._region: str | None = None
+        self._token: str | None = None  # the API key the client was made with
 
     # -- setup
 
@@ -38,7 +39,10 @@ class BedrockClient:
         return self._region or catalog.DEFAULT_REGION
 
     def client(self) -> Any:
-        """The boto3 bedrock-runtime client; raises ClaudeError when it can't be made."""
+        """The boto3 bedrock-runtime client; raises ClaudeError when it can't be made.
+        botocore reads the API key when a client is made: a changed key makes a new one."""
+        if self._client is not None and bearer_token() != self._token:
+            self.close()
         if self._client is None:
             try:
                 self._client = self._make_client()
@@ -59,18 +63,26 @@ class BedrockClient:
         session = boto_session(s)
         region = s.region or session.region_name or catalog.DEFAULT_REGION
         credentials: dict[str, str] = {}
+        signing: dict[str, str] = {}
+        token = self._token = bearer_token()
         if s.offline:
             credentials = dict(OFFLINE_CREDENTIALS)
-        elif session.get_credentials() is None:
+            # SigV4 chosen in code: botocore then never sends an API key to the local emulator.
+            signing = {"signature_version": "v4"}
+        elif token is None and session.get_credentials() is None:
             if not s.endpoint_url:
                 raise ClaudeError(NO_CREDENTIALS, "no_credentials")
             # An emulator or proxy at a custom endpoint doesn't check signatures.
             credentials = dict(OFFLINE_CREDENTIALS)
+        # With an API key set, botocore signs with it (Authorization: Bearer) and ignores
+        # access keys, as boto3 does everywhere.
         config = Config(
             retries={"mode": s.retry_mode, "total_max_attempts": max(1, s.max_attempts)},
             read_timeout=s.read_timeout,
             connect_timeout=s.connect_timeout,
+            max_pool_connections=max(1, s.max_pool_connections),
             user_agent_extra="claude-magic",
+            **signing,
         )
         client = session.client(
             "bedrock-runtime", region_name=region, endpoint_url=s.endpoint_url, config=config, **credentials
@@ -88,7 +100,7 @@ class BedrockClient:
 
     # -- calls
 
-    def invoke(self, invoke_id: str, body: dict[str, Any]) -> Message:
+    def invoke(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> Message:
         """InvokeModel: the whole reply as a Message, with latency and token
         counts from the response headers in `message.metrics`."""
         client = self.client()
@@ -96,7 +108,7 @@ class BedrockClient:
         try:
             response = client.invoke_model(
                 modelId=invoke_id, body=_dumps(body), contentType="application/json",
-                accept="application/json",
+                accept="application/json", **_guardrail_headers(guardrail),
             )
             raw = response["body"].read()
         except Exception as exc:
@@ -109,11 +121,32 @@ class BedrockClient:
         message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return message
 
-    def stream(self, invoke_id: str, body: dict[str, Any]) -> EventStream:
+    def stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
         """InvokeModelWithResponseStream: an iterator of decoded Anthropic event
         dicts. Use it as a context manager (or call `close()`) so the HTTP
         connection is closed when the consumer stops early."""
-        return EventStream(self, invoke_id, body)
+        return EventStream(self, invoke_id, body, guardrail)
+
+    def converse(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> Message:
+        """Converse, for the same body as `invoke`: the reply as a Message."""
+        from .converse import converse_request, guardrail_config
+        from .converse_events import message_from_response
+
+        request = {**converse_request(invoke_id, body), **guardrail_config(guardrail)}
+        client = self.client()
+        started = time.perf_counter()
+        try:
+            response = client.converse(**request)
+        except Exception as exc:
+            raise self._friendly(exc, invoke_id) from exc
+        message = message_from_response(response, invoke_id)
+        message.metrics.update(_header_metrics(response))
+        message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        return message
+
+    def converse_stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
+        """ConverseStream, for the same body as `stream`: the same Anthropic event dicts."""
+        return ConverseEventStream(self, invoke_id, body, guardrail)
 
     def count_tokens(self, invoke_id: str, body: dict[str, Any]) -> int:
         """CountTokens for an InvokeModel body (free; counts the input only)."""
@@ -132,6 +165,15 @@ class BedrockClient:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+Guardrail = tuple[str, str] | None  # (identifier, version)
+
+
+def _guardrail_headers(guardrail: Guardrail) -> dict[str, str]:
+    if guardrail is None:
+        return {}
+    return {"guardrailIdentifier": guardrail[0], "guardrailVersion": guardrail[1]}
 
 
 def _dumps(body: dict[str, Any]) -> str:
@@ -176,10 +218,12 @@ class EventStream:
     first `next`), yields Anthropic event dicts and raises ClaudeError on any
     failure; closing it (or leaving its `with` block) closes the connection."""
 
-    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any]) -> None:
+    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any],
+                 guardrail: Guardrail = None) -> None:
         self._owner = owner
         self.invoke_id = invoke_id
         self._body = body
+        self._guardrail = guardrail
         self._events = self._generate()
         self._raw: Any = None  # botocore's EventStream
         self.response_metadata: dict[str, Any] = {}
@@ -221,17 +265,10 @@ class EventStream:
     def _generate(self) -> Iterator[dict[str, Any]]:
         owner, invoke_id = self._owner, self.invoke_id
         try:
-            client = owner.client()
-            response = client.invoke_model_with_response_stream(
-                modelId=invoke_id, body=_dumps(self._body), contentType="application/json",
-                accept="application/json",
-            )
+            response = self._call(owner.client())
             self.response_metadata = response.get("ResponseMetadata", {})
-            self._raw = response["body"]
-            for item in self._raw:
-                event = decode_chunk(item)
-                if not event:
-                    continue
+            self._raw = response[self._stream_key]
+            for event in self._events_of(self._raw):
                 kind = event.get("type")
                 if kind == "content_block_delta":  # the hot path: one test per delta
                     self.content_events += 1
@@ -253,3 +290,36 @@ class EventStream:
                                   partial=self.content_events > 0) from exc
         finally:
             self._close_raw()
+
+    _stream_key = "body"
+
+    def _call(self, client: Any) -> dict[str, Any]:
+        return client.invoke_model_with_response_stream(
+            modelId=self.invoke_id, body=_dumps(self._body), contentType="application/json",
+            accept="application/json", **_guardrail_headers(self._guardrail),
+        )
+
+    def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
+        for item in raw:
+            event = decode_chunk(item)
+            if event:
+                yield event
+
+
+class ConverseEventStream(EventStream):
+    """ConverseStream's events, translated into the Anthropic event dicts."""
+
+    _stream_key = "stream"
+
+    def _call(self, client: Any) -> dict[str, Any]:
+        from .converse import converse_request, guardrail_config
+
+        request = {**converse_request(self.invoke_id, self._body), **guardrail_config(self._guardrail)}
+        return client.converse_stream(**request)
+
+    def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
+        from .converse_events import ConverseEvents
+
+        translate = ConverseEvents(self.invoke_id)
+        for item in raw:
+            yield from translate(item)

@@ -10,8 +10,18 @@ from ..core.stream import StreamError
 from ..models import catalog
 
 NO_CREDENTIALS = (
-    "No AWS credentials found. Configure them (aws configure, AWS_PROFILE, or "
-    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run %claude offline to use the built-in emulator."
+    "No AWS credentials found. Configure them (aws configure, AWS_PROFILE or aws sso login, or "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or set a Bedrock API key in AWS_BEARER_TOKEN_BEDROCK, "
+    "or run %claude offline to use the built-in emulator."
+)
+BAD_API_KEY = (
+    "Bedrock refused the API key in AWS_BEARER_TOKEN_BEDROCK: it is wrong or has expired "
+    "(short-term keys last at most 12 hours). Generate a new one in the Bedrock console "
+    "(API keys), or unset it to use your AWS credentials."
+)
+API_KEY_NEEDS_HTTPS = (
+    "boto3 sends the Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) only over HTTPS, and {endpoint} "
+    "is plain HTTP: use an https:// endpoint, or unset the key to sign with AWS credentials."
 )
 
 
@@ -140,6 +150,9 @@ def friendly_error(
         return ClaudeError(dropped_message("the connection was closed", partial) if mid_stream else
                            "The connection to Bedrock dropped before the reply: run the cell again.",
                            "connection_dropped", mid_stream=mid_stream)
+    if isinstance(exc, bx.InvalidEndpointConfigurationError) and "Bearer" in str(exc):
+        return ClaudeError(API_KEY_NEEDS_HTTPS.format(endpoint=endpoint_url or "the endpoint"),
+                           "bad_credentials")
     if isinstance(exc, bx.ParamValidationError):
         return ClaudeError(f"Bedrock rejected the request: {_one_line(str(exc))}", "invalid_request")
     if isinstance(exc, StreamError):  # an in-band error event or an undecodable chunk
@@ -175,6 +188,8 @@ def _client_error(exc: Any, *, name: str, invoke_id: str | None, region: str, mi
         return ClaudeError(explained, "model_rule")
     if code == "ValidationException":
         return _validation_error(text, name=name, invoke_id=invoke_id, region=region)
+    if code == "AccessDeniedException" and "API Key" in text:
+        return ClaudeError(BAD_API_KEY, "bad_credentials")
     if code == "AccessDeniedException":
         return ClaudeError(
             f"Access denied to {name} in {region}: enable model access in the Bedrock console "
@@ -234,6 +249,11 @@ def _validation_error(text: str, *, name: str, invoke_id: str | None, region: st
     if "Input is too long" in text or "prompt is too long" in text:
         return ClaudeError("The conversation is too long for the model: start afresh with %claude reset, "
                            "or drop turns with %claude undo.", "too_long")
+    from .shaping import thinking_hint
+
+    hint = thinking_hint(text)
+    if hint:
+        return ClaudeError(f"Bedrock rejected the request: {text.rstrip('.')}: {hint}", "invalid_request")
     return ClaudeError(f"Bedrock rejected the request: {text}", "invalid_request")
 
 

@@ -37,9 +37,17 @@ class Request:
     stream: bool = True
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: dict[str, Any] | None = None
+    api: str = "invoke"  # or "converse": the same body, sent with Converse / ConverseStream
+    guardrail: tuple[str, str] | None = None  # (identifier, version)
+    fields: dict[str, Any] = field(default_factory=dict)  # thinking, output_config (shaping.py)
+    cache_ttl: str | None = None  # prompt-caching breakpoints with this TTL; None: no caching
+
+    def call_args(self) -> dict[str, Any]:
+        """Keyword arguments for the client's call, beyond the model id and body."""
+        return {"guardrail": self.guardrail} if self.guardrail else {}
 
     def body(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
-        return build_request(
+        body = build_request(
             messages,
             max_tokens=self.max_tokens,
             system=self.system,
@@ -51,6 +59,16 @@ class Request:
             tool_choice=tool_choice,
             anthropic_beta=self.betas,
         )
+        body.update(self.fields)
+        return body
+
+    def with_breakpoints(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with prompt-caching breakpoints, when caching is on."""
+        if self.cache_ttl is not None:
+            from .shaping import place_breakpoints
+
+            place_breakpoints(body, self.resolved.model, self.cache_ttl)
+        return body
 
 
 class Exchange:
@@ -66,6 +84,7 @@ class Exchange:
         self.partial: Message | None = None  # the reply being received, for failure handling
         self.finished: list[Message] = []  # tool-loop progress kept when the loop is cut short
         self.latency = 0.0
+        self._notices: set[str] = set()
 
     def send(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> Message:
         """One request; the reply is shown as it arrives and returned whole."""
@@ -73,6 +92,7 @@ class Exchange:
             messages = self.fit(messages)
         body = self.request.body(messages, tool_choice)
         invoke_id = self.request.resolved.invoke_id
+        body = self.request.with_breakpoints(self._fit_window(body))
         started = self.clock()
         prefill = _prefill_of(messages)
         message = Message()
@@ -80,7 +100,8 @@ class Exchange:
         if self.request.stream:
             from ..core.stream import DeltaRun, fold_event
 
-            events = self.client.stream(invoke_id, body)
+            stream = self.client.converse_stream if self.request.api == "converse" else self.client.stream
+            events = stream(invoke_id, body, **self.request.call_args())
             run = DeltaRun(message)  # text deltas are folded when the view shows them
             try:
                 for event in events:
@@ -102,12 +123,38 @@ class Exchange:
                 if close:
                     close()
         else:
-            message = self.client.invoke(invoke_id, body)
+            invoke = self.client.converse if self.request.api == "converse" else self.client.invoke
+            message = invoke(invoke_id, body, **self.request.call_args())
             self.partial = with_prefill(message, prefill)
             self.view.update(self.partial)
         self.latency += self.clock() - started
         reply, self.partial = self.partial, None
         return reply
+
+
+    def _fit_window(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body trimmed to the model's context window (a notice says so, once)."""
+        from .window import fit_window
+
+        model = self.request.resolved.model
+        count = self._count if model is not None and model.count_tokens else None
+        fitted = fit_window(body, model, count)
+        if fitted.notice and fitted.notice not in self._notices:
+            self._notices.add(fitted.notice)
+            self.view.notice(fitted.notice)
+        return fitted.body
+
+    def _count(self, body: dict[str, Any]) -> int | None:
+        """CountTokens for `body`; None (use the estimate) when it can't be had."""
+        from .errors import ClaudeError
+
+        counter = getattr(self.client, "count_tokens", None)
+        if counter is None:
+            return None
+        try:
+            return counter(self.request.resolved.invoke_id, body)
+        except ClaudeError:
+            return None
 
 
 def _prefill_of(messages: list[dict[str, Any]]) -> str:

@@ -113,5 +113,5 @@ _RULES: tuple[tuple[Callable[[str, str], re.Match[str] | None],
     (_found(r"reached the end of its life", "ResourceNotFoundException"), _retired),
     (_found(_VERSION.pattern), _version),
     (_found(r"^output_config\.effort"), _effort_levels),
-    (_found(r"^output_config\.format"), _structured),
+    (_found(r"^output_config\.format: structured outputs are not supported"), _structured),
 )

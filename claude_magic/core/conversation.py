@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import catalog
 from .fitting import BODY_BUDGET, fit_body
 from .messages import (
     MAX_IMAGES,
@@ -35,6 +34,7 @@ CHATS_FORMAT = "claude-magic-chats"
 VERSION = 1
 DEFAULT_CHAT = "default"
 INTERRUPTED_MARK = " [interrupted]"
+STOPPED = "stopped"  # the error of a turn the user stopped (kept like an interrupted one)
 NO_ANSWER_INTERRUPTED = "(no answer: interrupted)"
 NO_ANSWER = "(no answer)"
 TOOL_NOT_RUN = "Not run: the turn ended before this tool ran."
@@ -125,7 +125,9 @@ class Turn:
     def display_text(self) -> str:
         """The answer as shown to people, with a marker when it was cut short."""
         text = self.answer_text or (NO_ANSWER_INTERRUPTED if self.interrupted else NO_ANSWER)
-        return text + INTERRUPTED_MARK if self.interrupted else text
+        if not self.interrupted:
+            return text
+        return text + (f" [{STOPPED}]" if self.error == STOPPED else INTERRUPTED_MARK)
 
     @property
     def has_answer(self) -> bool:
@@ -311,8 +313,11 @@ class Conversation:
         return total
 
     def cost_total(self) -> float:
-        """Estimated USD cost of the turns whose model the catalogue prices."""
-        return sum(usage_cost(turn.model_id, turn.usage) or 0.0 for turn in self.turns)
+        """Estimated USD cost of the turns whose model the catalogue prices (cache
+        writes at the 5-minute price, reads at the read price)."""
+        from .costs import summarise
+
+        return summarise(self.turns).cost
 
     def messages(self, pending: Turn | None = None, prefill: str | None = None) -> list[Wire]:
         """The wire messages: every turn, then `pending` (the turn being asked),
@@ -524,13 +529,3 @@ class Chats:
         for conversation in loaded:
             self._chats[conversation.name] = conversation
         return [c.name for c in loaded]
-
-
-def usage_cost(invoke_id: str, usage: Usage) -> float | None:
-    """The estimated USD cost of `usage` on the model id or profile actually called, cache
-    writes and reads included (priced at catalog.PRICES_AS_OF); None if it can't be priced."""
-    if not invoke_id:
-        return None
-    return catalog.cost_of(invoke_id, usage.input_tokens, usage.output_tokens,
-                           cache_write_tokens=usage.cache_creation_input_tokens,
-                           cache_read_tokens=usage.cache_read_input_tokens)

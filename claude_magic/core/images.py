@@ -141,6 +141,59 @@ def prepare_image(
         return _prepare(data, "SVG" if kind == "SVG" else None, max_edge, max_bytes)
 
 
+def prepare_figure(
+    figure: Any, *, max_edge: int = DEFAULT_MAX_EDGE, max_bytes: int = MAX_IMAGE_BYTES,
+    shown_size: tuple[int, int] | None = None,
+) -> PreparedImage:
+    """A matplotlib Figure as `prepare_image(image_from_object(figure))` makes it (its
+    tight bounding box, as the notebook shows it; long edge <= max_edge), but drawn
+    at that size instead of drawn at full size, PNG-encoded, decoded and downscaled
+    (a figure that fits is saved as the notebook shows it).
+    `shown_size`, the pixel size of the figure's tight PNG at its own dpi (e.g. the
+    one the notebook showed), saves a layout pass that would measure it. The figure
+    is left as it was (dpi, canvas)."""
+    import math
+
+    import matplotlib
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    max_edge = max(1, min(int(max_edge), MAX_IMAGE_PIXELS_PER_SIDE))
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    pad = pad if isinstance(pad, (int, float)) else 0.1
+    canvas, dpi = figure.canvas, figure.dpi
+    try:
+        agg = FigureCanvasAgg(figure)
+        if shown_size is None:
+            figure.draw_without_rendering()
+            box = figure.get_tightbbox(agg.get_renderer()).padded(pad)  # inches
+            shown_size = (max(1, round(box.width * dpi)), max(1, round(box.height * dpi)))
+        if max(shown_size) <= max_edge:  # nothing to save: the figure as the notebook shows it
+            figure.set_canvas(canvas)
+            return prepare_image(image_from_object(figure), max_edge=max_edge, max_bytes=max_bytes)
+        figure.dpi = at = dpi * max_edge / max(shown_size)
+        agg.draw()
+        box = figure.get_tightbbox(agg.get_renderer()).padded(pad)
+        pixels = np.asarray(agg.buffer_rgba())
+        height, width = pixels.shape[:2]
+        x0, x1 = max(0, math.floor(box.x0 * at)), min(width, math.ceil(box.x1 * at))
+        y0, y1 = max(0, math.floor(height - box.y1 * at)), min(height, math.ceil(height - box.y0 * at))
+        img = Image.fromarray(np.ascontiguousarray(pixels[y0:y1, x0:x1]), "RGBA")
+    finally:
+        figure.dpi = dpi
+        figure.set_canvas(canvas)
+    img = _normalise_mode(img)
+    if max(img.size) > max_edge:
+        scale = max_edge / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BOX)
+    as_png = img.mode == "RGBA" or _is_line_art(img)
+    encoded, media_type, (w, h) = _encode_within(img, as_png, max_bytes)
+    return PreparedImage(encoded, media_type, w, h, shown_size[0], shown_size[1], "PNG",
+                         converted=True, resized=True)
+
+
 @contextmanager
 def _pixel_limit():
     """Raise Pillow's decompression-bomb limit to MAX_PIXELS for the duration."""
@@ -344,10 +397,10 @@ def image_from_object(obj: Any) -> bytes:
     if module.startswith("PIL.") and hasattr(obj, "save") and hasattr(obj, "mode"):
         return _pil_to_png(obj)
     if module.startswith("numpy") and hasattr(obj, "shape") and hasattr(obj, "dtype"):
-        if obj.dtype == object and obj.size and _figure_of(obj.flat[0]) is not None:
-            return _figure_to_png(_figure_of(obj.flat[0]))  # e.g. the axes from plt.subplots(2, 2)
+        if obj.dtype == object and obj.size and figure_of(obj.flat[0]) is not None:
+            return _figure_to_png(figure_of(obj.flat[0]))  # e.g. the axes from plt.subplots(2, 2)
         return _array_to_png(obj)
-    figure = _figure_of(obj)
+    figure = figure_of(obj)
     if figure is not None:
         return _figure_to_png(figure)
     if module.startswith("IPython") and type(obj).__name__ == "Image":
@@ -362,7 +415,7 @@ def image_from_object(obj: Any) -> bytes:
     raise ImageError(f"can't make an image from a {type(obj).__name__}: {OBJECT_HINT}")
 
 
-def _figure_of(obj: Any) -> Any:
+def figure_of(obj: Any) -> Any:
     """The matplotlib Figure behind a Figure, Axes, SubFigure or a grid holding one (seaborn)."""
     for candidate in (obj, getattr(obj, "figure", None)):
         if type(candidate).__module__.startswith("matplotlib") and hasattr(candidate, "savefig"):

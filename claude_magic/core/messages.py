@@ -66,16 +66,21 @@ def text_of(content: str | list[Block]) -> str:
 
 @dataclass
 class Usage:
-    """Token usage; any field may be missing or None on the wire."""
+    """Token usage; any field may be missing or None on the wire. `thinking_tokens` is
+    `output_tokens_details.thinking_tokens` where Bedrock reports it (part of output)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    thinking_tokens: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Usage:
-        data = data or {}
+        data = dict(data or {})
+        details = data.get("output_tokens_details")
+        if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+            data["thinking_tokens"] = details["thinking_tokens"]
         return cls(**{k: int(data.get(k) or 0) for k in cls.__dataclass_fields__})
 
     def __add__(self, other: Usage) -> Usage:
@@ -83,8 +88,13 @@ class Usage:
             *(getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__)
         )
 
-    def to_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: thinking tokens nested as Bedrock reports them, when any."""
+        data: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__
+                                if k != "thinking_tokens"}
+        if self.thinking_tokens:
+            data["output_tokens_details"] = {"thinking_tokens": self.thinking_tokens}
+        return data
 
     @classmethod
     def total(cls, usages: Iterable[Usage]) -> Usage:

@@ -21,6 +21,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from .messages import Block, Message, Usage
+from .thinking import thinking_html
 
 ImageThumb = tuple[bytes, str, int]  # PNG bytes, label, estimated tokens
 MAX_SHOWN_CHARS = 10_000  # tool inputs and results beyond this are cut in the display
@@ -51,6 +52,7 @@ class ToolOutcome:
     summary: str
     is_error: bool = False
     image_png: bytes | None = None  # keep it small: it is embedded in the notebook
+    traceback_text: str | None = None  # a failed tool's full traceback, shown collapsed
 
     @classmethod
     def from_block(cls, block: Block) -> ToolOutcome:
@@ -70,7 +72,8 @@ class ToolOutcome:
                     image = base64.b64decode(data)
                 else:
                     texts.append(f"[{source.get('media_type', 'image')}, {size:,} bytes]")
-        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image)
+        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image,
+                   getattr(block, "traceback", None))
 
 
 @dataclass
@@ -274,6 +277,11 @@ class BlockSplitter:
         return done
 
     @property
+    def start(self) -> int:
+        """Where, in the text, the unfinished last block starts."""
+        return self._start
+
+    @property
     def pending(self) -> str:
         """The unfinished last block, as Markdown that renders on its own."""
         rest = self._text[self._start :]
@@ -420,9 +428,13 @@ def tool_result_html(outcome: ToolOutcome) -> str:
     if outcome.image_png:
         data = base64.b64encode(outcome.image_png).decode()
         image = f'<div><img src="data:image/png;base64,{data}" alt="tool image" style="max-width:100%"></div>'
+    full = ""
+    if outcome.traceback_text:
+        full = (f'<details class="claude-magic-traceback"><summary style="{_DIM}">full traceback</summary>'
+                f"<pre>{html.escape(_capped(outcome.traceback_text))}</pre></details>")
     return (
         f'<details class="{kind}"><summary>{mark} {line}</summary>'
-        f"<pre>{html.escape(_capped(outcome.summary))}</pre>{image}</details>"
+        f"<pre>{html.escape(_capped(outcome.summary))}</pre>{full}{image}</details>"
     )
 
 
@@ -452,6 +464,8 @@ def footer_text(
         parts.append(stop_text(stop_reason, stop_details))
     if usage is not None:
         parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+        if usage.thinking_tokens:
+            parts.append(f"{usage.thinking_tokens:,} thinking")
         if usage.cache_read_input_tokens:
             parts.append(f"{usage.cache_read_input_tokens:,} cache read")
         if usage.cache_creation_input_tokens:
@@ -530,11 +544,8 @@ def static_bundle(
                     args = tool_input_text(block.get("input") or {})
                     md_parts.append(f"🔧 `{block.get('name', '?')}`\n\n{_fenced(args)}")
                     text_parts.append(f"[tool] {block.get('name', '?')} {args}")
-                elif kind == "thinking" and block.get("thinking"):
-                    html_parts.append(
-                        f'<details class="claude-magic-thinking"><summary style="{_DIM}">thinking</summary>'
-                        f'<div style="white-space:pre-wrap">{html.escape(block["thinking"])}</div></details>'
-                    )
+                elif kind in ("thinking", "redacted_thinking"):
+                    html_parts.append(thinking_html([block], entry.usage.thinking_tokens))
     if error:
         html_parts.append(error_html(error))
         md_parts.append(f"**Error:** {error}")

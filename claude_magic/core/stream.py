@@ -213,7 +213,11 @@ def _stop_block(block: Block) -> None:
 
 def _replace_usage(usage: Usage, data: dict[str, Any] | None) -> None:
     """message_delta usage fields are running totals: present, non-null ones replace."""
-    for key, value in (data or {}).items():
+    data = dict(data or {})
+    details = data.pop("output_tokens_details", None)
+    if isinstance(details, dict):
+        data["thinking_tokens"] = details.get("thinking_tokens")
+    for key, value in data.items():
         if value is not None and key in Usage.__dataclass_fields__:
             setattr(usage, key, int(value))
 

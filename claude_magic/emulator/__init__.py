@@ -11,15 +11,17 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 `python -m claude_magic.emulator` runs it from the command line.
 
 Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
-out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4),
+out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
-`control/` (the control plane: model listings), `faults`, `converse` (Converse bodies in the InvokeModel form), `media` and `tokens`.
+`control/` (the control plane: model listings, batch jobs), `faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
+back in Converse's shapes), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -28,8 +30,10 @@ from typing import Any
 from ..models.catalog import Model
 from .errors import BedrockError
 from .faults import Fault
-from .server import EmulatorServer, is_loopback
+from .server import EmulatorServer, is_loopback, loopback_url
+from .server import batch_step as _batch_step
 from .state import EmulatorState, set_pace, set_today
+from .wire.bearer import parse_bearer_tokens
 from .wire.sigv4 import parse_credentials
 
 __all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
@@ -47,6 +51,11 @@ class Emulator:
     signature checks; without it any signed request is accepted. `today` ("YYYY-MM-DD")
     is the date model lifecycles are judged by (default: the real date); `models` adds
     models to the catalogue's (catalog.toml fields as a dict, `id` required, or Models).
+    signature checks; without it any signed request is accepted. `bearer_tokens` (one
+    Bedrock API key or several) are the keys accepted in `Authorization: Bearer`;
+    without them any key is, unless `credentials` are set. `tls` (a certificate file
+    and its key file, or an `ssl.SSLContext`) serves HTTPS, which boto3 needs before
+    it sends an API key.
     """
 
     def __init__(
@@ -56,10 +65,14 @@ class Emulator:
         *,
         pace: float | None = None,
         credentials: str | tuple[str, str] | Mapping[str, str] | None = None,
+        bearer_tokens: str | Iterable[str] | None = None,
+        tls: tuple[str, str] | ssl.SSLContext | None = None,
         allow_remote: bool = False,
         verbose: bool = False,
         today: str | date | None = None,
         models: Iterable[Model | dict[str, Any]] = (),
+        s3_endpoint_url: str | None = None,
+        batch_step: float | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteNotAllowed(
@@ -68,11 +81,17 @@ class Emulator:
             )
         self.host = host
         self.port = port
-        self._state = EmulatorState(set_pace(pace), parse_credentials(credentials))
+        self._state = EmulatorState(
+            set_pace(pace), parse_credentials(credentials), parse_bearer_tokens(bearer_tokens)
+        )
+        self._tls = _tls_context(tls)
         self._state.verbose = verbose
         self._state.today = set_today(today)
         for model in models:
             self._state.models.add(model)
+        self.s3_endpoint_url = s3_endpoint_url
+        if batch_step is not None:
+            self.batch_step = batch_step
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -81,7 +100,7 @@ class Emulator:
     def start(self) -> Emulator:
         """Bind and serve in a background thread (idempotent)."""
         if self._server is None:
-            server = EmulatorServer((self.host, self.port), self._state)
+            server = EmulatorServer((self.host, self.port), self._state, self._tls)
             self.port = server.server_port
             self._server = server
             self._thread = threading.Thread(
@@ -117,9 +136,9 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """The endpoint_url for boto3, e.g. http://127.0.0.1:54321."""
+        """The endpoint_url for boto3, e.g. http://127.0.0.1:54321 (https:// with `tls`)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{self.port}"
 
     def __repr__(self) -> str:
         return f"Emulator({self.url!r}, running={self.running})"
@@ -152,10 +171,30 @@ class Emulator:
         """Serve the catalogue's models only again."""
         self._state.models.clear_added()
 
+    @property
+    def s3_endpoint_url(self) -> str | None:
+        """Where batch jobs read input and write output: an S3 API on loopback (moto's
+        server mode); None means batch jobs are refused."""
+        return self._state.batch.s3_endpoint_url
+
+    @s3_endpoint_url.setter
+    def s3_endpoint_url(self, value: str | None) -> None:
+        self._state.batch.s3_endpoint_url = loopback_url(value)
+
+    @property
+    def batch_step(self) -> float:
+        """Seconds each batch job state (Submitted, Validating, ...) lasts."""
+        return self._state.batch.step
+
+    @batch_step.setter
+    def batch_step(self, value: float) -> None:
+        self._state.batch.step = _batch_step(value)
+
     # -- requests, scripts, faults -------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
-        """Model requests received, oldest first: operation, model_id, body, headers, status."""
+        """Model requests received, oldest first: operation, model_id, body, headers, status
+        (and, for Converse, `invoke_body`: the InvokeModel body it was answered as)."""
         return self._state.requests()
 
     def clear_requests(self) -> None:
@@ -177,12 +216,16 @@ class Emulator:
         exception: str | None = None,
         seconds: float | None = None,
         message: str | None = None,
+        rate: float | None = None,
     ) -> None:
         """Make the next `times` model requests fail: request faults `throttle`,
         `unavailable`, `internal`, `model_timeout`; stream faults `stream_exception`
         (`exception` e.g. "modelStreamErrorException"), `disconnect`, `stall`
-        (`seconds`), `bad_crc`, acting after `after_events` events."""
-        self._state.faults.add(Fault(type, times, after_events, exception, seconds, message))
+        (`seconds`), `bad_crc`, acting after `after_events` events; `guardrail` makes the
+        next request naming a guardrail meet an intervention (`message`: its blocked text).
+        With `rate`, each request meets the fault with that probability. `batch_record_error`
+        (with `rate`) fails that share of the records of the next `times` batch jobs."""
+        self._state.faults.add(Fault(type, times, after_events, exception, seconds, message, rate))
 
     def faults(self) -> list[dict[str, Any]]:
         return self._state.faults.pending()
@@ -190,6 +233,20 @@ class Emulator:
     def clear_faults(self) -> None:
         self._state.faults.clear()
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward (cached prompt prefixes expire); the total
+        offset in seconds. `POST /_emulator/clock {"advance": SECONDS}` does the same."""
+        return self._state.cache.advance(seconds)
+
     def reset(self) -> None:
-        """Forget recorded requests, queued scripts and faults."""
+        """Forget recorded requests, queued scripts, faults and cached prefixes."""
         self._state.reset()
+
+
+def _tls_context(tls: tuple[str, str] | ssl.SSLContext | None) -> ssl.SSLContext | None:
+    if tls is None or isinstance(tls, ssl.SSLContext):
+        return tls
+    certfile, keyfile = tls
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context

@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         help="verify SigV4 signatures against this access key and secret",
     )
     parser.add_argument(
+        "--bearer-token", action="append", default=None, metavar="TOKEN",
+        help="accept this Bedrock API key (Authorization: Bearer); repeatable",
+    )
+    parser.add_argument("--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", default=None, metavar="FILE", help="the private key of --tls-cert (PEM)")
+    parser.add_argument(
         "--allow-remote", action="store_true",
         help="allow listening on a non-loopback address (admin routes still answer loopback only)",
     )
@@ -38,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
         "--models", default=None, metavar="FILE.json",
         help="serve these models too (a JSON object or list; catalog.toml fields, id required)",
     )
+    parser.add_argument(
+        "--with-s3", action="store_true",
+        help="also start a local S3 (moto's server mode, on loopback) for batch inference jobs",
+    )
+    parser.add_argument("--s3-endpoint-url", default=None, metavar="URL",
+                        help="a local S3 on loopback for batch inference jobs")
+    parser.add_argument("--batch-step", type=float, default=None, metavar="SECONDS",
+                        help="seconds each batch job state lasts (default 1)")
     parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
     return parser
 
@@ -56,17 +70,27 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--pace must be at least {MIN_PACE} tokens per second", 2)
     if not 0 <= args.port <= 65535:
         return _fail("--port must be between 0 and 65535", 2)
-    try:
-        models = []
-        if args.models:
-            from .control.catalogue import models_from_file
+    if (args.tls_cert is None) != (args.tls_key is None):
+        return _fail("--tls-cert and --tls-key go together", 2)
+    models = []
+    if args.models:
+        from .control.catalogue import models_from_file
 
+        try:
             models = models_from_file(args.models)
+        except (ValueError, KeyError) as exc:
+            return _fail(f"--models {args.models}: {exc}", 2)
+        except OSError as exc:
+            return _fail(f"cannot read --models {args.models}: {exc.strerror or exc}", 2)
+    try:
+        tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
         emulator = Emulator(
             args.host,
             args.port,
             pace=args.pace,
             credentials=args.credentials,
+            bearer_tokens=args.bearer_token,
+            tls=tls,
             allow_remote=args.allow_remote,
             verbose=not args.quiet,
             today=args.today,
@@ -74,10 +98,26 @@ def main(argv: list[str] | None = None) -> int:
         )
     except RemoteNotAllowed as exc:
         return _fail(str(exc), 2)
-    except (ValueError, KeyError) as exc:
+    except ValueError as exc:
         return _fail(f"{exc}", 2)
-    except OSError as exc:
-        return _fail(f"cannot read --models {args.models}: {exc.strerror or exc}", 2)
+    except OSError as exc:  # an unreadable certificate or key
+        return _fail(f"cannot load the TLS certificate: {exc.strerror or exc}", 2)
+    s3_server = None
+    try:
+        if args.with_s3:
+            from moto.server import ThreadedMotoServer
+
+            s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            s3_server.start()
+            host, port = s3_server.get_host_and_port()
+            args.s3_endpoint_url = f"http://{host}:{port}"
+        emulator.s3_endpoint_url = args.s3_endpoint_url
+        if args.batch_step is not None:
+            emulator.batch_step = args.batch_step
+    except ImportError:
+        return _fail("--with-s3 needs moto's server mode: pip install 'moto[server]'", 2)
+    except ValueError as exc:
+        return _fail(f"{exc}", 2)
     try:
         emulator.start()
     except OSError as exc:
@@ -87,11 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     print(f"claude-magic Bedrock emulator listening on {emulator.url}", flush=True)
+    if emulator.s3_endpoint_url:
+        print(f"batch jobs use the S3 at {emulator.s3_endpoint_url} "
+              f"(AWS_ENDPOINT_URL_S3={emulator.s3_endpoint_url})", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         emulator.stop()
+        if s3_server is not None:
+            s3_server.stop()
     print(f"{PROG}: stopped", file=sys.stderr, flush=True)
     return 0
 

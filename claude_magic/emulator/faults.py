@@ -3,10 +3,17 @@
 Request faults answer a model request with a modelled error instead of a reply.
 Stream faults let a response stream start and then fail after `after_events`
 events. `stall` and `disconnect` also act on InvokeModel, before its reply.
+Converse counts as InvokeModel here, ConverseStream as the response stream.
+A `guardrail` fault makes the next request that names a guardrail meet an intervention
+(`message` is the guardrail's blocked-output text).
+With `rate`, a fault meets each request with that probability (until used `times`).
+`batch_record_error` acts on the next `times` batch jobs: each record fails with
+probability `rate`.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,7 +34,10 @@ REQUEST_FAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 STREAM_FAULTS = ("stream_exception", "disconnect", "stall", "bad_crc")
-FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS)
+GUARDRAIL = "guardrail"
+GUARDRAIL_MESSAGE = "Sorry, the model cannot answer this question."
+BATCH_FAULTS = ("batch_record_error",)
+FAULT_TYPES = (*REQUEST_FAULTS, *STREAM_FAULTS, GUARDRAIL, *BATCH_FAULTS)
 
 STREAM_EXCEPTIONS: dict[str, str] = {
     "modelStreamErrorException": "The model stream failed. Try your request again.",
@@ -39,6 +49,8 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 }
 STREAMING = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
+_AS = {"Converse": INVOKE, "ConverseStream": STREAMING}
+BATCH = "BatchJob"
 DEFAULT_STALL_SECONDS = 1.0
 MAX_STALL_SECONDS = 3600.0
 
@@ -53,6 +65,7 @@ class Fault:
     exception: str | None = None
     seconds: float | None = None
     message: str | None = None
+    rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FAULT_TYPES:
@@ -80,6 +93,12 @@ class Fault:
             raise ValueError("seconds applies to stall faults only")
         if self.message is not None and not isinstance(self.message, str):
             raise ValueError("message must be a string")
+        if self.rate is not None:
+            if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 < self.rate <= 1:
+                raise ValueError("rate must be a number above 0 and at most 1")
+            self.rate = float(self.rate)
+        elif self.type in BATCH_FAULTS:
+            raise ValueError("batch_record_error needs a rate, e.g. 0.1")
 
     @classmethod
     def from_dict(cls, data: Any) -> Fault:
@@ -96,6 +115,11 @@ class Fault:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     def applies_to(self, operation: str) -> bool:
+        if self.type in BATCH_FAULTS or operation == BATCH:
+            return self.type in BATCH_FAULTS and operation == BATCH
+        operation = _AS.get(operation, operation)
+        if self.type == GUARDRAIL:
+            return operation == GUARDRAIL
         if self.type in REQUEST_FAULTS:
             return True
         if self.type in ("stall", "disconnect"):
@@ -107,6 +131,9 @@ class Fault:
         code, message = REQUEST_FAULTS[self.type]
         return BedrockError(code, self.message or message)
 
+    def guardrail_message(self) -> str:
+        return self.message or GUARDRAIL_MESSAGE
+
     def stream_message(self) -> str:
         return self.message or STREAM_EXCEPTIONS[self.exception or "modelStreamErrorException"]
 
@@ -117,6 +144,7 @@ class FaultQueue:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._random = random.Random(0)  # the same run of `rate` faults every time
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -137,6 +165,8 @@ class FaultQueue:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.applies_to(operation):
+                    if fault.rate is not None and operation != BATCH and self._random.random() >= fault.rate:
+                        return None
                     fault.times -= 1
                     if fault.times == 0:
                         del self._faults[index]

@@ -9,8 +9,10 @@ from .errors import BedrockError
 INVOKE = "InvokeModel"
 STREAM = "InvokeModelWithResponseStream"
 COUNT_TOKENS = "CountTokens"
-OPERATIONS = {"invoke": INVOKE, "invoke-with-response-stream": STREAM, "count-tokens": COUNT_TOKENS}
-UNSUPPORTED_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream"}
+CONVERSE = "Converse"
+CONVERSE_STREAM = "ConverseStream"
+OPERATIONS = {"invoke": INVOKE, "invoke-with-response-stream": STREAM, "count-tokens": COUNT_TOKENS,
+              "converse": CONVERSE, "converse-stream": CONVERSE_STREAM}
 MODEL_PREFIX = "/model/"
 ADMIN_PREFIX = "/_emulator"
 
@@ -26,13 +28,6 @@ def is_admin_path(path: str) -> bool:
 def model_route(path: str) -> tuple[str, str]:
     """The operation and the (unquoted) model id of a `/model/{id}/{operation}` path."""
     raw_model_id, _, operation_path = path[len(MODEL_PREFIX) :].rpartition("/")
-    if operation_path in UNSUPPORTED_OPERATIONS and raw_model_id:
-        raise BedrockError(
-            "UnknownOperationException",
-            f"{UNSUPPORTED_OPERATIONS[operation_path]} is not emulated; use InvokeModel "
-            "or InvokeModelWithResponseStream.",
-            404,
-        )
     operation = OPERATIONS.get(operation_path)
     if operation is None or not raw_model_id:
         raise BedrockError("UnknownOperationException", f"Unknown operation {path[:200]}.", 404)
@@ -43,6 +38,7 @@ def unknown_route(method: str, path: str) -> BedrockError:
     return BedrockError(
         "UnknownOperationException",
         f"Unknown operation {method} {path[:200]}. This emulator serves "
-        "POST /model/{modelId}/invoke, /invoke-with-response-stream and /count-tokens.",
+        "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse, "
+        "/converse-stream and /count-tokens.",
         404,
     )

@@ -1,6 +1,6 @@
-"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream
-and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin routes for loopback
-clients (health, request log, scripted replies, faults, settings).
+"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream,
+Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin
+routes for loopback clients (health, request log, scripted replies, faults, settings).
 """
 
 from __future__ import annotations
@@ -9,21 +9,27 @@ import ipaddress
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.messages import Message
+from .control.batch import batch_route, is_batch_path
 from .control.catalogue import catalogue_route, is_catalogue_path
 from .errors import BedrockError, validation
-from .faults import REQUEST_FAULTS, Fault
+from .faults import GUARDRAIL, REQUEST_FAULTS, Fault
+from .guardrail import guardrail_reply, invoke_body
 from .routes import (
+    CONVERSE,
+    CONVERSE_STREAM,
     COUNT_TOKENS,
     INVOKE,
     STREAM,
@@ -36,6 +42,9 @@ from .state import EmulatorState, package_version, set_pace, set_today
 from .wire import sigv4
 from .wire.events import check_script, complete_message, stream_events
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
+
+if TYPE_CHECKING:
+    from .converse import ConverseRequest
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
 SOCKET_TIMEOUT = 120.0
@@ -65,6 +74,23 @@ def is_loopback(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
+def loopback_url(url: Any) -> str | None:
+    """An endpoint URL the emulator may reach (its S3): http(s) on loopback only."""
+    if url is None:
+        return None
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or not is_loopback(parts.hostname):
+        raise ValueError(f"the emulator's S3 endpoint must be on loopback (http://127.0.0.1:PORT), not {url!r}")
+    return str(url).rstrip("/")
+
+
+def batch_step(value: Any) -> float:
+    """Seconds each batch job state lasts (0 to 60)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+        raise ValueError("batch_step must be a number of seconds between 0 and 60")
+    return float(value)
+
+
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
@@ -72,11 +98,25 @@ def _parse_json(body: bytes) -> Any:
         raise BadRequest("the body must be JSON") from None
 
 
+def invoke_frames(message: Message, started: float) -> Iterator[tuple[bytes, bool, bytes]]:
+    """(frame, is a content delta, event JSON) for each InvokeModel stream event."""
+    for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
+        yield chunk_frame(event, sequence), is_delta, event
+
+
 def _loggable_body(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", errors="replace")
+
+
+def _cache_headers(message: Message) -> dict[str, str]:
+    usage = message.usage
+    if not (usage.cache_read_input_tokens or usage.cache_creation_input_tokens):
+        return {}
+    return {"X-Amzn-Bedrock-Cache-Read-Input-Token-Count": str(usage.cache_read_input_tokens),
+            "X-Amzn-Bedrock-Cache-Write-Input-Token-Count": str(usage.cache_creation_input_tokens)}
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -123,6 +163,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:  # timeouts and broken connections alike
             self.close_connection = True
+        finally:
+            if self._entry is not None:
+                self._entry["finished"] = time.time()  # when the response was out
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -250,6 +293,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._admin_request(path, body)
             elif is_catalogue_path(path):
                 self._catalogue_request(path, query, body)
+            elif is_batch_path(path):
+                self._batch_request(path, query, body)
             else:
                 self._log_request(self.command + " " + path[:200], None, body)
                 raise unknown_route(self.command, path)
@@ -317,11 +362,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
     ) -> None:
         from .responder.respond import estimate_input_tokens, respond
+        from .validation.converse import validate_converse
         from .validation.request import validate_count_tokens, validate_invoke
 
         state = self.server.state
         sigv4.check_request(
-            self.command, path, query, list(self.headers.items()), body, state.credentials
+            self.command, path, query, list(self.headers.items()), body, state.credentials,
+            bearer_tokens=state.bearer_tokens,
         )
         fault = state.faults.take(operation)
         if fault is not None and fault.type in REQUEST_FAULTS:
@@ -330,40 +377,67 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             _, inner = validate_count_tokens(model_id, body, models=state.models, today=state.today)
             self._send_json(200, {"inputTokens": estimate_input_tokens(inner)})
             return
-        model, request = validate_invoke(model_id, body, self.headers,  # type: ignore[arg-type]
-                                         models=state.models, today=state.today)
-        if operation == INVOKE and fault is not None and fault.type == "disconnect":
+        converse = None
+        if operation in (CONVERSE, CONVERSE_STREAM):
+            model, converse = validate_converse(model_id, body, self.headers,  # type: ignore[arg-type]
+                                                models=state.models, today=state.today)
+            request, guardrail = converse.body, converse.guardrail
+            if self._entry is not None:
+                self._entry["invoke_body"] = request  # the InvokeModel form it was answered as
+        else:
+            model, request = validate_invoke(model_id, body, self.headers,  # type: ignore[arg-type]
+                                             models=state.models, today=state.today)
+            guardrail = self.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+        if operation in (INVOKE, CONVERSE) and fault is not None and fault.type == "disconnect":
             self._abort()  # before any reply is made: a queued script stays queued
             return
-        script = state.next_script()
-        if script is not None:
+        intervention = state.faults.take(GUARDRAIL) if guardrail else None
+        script = state.next_script() if intervention is None else None
+        if intervention is not None:
+            message = complete_message(guardrail_reply(intervention), model, estimate_input_tokens(request))
+        elif script is not None:
             message = complete_message(script, model, estimate_input_tokens(request))
         else:
             reply = respond(model, request)
             message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(request))
-        if operation == STREAM:
-            self._stream(message, fault, started)
-        else:
-            self._invoke_reply(message, fault, started)
+        from .cache import account
 
-    def _invoke_reply(self, message: Message, fault: Fault | None, started: float) -> None:
+        account(message, state.cache.use(model, request))
+        if operation == STREAM:
+            self._stream(invoke_frames(message, started), fault)
+        elif operation == CONVERSE_STREAM and converse is not None:
+            from .converse.stream import converse_frames
+
+            self._stream(converse_frames(message, converse, started), fault)
+        else:
+            self._invoke_reply(message, fault, started, converse)
+
+    def _invoke_reply(
+        self, message: Message, fault: Fault | None, started: float, converse: ConverseRequest | None
+    ) -> None:
         pace = self.server.state.pace
         if pace:
             self.server.stopping.wait(message.usage.output_tokens / pace)
         if fault is not None and fault.type == "stall":
             self.server.stopping.wait(fault.seconds or 0)
         latency = round((time.monotonic() - started) * 1000)
+        if converse is not None:
+            from .converse.response import converse_response
+
+            self._send_json(200, converse_response(message, converse, latency))
+            return
         self._send_json(
             200,
-            message.to_dict(),
+            invoke_body(message),
             headers={
                 "X-Amzn-Bedrock-Input-Token-Count": str(message.usage.input_tokens),
                 "X-Amzn-Bedrock-Output-Token-Count": str(message.usage.output_tokens),
                 "X-Amzn-Bedrock-Invocation-Latency": str(latency),
+                **_cache_headers(message),
             },
         )
 
-    def _stream(self, message: Message, fault: Fault | None, started: float) -> None:
+    def _stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
@@ -377,10 +451,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         trigger = fault.after_events if fault is not None else -1
         sent = self.server.state.sent_frames
         sequence = 0
-        for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
+        for sequence, (frame, is_delta, event) in enumerate(frames):
             if sequence == trigger and fault is not None:
                 if fault.type == "bad_crc":
-                    frame = corrupt(chunk_frame(event, sequence))
+                    frame = corrupt(frame)
                     write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
                     return
                 if self._stream_fault(fault):
@@ -390,7 +464,6 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 delay = next_delta - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            frame = chunk_frame(event, sequence)
             write(b"%x\r\n%b\r\n" % (len(frame), frame))
             if sent is not None:
                 sent.append((time.monotonic(), sequence, event))
@@ -413,6 +486,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         frame = exception_frame(fault.exception or "modelStreamErrorException", fault.stream_message())
         self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
         return True
+
+    # -- control plane: batch inference jobs ----------------------------------------------
+
+    def _batch_request(self, path: str, query: str, body: bytes) -> None:
+        operation, job_id = batch_route(self.command, path)
+        state = self.server.state
+        sigv4.check_request(self.command, path, query, list(self.headers.items()), body, state.credentials)
+        self._send_json(200, state.batch.handle(operation, job_id, query, body))
 
     # -- admin routes -------------------------------------------------------------------
 
@@ -445,6 +526,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "DELETE": lambda: {"cleared": state.models.clear_added()},
             },
             "/reset": {"POST": lambda: state.reset() or {"status": "ok"}},
+            "/clock": {"GET": lambda: {"offset": state.cache.offset},
+                       "POST": lambda: self._advance_clock(body)},
         }
         if route not in handlers:
             raise BedrockError(
@@ -476,18 +559,32 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.server.state.faults.add(fault)
         return {"queued": len(faults), "faults": self.server.state.faults.pending()}
 
+    def _advance_clock(self, body: bytes) -> dict[str, Any]:
+        payload = _parse_json(body)
+        if not isinstance(payload, dict) or set(payload) != {"advance"}:
+            raise ValueError('clock takes {"advance": SECONDS}')
+        return {"offset": self.server.state.cache.advance(payload["advance"])}
+
     def _config(self, body: bytes | None = None) -> dict[str, Any]:
         if body is not None:
             payload = _parse_json(body)
-            if not isinstance(payload, dict) or set(payload) - {"pace", "today"}:
-                raise ValueError('config accepts {"pace": tokens_per_second or null, '
-                                 '"today": "YYYY-MM-DD" or null}')
+            if not isinstance(payload, dict) or set(payload) - {"pace", "batch_step", "s3_endpoint_url",
+                                                                "today"}:
+                raise ValueError('config accepts {"pace": tokens_per_second or null, "batch_step": '
+                                 'seconds, "s3_endpoint_url": a loopback URL, "today": "YYYY-MM-DD" '
+                                 'or null}')
             if "pace" in payload:
                 self.server.state.pace = set_pace(payload["pace"])
+            if "batch_step" in payload:
+                self.server.state.batch.step = batch_step(payload["batch_step"])
+            if "s3_endpoint_url" in payload:
+                self.server.state.batch.s3_endpoint_url = loopback_url(payload["s3_endpoint_url"])
             if "today" in payload:
                 self.server.state.today = set_today(payload["today"])
-        today = self.server.state.today
-        return {"pace": self.server.state.pace, "today": today.isoformat() if today else None}
+        batch, today = self.server.state.batch, self.server.state.today
+        return {"pace": self.server.state.pace, "batch_step": batch.step,
+                "s3_endpoint_url": batch.s3_endpoint_url,
+                "today": today.isoformat() if today else None}
 
     def _add_models(self, body: bytes) -> dict[str, Any]:
         payload = _parse_json(body)
@@ -506,9 +603,12 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: EmulatorState, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
+        self.tls = tls  # serve HTTPS with this context
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -519,6 +619,12 @@ class EmulatorServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:  # the handshake runs in the handler's thread, on first read
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:

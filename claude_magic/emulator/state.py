@@ -8,6 +8,8 @@ from datetime import date
 from importlib import metadata
 from typing import Any
 
+from .cache import PromptCache
+from .control.batch import BatchJobs
 from .control.catalogue import ModelList
 from .faults import FaultQueue
 from .wire.events import check_script
@@ -26,16 +28,24 @@ def package_version() -> str:
 class EmulatorState:
     """What the running emulator remembers: request log, scripted replies, faults, pace."""
 
-    def __init__(self, pace: float | None = None, credentials: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        pace: float | None = None,
+        credentials: dict[str, str] | None = None,
+        bearer_tokens: frozenset[str] | None = None,
+    ) -> None:
         self.lock = threading.Lock()
         self.log: list[dict[str, Any]] = []
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
         self.models = ModelList()  # the catalogue plus models users added
         self.today: date | None = None  # lifecycles are judged by this date (None: today)
+        self.batch = BatchJobs(self.faults)  # batch inference jobs (control plane)
         self.pace = pace
         self.credentials = credentials
+        self.bearer_tokens = bearer_tokens  # Bedrock API keys accepted; None: any
         self.verbose = False
+        self.cache = PromptCache()  # prompt caching, with a clock tests can move
         # When a list: (time.monotonic(), sequence, event JSON) for each streamed frame,
         # appended right after the frame is written (benchmarks measure latency with it).
         self.sent_frames: list[tuple[float, int, bytes]] | None = None
@@ -77,6 +87,7 @@ class EmulatorState:
         self.clear_requests()
         self.clear_scripts()
         self.faults.clear()
+        self.cache.clear()
 
     def health(self) -> dict[str, Any]:
         with self.lock:
@@ -87,6 +98,7 @@ class EmulatorState:
             "version": package_version(),
             "pace": self.pace,
             "auth": "sigv4" if self.credentials else "presence",
+            "api_keys": "checked" if self.bearer_tokens is not None else "presence",
             "requests": requests,
             "scripts": scripts,
             "faults": len(self.faults),

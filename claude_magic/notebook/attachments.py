@@ -17,7 +17,9 @@ from ..core.images import (
     DEFAULT_MAX_EDGE,
     ImageError,
     PreparedImage,
+    figure_of,
     image_from_object,
+    prepare_figure,
     prepare_image,
     read_image_file,
 )
@@ -77,7 +79,7 @@ def resolve_images(
         return []
     if model is not None and not model.images:
         raise AttachmentError(f"{model.name} can't read images: choose another model, e.g. --model sonnet")
-    raw: list[tuple[str, bytes]] = []
+    raw: list[tuple[str, Any]] = []
     for source in sources:
         raw.extend(_raw_images(source.strip(), shell, recorder, current_cell))
     if len(raw) > max_images:
@@ -86,15 +88,18 @@ def resolve_images(
     attached = []
     for label, data in raw:
         try:
-            attached.append(AttachedImage(prepare_image(data, max_edge=max_edge), label))
+            prepared = (prepare_image(data, max_edge=max_edge) if isinstance(data, bytes)
+                        else _prepare_figure(data, max_edge))
+            attached.append(AttachedImage(prepared, label))
         except ImageError as exc:
             raise AttachmentError(f"{label}: {exc}") from exc
     return attached
 
 
 def _raw_images(source: str, shell: Any, recorder: OutputRecorder | None,
-                current_cell: int | None) -> list[tuple[str, bytes]]:
-    """(label, bytes) for each image one source names."""
+                current_cell: int | None) -> list[tuple[str, Any]]:
+    """(label, bytes) for each image one source names; (label, Figure) for a variable
+    holding a matplotlib figure, drawn later at the size Claude gets."""
     if not source:
         raise AttachmentError("--image needs a value: a cell number, _, a variable name or a path")
     cell = _CELL.match(source)
@@ -109,13 +114,25 @@ def _raw_images(source: str, shell: Any, recorder: OutputRecorder | None,
         found, value = _lookup(shell, source)
         if found:
             try:
-                return [(source, image_from_object(value))]
+                figure = figure_of(value)
+                return [(source, figure if figure is not None else image_from_object(value))]
             except ImageError as exc:
                 raise AttachmentError(f"--image {source}: {exc}") from exc
         if "." not in source:
             raise AttachmentError(f"No variable or file named {source!r}: pass a cell number "
                                   "(--image 3), a variable holding a figure, or a path")
     return _file_images(source)
+
+
+def _prepare_figure(figure: Any, max_edge: int) -> PreparedImage:
+    """A figure drawn at the size Claude gets; saved at full size and downscaled as
+    any image where that drawing fails (an unusual artist, a backend quirk)."""
+    try:
+        return prepare_figure(figure, max_edge=max_edge)
+    except ImageError:
+        raise
+    except Exception:
+        return prepare_image(image_from_object(figure), max_edge=max_edge)
 
 
 def _require(recorder: OutputRecorder | None) -> OutputRecorder:

@@ -184,21 +184,26 @@ def cmd_config(magic: ClaudeMagic, words: list[str]) -> None:
     print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
           + ("  [offline emulator]" if settings.offline else ""))
     print(f"# model in use: {_describe_model(magic.model, settings.region, magic.geography)}")
+    print(f"# authentication: {_describe_auth(settings)}")
 
 
 def cmd_usage(magic: ClaudeMagic, words: list[str]) -> None:
+    from ..core.costs import summarise
+
     _parse("usage", words)
-    rows = [("chat", "turns", "input tokens", "output tokens", "cache write", "cache read",
-             "est. cost $")]
+    rows = [("chat", "turns", "input tokens", "cache written", "cache read", "output tokens",
+             "est. cost $", "uncached $")]
     for name in magic.session.chats.names():
         conversation = magic.session.chats.get(name)
-        usage, cost = conversation.usage_total(), conversation.cost_total()
+        summary = summarise(conversation.turns, magic.cache_ttl)
+        usage = summary.usage
         rows.append((name, str(len(conversation.turns)), str(usage.input_tokens),
-                     str(usage.output_tokens), str(usage.cache_creation_input_tokens),
-                     str(usage.cache_read_input_tokens), f"{cost:.4f}"))
+                     str(usage.cache_creation_input_tokens), str(usage.cache_read_input_tokens),
+                     str(usage.output_tokens), f"{summary.cost:.4f}", f"{summary.uncached_cost:.4f}"))
     print(_table(rows))
-    print(f"Estimated per turn by the model and profile called, cache writes and reads included, "
-          f"at the catalogue's prices of {catalog.PRICES_AS_OF} (USD); Bedrock's bill decides.")
+    print("# input tokens: uncached input; uncached $: the same turns without prompt caching")
+    print(f"# estimated per turn by the model and profile called, at the catalogue's prices of "
+          f"{catalog.PRICES_AS_OF} (USD); Bedrock's bill decides")
 
 
 def cmd_offline(magic: ClaudeMagic, words: list[str]) -> None:
@@ -254,6 +259,56 @@ def cmd_tools(magic: ClaudeMagic, words: list[str]) -> None:
     toolset = toolset_for(magic, args.names)
     print(toolset.render_text() if toolset else "No tools: pass --tools f,g, decorate functions with "
           "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
+
+
+def cmd_fix(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("fix", words, (("cell",), {"nargs": "?", "type": int, "default": None, "metavar": "N"}),
+                  _CHAT)
+    recorder = magic.session.recorder
+    number = args.cell
+    if number is None:
+        number = recorder.last_error(before=magic.session.cell.execution_count)
+        if number is None:
+            print("No cell has raised an error since %load_ext claude_magic: nothing to fix.")
+            return
+    elif recorder.record(number) is None:
+        raise ClaudeMagicError(f"Cell [{number}] isn't recorded: run it again (after %load_ext claude_magic).")
+    elif not recorder.error_report(number):
+        print(f"Cell [{number}] ran without an error: nothing to fix "
+              f"(ask about it with %%claude --cell {number}).")
+        return
+    from .background import run_cell
+    from .context import FIX_PROMPT, fix_context
+
+    options = magic.claude.parser.parse_args(["--code"])  # %%claude's defaults, the code goes below
+    options.chat = args.chat
+    options.notebook_context = fix_context(recorder, number, magic.context_max_chars)
+    run_cell(magic, options, FIX_PROMPT.format(n=number))
+
+
+def _describe_auth(settings: Any) -> str:
+    from ..bedrock.settings import describe_auth
+
+    return describe_auth(settings)
+def cmd_jobs(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("jobs", words, _CHAT)
+    from .background import cmd_jobs
+
+    cmd_jobs(magic, args.chat)
+
+
+def cmd_stop(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("stop", words, _CHAT, (("--all",), {"action": "store_true"}))
+    from .background import cmd_stop
+
+    cmd_stop(magic, args.chat, args.all)
+
+
+def cmd_wait(magic: ClaudeMagic, words: list[str]) -> None:
+    args = _parse("wait", words, _CHAT, (("--timeout",), {"type": float, "default": None, "metavar": "S"}))
+    from .background import cmd_wait
+
+    cmd_wait(magic, args.chat, args.timeout)
 
 
 def _describe_model(name: str, region: str | None, geography: str = "auto") -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.conversation import Conversation, Turn
 from ..core.messages import Block
+from ..core.thinking import is_thinking, thinking_markdown
 
 _CODE = re.compile(r"(^(`{3,}|~{3,})[^\n]*(?:\n.*?^\2[ \t]*$|.*\Z)|(`+)[^`]*?\3)", re.M | re.S)
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
@@ -34,7 +35,11 @@ def export_notebook(conversation: Conversation, path: str | Path) -> Path:
     cells = [new_markdown_cell("\n".join(header))]
     for number, turn in enumerate(conversation.turns, 1):
         for role, source, attachments in _turn_cells(number, turn):
-            cell = new_markdown_cell(source, metadata={"claude_magic": {"role": role, "turn": number}})
+            meta: dict[str, Any] = {"role": role, "turn": number}
+            thinking = [b for r in turn.replies for b in r.content if is_thinking(b)]
+            if role == "assistant" and thinking:
+                meta["thinking"] = thinking  # the blocks exactly, signatures included
+            cell = new_markdown_cell(source, metadata={"claude_magic": meta})
             if attachments:
                 cell["attachments"] = attachments
             cells.append(cell)
@@ -102,7 +107,7 @@ def _blocks_markdown(blocks: list[Block], attachments: dict[str, Any], prefix: s
                     elif inner.get("type") == "text":
                         lines += [_fence(inner.get("text", "")), ""]
         elif kind in ("thinking", "redacted_thinking"):
-            continue
+            lines += [_escape_html(thinking_markdown([block])), ""]
         else:
             lines += [f"*[{_escape(str(kind))} block]*", ""]
     return lines

@@ -3,7 +3,8 @@
 `OutputRecorder(shell).install()` wraps the shell's display publisher
 (`display()`), its displayhook (`Out[n]`) and, while a cell runs, the `write`
 of stdout/stderr. Everything a cell shows between `pre_run_cell` and
-`post_run_cell` belongs to it, including matplotlib-inline figures (published
+`post_run_cell` belongs to it (displays from other threads excepted: a background
+answer's), including matplotlib-inline figures (published
 during `post_execute`); the cell's number is taken from
 `post_run_cell(result).execution_count`, which is right on every IPython version.
 Memory stays bounded: the last `max_cells` cells and `max_image_bytes` of images,
@@ -12,7 +13,9 @@ oldest dropped first. `uninstall()` puts every wrapped method back.
 
 from __future__ import annotations
 
+import functools
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +26,7 @@ IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")  # in order of prefer
 TEXT_MIMES = ("text/markdown", "text/plain")  # in order of preference
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SKIPPED_CELL_PREFIX = "%%claude"
+MAGIC_PREFIX = "%claude"  # line commands: their errors are the magic's, not the user's
 DEFAULT_MAX_TEXT_CHARS = 100_000  # per cell
 _MAX_OPEN_CELLS = 16  # nesting depth of run_cell kept (guards against unmatched events)
 
@@ -59,6 +63,7 @@ class CellRecord:
     number: int | None = None
     outputs: list[_Output] = field(default_factory=list)
     error: str = ""
+    error_trace: str = ""  # the user's own frames and the exception (see `error_report`)
     text_chars: int = 0
     text_omitted: int = 0
     images_dropped: int = 0
@@ -156,6 +161,9 @@ class OutputRecorder:
         generation = self._generation
 
         def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                # another thread's display (a background answer) is no output of the running cell
+                return original(data, metadata, *args, **kwargs)
             self._busy += 1
             try:
                 value = original(data, metadata, *args, **kwargs)
@@ -186,6 +194,8 @@ class OutputRecorder:
         generation = self._generation
 
         def clear_output(wait: bool = False) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                return original(wait)
             self._busy += 1
             try:
                 value = original(wait)
@@ -256,6 +266,7 @@ class OutputRecorder:
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if error is not None:
             cell.error = f"{type(error).__name__}: {error}"
+            cell.error_trace = user_traceback(error, self.shell)
         cell.number = number
         old = self._cells.pop(number, None)
         self._forget_images(old)
@@ -438,6 +449,20 @@ class OutputRecorder:
             parts.append(cell.error + "\n")
         return "".join(parts)
 
+    def error_report(self, n: int) -> str | None:
+        """Cell [n]'s exception with the traceback frames of the user's own code, if it raised."""
+        cell = self._cells.get(n)
+        return (cell.error_trace or cell.error) if cell is not None and cell.error else None
+
+    def last_error(self, before: int | None = None) -> int | None:
+        """The most recent recorded cell that raised (the magic's own commands aside)."""
+        for number in reversed(self._cells):
+            cell = self._cells[number]
+            if (before is None or number < before) and cell.error \
+                    and not cell.source.lstrip().startswith(MAGIC_PREFIX):
+                return number
+        return None
+
     @property
     def image_bytes(self) -> int:
         """Bytes of images currently kept."""
@@ -447,3 +472,79 @@ class OutputRecorder:
         """Forget every recorded cell."""
         self._cells.clear()
         self._image_bytes = sum(image.size for cell in self._open if cell for image in cell.images)
+
+
+# ------------------------------------------------------------ errors
+
+MAX_ERROR_FRAMES = 12  # the innermost ones are kept
+MAX_ERROR_CHARS = 4000
+
+
+def user_traceback(error: BaseException, shell: Any) -> str:
+    """The exception as Python prints it, keeping only frames of the user's own code: notebook
+    cells (named `Cell In[3], line 2`) and files outside the Python installation, so
+    neither IPython's machinery nor library internals. Bounded in frames and characters."""
+    import traceback
+
+    report = traceback.TracebackException.from_exception(error, capture_locals=False)
+    frames = [f for f in report.stack if _is_user_file(f.filename, shell)]
+    dropped = len(frames) - MAX_ERROR_FRAMES
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    if dropped > 0:
+        lines.append(f"  [... {dropped} outer frames not shown]\n")
+    for frame in frames[-MAX_ERROR_FRAMES:]:
+        lines.append(f"  {_place(frame.filename, shell)}, line {frame.lineno}, in {frame.name}\n")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}\n")
+    for line in report.format_exception_only():
+        lines.append(_name_cells(line, shell))
+    text = "".join(lines)
+    if len(text) > MAX_ERROR_CHARS:
+        half = MAX_ERROR_CHARS // 2
+        text = f"{text[:half]}\n[... {len(text) - 2 * half} characters omitted ...]\n{text[-half:]}"
+    return text
+
+
+def _cell_name(filename: str, shell: Any) -> str | None:
+    try:
+        named = shell.compile.format_code_name(filename)
+    except Exception:  # noqa: BLE001 - an older or replaced compiler: no cell names
+        return None
+    return f"{named[0]} {named[1]}" if named else None
+
+
+def _is_user_file(filename: str, shell: Any) -> bool:
+    if _cell_name(filename, shell):
+        return True
+    if filename.startswith("<"):
+        return False  # <frozen ...>, <string>: not a file of the user's
+    import os
+
+    path = os.path.realpath(filename)
+    return not any(path.startswith(root) for root in _installation_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _installation_roots() -> tuple[str, ...]:
+    """Where Python, its standard library and installed packages live (`dir/` each)."""
+    import os
+    import sysconfig
+
+    roots = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots |= {sys.prefix, sys.base_prefix}
+    return tuple(os.path.realpath(root) + os.sep for root in roots if root)
+
+
+def _place(filename: str, shell: Any) -> str:
+    return _cell_name(filename, shell) or f'File "{filename}"'
+
+
+def _name_cells(line: str, shell: Any) -> str:
+    """A SyntaxError's `File "/tmp/ipykernel_1/123.py", line 2` with the cell named instead."""
+    stripped = line.strip()
+    if stripped.startswith('File "') and '"' in stripped[6:]:
+        filename = stripped[6:stripped.index('"', 6)]
+        name = _cell_name(filename, shell)
+        if name:
+            return line.replace(f'File "{filename}"', name)
+    return line

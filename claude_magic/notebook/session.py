@@ -47,6 +47,7 @@ class KernelSession:
         self.emulator: Emulator | None = None
         self._computer: dict[str, ComputerUseHandlers] = {}
         self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
+        self.jobs: Any = None  # background answers (background.Jobs), made by the first one
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
@@ -97,6 +98,9 @@ class KernelSession:
 
     def close(self) -> None:
         """Remove every hook and stop what was started."""
+        if self.jobs is not None:  # first: the answers still talk to the emulator
+            self.jobs.close()
+            self.jobs = None
         for handlers in self._computer.values():
             handlers.close()
         self._computer.clear()
@@ -111,7 +115,8 @@ class KernelSession:
         self._clients.clear()
 
 
-WARM_UP_MODULES = ("ipywidgets", "markdown_it", "nh3", "claude_magic.notebook.view")
+WARM_UP_MODULES = ("ipywidgets", "markdown_it", "nh3", "claude_magic.notebook.view", "anywidget",
+                   "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget")
 
 
 def warm_up() -> None:

@@ -1,22 +1,80 @@
-"""Running one `%%claude` cell: options → request → streamed reply → committed turn."""
+"""Running one `%%claude` cell: options → request (`prepare_cell`, on the main thread) →
+streamed reply → committed turn (`answer`, in the foreground or a background worker)."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..bedrock.exchange import Exchange, Request, as_user_error, interrupted_error
-from ..core.errors import ClaudeMagicError
+from ..core.errors import ClaudeMagicError, Interrupted
 from ..core.messages import Block, Message, text_block
 from ..core.prompt import code_blocks, substitute_names
 from ..models import catalog
+
+GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 if TYPE_CHECKING:
     from .magics import ClaudeMagic
 
 
-def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
-    """Ask, stream the answer into the cell's output, keep the turn."""
+@dataclass
+class PreparedCell:
+    """A cell's question, resolved on the kernel's main thread (namespace, recorded
+    outputs, attachments, the running cell): everything `answer` needs."""
+
+    args: argparse.Namespace
+    settings: Any
+    resolved: catalog.Resolved
+    request: Request
+    images: list[Any]
+    chat: str
+    cell_id: str | None
+    execution_count: int | None
+    toolset: Any
+    tool_choice: dict[str, Any] | None
+    notices: list[str] = field(default_factory=list)  # shown under the header
+    plan: Any = None  # --json: how the structured answer is asked for (structured_turn.py)
+
+    @property
+    def model(self) -> catalog.Model | None:
+        return self.resolved.model
+
+    def header(self) -> dict[str, Any]:
+        """The view's header for this cell."""
+        model = self.model
+        return {
+            "model": model.name if model else self.resolved.invoke_id,
+            "model_id": self.resolved.invoke_id,
+            "chat": self.chat,
+            "offline": self.settings.offline,
+            "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
+                       for image in self.images],
+        }
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised where an answer streams when the user stops it (not a kernel interrupt)."""
+
+
+def stopped_error(partial: Message | None) -> Interrupted:
+    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
+    return Interrupted(f"Stopped.{kept} The conversation is still valid; run the next cell as usual.")
+
+
+def run_prepared(magic: ClaudeMagic, prepared: PreparedCell) -> None:
+    """Answer a prepared cell in the foreground: stream into the cell, keep the turn.
+    (`background.run_cell` is the `%%claude` entry point; it calls this.)"""
+    from .view import make_view
+
+    view = make_view(magic.shell)
+    view.start(prepared.header())
+    answer(magic, prepared, view)
+
+
+def prepare_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> PreparedCell:
+    """Read the cell: options, model, prompt, attachments and tools, as a request."""
     session, shell = magic.session, magic.shell
     settings = magic.client_settings()
     region = settings.region or _default_region(settings)
@@ -36,22 +94,26 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
     if text:
         user_content.append(text_block(text))
 
-    chat_name = args.chat or session.chats.default_name
-    conversation = session.chats.get(chat_name, new=args.new)
     notices: list[str] = []
-    if not args.no_history and session.cell.cell_id:
-        dropped = conversation.rewind_to_cell(session.cell.cell_id)
-        if dropped:
-            notices.append("Re-run: replaced this cell's earlier turn"
-                           + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+    chat_name = args.chat or session.chats.default_name
+    _add_notebook_context(magic, args, session.chats.get(chat_name), user_content, notices)
 
     toolset, betas, tool_choice = _tools(magic, args, model)
+    shaped = _thinking(magic, args, model)
+    plan = _structured(magic, args, model, shaped, toolset)
+    tools = toolset.definitions() if toolset else []
+    if plan is not None:
+        user_content = plan.user_content(user_content)
+        tools, tool_choice = plan.tools, plan.tool_choice
+    from ..bedrock.shaping import thinking_betas
+
+    betas = [*betas, *thinking_betas(model, shaped, bool(toolset))]
     request = Request(
         resolved=resolved,
         region=region,
         user_content=user_content,
         image_labels=[image.label for image in images],
-        max_tokens=args.max_tokens or magic.max_tokens,
+        max_tokens=shaped.max_tokens,
         system=args.system if args.system is not None else magic.system,
         temperature=_first(args.temperature, magic.temperature),
         top_p=_first(args.top_p, magic.top_p),
@@ -60,65 +122,129 @@ def run_cell(magic: ClaudeMagic, args: argparse.Namespace, cell: str) -> None:
         prefill=args.prefill,
         betas=list(dict.fromkeys([*betas, *args.beta])),
         stream=magic.stream and not args.no_stream,
-        tools=toolset.definitions() if toolset else [],
+        tools=tools,
         tool_choice=tool_choice,
+        api=magic.api,
+        guardrail=_guardrail(magic),
+        fields=plan.fields(shaped.fields) if plan is not None else shaped.fields,
+        cache_ttl=magic.cache_ttl if magic.cache and not args.no_cache else None,
     )
+    return PreparedCell(
+        args=args, settings=settings, resolved=resolved, request=request, images=images,
+        chat=args.chat or session.chats.default_name, cell_id=session.cell.cell_id,
+        execution_count=session.cell.execution_count, toolset=toolset, tool_choice=tool_choice,
+        notices=notices, plan=plan,
+    )
+
+
+def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background: bool = False,
+           client: Any = None) -> None:
+    """Send the prepared question with the chat's history as it is now, stream the
+    reply into the started `view` and commit the turn. Raises the one-line error
+    (after showing it in the view) when the answer fails or is cut short. A view
+    whose `stop_requested` is true turns any failure into a stop."""
+    session, shell, args, request = magic.session, magic.shell, prepared.args, prepared.request
+    model, resolved, plan = prepared.model, prepared.resolved, prepared.plan
+    conversation = session.chats.get(prepared.chat, new=args.new)
+    for notice in prepared.notices:
+        view.notice(notice)
+    if not args.no_history and prepared.cell_id:
+        dropped = conversation.rewind_to_cell(prepared.cell_id)
+        if dropped:
+            view.notice("Re-run: replaced this cell's earlier turn"
+                        + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+
     turn = conversation.new_turn(
-        user_content,
+        request.user_content,
         image_labels=request.image_labels,
-        cell_id=session.cell.cell_id,
-        execution_count=session.cell.execution_count,
+        cell_id=prepared.cell_id,
+        execution_count=prepared.execution_count,
         model_id=resolved.invoke_id,
     )
     wire = [turn.user_message()] if args.no_history else conversation.messages(pending=turn)
     messages, omitted = conversation.fit_request(wire, turn)
     if omitted:
-        notices.append(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
-                       "were replaced by a placeholder in this request.")
+        view.notice(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
+                    "were replaced by a placeholder in this request.")
     if request.prefill:
         messages.append({"role": "assistant", "content": request.prefill.rstrip()})
 
-    from .view import make_view
-
-    view = make_view(shell)
-    view.start({
-        "model": model.name if model else resolved.invoke_id,
-        "model_id": resolved.invoke_id,
-        "chat": chat_name,
-        "offline": settings.offline,
-        "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
-                   for image in images],
-    })
-    for notice in notices:
-        view.notice(notice)
-
-    exchange = Exchange(session.client(settings), request, view,
+    exchange = Exchange(client or session.client(prepared.settings), request, view,
                         fit=lambda wire: conversation.fit_request(wire, turn)[0])
     try:
-        replies = _converse(magic, exchange, messages, toolset, tool_choice, args, view)
-    except KeyboardInterrupt:
-        error = interrupted_error(exchange.partial)
-        _keep_partial(conversation, turn, exchange, args, "interrupted")
-        view.fail(str(error))
-        raise error from None
-    except Exception as exc:  # every failure reaches the user as one line
-        error = as_user_error(exc, request)
-        _keep_partial(conversation, turn, exchange, args, str(error))
+        if plan is not None:
+            replies = plan.converse(exchange, messages)
+        else:
+            replies = _converse(magic, exchange, messages, prepared.toolset, prepared.tool_choice,
+                                args, view)
+    except (KeyboardInterrupt, Exception) as exc:  # every failure reaches the user as one line
+        stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)
+        if stopped or isinstance(exc, KeyboardInterrupt):
+            error: ClaudeMagicError = (stopped_error if stopped else interrupted_error)(exchange.partial)
+            reason = "stopped" if stopped else "interrupted"
+        else:
+            error = as_user_error(exc, request)
+            reason = str(error)
+        _keep_partial(conversation, turn, exchange, args, reason)
         view.fail(str(error))
         raise error from None
 
     turn.complete(replies)
+    if plan is not None:
+        plan.close_turn(turn)
     if not args.no_history:
         conversation.add(turn)
     final = replies[-1]
-    view.finish(_footer(final, turn, exchange.latency, resolved.invoke_id), final.stop_reason)
-    answer = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
+    if final.stop_reason == GUARDRAIL_INTERVENED:
+        view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
+    usage = turn.usage
+    cost = model.cost(usage.input_tokens, usage.output_tokens,
+                      cache_write_tokens=usage.cache_creation_input_tokens,
+                      cache_read_tokens=usage.cache_read_input_tokens,
+                      cache_ttl=request.cache_ttl or "5m",
+                      geography=catalog.split_profile(resolved.invoke_id)[0]) if model else None
+    footer = _footer(final, turn, exchange.latency, cost)
+    if plan is not None:
+        footer = " · ".join(p for p in (footer, plan.footer()) if p)
+        if plan.error is not None:
+            view.notice(str(plan.failure(args.out)))
+        elif args.out:
+            shell.user_ns[args.out] = plan.data
+            if background:
+                view.notice(f"The answer's data is in the variable {args.out}.")
+        view.finish(footer, final.stop_reason)
+        if plan.error is not None:
+            raise plan.failure(args.out)
+        return
+    text = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
+    blocks = code_blocks(text) if args.code else []
     if args.out:
-        shell.user_ns[args.out] = answer
-    if args.code:
-        blocks = code_blocks(answer)
-        if blocks:
-            shell.set_next_input("\n\n".join(blocks), replace=False)
+        shell.user_ns[args.out] = text
+        if background:
+            view.notice(f"The answer's text is in the variable {args.out}.")
+    if blocks and background:
+        view.notice("Its code blocks go into a new cell below the next cell you run.")
+    if blocks:  # before the footer: once the answer shows as finished, the next cell may run
+        shell.set_next_input("\n\n".join(blocks), replace=False)
+    view.finish(footer, final.stop_reason)
+
+
+def _add_notebook_context(magic: ClaudeMagic, args: argparse.Namespace, conversation: Any,
+                          user_content: list[Block], notices: list[str]) -> None:
+    """--above, --var and %claude fix: their text blocks go first, a notice says what they hold."""
+    if getattr(args, "above", None) is None and not getattr(args, "var", None) \
+            and getattr(args, "notebook_context", None) is None:
+        return
+    from .attachments import AttachmentError
+    from .context import turn_context
+
+    try:
+        context = turn_context(magic, args, conversation)
+    except AttachmentError as exc:
+        raise ClaudeMagicError(str(exc)) from None
+    user_content[:0] = [text_block(block) for block in context.blocks]
+    if context.notice():
+        notices.insert(0, context.notice())
 
 
 def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, Any]], toolset: Any,
@@ -145,6 +271,16 @@ def _converse(magic: ClaudeMagic, exchange: Exchange, messages: list[dict[str, A
     if result.notice:
         view.notice(result.notice)
     return result.as_messages()
+
+
+def _guardrail(magic: ClaudeMagic) -> tuple[str, str] | None:
+    """The guardrail traits as (identifier, version), or None when none is set."""
+    if not magic.guardrail_id and not magic.guardrail_version:
+        return None
+    if not (magic.guardrail_id and magic.guardrail_version):
+        raise ClaudeMagicError("Set both ClaudeMagic.guardrail_id and ClaudeMagic.guardrail_version "
+                               "(a version number or DRAFT) to use a Bedrock guardrail.")
+    return magic.guardrail_id, magic.guardrail_version
 
 
 def _image_caption(image: Any) -> str:
@@ -175,11 +311,10 @@ def _keep_partial(conversation: Any, turn: Any, exchange: Exchange, args: argpar
     conversation.add(turn)
 
 
-def _footer(final: Message, turn: Any, latency: float, invoke_id: str) -> str:
-    from ..core.conversation import usage_cost
+def _footer(final: Message, turn: Any, latency: float, cost: float | None) -> str:
     from ..core.render import footer_text
 
-    return footer_text(final.stop_reason, turn.usage, latency, usage_cost(invoke_id, turn.usage),
+    return footer_text(final.stop_reason, turn.usage, latency, cost,
                        stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF)
 
 
@@ -269,6 +404,28 @@ def _tools(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | 
         raise ClaudeMagicError("--tool-choice needs tools: add --tools f,g.")
     choice = tool_choice_for(args.tool_choice, toolset) if toolset else None
     return toolset, (toolset.betas() if toolset else []), choice
+
+
+def _thinking(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None) -> Any:
+    """--effort / --think / --no-think (the effort trait when none is given), shaped."""
+    from ..bedrock.shaping import ThinkingChoice, shape_thinking
+
+    given = args.effort is not None or args.think is not None or args.no_think
+    effort = args.effort if given else magic.effort
+    if not given and model is not None and model.thinking == "none":
+        effort = None  # a configured default effort skips models that don't think
+    choice = ThinkingChoice(effort=effort, budget=args.think, off=args.no_think)
+    return shape_thinking(model, choice, args.max_tokens, magic.max_tokens)
+
+
+def _structured(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None,
+                shaped: Any, toolset: Any) -> Any:
+    """The --json plan (None without --json)."""
+    if not args.json:
+        return None
+    from .structured_turn import StructuredPlan
+
+    return StructuredPlan.make(args.json, magic.shell.user_ns, model, shaped.thinking, bool(toolset))
 
 
 def _check_ranges(args: argparse.Namespace) -> None:

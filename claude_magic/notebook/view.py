@@ -12,16 +12,20 @@ One small interface, two implementations:
   Traffic grows linearly with the reply. `finish` replaces the whole widget,
   through its display id, with the static bundle from render.py, so a saved or
   nbclient-executed notebook keeps the answer.
+- `DeltaView` (delta_view.py, where the front end loads anywidget widgets): each live
+  update carries only the new text and the HTML of newly finished blocks.
 - `TextView` (terminal IPython, plain shells): writes new text as it arrives.
 
 Calls, in order:
 
     view.start({"model": "Claude Sonnet 4.5", "chat": "default",
-                "images": [(png_bytes, "cell [3]", 1200)]})     # images optional
+                "images": [(png_bytes, "cell [3]", 1200)],      # images optional
+                "controls": [stop_button]})                     # widgets beside the header, optional
     view.update(message)        # after stream events; the view throttles itself
     view.due()                  # would update() render now? (else text deltas may wait)
     view.tool_call(tool_use_block)      # tool loop: about to run this call
-    view.tool_result(tool_use_id, summary, is_error=False, image_png=None)
+    view.tool_result(tool_use_id, summary, is_error=False, image_png=None,
+                     traceback_text=None)  # a failed tool's full traceback, shown collapsed
     view.new_message()          # the loop starts the next assistant message
     view.notice("history rewound")      # any time
     view.finish(footer, stop_reason)    # or view.fail(error_text, footer="")
@@ -34,23 +38,20 @@ Messages API tool_result block instead of its parts.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..core.messages import Block, Message
 from ..core.render import (
     BlockSplitter,
-    Entry,
     Notice,
     ToolOutcome,
     header_html,
     markdown_to_html,
     notice_html,
-    static_bundle,
     status_html,
     tool_call_html,
     tool_input_text,
@@ -58,97 +59,11 @@ from ..core.render import (
     tool_result_html,
 )
 from ..core.stream import PARTIAL_JSON, lenient_partial_json
+from ..core.thinking import THINKING_TYPES, live_thinking_html, thinking_html, thinking_summary
+from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
 
-Clock = Callable[[], float]
-DEFAULT_INTERVAL = 1 / 15  # at most ~15 live renders per second
-MAX_MESSAGES_PER_SECOND = 15  # display messages a streaming WidgetView sends in any second
-
-
-class View(ABC):
-    """What both views share: the transcript of the answer and its bookkeeping."""
-
-    def __init__(self, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL):
-        self.clock = clock
-        self.min_interval = min_interval
-        self.header: dict[str, Any] = {}
-        self.transcript: list[Entry] = []
-        self.finished = False
-        self._current: Message | None = None
-        self._current_index = -1
-        self._cursor = 0  # index of the first content block not yet fully shown
-        self._shown_tools: set[str] = set()
-        self._rendered: dict[str, str] = {}  # finished Markdown blocks shown -> their HTML
-
-    # -- the interface
-    def start(self, header: dict[str, Any]) -> None:
-        self.header = dict(header)
-
-    @abstractmethod
-    def update(self, message: Message) -> None:
-        """See the module docstring."""
-
-    def due(self) -> bool:
-        """Whether `update` would show something now. When not, a caller may hold
-        text deltas back and hand them over with a later update."""
-        return True
-
-    @abstractmethod
-    def tool_call(self, block: Block) -> None:
-        """See the module docstring."""
-
-    @abstractmethod
-    def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
-    ) -> None:
-        """See the module docstring."""
-
-    @abstractmethod
-    def new_message(self) -> None:
-        """See the module docstring."""
-
-    @abstractmethod
-    def notice(self, text: str) -> None:
-        """See the module docstring."""
-
-    @abstractmethod
-    def finish(self, footer: str, stop_reason: str | None = None) -> None:
-        """See the module docstring."""
-
-    @abstractmethod
-    def fail(self, text: str, footer: str = "") -> None:
-        """See the module docstring."""
-
-    # -- shared helpers
-    def bundle(self, footer: str = "", error: str | None = None) -> dict[str, str]:
-        """The static display of everything shown so far."""
-        return static_bundle(
-            self.transcript,
-            model=self.header.get("model", ""),
-            chat=self.header.get("chat", ""),
-            footer=footer,
-            images=self.header.get("images") or (),
-            error=error,
-            rendered=self._rendered,
-        )
-
-    def tool_result_block(self, block: Block) -> None:
-        """`tool_result` for a Messages API tool_result block."""
-        outcome = ToolOutcome.from_block(block)
-        self.tool_result(outcome.tool_use_id, outcome.summary, outcome.is_error, outcome.image_png)
-
-    def _track(self, message: Message) -> None:
-        """Make `message` the snapshot of the current message (a new one if none)."""
-        if self._current is None:
-            self.transcript.append(message)
-            self._current_index = len(self.transcript) - 1
-        elif message is not self._current:
-            self.transcript[self._current_index] = message
-        self._current = message
-
-    def _end_message(self) -> None:
-        self._current = None
-        self._cursor = 0
-
+__all__ = ["DEFAULT_INTERVAL", "MAX_MESSAGES_PER_SECOND", "Clock", "TextView", "View", "WidgetView", "in_kernel",
+           "make_view"]
 
 class WidgetView(View):
     """The live ipywidgets view; see the module docstring."""
@@ -179,10 +94,18 @@ class WidgetView(View):
         # styled like the finished blocks above it (JupyterLab's rendered-HTML look)
         w["tail"] = widgets.HTML("", layout=layout, style=style, _dom_classes=("jp-RenderedHTMLCommon",))
         w["status"] = widgets.HTML(status_html("● streaming…"), layout=layout, style=style)
-        w["box"] = widgets.VBox([w["header"], w["body"], w["tail"], w["status"]], layout=layout,
+        top = w["header"]
+        controls = tuple(header.get("controls") or ())  # e.g. a Stop button, beside the header
+        if controls:
+            top = w["top"] = widgets.HBox([w["header"], *controls], layout=layout)
+        w["box"] = widgets.VBox([top, w["body"], w["tail"], w["status"]], layout=layout,
                                 _dom_classes=("claude-magic-live",))
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
+
+    @property
+    def display_id(self) -> str | None:
+        return getattr(self._handle, "display_id", None)
 
     def update(self, message: Message) -> None:
         self._track(message)
@@ -206,9 +129,10 @@ class WidgetView(View):
         self._status(f"● running {block.get('name', 'tool')}…")
 
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
+        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
+        traceback_text: str | None = None,
     ) -> None:
-        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png)
+        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
         self._end_message_display()
         self.transcript.append(outcome)
         self._append([tool_result_html(outcome)])
@@ -263,8 +187,11 @@ class WidgetView(View):
                 elif not done:
                     partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
                     tail = tool_preview_html(block.get("name", "tool"), partial)
-            elif kind == "thinking" and not done:
-                tail = status_html("thinking…")
+            elif kind in THINKING_TYPES:
+                if done:
+                    parts.append(thinking_html([block]))
+                else:
+                    tail = live_thinking_html(block)
             if not done:
                 break
             self._cursor += 1
@@ -352,8 +279,9 @@ class WidgetView(View):
         w = self._widgets
         w["body"].clear_output()
         w["tail"].value = w["header"].value = w["status"].value = ""
-        for name in ("box", "header", "body", "tail", "status", "layout", "style"):
-            w[name].close()
+        for name in ("box", "top", "header", "body", "tail", "status", "layout", "style"):
+            if name in w:
+                w[name].close()
         self._widgets = {}
 
 
@@ -390,11 +318,12 @@ class TextView(View):
         self._show_tool(block)
 
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None
+        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
+        traceback_text: str | None = None,
     ) -> None:
         self._render(final=True)
         self._end_message()
-        self.transcript.append(ToolOutcome(tool_use_id, summary, is_error, image_png))
+        self.transcript.append(ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text))
         self._line(f"[{'error' if is_error else 'result'}] {summary}")
 
     def new_message(self) -> None:
@@ -433,6 +362,8 @@ class TextView(View):
                 self._written = len(text)
             elif block.get("type") == "tool_use" and done and PARTIAL_JSON not in block:
                 self._show_tool(block)
+            elif block.get("type") in THINKING_TYPES and done:
+                self._line(f"[{thinking_summary([block])}]")
             if not done:
                 return
             self._cursor += 1
@@ -468,11 +399,28 @@ def in_kernel(shell: Any = None) -> bool:
     )
 
 
+LIVE_VIEW_ENV = "CLAUDE_MAGIC_LIVE_VIEW"  # auto (default), deltas, widgets or text
+
+
 def make_view(
     shell: Any = None, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL
 ) -> View:
-    """A WidgetView inside ipykernel when ipywidgets imports, else a TextView."""
-    if in_kernel(shell):
+    """Inside ipykernel: a DeltaView (delta_view.py) when anywidget imports and the
+    front end has not shown that it cannot load it, else a WidgetView when ipywidgets
+    imports; elsewhere a TextView. The environment variable CLAUDE_MAGIC_LIVE_VIEW
+    (`deltas`, `widgets`, `text`) picks one instead."""
+    choice = os.environ.get(LIVE_VIEW_ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "deltas", "widgets", "text"):
+        choice = "auto"
+    if choice != "text" and in_kernel(shell):
+        if choice in ("auto", "deltas"):
+            try:
+                from . import delta_view
+            except ImportError:
+                pass
+            else:
+                if delta_view.front_end_loads() or choice == "deltas":
+                    return delta_view.DeltaView(clock=clock, min_interval=min_interval)
         try:
             import ipywidgets  # noqa: F401
         except ImportError:

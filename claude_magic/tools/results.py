@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import sysconfig
 import traceback
 from typing import Any
 
 from ..core.messages import Block, text_block, tool_result_block
-from . import schema as _tool_schema_module
 from .approval import (
     Approver,
 )
@@ -47,8 +48,14 @@ def _is_image_like(obj: Any) -> bool:
 
 def image_content(obj: Any) -> Block:
     """An image block for an image-like object, sized and encoded for the API."""
-    from ..core.images import image_from_object, prepare_image
+    from ..core.images import figure_of, image_from_object, prepare_figure, prepare_image
 
+    figure = figure_of(obj)
+    if figure is not None:
+        try:
+            return prepare_figure(figure).to_block()  # drawn at the size Claude gets
+        except Exception:  # drawn at full size and downscaled, as any image
+            pass
     return prepare_image(image_from_object(obj)).to_block()
 
 
@@ -78,16 +85,67 @@ def result_content(value: Any) -> str | list[Block]:
     return text if text.strip() else "(no output)"
 
 
-_PLUMBING = {__file__, _tool_schema_module.__file__}
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple(
+    {os.path.abspath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")
+     if (p := sysconfig.get_paths().get(key))}
+)
+MAX_FRAMES = 6
 
 
-def _short_traceback(exc: BaseException) -> str:
-    """The last few frames of the tool's own code, and the exception line."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    frames = [f for f in frames if f.filename not in _PLUMBING][-4:]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
-    lines += traceback.format_exception_only(type(exc), exc)
-    return _truncate("".join(lines).rstrip(), 4000)
+class ToolResultBlock(dict):
+    """A tool_result block (a plain dict on the wire) that may carry, for the user's
+    eyes only, the full traceback of the exception the tool raised."""
+
+    traceback: str | None = None
+
+
+def _is_package_file(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def _is_user_file(filename: str) -> bool:
+    """Not this package, the standard library or an installed library."""
+    path = os.path.abspath(filename)
+    return not filename.startswith("<frozen") and not _is_package_file(filename) \
+        and not path.startswith(_LIBRARY_DIRS)
+
+
+def _where(filename: str) -> str:
+    """A file as the model may see it: no path, nothing for a notebook cell."""
+    base = os.path.basename(filename)
+    return "" if "ipykernel_" in filename or base.startswith("<") else f" ({base})"
+
+
+def _tool_frames(exc: BaseException) -> Any:
+    """The traceback from the first frame past this package's own calling code."""
+    tb = exc.__traceback__
+    while tb is not None and _is_package_file(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
+def short_error(exc: BaseException) -> str:
+    """The exception line, then the frames of the user's own code (outermost first):
+    function, line and source, no paths and no traceback header."""
+    frames = [f for f in traceback.extract_tb(_tool_frames(exc)) if _is_user_file(f.filename)]
+    lines = ["".join(traceback.format_exception_only(type(exc), exc)).strip()
+             or type(exc).__name__]
+    for frame in frames[-MAX_FRAMES:]:
+        source = f": {frame.line.strip()}" if frame.line and frame.line.strip() else ""
+        lines.append(f"  {frame.name}{_where(frame.filename)}, line {frame.lineno}{source}")
+    return _truncate("\n".join(lines), 4000)
+
+
+def full_traceback(exc: BaseException) -> str:
+    """The whole traceback from the tool's own call on, as Python prints it."""
+    return "".join(traceback.format_exception(type(exc), exc, _tool_frames(exc))).rstrip()
+
+
+def _error_result(use_id: str, exc: BaseException) -> Block:
+    block = ToolResultBlock(tool_result_block(use_id, short_error(exc), is_error=True))
+    block.traceback = _truncate(full_traceback(exc))
+    return block
 
 
 def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
@@ -109,7 +167,7 @@ def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
     except ToolError as exc:
         return tool_result_block(use_id, str(exc) or type(exc).__name__, is_error=True)
     except (Exception, SystemExit) as exc:
-        return tool_result_block(use_id, _short_traceback(exc), is_error=True)
+        return _error_result(use_id, exc)
     try:
         return tool_result_block(use_id, result_content(value))
     except Exception as exc:  # e.g. an array that is no image after all

@@ -15,6 +15,7 @@ from .schema import (
     ToolOptions,
     call_with_input,
     is_tool,
+    signature_of,
     tool_schema,
 )
 
@@ -40,12 +41,13 @@ class Tool:
         confirm: bool | None = None,
     ) -> Tool:
         options = getattr(func, TOOL_ATTRIBUTE, None) or ToolOptions()
-        definition = tool_schema(func, name=name, description=description)
+        signature = signature_of(func)
+        definition = tool_schema(func, name=name, description=description, signature=signature)
         tool_name = definition["name"]
         return cls(
             name=tool_name,
             definition=definition,
-            handler=lambda tool_input: call_with_input(func, tool_input, tool_name),
+            handler=lambda tool_input: call_with_input(func, tool_input, tool_name, signature),
             confirm=options.confirm if confirm is None else confirm,
             func=func,
         )

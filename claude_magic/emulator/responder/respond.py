@@ -8,7 +8,6 @@ prefill, and obeys `max_tokens` and `stop_sequences` exactly as the stop reasons
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -27,7 +26,9 @@ from ...core.messages import (
     tool_use_block,
 )
 from ...models.catalog import Model
+from ..signatures import sign_thinking
 from ..tokens import estimate_input_tokens
+from ..validation.thinking import shows_thinking_text, thinking_on
 from ..validation.tools import COMPUTER_USE_VERSIONS, computer_use_kind
 from .reflect import (
     describe_request,
@@ -192,12 +193,19 @@ def _tool_names(message: dict[str, Any] | None) -> dict[str, str]:
             if isinstance(b, dict) and b.get("type") == "tool_use" and "id" in b}
 
 
-def _thinking_block(body: dict[str, Any], message_id: str) -> Block | None:
-    thinking = body.get("thinking")
-    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+def _thinking_block(model: Model, body: dict[str, Any]) -> Block | None:
+    """The reply's thinking block when the request thinks: its text where the model
+    shows it, else only the signature (the text still counts as thinking tokens)."""
+    if not thinking_on(model, body):
         return None
-    signature = base64.b64encode(hashlib.sha256(message_id.encode()).digest()).decode()
-    return {"type": "thinking", "thinking": THINKING_TEXT, "signature": signature}
+    text = THINKING_TEXT if shows_thinking_text(model, body) else ""
+    return {"type": "thinking", "thinking": text, "signature": sign_thinking(text)}
+
+
+def _format_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema of `output_config.format`, when the request asks for one."""
+    fmt = (body.get("output_config") or {}).get("format")
+    return fmt.get("schema") if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict) else None
 
 
 def respond(model: Model, body: dict[str, Any]) -> Message:
@@ -222,8 +230,11 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
             for i, t in enumerate(chosen)
         ]
         forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
+        schema = _format_schema(body)
         if tool_uses:
             text = "" if forced else tool_use_note([t["name"] for t in chosen])
+        elif schema is not None:
+            text = json.dumps(instance_for(schema, hints_from_text(schema, user_text)), ensure_ascii=False)
         else:
             text = describe_request(model, body, user_index, input_tokens)
 
@@ -231,8 +242,8 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
     if prefill and text:
         text = prefill_continuation(prefill, text, user_text)
 
-    thinking = _thinking_block(body, message_id)
-    thinking_tokens = estimate_text_tokens(thinking["thinking"]) if thinking else 0
+    thinking = _thinking_block(model, body)
+    thinking_tokens = estimate_text_tokens(THINKING_TEXT) if thinking else 0
     budget = body["max_tokens"] - thinking_tokens
     text, stop_reason, stop_sequence = apply_limits(text, body.get("stop_sequences") or [], budget)
     text_tokens = estimate_text_tokens(text)
@@ -255,5 +266,6 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
         model=model.api_model,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
-        usage=Usage(input_tokens=input_tokens, output_tokens=max(1, output_tokens)),
+        usage=Usage(input_tokens=input_tokens, output_tokens=max(1, output_tokens),
+                    thinking_tokens=thinking_tokens),
     )

@@ -15,10 +15,12 @@ from typing import Any
 
 from ...core.messages import MAX_BODY_BYTES, MAX_STOP_SEQUENCES
 from ...models.catalog import MODELS, PROFILE_GEOGRAPHIES, Model, lookup
+from ..cache import check_breakpoints
 from ..errors import malformed, validation
 from ..tokens import estimate_input_tokens
 from .messages import check_messages
 from .rules import check_count_tokens, check_lifecycle, check_rules
+from .thinking import check_thinking, check_unmodified
 from .tools import check_betas, check_tool_choice, check_tools
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -49,7 +51,6 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "top_p": (0, 1),
     "top_k": (0, 500),
 }
-MIN_THINKING_BUDGET = 1024
 MAX_NESTING = 100
 _TOO_DEEP = object()
 _ARN = re.compile(
@@ -210,25 +211,6 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
             raise validation("system: text content blocks must be non-empty")
 
 
-def _check_thinking(model: Model, body: dict[str, Any]) -> None:
-    thinking = body["thinking"]
-    if thinking.get("type") != "enabled":  # the forms each model takes: rules.py
-        return
-    budget = thinking.get("budget_tokens")
-    if isinstance(budget, bool) or not isinstance(budget, int):
-        raise validation("thinking.enabled.budget_tokens: " + (
-            "Field required" if budget is None else "Input should be a valid integer"))
-    if budget < MIN_THINKING_BUDGET:
-        raise validation(f"thinking.enabled.budget_tokens: Input should be greater than or equal "
-                         f"to {MIN_THINKING_BUDGET}")
-    if body["max_tokens"] <= budget:
-        raise validation("`max_tokens` must be greater than `thinking.budget_tokens`.")
-    if body.get("temperature", 1) != 1:
-        raise validation("`temperature` may only be set to 1 when thinking is enabled.")
-    if "top_k" in body:
-        raise validation("`top_k` must be unset when thinking is enabled.")
-
-
 def _check_metadata(metadata: dict[str, Any]) -> None:
     for key, value in metadata.items():
         if key != "user_id":
@@ -250,8 +232,7 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
                          f"the maximum allowed number of output tokens for {model.api_model}")
     if "system" in body:
         _check_system(model, body["system"])
-    if "thinking" in body:
-        _check_thinking(model, body)
+    check_thinking(model, body)
     if "metadata" in body:
         _check_metadata(body["metadata"])
     tools = body.get("tools")
@@ -260,9 +241,11 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
     if "tool_choice" in body:
         check_tool_choice(body["tool_choice"], tools)
     check_messages(model, body["messages"], has_tools=bool(tools))
+    check_unmodified(body["messages"])
+    check_breakpoints(model, body)
     window = model.context_window
     if model.long_context and model.long_context[1] in betas:
-        window = max(window, model.long_context[0])
+        window = model.long_context[0]
     if estimate_input_tokens(body) > window:
         raise validation("Input is too long for requested model.")
 

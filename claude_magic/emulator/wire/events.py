@@ -23,6 +23,7 @@ from ...core.messages import (
     split_tokens,
 )
 from ...models.catalog import Model
+from ..signatures import redacted_data, sign_thinking
 
 JSON_FRAGMENT_CHARS = 10
 _ALPHABET = string.ascii_letters + string.digits
@@ -55,6 +56,8 @@ def check_script(message: Any) -> None:
                 raise ValueError(f"content block {index}: tool_use 'input' must be an object")
         if kind == "thinking" and not isinstance(block.get("thinking"), str):
             raise ValueError(f"content block {index}: a thinking block needs a string 'thinking'")
+        if kind == "redacted_thinking" and not isinstance(block.get("data", ""), str):
+            raise ValueError(f"content block {index}: redacted_thinking 'data' must be a string")
     stop_reason = message.get("stop_reason")
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be one of {', '.join(STOP_REASONS)}")
@@ -98,7 +101,11 @@ def complete_message(script: dict[str, Any] | Message, model: Model, input_token
         message = Message.from_dict(script)
         message.content = [dict(b) for b in as_blocks(script.get("content") or [])]
         given_usage = {k: v for k, v in (script.get("usage") or {}).items() if v is not None}
-    for block in message.content:
+    for index, block in enumerate(message.content):
+        if block.get("type") == "thinking" and not block.get("signature"):
+            block["signature"] = sign_thinking(block.get("thinking", ""))  # as the model signs
+        elif block.get("type") == "redacted_thinking" and not block.get("data"):
+            block["data"] = redacted_data(f"{message.id}:{index}")
         if block.get("type") == "tool_use":
             block.setdefault("id", new_id("toolu_bdrk_01"))
             block.setdefault("input", {})
@@ -113,6 +120,10 @@ def complete_message(script: dict[str, Any] | Message, model: Model, input_token
         **given_usage,
     }
     message.usage = Usage.from_dict(usage)
+    if not message.usage.thinking_tokens:
+        message.usage.thinking_tokens = sum(
+            estimate_text_tokens(b.get("thinking", "")) or 1
+            for b in message.content if b.get("type") in ("thinking", "redacted_thinking"))
     return message
 
 
@@ -186,6 +197,10 @@ def stream_events(
     if message.stop_details:
         delta["stop_details"] = message.stop_details
     usage_delta = {"output_tokens": usage["output_tokens"]}
+    usage_delta: dict[str, Any] = {"output_tokens": usage["output_tokens"]}
+    details = head["usage"].pop("output_tokens_details", None)
+    if details:
+        usage_delta["output_tokens_details"] = details
     yield _compact({"type": "message_delta", "delta": delta, "usage": usage_delta}).encode(), False
     now = clock()
     metrics = {
@@ -194,4 +209,7 @@ def stream_events(
         "invocationLatency": round((now - started) * 1000),
         "firstByteLatency": round((first_byte - started) * 1000),
     }
+    if usage["cache_read_input_tokens"] or usage["cache_creation_input_tokens"]:
+        metrics["cacheReadInputTokenCount"] = usage["cache_read_input_tokens"]
+        metrics["cacheWriteInputTokenCount"] = usage["cache_creation_input_tokens"]
     yield _compact({"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics}).encode(), False

@@ -1,17 +1,17 @@
 """Request authentication: an AWS Signature Version 4 `Authorization` header must be
 present; with known credentials, its signature is verified (service `bedrock`, any
-region) the way AWS computes it.
+region) by botocore's own signer over the request as received, so the emulator and the
+clients always agree on what is signed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
-from urllib.parse import quote
 
 from ..errors import BedrockError
+from . import bearer
 
 SERVICE = "bedrock"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -51,71 +51,43 @@ def unrecognized_client() -> BedrockError:
     )
 
 
-def _remove_dot_segments(path: str) -> str:
-    segments: list[str] = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if len(segments) > 1:
-                segments.pop()
-        elif segment != ".":
-            segments.append(segment)
-    result = "/".join(segments)
-    if path.endswith(("/.", "/..")):
-        result += "/"
-    return result if result.startswith("/") else "/" + result
-
-
-def canonical_uri(raw_path: str) -> str:
-    """The path as AWS signs it for every service but S3: normalised, then
-    percent-encoded again (so `%3A` on the wire is `%253A` here)."""
-    return quote(_remove_dot_segments(raw_path), safe="/~")
-
-
-def canonical_query(raw_query: str) -> str:
-    if not raw_query:
-        return ""
-    pairs = sorted(pair.partition("=")[::2] for pair in raw_query.split("&"))
-    return "&".join(f"{key}={value}" for key, value in pairs)
-
-
-def canonical_request(
+def _expected_signature(
     method: str,
     raw_path: str,
     raw_query: str,
     headers: Sequence[tuple[str, str]],
-    signed_headers: list[str],
     body: bytes,
+    signed: list[str],
+    key: str,
+    secret: str,
+    scope: list[str],
+    amz_date: str,
 ) -> str:
-    values: dict[str, list[str]] = {}
+    """The signature botocore's own SigV4 signer computes for the request as received:
+    the same method, encoded path, query, signed headers and body."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest, HTTPHeaders
+    from botocore.credentials import Credentials
+
+    class AsSigned(SigV4Auth):
+        def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+            """Exactly the headers the client signed (botocore itself never signs some,
+            such as User-Agent; other clients may)."""
+            chosen = HTTPHeaders()
+            for name, value in request.headers.items():
+                chosen[name.lower()] = value
+            return chosen
+
+    host = next((v for k, v in headers if k.lower() == "host"), "localhost")
+    url = f"http://{host}{raw_path}" + (f"?{raw_query}" if raw_query else "")
+    request = AWSRequest(method=method, url=url, data=body)
     for name, value in headers:
-        values.setdefault(name.lower(), []).append(" ".join(value.split()))
-    lines = [f"{name}:{','.join(values.get(name, []))}" for name in signed_headers]
-    content_sha = values.get("x-amz-content-sha256", [None])[0] or hashlib.sha256(body).hexdigest()
-    return "\n".join(
-        [
-            method.upper(),
-            canonical_uri(raw_path),
-            canonical_query(raw_query),
-            "\n".join(lines) + "\n",
-            ";".join(signed_headers),
-            content_sha,
-        ]
-    )
-
-
-def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
-
-
-def signature(secret: str, amz_date: str, scope: list[str], canonical: str) -> str:
-    date, region, service, terminal = scope
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, "/".join(scope), hashlib.sha256(canonical.encode("utf-8")).hexdigest()]
-    )
-    key = _hmac(("AWS4" + secret).encode("utf-8"), date)
-    for part in (region, service, terminal):
-        key = _hmac(key, part)
-    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        if name.lower() in signed:
+            request.headers[name] = value  # appends: repeated headers keep every value
+    request.context["timestamp"] = amz_date
+    signer = AsSigned(Credentials(key, secret), scope[2], scope[1])
+    canonical = signer.canonical_request(request)
+    return signer.signature(signer.string_to_sign(request, canonical), request)
 
 
 def check_request(
@@ -125,12 +97,15 @@ def check_request(
     headers: Sequence[tuple[str, str]],
     body: bytes,
     credentials: Mapping[str, str] | None,
+    bearer_tokens: frozenset[str] | None = None,
 ) -> None:
     """Raise a 403 BedrockError unless the request is signed (and, when `credentials`
-    are given, signed correctly by one of them)."""
+    are given, signed correctly by one of them) or carries an acceptable Bedrock API
+    key (see `bearer.check_bearer`)."""
     authorization = next((v for k, v in headers if k.lower() == "authorization"), "").strip()
-    if credentials is None and authorization.startswith("Bearer ") and authorization[7:].strip():
-        return  # a Bedrock API key; only checked for presence
+    if bearer.is_bearer(authorization):
+        strict = credentials is not None
+        return bearer.check_bearer(authorization, bearer_tokens, strict=strict)
     if not authorization.startswith(ALGORITHM + " "):
         raise missing_token()
     fields = dict(_AUTH_FIELDS.findall(authorization))
@@ -153,7 +128,7 @@ def check_request(
     if not amz_date.startswith(scope[0]):
         raise invalid_signature(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope[0]}'")
     signed = fields["SignedHeaders"].lower().split(";")
-    canonical = canonical_request(method, raw_path, raw_query, headers, signed, body)
-    expected = signature(credentials[key], amz_date, scope, canonical)
+    expected = _expected_signature(method, raw_path, raw_query, headers, body, signed, key,
+                                   credentials[key], scope, amz_date)
     if not hmac.compare_digest(expected, fields["Signature"]):
         raise invalid_signature()
