@@ -23,17 +23,22 @@ class Page:
 
     def __init__(self) -> None:
         self.n, self.html, self.tail, self.preview, self.gaps = -1, "", "", "", 0
+        self.thinking_title, self.thinking = "", ""  # the live thinking section (hidden when no title)
 
     def apply(self, content: dict, buffers: list) -> None:
         html = zlib.decompress(bytes(buffers[0])).decode() if content.get("h") else ""
         if content.get("f"):
             self.html, self.tail, self.preview = html, content.get("t", ""), content.get("p", "")
+            self.thinking_title, self.thinking = content.get("s", ""), content.get("r", "")
         else:
             self.gaps += content["n"] != self.n + 1
             self.html += html
             kept = self.tail.encode("utf-16-le")[2 * content.get("k", 0):].decode("utf-16-le")
             self.tail = kept + content.get("t", "")
             self.preview = content.get("p", self.preview)
+            if "s" in content:
+                self.thinking_title, self.thinking = content["s"], ""
+            self.thinking += content.get("r", "")
         self.n = content["n"]
 
 
