@@ -305,6 +305,29 @@ def test_stop_button_click_stops_the_answer(io):
     assert "[stopped]" in io.run("%claude history --chat clicks")
 
 
+def test_stop_button_beside_the_delta_views_header_stops_the_answer(io):
+    emu = io.emulator
+    emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
+    io.run("import os\nos.environ['CLAUDE_MAGIC_LIVE_VIEW'] = 'deltas'")
+    try:
+        bg, _, _ = io.execute("%%claude -b --chat deltas\nA long answer please")
+    finally:
+        io.run("del os.environ['CLAUDE_MAGIC_LIVE_VIEW']")
+    opened = {m["content"]["comm_id"]: m["content"]["data"]["state"] for m in io.of(bg) if m["msg_type"] == "comm_open"}
+    (button,) = [comm for comm, state in opened.items() if state.get("_model_name") == "ButtonModel"]
+    (answer,) = [state for state in opened.values() if state.get("_model_name") == "AnyModel"]
+    assert answer["controls"] == [f"IPY_MODEL_{button}"]  # the page shows it beside the header
+    _wait_for_text(io, bg)
+    click = io.kc.session.msg("comm_msg", {"comm_id": button,
+                                           "data": {"method": "custom", "content": {"event": "click"}}})
+    io.kc.shell_channel.send(click)
+    final = io.final(bg, timeout=10)
+    assert final["content"]["transient"]["display_id"] == live_display_id(io.of(bg))
+    assert "Stopped." in final["content"]["data"]["text/plain"]
+    assert len(final["content"]["data"]["text/markdown"]) < len(LONG)
+    assert "[stopped]" in io.run("%claude history --chat deltas")
+
+
 def test_wait_blocks_until_the_answer_ends(io):
     emu = io.emulator
     emu.script({"content": [{"type": "text", "text": "Waited for " + "word " * 60}], "stop_reason": "end_turn"})

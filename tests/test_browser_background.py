@@ -77,6 +77,8 @@ def test_background_answer_grows_while_another_cell_runs(lab, browser):  # noqa:
     # the Stop button in the header of a streaming answer stops it, keeping what arrived
     notebook.run(3)
     _wait(notebook, 3, lambda s: "word word" in s["text"])
+    # streamed by the delta widget, its Stop button rendered inside that widget's header
+    assert notebook.cell_locator(3).locator(".claude-magic-delta .claude-magic-head button").count() == 1
     notebook.cell_locator(3).get_by_role("button", name="Stop").click()
     stopped = _wait(notebook, 3, lambda s: "Stopped." in s["text"], timeout=20)
     assert "Other: word" in stopped["text"] and stopped["text"].count("word") < 400

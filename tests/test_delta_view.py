@@ -23,17 +23,22 @@ class Page:
 
     def __init__(self) -> None:
         self.n, self.html, self.tail, self.preview, self.gaps = -1, "", "", "", 0
+        self.thinking_title, self.thinking = "", ""  # the live thinking section (hidden when no title)
 
     def apply(self, content: dict, buffers: list) -> None:
         html = zlib.decompress(bytes(buffers[0])).decode() if content.get("h") else ""
         if content.get("f"):
             self.html, self.tail, self.preview = html, content.get("t", ""), content.get("p", "")
+            self.thinking_title, self.thinking = content.get("s", ""), content.get("r", "")
         else:
             self.gaps += content["n"] != self.n + 1
             self.html += html
             kept = self.tail.encode("utf-16-le")[2 * content.get("k", 0):].decode("utf-16-le")
             self.tail = kept + content.get("t", "")
             self.preview = content.get("p", self.preview)
+            if "s" in content:
+                self.thinking_title, self.thinking = content["s"], ""
+            self.thinking += content.get("r", "")
         self.n = content["n"]
 
 
@@ -176,3 +181,155 @@ def test_text_outside_the_basic_plane_is_counted_as_the_page_counts(kernel):
     assert page.gaps == 0 and page.tail == ""
     for i in range(12):
         assert page.html.count(f"Paragraph {i}: 😀") == 1
+
+
+THINKING_SOURCE = '''
+def stream_thinking(view, now, thinking, text, step, kind="thinking"):
+    """One message: a thinking block (streamed, or empty but signed, or redacted), then text."""
+    message = Message()
+    def event(e):
+        fold_event(message, e)
+        view.update(message)
+    event({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 9}}})
+    if kind == "redacted":
+        event({"type": "content_block_start", "index": 0,
+               "content_block": {"type": "redacted_thinking", "data": "RW5jcnlwdGVk"}})
+    else:
+        event({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})
+        for token in split_tokens(thinking):
+            now[0] += step
+            event({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "thinking_delta", "thinking": token}})
+        event({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "c2ln"}})
+    now[0] += step if thinking else 0.2  # a block without text: the model thinks a while
+    view.update(message)
+    event({"type": "content_block_stop", "index": 0})
+    event({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})
+    for token in split_tokens(text):
+        now[0] += step
+        event({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": token}})
+    event({"type": "content_block_stop", "index": 1})
+    event({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+           "usage": {"output_tokens": 120, "output_tokens_details": {"thinking_tokens": 77}}})
+    event({"type": "message_stop"})
+
+def think(thinking, text, step, kind="thinking"):
+    now = [0.0]
+    view = start_view(now)
+    stream_thinking(view, now, thinking, text, step, kind)
+    view.finish("end_turn · thought", "end_turn")
+'''
+
+THINKING = "Weigh <b>options</b> and <script>window.__pwned=4</script> compare them. " * 60
+
+
+def _replay(custom: list[dict]) -> tuple[Page, list[tuple[str, str, str]]]:
+    """The page after every message, and (html, thinking title, thinking text) after each."""
+    page, seen = Page(), []
+    for m in custom:
+        page.apply(m["content"]["data"]["content"], m.get("buffers") or [])
+        seen.append((page.html, page.thinking_title, page.thinking))
+    return page, seen
+
+
+def test_thinking_fills_a_live_collapsed_section_from_deltas(kernel):
+    run_in_kernel(kernel, THINKING_SOURCE)
+    _, messages = run_in_kernel(kernel, f"think({THINKING!r}, 'The answer is **42**.', {STEP})")
+    _, custom = live_comm(messages)
+    page, seen = _replay(custom)
+    assert page.gaps == 0
+    # while it streamed, the live section was titled and its text grew, as text (never HTML)
+    live = [thought for _, title, thought in seen if title == "Thinking…"]
+    assert len(live) > 10 and len(set(live)) > 10
+    assert all(THINKING.startswith(t) for t in live) and live == sorted(live, key=len)
+    assert any("<script>" in t for t in live)
+    # the thinking text went out about once, as deltas (whole states at the start aside)
+    sent = sum(len(m["content"]["data"]["content"].get("r", "")) for m in custom)
+    assert len(THINKING) <= sent < len(THINKING) * 1.1
+    assert max(content_bytes(m) for m in custom) < 3000
+    # finished, the live section is gone and the block is one closed, escaped section
+    assert page.thinking_title == "" and page.thinking == ""
+    for html, _, _ in seen:
+        assert "<script" not in html and "<b>" not in html
+    assert page.html.count('<details class="claude-magic-thinking">') == 1 and "<details open" not in page.html
+    assert "Weigh &lt;b&gt;options&lt;/b&gt;" in page.html
+    assert page.html.index("claude-magic-thinking") < page.html.index("<strong>42</strong>")
+    final = final_display(messages)["text/html"]
+    assert '<details class="claude-magic-thinking">' in final and "Thinking (77 thinking tokens)" in final
+    assert "<script" not in final and "<b>options" not in final
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    ("thinking", "Thinking (not shown: the model returned only its signature)"),
+    ("redacted", "Thinking (redacted by the safety system)"),
+])
+def test_thinking_without_text_says_so(kernel, kind, said):
+    run_in_kernel(kernel, THINKING_SOURCE)
+    _, messages = run_in_kernel(kernel, f"think('', 'Done.', {STEP}, {kind!r})")
+    _, custom = live_comm(messages)
+    page, seen = _replay(custom)
+    assert any(title == "Thinking…" for _, title, _ in seen)  # live while the block was open
+    assert page.thinking_title == "" and said in page.html
+    assert f"{said} (77 thinking tokens)" in final_display(messages)["text/html"]
+
+
+THREAD_SOURCE = '''
+import contextvars
+import threading
+
+import ipywidgets
+
+def from_a_thread(step):
+    """Start the view in the cell with a button beside the header; answer from a thread."""
+    now = [0.0]
+    button = ipywidgets.Button(description="Stop")
+    os.environ["CLAUDE_MAGIC_LIVE_VIEW"] = "deltas"
+    try:
+        view = make_view(get_ipython(), clock=lambda: now[0])
+    finally:
+        del os.environ["CLAUDE_MAGIC_LIVE_VIEW"]
+    view.start({"model": "Claude Test", "chat": "default", "controls": [button]})
+    context = contextvars.copy_context()
+
+    def work():
+        first = stream_message(view, now, "Let me look it up.", step, tool="lookup")
+        view.tool_call(first.tool_uses[0])
+        view.tool_result("toolu_1", "KeyError: 'population'", is_error=True,
+                         traceback_text="Traceback (most recent call last):\\n  File <script>x</script>\\n"
+                                        "KeyError: 'population'")
+        view.new_message()
+        stream_message(view, now, "It failed **twice**.", step)
+        view.finish("end_turn · thread", "end_turn")
+
+    worker = threading.Thread(target=lambda: context.run(work))
+    worker.start()
+    worker.join()
+    button.close()
+    print("display id:", view.display_id, "button:", button.model_id if button.comm else "closed")
+'''
+
+
+def test_a_worker_thread_streams_with_controls_beside_the_header(kernel):
+    run_in_kernel(kernel, THREAD_SOURCE)
+    _, messages = run_in_kernel(kernel, f"from_a_thread({STEP})")
+    comm_id, custom = live_comm(messages)
+    opened = [m for m in messages if m["msg_type"] == "comm_open"]
+    (button,) = [m["content"]["comm_id"] for m in opened if m["content"]["data"]["state"].get("_model_name")
+                 == "ButtonModel"]
+    (answer,) = [m for m in opened if m["content"]["comm_id"] == comm_id]
+    assert answer["content"]["data"]["state"]["controls"] == [f"IPY_MODEL_{button}"]
+    assert opened.index(answer) > [m["content"]["comm_id"] for m in opened].index(button)
+    # every message of the thread went to this cell, the final bundle to the view's display id
+    printed = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+    shown = next(m for m in messages if m["msg_type"] == "display_data" and WIDGET_MIME in m["content"]["data"])
+    display_id = shown["content"]["transient"]["display_id"]
+    assert f"display id: {display_id} " in printed
+    page, _ = _replay(custom)
+    assert page.gaps == 0
+    order = [page.html.index(s) for s in ("Let me look it up.", "lookup", "KeyError", "<strong>twice</strong>")]
+    assert order == sorted(order)
+    # the failed tool's full traceback is there, collapsed and escaped, live and in the bundle
+    for html in (page.html, final_display(messages)["text/html"]):
+        assert '<details class="claude-magic-traceback"><summary' in html and "<details open" not in html
+        assert "Traceback (most recent call last)" in html and "&lt;script&gt;" in html and "<script" not in html
+    assert "end_turn · thread" in final_display(messages)["text/html"]

@@ -2,11 +2,14 @@
 
 While an answer streams, each live update is one widget message with only what
 is new: the text added to the unfinished block (shown by the page as a text node,
-never as HTML) and, when blocks finish, their sanitised HTML from render.py,
+never as HTML), the thinking text added to the live, collapsed "Thinking" section
+(a text node too) and, when blocks finish, their sanitised HTML from render.py,
 compressed. Updates go out at most every `min_interval` seconds and at most
 `MAX_MESSAGES_PER_SECOND` in any second. `finish` replaces the widget, through its
 display id, with the same static bundle as `WidgetView`, so saved notebooks are
-unchanged.
+unchanged. `header["controls"]` (widgets such as a background answer's Stop button)
+are shown beside the header. Every call after `start` may come from another thread
+(background.py), run in the cell's copied context.
 
 Whether the front end can load the widget is learnt from the page's `ready`
 message, which the kernel reads once the cell is over: `front_end_loads()` says
@@ -33,12 +36,12 @@ from ..core.render import (
     markdown_to_html,
     notice_html,
     sanitize,
-    status_html,
     tool_call_html,
     tool_preview_html,
     tool_result_html,
 )
 from ..core.stream import PARTIAL_JSON, lenient_partial_json
+from ..core.thinking import THINKING_TYPES, thinking_html, thinking_summary
 from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
 
 WHOLE_STATE_SECONDS = 0.5  # after the widget opens, updates carry the whole state...
@@ -81,6 +84,8 @@ class DeltaView(View):
         self._tail_from = 0  # where, in the current text block, the page's unfinished text starts
         self._shown = 0  # how much of the current text block the page has
         self._preview = ""
+        self._thinking = ""  # the live thinking section's title on the page ("" when there is none)
+        self._thought = 0  # how much of the current thinking block's text the page has
         self._page_html: list[str] | None = []  # all HTML sent, kept only while whole states go out
         self._page_size = 0
 
@@ -93,12 +98,17 @@ class DeltaView(View):
         super().start(header)
         head = header_html(header.get("model", ""), header.get("chat", ""), header.get("images") or ())
         self._widget = LiveAnswer(key=uuid.uuid4().hex, header=sanitize(head, chrome=True),
-                                  status="● streaming…", layout=shared_layout())
+                                  status="● streaming…", layout=shared_layout(),
+                                  controls=list(header.get("controls") or ()))
         self._widget.on_msg(_ready)
         _front_end["shown"] += 1
         self._handle = display(self._widget, display_id=True)
         self._opened = self.clock()
         self._note_sent()
+
+    @property
+    def display_id(self) -> str | None:
+        return getattr(self._handle, "display_id", None)
 
     def update(self, message: Message) -> None:
         self._track(message)
@@ -163,13 +173,16 @@ class DeltaView(View):
         self._render(final=True)
         self._end_message()
         self._splitter = BlockSplitter()
-        self._tail_from = self._shown = 0
+        self._tail_from = self._shown = self._thought = 0
 
     def _render(self, final: bool = False) -> None:
-        """Send what changed in the current message: finished blocks' HTML, new text."""
+        """Send what changed in the current message: finished blocks' HTML, new text
+        and new thinking text."""
         message, parts = self._current, []
         blocks = message.content if message is not None else []
         drop, text_added, preview = 0, "", ""
+        title: str | None = None  # the live thinking section's new title (None: unchanged)
+        thought = ""  # thinking text added to the live section
         while self._cursor < len(blocks):
             block = blocks[self._cursor]
             done = final or self._cursor < len(blocks) - 1
@@ -196,21 +209,32 @@ class DeltaView(View):
                 elif not done:
                     partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
                     preview = tool_preview_html(block.get("name", "tool"), partial)
-            elif kind == "thinking" and not done:
-                preview = status_html("thinking…")
+            elif kind in THINKING_TYPES:
+                text = str(block.get("thinking", "")) if kind == "thinking" else ""
+                if done:
+                    tokens = message.usage.thinking_tokens if message is not None else 0
+                    parts.append(sanitize(thinking_html([block], tokens), chrome=True))
+                    if self._thinking:  # the finished section replaces the live one
+                        self._thinking, title, thought = "", "", ""
+                else:
+                    if not self._thinking:
+                        self._thinking = title = thinking_summary([block], live=True)
+                        self._thought, thought = 0, ""
+                    thought += text[self._thought :]
+                    self._thought = len(text)
             if not done:
                 break
             self._cursor += 1
             self._splitter = BlockSplitter()
-            self._tail_from = self._shown = 0
-        self._send(parts, drop=drop, text=text_added, preview=preview)
+            self._tail_from = self._shown = self._thought = 0
+        self._send(parts, drop=drop, text=text_added, preview=preview, title=title, thought=thought)
 
     def _block_html(self, text: str) -> str:
         self._rendered[text] = html = markdown_to_html(text)
         return html
 
     def _send(self, parts: list[str], *, drop: int = 0, text: str = "", preview: str | None = None,
-              chrome: bool = False) -> None:
+              title: str | None = None, thought: str = "", chrome: bool = False) -> None:
         """One live update (nothing when nothing changed)."""
         if self._widget is None:
             return
@@ -222,16 +246,18 @@ class DeltaView(View):
             preview = sanitize(preview, chrome=True) if preview else ""
         else:
             preview = None
-        if not (html or drop or text or preview is not None):
+        if not (html or drop or text or preview is not None or title is not None or thought):
             return
         content: dict[str, Any] = {"n": self._seq}
         if self._page_html is not None:  # keep the whole state while it is sent
             self._page_html.append(html)
             self._page_size += len(html)
+            live = self._shown - self._tail_from + self._thought
             if (self.clock() - self._opened < WHOLE_STATE_SECONDS
-                    and self._page_size + self._shown - self._tail_from <= WHOLE_STATE_MAX_CHARS):
+                    and self._page_size + live <= WHOLE_STATE_MAX_CHARS):
                 html, text, drop = "".join(self._page_html), self._page_text(), 0
                 preview = sanitize(self._preview, chrome=True) if self._preview else ""
+                title, thought = self._thinking, self._page_thought()
                 content["f"] = 1
             else:
                 self._page_html = None
@@ -241,6 +267,10 @@ class DeltaView(View):
             content["t"] = text
         if preview is not None:
             content["p"] = preview
+        if title is not None:
+            content["s"] = title
+        if thought:
+            content["r"] = thought
         buffers = []
         if html:
             content["h"] = 1
@@ -254,6 +284,13 @@ class DeltaView(View):
         blocks = self._current.content if self._current is not None else []
         if self._cursor < len(blocks) and blocks[self._cursor].get("type") == "text":
             return blocks[self._cursor].get("text", "")[self._tail_from : self._shown]
+        return ""
+
+    def _page_thought(self) -> str:
+        """The thinking text the page's live section shows."""
+        blocks = self._current.content if self._current is not None else []
+        if self._thinking and self._cursor < len(blocks):
+            return str(blocks[self._cursor].get("thinking", ""))[: self._thought]
         return ""
 
     def _status(self, text: str) -> None:
@@ -275,5 +312,7 @@ class DeltaView(View):
         if _front_end["answered"]:
             self._widget.close()
         else:  # its page's ready message, if any, is read after this cell: keep it open till then
+            if self._widget.controls:  # they are closed by their owner: keep no reference
+                self._widget.controls = []
             _open.append(self._widget)
         self._widget = None
