@@ -106,10 +106,6 @@ class DeltaView(View):
         self._opened = self.clock()
         self._note_sent()
 
-    @property
-    def display_id(self) -> str | None:
-        return getattr(self._handle, "display_id", None)
-
     def update(self, message: Message) -> None:
         self._track(message)
         now = self.clock()

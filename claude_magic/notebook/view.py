@@ -103,10 +103,6 @@ class WidgetView(View):
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
 
-    @property
-    def display_id(self) -> str | None:
-        return getattr(self._handle, "display_id", None)
-
     def update(self, message: Message) -> None:
         self._track(message)
         now = self.clock()

@@ -42,7 +42,7 @@ class View(ABC):
     @property
     def display_id(self) -> str | None:
         """The display id of the view's output in the cell (None when it has none)."""
-        return None
+        return getattr(getattr(self, "_handle", None), "display_id", None)
 
     def due(self) -> bool:
         """Whether `update` would show something now. When not, a caller may hold
