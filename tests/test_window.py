@@ -60,3 +60,26 @@ def test_small_requests_are_not_counted():
     calls = []
     fitted = fit_window(body, model, lambda b: calls.append(b) or 5)
     assert fitted.body is body and calls == [] and fitted.notice is None
+
+
+def test_notebook_context_goes_before_the_prompt_when_the_turn_is_too_big(shell, emulator):
+    """--var context of a turn too big for the window is left out first; the prompt stays."""
+    shell.run("%config ClaudeMagic.context_max_chars = 700_000")
+    shell.run("first = 'alpha ' * 110_000\nsecond = 'beta ' * 110_000")
+    run = shell.ask("-m haiku-4.5 --var first --var second", "What do these hold?")
+    assert run.success, run.stdout + run.stderr
+    assert "leaves out 1 context block(s) before the prompt" in run.stdout
+    (message,) = last_body(emulator)["messages"]
+    texts = [b["text"] for b in message["content"]]
+    assert texts[-1] == "What do these hold?" and len(texts) == 2
+    assert "beta" in texts[0] and "alpha" not in texts[0]  # the oldest context went first
+    turn = shell.magic.session.chats.get().turns[-1]
+    assert len(turn.user) == 3  # the chat keeps what was attached
+
+
+def test_a_prompt_too_big_even_without_its_context_is_refused():
+    model = catalog.resolve("haiku-4.5").model
+    body = {"max_tokens": 1000, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "context " * 10}, {"type": "text", "text": BIG * 3}]}]}
+    with pytest.raises(Exception, match="even without earlier turns"):
+        fit_window(body, model)

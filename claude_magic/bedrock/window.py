@@ -1,6 +1,8 @@
 """The context window: a request that would not fit the model's window (less its
 max_tokens) loses its oldest turns (the conversation keeps them); when the new turn
-alone is too big, the request stops with its size and the window.
+alone is too big, the text blocks before its prompt (notebook context, cell text) are left out
+first, oldest first; when even the prompt with its media is too big, the request stops with
+its size and the window.
 
 Counting: a quick character count first (a text token is rarely under three
 characters), so requests far below the window cost nothing; near it, `CountTokens` on
@@ -58,6 +60,27 @@ def _message_tokens(message: dict[str, Any]) -> int:
     return 3 + sum(block_estimate(b) for b in as_blocks(message.get("content") or []))
 
 
+def _without_context(message: dict[str, Any], budget: int) -> tuple[dict[str, Any], int] | None:
+    """The newest user message without enough of its leading text blocks (notebook context,
+    cell text, `--above`/`--var`: everything before the prompt, oldest first) to fit `budget`
+    tokens; the prompt (the last block) and images and documents stay. None when that
+    can't fit."""
+    blocks = as_blocks(message.get("content"))
+    if message.get("role") != "user" or len(blocks) < 2 or blocks[-1].get("type") != "text":
+        return None
+    kept = list(blocks)
+    left_out = 0
+    for block in blocks[:-1]:
+        if _message_tokens({"content": kept}) <= budget:
+            break
+        if block.get("type") == "text":
+            kept.remove(block)
+            left_out += 1
+    if not left_out or _message_tokens({"content": kept}) > budget:
+        return None
+    return {**message, "content": kept}, left_out
+
+
 def _turn_starts(messages: list[dict[str, Any]]) -> list[int]:
     """Indices where a turn begins: user messages holding more than tool results."""
     starts = []
@@ -106,12 +129,23 @@ def fit_window(body: dict[str, Any], model: Model | None,
     else:
         start = newest
     kept = round((fixed + sum(estimates[start:])) * scale)
+    dropped = sum(1 for s in starts if s < start)
+    if kept > limit and start == newest:  # the new turn alone is too big: its context goes first
+        trimmed = _without_context(messages[newest], round(limit / scale) - fixed - sum(estimates[newest + 1:]))
+        if trimmed is not None:
+            message, left_out = trimmed
+            kept = round((fixed + _message_tokens(message) + sum(estimates[newest + 1:])) * scale)
+            notice = (f"This request is longer than {model.name}'s {window:,}-token window: it leaves "
+                      f"out {left_out} context block(s) before the prompt"
+                      + (f" and the oldest {dropped} turn(s)" if dropped else "")
+                      + " (the chat keeps them).")
+            return Fitted({**body, "messages": [*messages[:newest], message, *messages[newest + 1:]]},
+                          notice, kept)
     if kept > limit:
         raise ClaudeMagicError(
             f"This request is about {kept:,} tokens even without earlier turns; {model.name}'s "
             f"window is {window:,} tokens, {max_tokens:,} of them kept for the reply: shorten "
             "the prompt or its attachments, or lower --max-tokens.")
-    dropped = sum(1 for s in starts if s < start)
     notice = (f"The conversation is longer than {model.name}'s {window:,}-token window: this "
               f"request leaves out the oldest {dropped} turn(s) (the chat keeps them).")
     return Fitted({**body, "messages": messages[start:]}, notice, kept)
