@@ -68,3 +68,16 @@ def magic_env(emulator, aws_env, monkeypatch):
     """The magic (in this process and in kernels it starts) talks to the emulator."""
     monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
     return emulator
+
+
+@pytest.fixture
+def shell(magic_env, monkeypatch, tmp_path):
+    """A real IPython shell with claude_magic loaded, talking to the emulator, one attempt
+    per request, working in a scratch folder."""
+    from magic_helpers import Shell
+
+    monkeypatch.chdir(tmp_path)
+    sh = Shell()
+    sh.run("%config ClaudeMagic.max_attempts = 1")
+    yield sh
+    sh.close()

@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 from claude_magic.models import catalog
 
@@ -15,13 +15,9 @@ LONG = "Facts about the project. " * 500  # about 2,000 tokens: above Sonnet 4.5
 
 
 @pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    sh.ip.user_ns["LONG"] = LONG
-    yield sh
-    sh.close()
+def shell(shell):
+    shell.ip.user_ns["LONG"] = LONG
+    return shell
 
 
 def _ok(run):

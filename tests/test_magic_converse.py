@@ -7,7 +7,6 @@ import base64
 import io
 
 import pytest
-from magic_helpers import Shell
 
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 WEATHER = '''
@@ -22,14 +21,10 @@ def get_weather(city: str) -> str:
 
 
 @pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    sh.run(f"%config ClaudeMagic.model = '{HAIKU}'")
-    sh.run("%config ClaudeMagic.api = 'converse'")
-    yield sh
-    sh.close()
+def shell(shell):
+    shell.run(f"%config ClaudeMagic.model = '{HAIKU}'")
+    shell.run("%config ClaudeMagic.api = 'converse'")
+    return shell
 
 
 def png_bytes() -> bytes:

@@ -14,14 +14,6 @@ from magic_helpers import Shell, last_body
 PROFILE_NEWEST_SONNET = "us.anthropic.claude-sonnet-5-5"  # the default model on the pinned date
 
 
-@pytest.fixture
-def shell(magic_env):
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    yield sh
-    sh.close()
-
-
 def test_load_registers_and_unload_leaves_nothing(aws_env):
     sh = Shell(load=False)
     ip = sh.ip

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 WEATHER = '''
 def get_weather(city: str, unit: str = "celsius") -> str:
@@ -15,15 +14,6 @@ def get_weather(city: str, unit: str = "celsius") -> str:
     """
     return f"Sunny, 21 degrees {unit} in {city}"
 '''
-
-
-@pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    yield sh
-    sh.close()
 
 
 def _tool_results(body):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 from claude_magic.core.prompt import MAX_VALUE_CHARS, substitute_names
 
@@ -75,14 +75,6 @@ def test_long_values_are_truncated():
     text = substitute_names("{big}", {"big": "z" * (MAX_VALUE_CHARS + 5)})
     assert text.startswith("z" * MAX_VALUE_CHARS)
     assert text.endswith(f"[big truncated at {MAX_VALUE_CHARS} characters]")
-
-
-@pytest.fixture
-def shell(magic_env):
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    yield sh
-    sh.close()
 
 
 def test_a_claude_cell_sends_pasted_code_as_typed(shell, emulator):

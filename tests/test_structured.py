@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 from claude_magic.core.structured import TOOL_NAME
 from claude_magic.models import catalog
@@ -35,13 +35,9 @@ class Pair(TypedDict):
 
 
 @pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    sh.run(DEFS)
-    yield sh
-    sh.close()
+def shell(shell):
+    shell.run(DEFS)
+    return shell
 
 
 def _ok(run):

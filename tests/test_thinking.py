@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 from claude_magic.bedrock.shaping import ANSWER_ROOM, EFFORT_BUDGETS
 from claude_magic.emulator.signatures import sign_thinking
@@ -21,15 +21,6 @@ def lookup(word: str) -> str:
     """
     return f"{word}: a greeting"
 '''
-
-
-@pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    yield sh
-    sh.close()
 
 
 def _ok(run):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import nbformat
-import pytest
-from magic_helpers import Shell
 from nbclient import NotebookClient
 
 from claude_magic.core.messages import text_block
@@ -47,14 +45,6 @@ def _check_model_sees_short_error(text: str) -> None:
     assert HEADER not in text
     assert "ipykernel" not in text and "ipython-input" not in text and "/" not in text.split(":")[0]
     assert "json/decoder.py" not in text and "claude_magic" not in text  # no library frames
-
-
-@pytest.fixture
-def shell(magic_env):
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    yield sh
-    sh.close()
 
 
 def test_shell_failing_tool_is_short_for_model_and_user(shell, emulator):

@@ -4,7 +4,7 @@ a refusal naming the sizes when the new turn alone is too big, and the 1M beta."
 from __future__ import annotations
 
 import pytest
-from magic_helpers import Shell, last_body
+from magic_helpers import last_body
 
 from claude_magic.bedrock.window import fit_window
 from claude_magic.models import catalog
@@ -13,13 +13,9 @@ BIG = "word " * 70_000  # about 70,000 tokens
 
 
 @pytest.fixture
-def shell(magic_env, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    sh = Shell()
-    sh.run("%config ClaudeMagic.max_attempts = 1")
-    sh.run("%config ClaudeMagic.cache = False")
-    yield sh
-    sh.close()
+def shell(shell):
+    shell.run("%config ClaudeMagic.cache = False")
+    return shell
 
 
 def _invokes(emulator):
