@@ -76,14 +76,20 @@ def _check_text(block: dict[str, Any], path: str) -> None:
         raise validation("messages: text content blocks must contain non-whitespace text")
 
 
+def _source_of(block: dict[str, Any], where: str) -> dict[str, Any]:
+    """A media block's `source`, which must be an object."""
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise validation(f"{where}.source: Field required" if source is None else
+                         f"{where}.source: Input should be a valid dictionary")
+    return source
+
+
 def _check_image(block: dict[str, Any], path: str, walk: _Walk) -> None:
     if not walk.model.images:
         raise validation(f"{walk.model.api_model} does not support image input.")
     walk.images += 1
-    source = block.get("source")
-    if not isinstance(source, dict):
-        raise validation(f"{path}.image.source: Field required" if source is None else
-                         f"{path}.image.source: Input should be a valid dictionary")
+    source = _source_of(block, f"{path}.image")
     if source.get("type") != "base64":
         raise validation(f"{path}.image.source: Input tag '{source.get('type')}' found using "
                          "'type' does not match any of the expected tags: 'base64'")
@@ -117,10 +123,7 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
     if not walk.model.documents:
         raise validation(f"{walk.model.api_model} does not support document input.")
     walk.documents += 1
-    source = block.get("source")
-    if not isinstance(source, dict):
-        raise validation(f"{path}.document.source: Field required" if source is None else
-                         f"{path}.document.source: Input should be a valid dictionary")
+    source = _source_of(block, f"{path}.document")
     kind = source.get("type")
     if kind not in ("base64", "text"):
         raise validation(f"{path}.document.source: Input tag '{kind}' found using 'type' does "
