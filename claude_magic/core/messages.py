@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.catalog import ANTHROPIC_VERSION
-
 Block = dict[str, Any]
 
 MAX_IMAGES = 20
@@ -168,6 +166,10 @@ def build_request(
     anthropic_beta: list[str] | None = None,
 ) -> dict[str, Any]:
     """The InvokeModel body for the Anthropic Messages API on Bedrock."""
+    from ..models.catalog import (
+        ANTHROPIC_VERSION,  # here: loading the catalogue stays off %load_ext
+    )
+
     body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION}
     if anthropic_beta:
         body["anthropic_beta"] = list(anthropic_beta)
