@@ -89,8 +89,25 @@ def _timed(owner, name, label):
         finally:
             _parts[label] += _pt.perf_counter() - started
     setattr(owner, name, wrapper)
+def _timed_iter(owner, label):
+    """Time each step of the iterator `owner.__iter__` returns."""
+    original = owner.__iter__
+    def wrapper(self):
+        events = original(self)
+        def steps():
+            while True:
+                started = _pt.perf_counter()
+                try:
+                    event = next(events)
+                except StopIteration:
+                    return
+                finally:
+                    _parts[label] += _pt.perf_counter() - started
+                yield event
+        return steps()
+    owner.__iter__ = wrapper
 V = claude_magic.notebook.delta_view
-_timed(claude_magic.bedrock.client.EventStream, "__next__", "boto3 stream + decoding each event")
+_timed_iter(claude_magic.bedrock.client.EventStream, "boto3 stream + decoding each event")
 _timed(claude_magic.core.stream, "fold_event", "fold_event (non-text events)")
 _timed(claude_magic.core.stream.DeltaRun, "take", "DeltaRun.take (text deltas held back)")
 _timed(claude_magic.core.stream.DeltaRun, "flush", "DeltaRun.flush (text joined per render)")
@@ -134,7 +151,7 @@ def profile_parts(tokens: int = 20_000, runs: int = 3) -> dict:
         tree = kernel.value(
             "(lambda p: (p.start(), get_ipython().run_cell_magic('claude', '--no-history', 'x'), p.stop(), "
             "p.output_text(unicode=True, show_all=False))[-1])(__import__('pyinstrument').Profiler(interval=0.001))")
-    order = [line.split('"')[-2] for line in PROFILE_SOURCE.splitlines() if line.startswith("_timed(")]
+    order = [line.split('"')[-2] for line in PROFILE_SOURCE.splitlines() if line.startswith(("_timed(", "_timed_iter("))]
     table = {name: round(statistics.median(p.get(name, 0.0) for p in parts) * 1000, 1) for name in order}
     return {
         "runs": [round(t * 1000, 1) for t in totals],
@@ -151,7 +168,7 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
 
     text = reply_text(tokens)
     mid = model_id()
-    bare_in, bare_e2e, claude_e2e = [], [], []
+    bare_in, bare_e2e, claude_e2e, bare_cpu, claude_cpu = [], [], [], [], []
     with Emulator() as emulator:
         with BenchKernel(emulator.url) as kernel:
             kernel.run("%load_ext claude_magic")
@@ -170,9 +187,11 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
                     raise RuntimeError(f"the bare loop got {chars} characters, not {len(text)}")
                 bare_in.append(seconds)
                 bare_e2e.append(run.seconds)
+                bare_cpu.append(run.cpu_seconds)
                 emulator.script({"content": [{"type": "text", "text": text}]})
                 run = kernel.run(claude_cell())
                 claude_e2e.append(run.seconds)
+                claude_cpu.append(run.cpu_seconds)
         rate = emulator_rate(emulator, tokens)
     a, a_e2e, b = (statistics.median(x) for x in (bare_in, bare_e2e, claude_e2e))
     return {
@@ -187,6 +206,11 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
         "claude_cell_median_s": round(b, 4),
         "overhead_ratio": round(b / a, 3),
         "overhead_ratio_vs_bare_cell": round(b / a_e2e, 3),
+        # the kernel's own CPU time per cell (all its threads), the same runs: what
+        # %%claude costs the kernel, barely moved by other work on a shared machine
+        "bare_cell_cpu_s": [round(x, 3) for x in bare_cpu],
+        "claude_cell_cpu_s": [round(x, 3) for x in claude_cpu],
+        "cpu_overhead_ratio": round(statistics.median(claude_cpu) / max(statistics.median(bare_cpu), 1e-9), 3),
         "bare_deltas_per_s": round(tokens / a),
         "emulator": rate,
         "target_ratio": TARGET_RATIO,
@@ -205,6 +229,7 @@ def main() -> None:
     print(f"%%claude cell end to end:    median {result['claude_cell_median_s']:.3f} s")
     print(f"ratio {result['overhead_ratio']} (target <= {TARGET_RATIO}); emulator alone "
           f"{result['emulator']['deltas_per_s_median']:,} deltas/s; took {time.monotonic() - started:.0f} s")
+    print(f"kernel CPU time per cell, %%claude ÷ bare cell: {result['cpu_overhead_ratio']}")
     print(json.dumps(result))
 
 

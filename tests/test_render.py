@@ -81,6 +81,43 @@ def test_hostile_markdown_stays_inert_text(source, visible):
     assert visible in html  # shown as text, not dropped silently
 
 
+HOSTILE = [
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+    '<a href="javascript:alert(2)">z</a>', "<svg onload=alert(5)>", '<div onclick="x">d</div>\n\nafter',
+    "```js\" onmouseover=\"alert(6)\nx\n```", "![a *cat*](https://img.example/c.png \"t\") ![x](javascript:alert(1))",
+    '![q"uote](https://img.example/a"b.png) ![](https://img.example/e.png) ![r](/rel.png)',
+    "<b>bold?</b> &lt;i&gt; &#x3C;script&#x3E; `<i>` <http://a.example> <javascript:alert(7)>",
+]
+
+
+@pytest.mark.parametrize("source", [
+    *HOSTILE,
+    "1. a\n2. b\n\n5) c\n\n> quote\n\nline  \nbreak\\\nx\n\n***\n\nSetext\n===\n",
+    "| a | b |\n|---|:-:|\n| <i>x</i> | ~~y~~ |\n\n[ref]\n\n[ref]: https://example.com 'T'\n",
+    "```python\nprint('<b>')\n```\n\n    indented <code>\n\n# H1 {#id}\n",
+])
+def test_fast_renderer_writes_what_the_reference_renderer_writes(source):
+    from claude_magic.core.render import _markdown, _renderer, sanitize
+
+    assert _renderer() is not _markdown().render, "markdown-it-pyrs is a dependency: it should be used"
+    fast = markdown_to_html(source)
+    assert fast == sanitize(_markdown().render(source))
+    assert_inert(fast)
+
+
+def test_fast_renderer_matches_on_long_answers():
+    from test_view import REPLY_SOURCE
+
+    from claude_magic.core.render import _markdown, sanitize
+
+    namespace: dict = {}
+    exec(REPLY_SOURCE, namespace)
+    # the reply ends inside a code fence; the one known difference is that
+    # markdown-it-pyrs keeps a newline before `</code></pre>` when a fence is left open
+    text = namespace["synthetic_reply"](5000) + "\n"
+    assert markdown_to_html(text) == sanitize(_markdown().render(text))
+
+
 def test_links_keep_only_web_and_mail_urls_and_images_are_not_loaded():
     html = markdown_to_html(
         "[ok](https://example.com/a?b=1) [mail](mailto:a@example.com) [rel](/files/secret) "

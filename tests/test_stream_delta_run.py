@@ -77,4 +77,11 @@ def test_only_growing_deltas_of_known_blocks_are_held_back():
     assert not run.take({"type": "message_stop"})
     assert message.content[0]["text"] == "a"
     assert run.flush() and message.content[0]["text"] == "ab"
+    fresh = DeltaRun(message)  # malformed deltas are never held back, even before any run
+    for odd in ({"type": ""}, {}, None, "text_delta", {"type": "text_delta", "text": "c"}):
+        event = {"type": "content_block_delta", "delta": odd}
+        assert not fresh.take(event) and not fresh.take({**event, "index": -1})
+    assert not fresh.flush() and message.content[0]["text"] == "ab"
+    assert run.take({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "b"}})
+    assert run.flush() and message.content[0]["text"] == "abb"
     assert not run.flush()

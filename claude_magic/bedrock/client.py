@@ -231,8 +231,8 @@ class EventStream:
         self.content_events = 0  # content_block_* events among them
         self.stopped = False  # message_stop seen
 
-    def __iter__(self) -> EventStream:
-        return self
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._events  # a loop over the stream runs the generator itself
 
     def __next__(self) -> dict[str, Any]:
         return next(self._events)

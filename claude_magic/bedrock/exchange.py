@@ -103,10 +103,11 @@ class Exchange:
             stream = self.client.converse_stream if self.request.api == "converse" else self.client.stream
             events = stream(invoke_id, body, **self.request.call_args())
             run = DeltaRun(message)  # text deltas are folded when the view shows them
+            take, due = run.take, self.view.due  # bound once: this loop runs for every delta
             try:
                 for event in events:
-                    if run.take(event):
-                        if not self.view.due():
+                    if take(event):
+                        if not due():
                             continue
                         run.flush()
                     else:

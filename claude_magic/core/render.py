@@ -101,12 +101,40 @@ def _render_image(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> s
 
 @lru_cache(maxsize=1)
 def _markdown() -> Any:
+    """markdown-it-py with the policy: the reference renderer, and the fallback."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.add_render_rule("image", _render_image)
     return md
+
+
+# CommonMark without raw HTML (its text is escaped), plus tables and strikethrough
+_FAST_PLUGINS = [
+    "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
+    "autolink", "backticks", "emphasis", "entity", "escape", "image", "link", "newline",
+    "table", "strikethrough",
+]
+# an image as markdown-it-pyrs writes it; with raw HTML off, no other `<img` can occur
+_RENDERED_IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)"(?: title="[^"]*")? />')
+
+
+def _image_as_link(match: re.Match[str]) -> str:
+    src, alt = match.group(1), match.group(2) or "image"
+    return f'<a href="{src}">🖼 {alt}</a>' if _SAFE_HREF.match(src) else f"🖼 {alt}"
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> Callable[[str], str]:
+    """Markdown -> unsanitised HTML: markdown-it-pyrs (the same markdown-it rules,
+    compiled: about 20x faster) where it is installed, else markdown-it-py."""
+    try:
+        from markdown_it_pyrs import MarkdownIt
+    except ImportError:
+        return _markdown().render
+    render = MarkdownIt("zero").enable_many(_FAST_PLUGINS).render
+    return lambda text: _RENDERED_IMAGE.sub(_image_as_link, render(text))
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -155,7 +183,7 @@ def _cleaner(chrome: bool) -> Callable[[str], str]:
 
 def markdown_to_html(text: str) -> str:
     """Untrusted Markdown as sanitised HTML (CommonMark + tables + strikethrough)."""
-    return sanitize(_markdown().render(text))
+    return sanitize(_renderer()(text))
 
 
 # ---------------------------------------------------------------- rendering an answer once

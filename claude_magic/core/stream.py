@@ -107,6 +107,7 @@ class DeltaRun:
         self.message = message
         self._index = -1
         self._kind = ""
+        self._field = ""  # the delta's field that grows
         self._pieces: list[str] = []
 
     def take(self, event: dict[str, Any]) -> bool:
@@ -115,16 +116,20 @@ class DeltaRun:
         if event.get("type") != "content_block_delta":
             return False
         delta = event.get("delta")
-        kind = delta.get("type") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict):
+            return False
+        kind = delta.get("type")
+        if kind == self._kind and self._field and event.get("index", -1) == self._index:  # the run goes on
+            self._pieces.append(delta.get(self._field) or "")
+            return True
         if kind not in _GROWING:
             return False
         index = event.get("index", -1)
-        if index != self._index or kind != self._kind:
-            if not (isinstance(index, int) and 0 <= index < len(self.message.content)):
-                return False
-            self.flush()
-            self._index, self._kind = index, kind
-        self._pieces.append(delta.get(_GROWING[kind][1]) or "")
+        if not (isinstance(index, int) and 0 <= index < len(self.message.content)):
+            return False
+        self.flush()
+        self._index, self._kind, self._field = index, kind, _GROWING[kind][1]
+        self._pieces.append(delta.get(self._field) or "")
         return True
 
     def flush(self) -> bool:

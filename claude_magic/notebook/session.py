@@ -115,7 +115,7 @@ class KernelSession:
         self._clients.clear()
 
 
-WARM_UP_MODULES = ("claude_magic.models.catalog", "ipywidgets", "markdown_it", "nh3",
+WARM_UP_MODULES = ("claude_magic.models.catalog", "ipywidgets", "markdown_it_pyrs", "nh3",
                    "claude_magic.notebook.view", "anywidget",
                    "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget")
 
