@@ -65,7 +65,7 @@ BEFORE = {
     "warm_claude_overhead_ms": 12.3,
 }
 PACKAGES = ("boto3", "botocore", "ipykernel", "ipython", "ipywidgets", "jupyter_client", "pyzmq", "markdown-it-py",
-            "nh3", "pillow", "matplotlib", "claude-magic")
+            "nh3", "pillow", "pyvips", "pyvips-binary", "isal", "matplotlib", "claude-magic")
 
 
 # ---------------------------------------------------------------- images and history
@@ -73,7 +73,14 @@ PACKAGES = ("boto3", "botocore", "ipykernel", "ipython", "ipywidgets", "jupyter_
 
 def image_figures(repeat: int = 7) -> dict:
     """A 4000x3000 matplotlib PNG prepared for Claude, and what downscaling saves."""
-    from images import decode_only, figure_ways, plot_png, timed
+    from images import (
+        decode_only,
+        figure_ways,
+        interleaved,
+        pillow_only,
+        plot_png,
+        vips_decode_only,
+    )
 
     from claude_magic.core.images import prepare_image
     from claude_magic.core.messages import estimate_image_tokens
@@ -82,8 +89,11 @@ def image_figures(repeat: int = 7) -> dict:
     data = plot_png(4000, 3000)
     prepare_image(plot_png(640, 480))  # imports
     prepared = prepare_image(data)
-    figures = timed(lambda: prepare_image(data), repeat)
-    decode = timed(lambda: decode_only(data), repeat)
+    by_pillow = pillow_only(data)
+    timings = interleaved({"prepare": lambda: prepare_image(data), "pillow_only": lambda: pillow_only(data),
+                           "decode": lambda: decode_only(data), "vips_decode": lambda: vips_decode_only(data)},
+                          repeat)
+    figures, decode = timings["prepare"], timings["decode"]
     from pyinstrument import Profiler
 
     profiler = Profiler(interval=0.001)
@@ -102,6 +112,9 @@ def image_figures(repeat: int = 7) -> dict:
         "prepare_median_ms": figures["median_ms"],
         "prepare_min_ms": figures["min_ms"],
         "decode_only_median_ms": decode["median_ms"],
+        "vips_decode_only_median_ms": timings["vips_decode"]["median_ms"],
+        "pillow_only_median_ms": timings["pillow_only"]["median_ms"],
+        "pillow_only_bytes": len(by_pillow.data),
         "figure_ways": ways,
         "tokens_as_is": as_is,
         "tokens_prepared": prepared.tokens,
@@ -476,13 +489,15 @@ kernel's session), minus the frame's write time.
 
 - 4000×3000 matplotlib PNG ({images['png_bytes']:,} bytes) prepared with `prepare_image` (decode, downscale to the
   1568-px long edge, re-encode): **{images['prepare_median_ms']:.0f} ms** median (min {images['prepare_min_ms']:.0f} ms) →
-  {images['prepared']}, {images['prepared_bytes']:,} bytes. Pillow's decode of that PNG alone takes
-  {images['decode_only_median_ms']:.0f} ms, the floor for any preparation that reads every pixel.
+  {images['prepared']}, {images['prepared_bytes']:,} bytes (libvips decodes and downscales it in one streamed pass).
+  Where libvips can't be loaded, Pillow alone takes {images['pillow_only_median_ms']:.0f} ms
+  ({images['pillow_only_bytes']:,} bytes). Decoding that PNG alone takes libvips {images['vips_decode_only_median_ms']:.0f} ms,
+  the floor for any preparation that reads every pixel, and Pillow {images['decode_only_median_ms']:.0f} ms.
   (`python bench/images.py` has more inputs.) {_images_explanation(h, images)}
 - The same plot held as a matplotlib Figure (`--image fig`, tool results that return a figure): saved whole and
   then prepared {_way(images, 0)}, against drawn once at the size Claude gets (`prepare_figure`) {_way(images, 1)}:
   **{images['figure_ways']['ratio']}×** the time. Drawing this figure (16 lines of 2,000 points, scatter, text) at
-  1568 px costs more than Pillow's decode of its PNG, so a plot the notebook already showed is still prepared from
+  1568 px costs more than decoding its PNG, so a plot the notebook already showed is still prepared from
   that PNG.
 - Request body for a 200-turn conversation with 20 images and tool loops ({history['messages']} messages,
   {history['body_mb']} MB, {history['images_omitted']} images omitted): **{history['median_ms']:.1f} ms** median
@@ -502,6 +517,10 @@ kernel's session), minus the frame's write time.
   ipywidgets view. Saved notebooks keep the same static bundle.
 - `core/images.py`: `prepare_figure` draws a matplotlib Figure once at the size Claude gets instead of saving it
   whole and downscaling (figure variables and tool results).
+- `core/images.py`: big 8-bit PNGs are decoded and downscaled by libvips (pyvips, pyvips-binary) in one streamed
+  pass, at about the cost of the decode alone, instead of Pillow's decode, mode conversion and BOX resize of the
+  full-size image; PNGs are written with one row filter (Up) and ISA-L's deflate instead of Pillow's encoder,
+  whose per-row filter search took most of its time.
 
 - `stream.py`: `DeltaRun` holds text deltas back and folds a run of them with one concatenation; `ask.py` folds
   them when the view is due to render (`View.due()`), instead of copying the whole growing text at every delta
@@ -577,8 +596,8 @@ def _images_explanation(h: dict, images: dict) -> str:
     if h["image_prep_ms"] <= TARGETS["image_prep_ms"][1]:
         return ""
     tree = "\n".join(images["pyinstrument"].strip().splitlines()[:45])
-    return (f"**Target missed:** decoding the PNG alone takes {images['decode_only_median_ms']:.0f} ms on this machine; "
-            f"converting the pixels, area-averaging them down and encoding the result take the rest of the "
+    return (f"**Target missed:** decoding the PNG alone takes libvips {images['vips_decode_only_median_ms']:.0f} ms "
+            f"on this machine; downscaling the pixels and encoding the result take the rest of the "
             f"{images['prepare_median_ms']:.0f} ms (profile below).\n\n<details><summary>pyinstrument profile of one `prepare_image` call</summary>\n\n```\n"
             f"{tree}\n```\n</details>\n")
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import signal
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -469,3 +472,201 @@ def test_a_figure_is_drawn_at_the_size_claude_gets(size, dpi):
     a = np.asarray(decode(drawn.data).convert("L").resize((64, 48)), dtype=float)
     b = np.asarray(decode(via_png.data).convert("L").resize((64, 48)), dtype=float)
     assert np.abs(a - b).mean() < 6
+
+
+# ------------------------------------------------------------------ big PNGs: libvips, Pillow only
+
+
+def plot_like(size=(3200, 2400), transparent=False) -> Image.Image:
+    """A high-dpi plot: white (or clear) background, thin lines, small text, a grid."""
+    img = Image.new("RGBA", size, (255, 255, 255, 0 if transparent else 255))
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    for x in range(0, w, w // 16):
+        draw.line([x, 0, x, h - 1], fill=(200, 200, 200, 255), width=1)
+    for k, colour in enumerate([(31, 119, 180), (255, 127, 14), (44, 160, 44)]):
+        points = [(x, h / 2 + (h / 3) * np.sin(x / (120 + 60 * k))) for x in range(0, w, 4)]
+        draw.line(points, fill=(*colour, 255), width=3)
+    for y in range(40, h, 200):
+        draw.text((40, y), f"Panel {y}: signal and noise, thin text", fill=(0, 0, 0, 255),
+                  font_size=28)
+    return img
+
+
+def pillow_only(data: bytes, max_edge: int = 1568, max_bytes: int = 3_932_160):
+    """prepare_image as it runs where libvips can't be loaded."""
+    from claude_magic.core import images
+
+    return images._prepare(data, None, max_edge, max_bytes, use_vips=False)
+
+
+@pytest.fixture
+def without(monkeypatch):
+    """without("pyvips"): that package fails to import, as where it isn't installed."""
+    from claude_magic.core import images
+
+    def block(name):
+        monkeypatch.setitem(sys.modules, name, None)
+        images._load_vips.cache_clear()
+        images._zlib.cache_clear()
+
+    yield block
+    monkeypatch.undo()
+    images._load_vips.cache_clear()
+    images._zlib.cache_clear()
+
+
+def test_libvips_loads_here():
+    from claude_magic.core import images
+
+    assert images._vips() is not None  # a dependency: the fast path is what users get
+
+
+def test_big_plot_png_is_downscaled_legibly_close_to_pillows_box():
+    source = plot_like()
+    data = encode(source, "PNG", compress_level=1)
+    prepared = prepare_image(data)
+    assert (prepared.width, prepared.height) == (1568, 1176)
+    assert prepared.media_type == "image/png" and prepared.resized and prepared.converted
+    assert (prepared.original_width, prepared.original_height) == (3200, 2400)
+    got = np.asarray(decode(prepared.data), dtype=float)
+    assert got.shape == (1176, 1568, 3)  # opaque alpha dropped
+    box = np.asarray(source.convert("RGB").resize((1568, 1176), Image.Resampling.BOX), dtype=float)
+    nearest = np.asarray(source.convert("RGB").resize((1568, 1176), Image.Resampling.NEAREST),
+                         dtype=float)
+    error, ink = np.abs(got - box), (box < 250).any(axis=-1)  # ink: lines and text
+    assert error.mean() < 2.0 and np.percentile(error, 99) < 60
+    assert error[ink].mean() < 0.5 * np.abs(nearest - box)[ink].mean()  # averaged, not picked
+    # the Pillow-only path makes the same picture
+    fallback = np.asarray(decode(pillow_only(data).data), dtype=float)
+    assert np.abs(got - fallback).mean() < 2.0
+
+
+def test_big_grey_and_rgb_pngs_keep_their_mode():
+    grey = plot_like((2000, 1000)).convert("L")
+    prepared = prepare_image(encode(grey, "PNG"))
+    assert decode(prepared.data).mode == "L" and (prepared.width, prepared.height) == (1568, 784)
+    box = np.asarray(grey.resize((1568, 784), Image.Resampling.BOX), dtype=float)
+    assert np.abs(np.asarray(decode(prepared.data), dtype=float) - box).mean() < 2.0
+    prepared = prepare_image(encode(plot_like((2000, 1000)).convert("RGB"), "PNG"))
+    assert decode(prepared.data).mode == "RGB" and prepared.media_type == "image/png"
+
+
+def test_big_photo_png_becomes_a_jpeg():
+    prepared = prepare_image(encode(photo((2400, 1600)), "PNG", compress_level=1))
+    assert prepared.media_type == "image/jpeg"
+    assert (prepared.width, prepared.height) == (1568, 1045)
+
+
+@pytest.mark.parametrize("hole", [False, True])
+def test_transparent_big_png_becomes_what_it_became_before(hole):
+    """Transparent pixels (a clear background, or one clear hole in the middle) make
+    the result Pillow's premultiplied BOX downscale, pixel for pixel, as RGBA PNG."""
+    source = plot_like((2400, 1800), transparent=not hole)
+    if hole:
+        ImageDraw.Draw(source).rectangle([1200, 900, 1203, 903], fill=(0, 0, 0, 0))
+    data = encode(source, "PNG", compress_level=1)
+    prepared = prepare_image(data)
+    img = decode(prepared.data)
+    assert prepared.media_type == "image/png" and img.mode == "RGBA"
+    assert (prepared.width, prepared.height) == (1568, 1176)
+    before = source.resize((1568, 1176), Image.Resampling.BOX, reducing_gap=1.0)
+    assert img.tobytes() == before.tobytes()
+    assert decode(pillow_only(data).data).tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("size", [(1569, 1), (1, 1569), (5001, 3), (2999, 1571), (1570, 1569)])
+def test_awkward_sizes_get_exactly_the_target_size(size):
+    data = encode(Image.new("RGB", size, (10, 200, 30)), "PNG")
+    scale = 1568 / max(size)
+    target = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    prepared = prepare_image(data)
+    assert (prepared.width, prepared.height) == target == decode(prepared.data).size
+    assert decode(prepared.data).convert("RGB").getpixel((0, 0)) == (10, 200, 30)
+
+
+def test_truncated_big_png_is_refused():
+    data = encode(photo((2000, 1500)), "PNG", compress_level=1)
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        prepare_image(data[: len(data) * 2 // 3])
+
+
+def test_big_png_libvips_refuses_is_prepared_by_pillow(capfd):
+    """An IDAT checksum that doesn't match: libvips refuses the file, Pillow (which doesn't
+    check it) reads it, as before."""
+    source = plot_like((2000, 1500))
+    data = encode(source, "PNG", compress_level=1)
+    at = data.find(b"IDAT") - 4
+    crc = at + 8 + struct.unpack(">I", data[at:at + 4])[0]
+    data = data[:crc] + bytes(b ^ 0xFF for b in data[crc:crc + 4]) + data[crc + 4:]
+    prepared = prepare_image(data)
+    assert (prepared.width, prepared.height) == (1568, 1176)
+    before = source.convert("RGB").resize((1568, 1176), Image.Resampling.BOX, reducing_gap=1.0)
+    assert decode(prepared.data).tobytes() == before.tobytes()
+    assert capfd.readouterr() == ("", "")  # nothing printed about it
+
+
+def test_icc_profile_is_kept_when_downscaled():
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for source in (plot_like((2000, 1500)), plot_like((2000, 1500), transparent=True)):
+        prepared = prepare_image(encode(source, "PNG", icc_profile=icc))
+        assert prepared.media_type == "image/png"
+        assert decode(prepared.data).info.get("icc_profile") == icc
+
+
+def test_without_libvips_pillow_prepares_big_pngs(without):
+    from claude_magic.core import images
+
+    without("pyvips")
+    assert images._vips() is None
+    source = plot_like()
+    prepared = prepare_image(encode(source, "PNG", compress_level=1))
+    assert (prepared.width, prepared.height) == (1568, 1176) and prepared.media_type == "image/png"
+    before = source.convert("RGB").resize((1568, 1176), Image.Resampling.BOX, reducing_gap=1.0)
+    assert decode(prepared.data).tobytes() == before.tobytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_process_prepares_big_pngs_with_pillow():
+    """libvips' threads don't survive a fork: a child of a process that used it (a
+    notebook kernel running multiprocessing, say) must not call it, or it hangs."""
+    data = encode(plot_like((2000, 1500)), "PNG", compress_level=1)
+    expected = pillow_only(data).data
+    prepare_image(data)  # libvips loaded and its threads started
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        signal.alarm(20)
+        os._exit(0 if prepare_image(data).data == expected else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.parametrize("mode,size", [("L", (300, 200)), ("RGB", (300, 200)), ("RGBA", (300, 200)),
+                                       ("RGB", (1568, 1176)), ("RGB", (1, 1))])
+def test_png_writer_round_trips(mode, size, without):
+    """L, RGB and RGBA, deflated by ISA-L and by zlib: lossless, with valid chunks and stream."""
+    from claude_magic.core import images
+
+    img = photo(size).convert(mode)
+    for blocked in (None, "isal"):
+        if blocked:
+            without(blocked)
+            assert images._zlib() is zlib
+        data = images._png_bytes(img)
+        back = decode(data)
+        assert back.mode == mode and back.tobytes() == img.tobytes()
+        idat = b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT")
+        assert zlib.decompress(idat)[:1] == b"\x02"  # a valid zlib stream (checksum too), Up rows
+
+
+def png_chunks(data: bytes):
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body)
+        yield kind, body
+        pos += 12 + length
