@@ -8,7 +8,10 @@ process at unlimited pace, interleaved a, b, a, b, ...:
 - (b) a `%%claude` cell, end to end: from the execute request leaving this process
   to the cell's idle status arriving (nothing subtracted).
 
-The ratio of medians b / a(inside) is the headline (target <= 1.15). The emulator's
+The headline is the median over the interleaved pairs of b / a(inside) (target <= 1.15):
+each %%claude run against the bare run just before it, so a slow phase of a shared
+machine, which slows both runs of a pair, cancels out. The ratio of the medians is
+reported too. The emulator's
 own rate is measured with a raw HTTP reader in a separate process (no boto3 parsing),
 to show it is not the bottleneck (target >= 40k deltas/s).
 
@@ -204,7 +207,11 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
         "bare_loop_median_s": round(a, 4),
         "bare_cell_median_s": round(a_e2e, 4),
         "claude_cell_median_s": round(b, 4),
-        "overhead_ratio": round(b / a, 3),
+        # each %%claude run against the bare run just before it, then the median: a slow
+        # phase of a shared machine slows both runs of a pair, so it cancels out
+        "overhead_ratio": round(statistics.median(y / x for x, y in zip(bare_in, claude_e2e, strict=True)), 3),
+        "overhead_ratio_of_medians": round(b / a, 3),
+        "overhead_ratio_of_best": round(min(claude_e2e) / min(bare_in), 3),  # noise only adds time
         "overhead_ratio_vs_bare_cell": round(b / a_e2e, 3),
         # the kernel's own CPU time per cell (all its threads), the same runs: what
         # %%claude costs the kernel, barely moved by other work on a shared machine
