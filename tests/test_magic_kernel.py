@@ -147,3 +147,20 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
         assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
         partial = body["messages"][1]["content"][0]["text"]
         assert partial.startswith("word word") and len(partial) < len("word " * 600)
+
+
+def test_load_ext_warms_up_what_the_first_answer_needs_but_not_boto3(kernel_env):
+    from kernel_helpers import run_in_kernel
+
+    with running_kernel() as kc:
+        run_in_kernel(kc, "%load_ext claude_magic")
+        code = (
+            "import sys, threading\n"
+            "for t in threading.enumerate():\n"
+            "    if t.name == 'claude-magic-warm-up': t.join(60)\n"
+            "from claude_magic.notebook.session import WARM_UP_MODULES\n"
+            "print(sorted(m for m in WARM_UP_MODULES if m not in sys.modules), 'boto3' in sys.modules)\n"
+        )
+        _, messages = run_in_kernel(kc, code)
+        out = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+        assert out.strip() == "[] False"  # all warm; boto3 is left for the first call to import

@@ -447,3 +447,4 @@ def test_a_file_saved_by_release_0_1_loads_and_continues(shell, emulator):
     review = last_body(emulator)["messages"]
     assert review[0]["content"][0]["text"] == "Review: def f(x): return x*2"
     assert len(review) == 3
+

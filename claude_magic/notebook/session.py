@@ -117,7 +117,8 @@ class KernelSession:
 
 WARM_UP_MODULES = ("claude_magic.models.catalog", "ipywidgets", "markdown_it_pyrs", "nh3",
                    "claude_magic.notebook.view", "anywidget",
-                   "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget")
+                   "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget",
+                   "claude_magic.notebook.turn")  # the answer's own modules (not boto3: a first call pays for it)
 
 
 def warm_up() -> None:
