@@ -570,13 +570,16 @@ def _overhead_explanation(h: dict, parts: dict, reply_chars: int) -> str:
     extra = parts["claude_run_ms"] - parts["bare_loop_ms"]
     if h["overhead_ratio"] <= TARGETS["overhead_ratio"][1]:
         return f"The target is met: `%%claude` adds {extra:.0f} ms to the {parts['bare_loop_ms']:.0f} ms stream."
-    biggest = sorted(((ms, name.strip()) for name, ms in parts["parts_ms"].items()
-                      if not name.startswith(" ") and not name.startswith("boto3")), reverse=True)[:3]
-    return (f"**Target missed.** `%%claude` spends about {extra:.0f} ms more than the bare loop inside the kernel; "
-            "the largest parts: " + ", ".join(f"{name} {ms:.0f} ms" for ms, name in biggest) + ". Converting the "
-            f"{reply_chars:,} characters of Markdown once takes {markdown:.0f} ms ({markdown / parts['bare_loop_ms']:.0%} "
-            "of the bare stream). At any real Bedrock pace (50–200 tokens/s) the same work is spread over minutes and "
-            "the difference is invisible; the ratio only measures CPU per token when the stream is as fast as the "
+    own = {name.strip(): ms for name, ms in parts["parts_ms"].items()
+           if not name.startswith(" ") and not name.startswith("boto3")}
+    biggest = sorted(((ms, name) for name, ms in own.items()), reverse=True)[:3]
+    return (f"**Target missed.** In the profiled runs `%%claude`'s own parts (everything but the stream itself) add "
+            f"up to {sum(own.values()):.0f} ms; the largest: " + ", ".join(f"{name} {ms:.0f} ms" for ms, name in biggest)
+            + f". Converting the {reply_chars:,} characters of Markdown once takes {markdown:.0f} ms. The rest of the "
+            "gap is time the kernel's main thread spends waiting, mostly for the next bytes of the stream, while the "
+            "cell sends its live messages; on this shared machine it moves from run to run by about as much as the "
+            "gap itself. At any real Bedrock pace (50–200 tokens/s) the same work is spread over minutes and the "
+            "difference is invisible; the ratio only measures CPU per token when the stream is as fast as the "
             "machine can parse it.")
 
 
