@@ -133,10 +133,11 @@ def test_a_keyboard_interrupt_while_waiting_closes_the_connection(emulator):
     received = []
     previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
         with pytest.raises(KeyboardInterrupt):
             for event in stream:
                 received.append(event)
+                if len(received) == 3:  # the stall begins: interrupt while waiting for more
+                    signal.setitimer(signal.ITIMER_REAL, 0.3)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
