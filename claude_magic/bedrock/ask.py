@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.conversation import Conversation
+from ..core.costs import usage_cost
 from ..core.errors import ClaudeMagicError
 from ..core.images import ImageError, image_from_object, prepare_image
 from ..core.messages import Block, Message, build_request, text_block
@@ -84,13 +85,7 @@ class AskSpec:
 
     def cost(self, message: Message, batch: bool = False) -> float | None:
         """The catalogue's price of this reply: cache writes and reads, or batch prices."""
-        model, usage = self.resolved.model, message.usage
-        if model is None:
-            return None
-        return model.cost(usage.input_tokens, usage.output_tokens, batch=batch,
-                          cache_write_tokens=usage.cache_creation_input_tokens,
-                          cache_read_tokens=usage.cache_read_input_tokens,
-                          geography=catalog.split_profile(self.invoke_id)[0])
+        return usage_cost(self.resolved.model, self.invoke_id, message.usage, batch=batch)
 
     def reply(self, message: Message, cached: bool = False, batch: bool = False) -> Reply:
         reply = Reply.from_message(message, model=self.invoke_id, cost=self.cost(message, batch),

@@ -97,9 +97,10 @@ def control_client(settings: ClientSettings) -> Any:
     try:
         session = boto_session(settings)
         credentials: dict[str, str] = {}
-        if settings.offline or (session.get_credentials() is None and settings.endpoint_url):
+        found = None if settings.offline else session.get_credentials()  # the chain may read files
+        if settings.offline or (found is None and settings.endpoint_url):
             credentials = dict(OFFLINE_CREDENTIALS)
-        elif session.get_credentials() is None:
+        elif found is None:
             raise ClaudeError(NO_CREDENTIALS, "no_credentials")
         region = settings.region or session.region_name or catalog.DEFAULT_REGION
         config = Config(retries={"mode": settings.retry_mode, "total_max_attempts": 2},

@@ -16,8 +16,8 @@ from ..models import catalog
 from ..models.catalog import Model
 
 SAMPLING_FLAGS = {"temperature": "-t", "top_p": "--top-p", "top_k": "--top-k"}
-_SAMPLING = re.compile(r"`(temperature|top_p|top_k)` is deprecated for this model")
-_VERSION = re.compile(r"Invalid API version: (\S+)")
+_SAMPLING = r"`(temperature|top_p|top_k)` is deprecated for this model"
+_VERSION = r"Invalid API version: (\S+)"
 
 
 def explain(code: str, text: str, model: Model | None, name: str) -> str | None:
@@ -77,8 +77,8 @@ def _retired(match: re.Match[str], model: Model | None) -> str:
         catalog.DEFAULT_FAMILY)
     if replacement is None or replacement is model:
         return "is no longer served: %claude models --refresh lists what this account offers"
-    alias = replacement.family if replacement.family in catalog.FAMILIES else replacement.id
-    return f"has reached its end of life on Bedrock: use -m {alias} ({replacement.name}) instead"
+    return (f"has reached its end of life on Bedrock: use -m {catalog.alias_for(replacement)} "
+            f"({replacement.name}) instead")
 
 
 def _version(match: re.Match[str], model: Model | None) -> str:
@@ -103,7 +103,7 @@ def _found(pattern: str, code: str = "ValidationException") -> Callable[[str, st
 
 _RULES: tuple[tuple[Callable[[str, str], re.Match[str] | None],
                     Callable[[re.Match[str], Model | None], str]], ...] = (
-    (_found(_SAMPLING.pattern), _sampling),
+    (_found(_SAMPLING), _sampling),
     (_found(r"does not support assistant message prefill"), _prefill),
     (_found(r'"thinking\.type\.enabled" is not supported'), _manual_thinking),
     (_found(r'"thinking\.type\.disabled" is not supported'), _always_on),
@@ -111,7 +111,7 @@ _RULES: tuple[tuple[Callable[[str, str], re.Match[str] | None],
     (_found(r"Thinking may not be enabled when tool_choice forces tool use"), _forced_with_thinking),
     (_found(r'tool_choice: type "tool" and "any" are not supported'), _forced),
     (_found(r"reached the end of its life", "ResourceNotFoundException"), _retired),
-    (_found(_VERSION.pattern), _version),
+    (_found(_VERSION), _version),
     (_found(r"^output_config\.effort"), _effort_levels),
     (_found(r"^output_config\.format: structured outputs are not supported"), _structured),
 )

@@ -347,6 +347,11 @@ def lookup(invoke_id: str) -> Model | None:
     return _BY_ID.get(invoke_id) or _BY_PROFILE.get(invoke_id)
 
 
+def alias_for(model: Model) -> str:
+    """The shortest name to pick `model` with `-m`: its family alias, else its id."""
+    return model.family if model.family in FAMILIES else model.id
+
+
 def replacement_for(model: Model, today: date | None = None) -> Model | None:
     """What to use instead of a retired model: the newest active model of its family."""
     return newest(model.family, today) or newest(DEFAULT_FAMILY, today)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..bedrock.exchange import Exchange, Request, as_user_error, interrupted_error
+from ..core.costs import usage_cost
 from ..core.errors import ClaudeMagicError, Interrupted
 from ..core.messages import Block, Message, text_block
 from ..core.prompt import code_blocks, substitute_names
@@ -198,11 +199,7 @@ def answer(magic: ClaudeMagic, prepared: PreparedCell, view: Any, *, background:
     if final.stop_reason == GUARDRAIL_INTERVENED:
         view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
     usage = turn.usage
-    cost = model.cost(usage.input_tokens, usage.output_tokens,
-                      cache_write_tokens=usage.cache_creation_input_tokens,
-                      cache_read_tokens=usage.cache_read_input_tokens,
-                      cache_ttl=request.cache_ttl or "5m",
-                      geography=catalog.split_profile(resolved.invoke_id)[0]) if model else None
+    cost = usage_cost(model, resolved.invoke_id, usage, cache_ttl=request.cache_ttl or "5m")
     footer = _footer(final, turn, exchange.latency, cost)
     if plan is not None:
         footer = " · ".join(p for p in (footer, plan.footer()) if p)
@@ -351,8 +348,7 @@ def retired_message(model: catalog.Model, replacement: catalog.Model | None) -> 
     text = f"{model.name} was retired on Bedrock on {model.end_of_life}"
     if replacement is None:
         return text + ": %claude models lists the current models."
-    alias = replacement.family if replacement.family in catalog.FAMILIES else replacement.id
-    return text + f"; use -m {alias} ({replacement.name}) instead."
+    return text + f"; use -m {catalog.alias_for(replacement)} ({replacement.name}) instead."
 
 
 def _attachments(magic: ClaudeMagic, args: argparse.Namespace, model: catalog.Model | None):

@@ -147,8 +147,7 @@ class ModelList:
                 and (not modality or modality in s["outputModalities"])]
 
     def _one_model(self, identifier: str, today: date) -> dict[str, Any]:
-        model_id = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
-        model = self.base(model_id)
+        model = self.base(_resource(identifier))
         if model is None:
             raise BedrockError("ResourceNotFoundException", "The provided model identifier is invalid.")
         check_lifecycle(model, today)
@@ -175,12 +174,17 @@ class ModelList:
         return result
 
     def _one_profile(self, identifier: str, today: date) -> dict[str, Any]:
-        profile_id = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+        profile_id = _resource(identifier)
         model = self.lookup(profile_id)
         geo = catalog.split_profile(profile_id)[0]
         if model is None or not geo or model.status(today) == "retired":
             raise BedrockError("ResourceNotFoundException", "Inference profile not found.")
         return inference_profile(model, geo)
+
+
+def _resource(identifier: str) -> str:
+    """A model or profile id, from itself or from its ARN."""
+    return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
 
 
 def _time(day: date | None) -> str | None:

@@ -196,7 +196,6 @@ def stream_events(
     delta = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
     if message.stop_details:
         delta["stop_details"] = message.stop_details
-    usage_delta = {"output_tokens": usage["output_tokens"]}
     usage_delta: dict[str, Any] = {"output_tokens": usage["output_tokens"]}
     details = head["usage"].pop("output_tokens_details", None)
     if details:
