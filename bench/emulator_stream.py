@@ -58,9 +58,10 @@ def stream_through_boto3(emulator, client, text: str) -> tuple[int, float]:
 
 def raw_rates(text: str) -> tuple[float, float]:
     """Frames per second: encoded by the emulator, and decoded by its own decoder."""
+    from claude_magic.core.eventstream import FrameDecoder
     from claude_magic.core.messages import Message, Usage
     from claude_magic.emulator.wire.events import stream_events
-    from claude_magic.emulator.wire.eventstream import FrameDecoder, chunk_frame
+    from claude_magic.emulator.wire.eventstream import chunk_frame
 
     message = Message(
         content=[{"type": "text", "text": text}], id="msg_bench", model="bench",

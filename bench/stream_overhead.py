@@ -1,17 +1,20 @@
 """Streaming overhead: a 20,000-token reply consumed by a bare boto3 loop vs `%%claude`.
 
-Both run in the same real ipykernel (jupyter_client), against the emulator in this
-process at unlimited pace, interleaved a, b, a, b, ...:
+All run in the same real ipykernel (jupyter_client), against the emulator in this
+process at unlimited pace, interleaved a, c, b, a, c, b, ...:
 
 - (a) a bare loop over `invoke_model_with_response_stream` that only joins the text,
   timed inside the kernel (request to joined text), and also end to end;
+- (c) the same loop through claude-magic's own client (its event-stream decoder),
+  timed inside the kernel: the stream as %%claude reads it, without the magic;
 - (b) a `%%claude` cell, end to end: from the execute request leaving this process
   to the cell's idle status arriving (nothing subtracted).
 
-The headline is the median over the interleaved pairs of b / a(inside) (target <= 1.15):
+The headline is the median over the interleaved triples of b / a(inside) (target <= 1.15):
 each %%claude run against the bare run just before it, so a slow phase of a shared
-machine, which slows both runs of a pair, cancels out. The ratio of the medians is
-reported too. The emulator's
+machine, which slows every run of a triple, cancels out. The ratio of the medians is
+reported too, and b / c: what the magic (view, history, footer) adds to its own
+stream reading. The emulator's
 own rate is measured with a raw HTTP reader in a separate process (no boto3 parsing),
 to show it is not the bottleneck (target >= 40k deltas/s).
 
@@ -28,7 +31,7 @@ import sys
 import time
 
 from kernel_harness import BenchKernel
-from workload import BARE_LOOP_SOURCE, claude_cell, model_id, reply_text
+from workload import BARE_LOOP_SOURCE, CLIENT_LOOP_SOURCE, claude_cell, model_id, reply_text
 
 TARGET_RATIO = 1.15
 TARGET_EMULATOR_RATE = 40_000
@@ -110,7 +113,7 @@ def _timed_iter(owner, label):
         return steps()
     owner.__iter__ = wrapper
 V = claude_magic.notebook.delta_view
-_timed_iter(claude_magic.bedrock.client.EventStream, "boto3 stream + decoding each event")
+_timed_iter(claude_magic.bedrock.client.EventStream, "the stream: HTTP body, frames and events decoded")
 _timed(claude_magic.core.stream, "fold_event", "fold_event (non-text events)")
 _timed(claude_magic.core.stream.DeltaRun, "take", "DeltaRun.take (text deltas held back)")
 _timed(claude_magic.core.stream.DeltaRun, "flush", "DeltaRun.flush (text joined per render)")
@@ -171,32 +174,36 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
 
     text = reply_text(tokens)
     mid = model_id()
-    bare_in, bare_e2e, claude_e2e, bare_cpu, claude_cpu = [], [], [], [], []
+    bare_in, bare_e2e, client_in, claude_e2e, bare_cpu, claude_cpu = [], [], [], [], [], []
     with Emulator() as emulator:
         with BenchKernel(emulator.url) as kernel:
             kernel.run("%load_ext claude_magic")
             kernel.run(BARE_LOOP_SOURCE)
+            kernel.run(CLIENT_LOOP_SOURCE)
             for _ in range(2):  # warm up: clients, connections, imports
-                emulator.script({"content": [{"type": "text", "text": reply_text(2000, 9)}]})
-                kernel.run(f"bare_stream({mid!r})")
+                for loop in ("bare_stream", "client_stream"):
+                    emulator.script({"content": [{"type": "text", "text": reply_text(2000, 9)}]})
+                    kernel.run(f"{loop}({mid!r})")
                 emulator.script({"content": [{"type": "text", "text": reply_text(2000, 9)}]})
                 kernel.run(claude_cell())
             for run in range(runs):
                 text = reply_text(tokens, run)  # a new answer each time, as in real use
-                emulator.script({"content": [{"type": "text", "text": text}]})
-                run = kernel.run(f"print(bare_stream({mid!r}))")
-                seconds, chars = json.loads(run.stdout().replace("(", "[").replace(")", "]"))
-                if chars != len(text):
-                    raise RuntimeError(f"the bare loop got {chars} characters, not {len(text)}")
-                bare_in.append(seconds)
-                bare_e2e.append(run.seconds)
-                bare_cpu.append(run.cpu_seconds)
+                for loop, times in (("bare_stream", bare_in), ("client_stream", client_in)):
+                    emulator.script({"content": [{"type": "text", "text": text}]})
+                    cell = kernel.run(f"print(list({loop}({mid!r})))")
+                    seconds, chars = json.loads(cell.stdout())
+                    if chars != len(text):
+                        raise RuntimeError(f"{loop} got {chars} characters, not {len(text)}")
+                    times.append(seconds)
+                    if loop == "bare_stream":
+                        bare_e2e.append(cell.seconds)
+                        bare_cpu.append(cell.cpu_seconds)
                 emulator.script({"content": [{"type": "text", "text": text}]})
                 run = kernel.run(claude_cell())
                 claude_e2e.append(run.seconds)
                 claude_cpu.append(run.cpu_seconds)
         rate = emulator_rate(emulator, tokens)
-    a, a_e2e, b = (statistics.median(x) for x in (bare_in, bare_e2e, claude_e2e))
+    a, a_e2e, b, c = (statistics.median(x) for x in (bare_in, bare_e2e, claude_e2e, client_in))
     return {
         "tokens": tokens,
         "reply_chars": len(text),
@@ -213,6 +220,11 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
         "overhead_ratio_of_medians": round(b / a, 3),
         "overhead_ratio_of_best": round(min(claude_e2e) / min(bare_in), 3),  # noise only adds time
         "overhead_ratio_vs_bare_cell": round(b / a_e2e, 3),
+        # the same stream through claude-magic's client alone (c), and what the magic adds to it
+        "client_loop_s": [round(x, 4) for x in client_in],
+        "client_loop_median_s": round(c, 4),
+        "client_vs_bare_ratio": round(statistics.median(y / x for x, y in zip(bare_in, client_in, strict=True)), 3),
+        "magic_vs_client_ratio": round(statistics.median(y / x for x, y in zip(client_in, claude_e2e, strict=True)), 3),
         # the kernel's own CPU time per cell (all its threads), the same runs: what
         # %%claude costs the kernel, barely moved by other work on a shared machine
         "bare_cell_cpu_s": [round(x, 3) for x in bare_cpu],
@@ -233,7 +245,9 @@ def main() -> None:
     result = measure(args.runs, args.tokens)
     print(f"bare boto3 loop (in kernel): median {result['bare_loop_median_s']:.3f} s "
           f"({result['bare_deltas_per_s']:,} deltas/s); as a cell end to end {result['bare_cell_median_s']:.3f} s")
-    print(f"%%claude cell end to end:    median {result['claude_cell_median_s']:.3f} s")
+    print(f"the same loop through claude-magic's client: median {result['client_loop_median_s']:.3f} s")
+    print(f"%%claude cell end to end:    median {result['claude_cell_median_s']:.3f} s "
+          f"({result['magic_vs_client_ratio']} × claude-magic's client loop)")
     print(f"ratio {result['overhead_ratio']} (target <= {TARGET_RATIO}); emulator alone "
           f"{result['emulator']['deltas_per_s_median']:,} deltas/s; took {time.monotonic() - started:.0f} s")
     print(f"kernel CPU time per cell, %%claude ÷ bare cell: {result['cpu_overhead_ratio']}")

@@ -101,6 +101,26 @@ def bare_stream(model_id, prompt="Write a long answer."):
 _bench_client_cached = _bench_client()
 '''
 
+# Runs in the kernel (after BARE_LOOP_SOURCE): the same stream read through
+# claude-magic's own client and event-stream decoder, only joining the text; what
+# %%claude costs without its view, history and the rest of the magic.
+CLIENT_LOOP_SOURCE = '''
+def client_stream(model_id, prompt="Write a long answer."):
+    """Stream with claude-magic's BedrockClient and only join the text; (seconds, characters)."""
+    from claude_magic.bedrock.client import client_for
+    from claude_magic.bedrock.settings import ClientSettings
+    started = _bench_time.perf_counter()
+    client = client_for(ClientSettings(endpoint_url=_bench_os.environ["CLAUDE_MAGIC_ENDPOINT_URL"], max_attempts=1))
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64000,
+            "messages": [{"role": "user", "content": prompt}]}
+    parts = []
+    for event in client.stream(model_id, body):
+        if event["type"] == "content_block_delta":
+            parts.append(event["delta"]["text"])
+    text = "".join(parts)
+    return _bench_time.perf_counter() - started, len(text)
+'''
+
 # Runs in the kernel: what simple magics do. One update_display_data per delta, each
 # carrying the whole Markdown so far (text/markdown plus text/plain).
 NAIVE_MAGIC_SOURCE = '''

@@ -11,14 +11,12 @@ from urllib.parse import quote, urlsplit
 import botocore.eventstream
 import pytest
 
+from claude_magic.core.eventstream import FrameDecoder, FrameError, decode_frames
 from claude_magic.core.messages import split_tokens
 from claude_magic.emulator.wire.events import json_fragments
 from claude_magic.emulator.wire.eventstream import (
-    FrameDecoder,
-    FrameError,
     chunk_frame,
     corrupt,
-    decode_frames,
     encode_frame,
     exception_frame,
 )

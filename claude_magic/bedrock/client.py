@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..core.messages import Message
-from ..core.stream import decode_chunk
 from ..models import catalog
 from .errors import NO_CREDENTIALS, ClaudeError, dropped_message, friendly_error, in_band_error
 from .settings import OFFLINE_CREDENTIALS, RETRY_MODES, ClientSettings, bearer_token, boto_session
+from .stream_frames import anthropic_events, stream_items
 
 # ---------------------------------------------------------------- the client
 
@@ -300,10 +300,7 @@ class EventStream:
         )
 
     def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
-        for item in raw:
-            event = decode_chunk(item)
-            if event:
-                yield event
+        return anthropic_events(raw)
 
 
 class ConverseEventStream(EventStream):
@@ -321,5 +318,5 @@ class ConverseEventStream(EventStream):
         from .converse_events import ConverseEvents
 
         translate = ConverseEvents(self.invoke_id)
-        for item in raw:
+        for item in stream_items(raw):
             yield from translate(item)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..core.errors import ClaudeMagicError
+from ..core.eventstream import ChecksumError, FrameError
 from ..core.stream import StreamError
 from ..models import catalog
 
@@ -142,11 +143,11 @@ def friendly_error(
         hint = ("is the emulator running? (%claude offline starts one)" if endpoint_url
                 else "check your network connection and the region")
         return ClaudeError(f"Could not connect to {target}: {hint}.", "connection")
-    if isinstance(exc, ChecksumMismatch):
+    if isinstance(exc, (ChecksumMismatch, ChecksumError)):
         return ClaudeError(dropped_message("corrupted data: checksum mismatch", partial), "connection_dropped",
                            mid_stream=mid_stream)
     if isinstance(exc, (bx.ResponseStreamingError, ProtocolError, bx.ConnectionClosedError, ParserError,
-                        ConnectionError)):
+                        FrameError, ConnectionError)):
         return ClaudeError(dropped_message("the connection was closed", partial) if mid_stream else
                            "The connection to Bedrock dropped before the reply: run the cell again.",
                            "connection_dropped", mid_stream=mid_stream)
