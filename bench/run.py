@@ -423,7 +423,7 @@ Where the time goes, from perf_counter wrappers around the parts of `%%claude` i
 {_overhead_explanation(h, parts, overhead['reply_chars'])}
 
 <details><summary>pyinstrument call tree of one more run (1 ms sampling; the profiler itself slows the Python-heavy
-botocore parsing the most)</summary>
+per-event stream decoding the most)</summary>
 
 ```
 {tree}
