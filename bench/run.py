@@ -588,27 +588,23 @@ kernels import claude_magic from DIR first (to compare with another copy).
 
 def _overhead_explanation(h: dict, parts: dict, reply_chars: int) -> str:
     markdown = next((ms for name, ms in parts["parts_ms"].items() if "Markdown" in name), 0.0)
+    stream = next((ms for name, ms in parts["parts_ms"].items() if name.startswith("the stream")), 0.0)
+    own = {name: ms for name, ms in parts["parts_ms"].items() if not name.startswith((" ", "the stream"))}
     extra = parts["claude_run_ms"] - parts["bare_loop_ms"]
     if h["overhead_ratio"] <= TARGETS["overhead_ratio"][1]:
-        stream = next((ms for name, ms in parts["parts_ms"].items() if name.startswith("the stream")), 0.0)
-        own = sum(ms for name, ms in parts["parts_ms"].items() if not name.startswith((" ", "the stream")))
         return (f"The target is met. In the profiled runs a `%%claude` run took {parts['claude_run_ms']:.0f} ms against "
                 f"the bare loop's {parts['bare_loop_ms']:.0f} ms ({extra:+.0f} ms): reading the stream took "
                 f"{stream:.0f} ms of it, because claude-magic decodes the event-stream frames itself (botocore "
                 "still signs and sends the request and parses anything but Bedrock's `chunk` events), and the "
-                f"magic's own parts {own:.0f} ms, of which converting the {reply_chars:,} characters of Markdown "
-                f"once takes {markdown:.0f} ms.")
-    own = {name.strip(): ms for name, ms in parts["parts_ms"].items()
-           if not name.startswith(" ") and not name.startswith("boto3")}
+                f"magic's own parts {sum(own.values()):.0f} ms, of which converting the {reply_chars:,} characters of "
+                f"Markdown once takes {markdown:.0f} ms.")
     biggest = sorted(((ms, name) for name, ms in own.items()), reverse=True)[:3]
     return (f"**Target missed.** In the profiled runs `%%claude`'s own parts (everything but the stream itself) add "
             f"up to {sum(own.values()):.0f} ms; the largest: " + ", ".join(f"{name} {ms:.0f} ms" for ms, name in biggest)
-            + f". Converting the {reply_chars:,} characters of Markdown once takes {markdown:.0f} ms. The rest of the "
-            "gap is time the kernel's main thread spends waiting, mostly for the next bytes of the stream, while the "
-            "cell sends its live messages; on this shared machine it moves from run to run by about as much as the "
-            "gap itself. At any real Bedrock pace (50–200 tokens/s) the same work is spread over minutes and the "
-            "difference is invisible; the ratio only measures CPU per token when the stream is as fast as the "
-            "machine can parse it.")
+            + f". Converting the {reply_chars:,} characters of Markdown once takes {markdown:.0f} ms; reading the "
+            f"stream takes {stream:.0f} ms. At any real Bedrock pace (50–200 tokens/s) the same work is spread over "
+            "minutes and the difference is invisible; the ratio only measures CPU per token when the stream is as "
+            "fast as the machine can parse it.")
 
 
 def _startup_explanation(h: dict, start: dict) -> str:

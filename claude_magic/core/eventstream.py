@@ -80,9 +80,9 @@ def decode_headers(raw: bytes) -> Headers:
     return headers
 
 
-def split_frames(data: bytes, cache: dict[bytes, Headers] | None = None) -> tuple[list[tuple[Headers, bytes]], int]:
+def split_frames(data: bytes, cache: dict[bytes, Headers]) -> tuple[list[tuple[Headers, bytes]], int]:
     """The whole frames at the start of `data`, as (headers, payload), and how many
-    bytes they take. `cache` (header bytes -> headers) is shared across calls; the
+    bytes they take. `cache` (header bytes -> headers) is kept across calls; the
     headers it returns are shared too, so don't change them."""
     frames: list[tuple[Headers, bytes]] = []
     view = memoryview(data)
@@ -108,10 +108,10 @@ def split_frames(data: bytes, cache: dict[bytes, Headers] | None = None) -> tupl
                                 f"calculated 0x{crc:08x}")
         headers_end = at + PRELUDE_LENGTH + headers_length
         raw = data[at + PRELUDE_LENGTH : headers_end]
-        headers = cache.get(raw) if cache is not None else None
+        headers = cache.get(raw)
         if headers is None:
             headers = decode_headers(raw)
-            if cache is not None and len(cache) < _CACHED_HEADER_SETS:
+            if len(cache) < _CACHED_HEADER_SETS:
                 cache[raw] = headers
         frames.append((headers, data[headers_end : end - 4]))
         at = end
@@ -144,8 +144,17 @@ def chunk_event(payload: bytes) -> dict[str, Any]:
     """The Anthropic event inside a Bedrock `chunk` frame's payload
     (`{"bytes": base64 of the event's JSON, "p": padding}`); ValueError if it holds none."""
     try:
-        event = json.loads(binascii.a2b_base64(json.loads(payload)["bytes"]))
+        raw = binascii.a2b_base64(json.loads(payload)["bytes"])
     except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise ValueError(f"undecodable stream chunk: {exc}") from exc
+    return event_of(raw)
+
+
+def event_of(raw: Any) -> dict[str, Any]:
+    """The event JSON object of a chunk's decoded bytes; ValueError if they hold none."""
+    try:
+        event = json.loads(raw)
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"undecodable stream chunk: {exc}") from exc
     if not isinstance(event, dict):
         raise ValueError("stream chunk is not a JSON object")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .eventstream import event_of
 from .messages import Block, Message, Usage, as_blocks
 
 PARTIAL_JSON = "_partial_json"
@@ -41,14 +42,10 @@ def decode_chunk(item: dict[str, Any]) -> dict[str, Any]:
         kind, body = next(iter(item.items()), ("unknown", {}))
         text = body.get("message") if isinstance(body, dict) else None
         raise StreamError(text or f"the stream reported {kind}", kind)
-    raw = chunk.get("bytes", b"")
     try:
-        event = json.loads(raw)
-    except (ValueError, TypeError) as exc:
-        raise StreamError(f"undecodable stream chunk: {exc}") from exc
-    if not isinstance(event, dict):
-        raise StreamError("stream chunk is not a JSON object")
-    return event
+        return event_of(chunk.get("bytes", b""))
+    except ValueError as exc:
+        raise StreamError(str(exc)) from exc
 
 
 def fold_event(message: Message, event: dict[str, Any]) -> Message:

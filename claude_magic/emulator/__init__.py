@@ -51,11 +51,10 @@ class Emulator:
     signature checks; without it any signed request is accepted. `today` ("YYYY-MM-DD")
     is the date model lifecycles are judged by (default: the real date); `models` adds
     models to the catalogue's (catalog.toml fields as a dict, `id` required, or Models).
-    `bearer_tokens` (one
-    Bedrock API key or several) are the keys accepted in `Authorization: Bearer`;
-    without them any key is, unless `credentials` are set. `tls` (a certificate file
-    and its key file, or an `ssl.SSLContext`) serves HTTPS, which boto3 needs before
-    it sends an API key.
+    `bearer_tokens` (one Bedrock API key or several) are the keys accepted in
+    `Authorization: Bearer`; without them any key is, unless `credentials` are set.
+    `tls` (a certificate file and its key file, or an `ssl.SSLContext`) serves HTTPS,
+    which boto3 needs before it sends an API key.
     """
 
     def __init__(
