@@ -23,7 +23,7 @@ import json
 import statistics
 import time
 
-from claude_magic.core.images import prepare_image
+from claude_magic.media.images import prepare_image
 
 TARGET_MS = 150.0
 
@@ -65,7 +65,7 @@ def figure_ways(repeat: int = 5) -> dict:
     interleaved, medians."""
     import matplotlib.pyplot as plt
 
-    from claude_magic.core.images import image_from_object, prepare_figure
+    from claude_magic.media.figures import image_from_object, prepare_figure
 
     fig = plot_figure(4000, 3000)
     ways = {"saved whole, then prepare_image": lambda: prepare_image(image_from_object(fig)),
@@ -121,11 +121,12 @@ def interleaved(ways: dict, repeat: int) -> dict[str, dict[str, float]]:
 
 def pillow_only(data: bytes):
     """prepare_image as it runs where libvips can't be loaded (Pillow decodes and resizes)."""
-    from claude_magic.core import images
+    from claude_magic.core.messages import MAX_IMAGE_BYTES
+    from claude_magic.media import images
+    from claude_magic.media.limits import DEFAULT_MAX_EDGE, pixel_limit
 
-    with images._pixel_limit():
-        return images._prepare(data, None, images.DEFAULT_MAX_EDGE, images.MAX_IMAGE_BYTES,
-                               use_vips=False)
+    with pixel_limit():
+        return images._prepare(data, None, DEFAULT_MAX_EDGE, MAX_IMAGE_BYTES, use_vips=False)
 
 
 def decode_only(data: bytes) -> None:

@@ -143,17 +143,19 @@ def memory_figures(url: str, rows: int) -> dict:
 def batch_figures(url: str, s3_url: str, records: int) -> dict:
     import boto3
 
-    from claude_magic.bedrock.ask import Defaults, make_spec, user_content
+    from claude_magic.bedrock.ask import user_content
     from claude_magic.bedrock.batch import map_batch
     from claude_magic.bedrock.cache import cache_at
     from claude_magic.bedrock.many import prepare
     from claude_magic.bedrock.settings import ClientSettings, settings_from_env
+    from claude_magic.notebook.ask_options import make_spec
+    from claude_magic.notebook.config import DEFAULTS
 
     os.environ["AWS_ENDPOINT_URL_S3"] = s3_url
     boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(Bucket="bench-batch")
     admin(url, "config", {"batch_step": 0.05})
     settings = settings_from_env(ClientSettings())
-    spec = make_spec(Defaults(), "us-east-1", model=MODEL, max_tokens=ANSWER_TOKENS)
+    spec = make_spec(DEFAULTS, "us-east-1", model=MODEL, max_tokens=ANSWER_TOKENS)
     cache = cache_at(os.environ["CLAUDE_MAGIC_CACHE_DIR"])
     marks: dict[str, float] = {}
 

@@ -82,8 +82,8 @@ def image_figures(repeat: int = 7) -> dict:
         vips_decode_only,
     )
 
-    from claude_magic.core.images import prepare_image
     from claude_magic.core.messages import estimate_image_tokens
+    from claude_magic.media.images import prepare_image
     from claude_magic.models import catalog
 
     data = plot_png(4000, 3000)
@@ -541,14 +541,14 @@ kernel's session), minus the frame's write time.
   each finished block once (deflate-compressed, a binary buffer) — instead of re-sending the unfinished block's
   HTML at every update. Where the page never answers (a front end without anywidget) later cells fall back to the
   ipywidgets view. Saved notebooks keep the same static bundle.
-- `core/images.py`: `prepare_figure` draws a matplotlib Figure once at the size Claude gets instead of saving it
+- `media/figures.py`: `prepare_figure` draws a matplotlib Figure once at the size Claude gets instead of saving it
   whole and downscaling (figure variables and tool results).
 - `core/eventstream.py`, `bedrock/stream_frames.py`: the client decodes the event-stream frames of Bedrock's HTTP
   body itself (the checksums and limits botocore checks, each distinct header set decoded once) and reads Bedrock's
   `chunk` events directly; botocore still signs and sends the request, owns the connection, and parses every other
   message (modelled exceptions, ConverseStream events). botocore's own decoder unpacks each frame a field at a time
   in Python and runs its shape parser per event: most of the bare loop's time.
-- `core/images.py`: big 8-bit PNGs are decoded and downscaled by libvips (pyvips, pyvips-binary) in one streamed
+- `media/libvips.py`, `media/encoding.py`: big 8-bit PNGs are decoded and downscaled by libvips (pyvips, pyvips-binary) in one streamed
   pass, at about the cost of the decode alone, instead of Pillow's decode, mode conversion and BOX resize of the
   full-size image; PNGs are written with one row filter (Up) and ISA-L's deflate instead of Pillow's encoder,
   whose per-row filter search took most of its time.

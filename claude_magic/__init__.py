@@ -8,7 +8,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy names below, as type checkers and IDEs see them
+    from .emulator import Emulator
+    from .notebook.many import ask, batch_jobs, stop_batch
+    from .notebook.many import map as map  # (not in __all__: see above)
+    from .tools.schema import tool
 
 __version__ = "0.1.0"
 # `map` is left out of __all__ so that `from claude_magic import *` can't hide the builtin.

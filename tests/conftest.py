@@ -1,10 +1,13 @@
-"""Shared fixtures: one emulator per test session, reset before each test, and a real
-boto3 bedrock-runtime client pointed at it."""
+"""Shared fixtures: one emulator per test session, reset before each test, a real boto3
+bedrock-runtime client pointed at it, and real Jupyter kernels. Tests are marked by the
+fixtures they use (see MARKED_BY_FIXTURE), so `-m "not kernel and not browser and not s3"`
+selects the quick ones."""
 
 from __future__ import annotations
 
 import os
 
+import kernel_helpers
 import pytest
 
 from claude_magic.emulator import Emulator
@@ -13,6 +16,37 @@ from claude_magic.emulator import Emulator
 # client, the emulator and the kernels tests start, never by the real calendar.
 TODAY = "2026-12-01"
 os.environ["CLAUDE_MAGIC_TODAY"] = TODAY
+
+# Each marker, and the fixtures that make a test need it: starting a real Jupyter kernel or
+# running notebooks (kernel; binder_install builds the environment binder's notebooks run in),
+# driving JupyterLab in Chromium (browser), moto's S3 server (s3).
+MARKED_BY_FIXTURE = {
+    "kernel": {"new_kernel", "run_notebook", "binder_install"},
+    "browser": {"browser", "lab", "lab_without_anywidget"},
+    "s3": {"s3_server"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in MARKED_BY_FIXTURE.items():
+            if used & fixtures:
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def new_kernel():
+    """Starts a fresh python3 kernel: `with new_kernel() as client:` gives a ready client
+    (its manager as `client.manager`), shut down afterwards. The kernel inherits the
+    environment of the moment it starts."""
+    return kernel_helpers.running_kernel
+
+
+@pytest.fixture(scope="session")
+def run_notebook():
+    """`run_notebook(notebook, cwd)` executes every cell in a fresh python3 kernel."""
+    return kernel_helpers.run_notebook
 
 
 @pytest.fixture(scope="session")

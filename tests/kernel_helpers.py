@@ -1,10 +1,11 @@
-"""Helpers for tests that drive a real ipykernel through jupyter_client."""
+"""Helpers for tests that drive a real ipykernel through jupyter_client or nbclient."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -24,6 +25,16 @@ def running_kernel() -> Iterator[Any]:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def run_notebook(notebook: Any, cwd: Path | str | None = None, *, timeout: float = 120) -> Any:
+    """Execute every cell of `notebook` in a fresh python3 kernel working in `cwd` (nbclient's
+    default when None), in place; return the notebook."""
+    from nbclient import NotebookClient
+
+    resources = {"metadata": {"path": str(cwd)}} if cwd is not None else {}
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    return notebook
 
 
 def run_in_kernel(client: Any, code: str, *, check: bool = True, timeout: float = 120) -> tuple[dict, list[dict]]:

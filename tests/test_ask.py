@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
+from helpers import HAIKU, SONNET, png
 from magic_helpers import Shell
 
 import claude_magic
-from claude_magic.bedrock.ask import Defaults, make_spec
 from claude_magic.core.errors import ClaudeMagicError
 from claude_magic.core.messages import Message
 from claude_magic.core.reply import Reply
-
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+from claude_magic.notebook.ask_options import make_spec
+from claude_magic.notebook.config import DEFAULTS
 
 
 @pytest.fixture
@@ -96,7 +93,7 @@ def test_json_with_a_pydantic_model_closes_objects_and_validates_the_answer():
         name: str
         population: int
 
-    spec = make_spec(Defaults(), "us-east-1", model=HAIKU, json=City)
+    spec = make_spec(DEFAULTS, "us-east-1", model=HAIKU, json=City)
     assert spec.schema["additionalProperties"] is False
     reply = spec.reply(Message(content=[{"type": "text", "text": '{"name": "Oslo", "population": 709000}'}]))
     assert isinstance(reply.data, City) and reply.data.population == 709000
@@ -105,11 +102,7 @@ def test_json_with_a_pydantic_model_closes_objects_and_validates_the_answer():
 
 
 def test_images_go_before_the_text(env):
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), "red").save(buffer, format="PNG")
-    claude_magic.ask("What colour?", model=HAIKU, images=[buffer.getvalue()])
+    claude_magic.ask("What colour?", model=HAIKU, images=[png("red")])
     content = _body(env)["messages"][0]["content"]
     assert [b["type"] for b in content] == ["image", "text"]
     assert content[0]["source"]["media_type"] == "image/png"

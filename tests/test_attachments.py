@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 import pytest
+from helpers import png
 from PIL import Image
 
 from claude_magic.models.catalog import lookup, resolve
@@ -18,12 +19,6 @@ from claude_magic.notebook.attachments import (
     resolve_images,
 )
 from claude_magic.notebook.outputs import OutputRecorder
-
-
-def png(colour, size=(40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture

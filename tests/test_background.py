@@ -9,11 +9,10 @@ import time
 from queue import Empty
 
 import pytest
-from kernel_helpers import running_kernel
+from helpers import HAIKU
 
 from claude_magic.emulator import Emulator
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 LONG = "word " * 400
 
 
@@ -101,7 +100,7 @@ def has_text(messages: list[dict], text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def kernel():
+def kernel(new_kernel):
     """One kernel for the module, pointed at a paced emulator of its own."""
     with Emulator(pace=None) as emu, pytest.MonkeyPatch.context() as mp:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "CLAUDE_MAGIC_OFFLINE"):
@@ -112,7 +111,7 @@ def kernel():
         mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
         mp.setenv("AWS_CONFIG_FILE", "/dev/null")
         mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        with running_kernel() as kc:
+        with new_kernel() as kc:
             io = Iopub(kc)
             io.run(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\n"
                    "%config ClaudeMagic.max_attempts = 1")
@@ -467,13 +466,13 @@ def test_unload_stops_running_answers(kernel):
     io.run("%load_ext claude_magic")  # back for any later test
 
 
-def test_kernel_shutdown_stops_background_answers(magic_env, tmp_path):
+def test_kernel_shutdown_stops_background_answers(magic_env, new_kernel, tmp_path):
     emu = magic_env
     emu.pace = 40
     emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
     emu._state.sent_frames = []
     probe = tmp_path / "threads.txt"
-    with running_kernel() as kc:
+    with new_kernel() as kc:
         io = Iopub(kc)
         io.run(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\nimport atexit, threading\n"
                f"atexit.register(lambda: open({str(probe)!r}, 'w').write(repr([t.name for t in threading.enumerate()])))")
@@ -487,9 +486,8 @@ def test_kernel_shutdown_stops_background_answers(magic_env, tmp_path):
     assert "MainThread" in threads and "claude-magic-answer" not in threads
 
 
-def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, tmp_path):
+def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, run_notebook, tmp_path):
     import nbformat
-    from nbclient import NotebookClient
 
     magic_env.pace = 40
     magic_env.script({"content": [{"type": "text", "text": "## Saved\n\n" + "word " * 60}], "stop_reason": "end_turn"})
@@ -499,7 +497,7 @@ def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, tmp_path):
                 nbformat.v4.new_code_cell("%%claude -b\nWrite it down"),
                 nbformat.v4.new_code_cell("print('meanwhile')"),
                 nbformat.v4.new_code_cell("%claude wait")]
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     bundles = [o["data"] for o in nb.cells[1].outputs if o.get("output_type") == "display_data"]
     assert bundles and bundles[-1]["text/markdown"].startswith("## Saved\n\nword word")
     assert "<h2" in bundles[-1]["text/html"]

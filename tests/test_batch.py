@@ -10,13 +10,13 @@ import time
 
 import boto3
 import pytest
+from helpers import HAIKU
 
 import claude_magic
 from claude_magic.bedrock import cache as cache_module
 from claude_magic.core.errors import ClaudeMagicError
 from claude_magic.models.catalog import lookup
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
 KEYS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -166,6 +166,7 @@ def test_stop_a_running_job(env, capsys):
         claude_magic.stop_batch(job)  # already stopped
 
 
+@pytest.mark.s3  # `--with-s3` starts moto's S3 server in the emulator's process
 def test_command_line_emulator_with_s3_runs_a_job(tmp_path):
     import re
     import signal

@@ -12,14 +12,14 @@ import boto3
 import pytest
 import trustme
 from botocore.config import Config
-from kernel_helpers import run_in_kernel, running_kernel
+from helpers import HAIKU
+from kernel_helpers import run_in_kernel
 from magic_helpers import Shell
 
 from claude_magic.bedrock.settings import ClientSettings, boto_endpoint, settings_from_env
 from claude_magic.emulator import Emulator
 
 TOKEN = "ABSKQmVkcm9ja0FQSUtleS1leGFtcGxlLXRva2VuLXdxyz9"
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
         "messages": [{"role": "user", "content": "Hi"}]}
 
@@ -68,10 +68,10 @@ def _printed(messages: list[dict]) -> str:
     return "\n".join(parts)
 
 
-def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env):
+def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
     emu = key_only_env
     emu.script({"content": [{"type": "text", "text": "Answer via API key"}], "stop_reason": "end_turn"})
-    with running_kernel() as kc:
+    with new_kernel() as kc:
         run_in_kernel(kc, "%load_ext claude_magic")
         _, messages = run_in_kernel(kc, f"%%claude -m {HAIKU}\nHello")
         assert "Answer via API key" in _printed(messages)

@@ -8,6 +8,7 @@ import signal
 import threading
 
 import pytest
+from helpers import HAIKU as MODEL
 
 from claude_magic.bedrock import (
     NO_CREDENTIALS,
@@ -21,7 +22,6 @@ from claude_magic.bedrock import (
 from claude_magic.core.messages import build_request, text_block
 from claude_magic.models import catalog
 
-MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SCRIPTED = "The scripted answer, in several little pieces of text."
 
 

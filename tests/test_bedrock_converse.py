@@ -5,30 +5,21 @@ ConverseStream events fold into the same Message as the Converse reply."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 
 import pytest
+from helpers import HAIKU, png_b64
 
 from claude_magic.bedrock import BedrockClient, ClaudeError, ClientSettings
 from claude_magic.bedrock.converse import converse_request, document_name
 from claude_magic.core.stream import fold_event
 from claude_magic.emulator.signatures import sign_thinking
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
        b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 TOOL = {"name": "get_weather", "description": "Weather.", "input_schema": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-
-
-def png_b64() -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), (9, 9, 9)).save(buffer, "PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import pytest
+from helpers import SONNET
 from magic_helpers import last_body
 
 from claude_magic.models import catalog
@@ -111,7 +112,7 @@ def test_usage_and_cost_with_cache(shell, emulator):
 
 # -- the emulator's cache -------------------------------------------------------------------
 
-PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+PROFILE = SONNET
 
 
 def _body(system_marker=None, user="Hi", **extra):

@@ -4,11 +4,11 @@ through a real boto3 client to prove Bedrock would accept them."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 
 import pytest
+from helpers import HAIKU as MODEL
+from helpers import png_b64
 
 from claude_magic.core.conversation import (
     INTERRUPTED_MARK,
@@ -30,8 +30,6 @@ from claude_magic.core.messages import (
     tool_use_block,
 )
 
-MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-
 
 def reply(text: str, input_tokens: int = 10, output_tokens: int = 5, **kw) -> Message:
     return Message(content=[text_block(text)], usage=Usage(input_tokens, output_tokens), **kw)
@@ -44,22 +42,8 @@ def turn(prompt: str, answer: str | None = "ok", cell_id: str | None = None, **k
     return t
 
 
-def png_b64(width: int = 8, height: int = 8, seed: int = 0, noise: bool = False) -> str:
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    if noise:
-        pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    else:
-        pixels = np.full((height, width, 3), seed % 256, dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def image_turn(prompt: str, n_images: int, cell: int, data: str | None = None) -> Turn:
-    blocks = [image_block(data or png_b64(seed=cell * 10 + i), "image/png") for i in range(n_images)]
+    blocks = [image_block(data or png_b64((cell * 10 + i,) * 3), "image/png") for i in range(n_images)]
     t = Turn([*blocks, text_block(prompt)], image_labels=[f"cell {cell}"] * n_images, cell_id=f"c{cell}")
     t.add_reply(reply(f"seen {n_images}"))
     return t
@@ -242,6 +226,45 @@ def test_turn_ending_with_tool_results_merges_with_the_next_prompt(bedrock_clien
     send(bedrock_client, body)
 
 
+def _tool_blocks(body: dict) -> list[dict]:
+    return [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"]
+            if b.get("type") in ("tool_use", "tool_result")]
+
+
+def test_request_without_tools_sends_earlier_tool_blocks_as_text(bedrock_client):
+    conv = Conversation()
+    t = Turn([text_block("weather in Rome?")])
+    thinking = {"type": "thinking", "thinking": "Ask the tool.", "signature": "c2ln"}
+    first = Message(content=[thinking, tool_use_block("toolu_a", "weather", {"city": "Rome"})],
+                    stop_reason="tool_use")
+    picture = image_block(png_b64((1, 2, 3)), "image/png")
+    t.complete([first, Message(role="user", content=[tool_result_block(
+                    "toolu_a", [text_block("sunny"), picture])]), reply("Rome is sunny.")])
+    conv.add(t)
+    cut = Turn([text_block("and Oslo?")], interrupted=True)
+    cut.complete([Message(content=[tool_use_block("toolu_b", "weather", {"city": "Oslo"})]),
+                  Message(role="user", content=[tool_result_block("toolu_b", "", is_error=True)])])
+    conv.add(cut)
+    before = json.dumps([r.content for r in t.replies + cut.replies])
+
+    body, _ = conv.request_body(Turn([text_block("thanks")]), max_tokens=100)
+    send(bedrock_client, body)
+    assert "tools" not in body and _tool_blocks(body) == []
+    assert roles(body["messages"]) == ["user", "assistant", "user", "assistant", "user", "assistant",
+                                       "user"]
+    assert body["messages"][1]["content"][0] == thinking  # thinking goes back as it came
+    called, result = body["messages"][1]["content"][1], body["messages"][2]["content"]
+    assert called["type"] == "text" and "weather" in called["text"] and "Rome" in called["text"]
+    assert "sunny" in result[0]["text"] and result[1] == picture
+    assert "Oslo" in str(body["messages"][5]) and body["messages"][-1]["content"][-1] == text_block("thanks")
+    assert json.dumps([r.content for r in t.replies + cut.replies]) == before  # the chat keeps its blocks
+
+    tool = {"name": "weather", "description": "Weather.", "input_schema": {"type": "object"}}
+    body, _ = conv.request_body(Turn([text_block("again")]), max_tokens=100, tools=[tool])
+    assert len(_tool_blocks(body)) == 4
+    send(bedrock_client, body)
+
+
 def test_usage_and_history_text():
     conv = Conversation("notes")
     a = Turn([text_block("first question")], execution_count=4, model_id=MODEL)
@@ -278,7 +301,7 @@ def test_21_images_drop_the_oldest_with_a_labelled_placeholder(bedrock_client):
 def test_current_turn_images_are_kept_before_older_ones(bedrock_client):
     conv = Conversation()
     conv.add(image_turn("old", 2, 1))
-    pending = Turn([image_block(png_b64(seed=i), "image/png") for i in range(20)] + [text_block("now")],
+    pending = Turn([image_block(png_b64((i,) * 3), "image/png") for i in range(20)] + [text_block("now")],
                    image_labels=["cell 9"] * 20)
     body, omitted = conv.request_body(pending, max_tokens=100)
     assert omitted == ["image from cell 1", "image from cell 1"]
@@ -288,7 +311,7 @@ def test_current_turn_images_are_kept_before_older_ones(bedrock_client):
 
 def test_images_inside_tool_results_count_and_get_placeholders():
     conv = Conversation()
-    shot = image_block(png_b64(seed=3), "image/png")
+    shot = image_block(png_b64(), "image/png")
     t = Turn([text_block("take screenshots")])
     t.complete([Message(content=[tool_use_block("toolu_s", "screenshot", {})]),
                 Message(role="user", content=[tool_result_block("toolu_s", [shot, text_block("a screen")])]),
@@ -303,7 +326,7 @@ def test_images_inside_tool_results_count_and_get_placeholders():
 
 
 def test_body_over_20_mb_drops_oldest_images_and_is_accepted(bedrock_client):
-    big = png_b64(1080, 1080, noise=True)  # ~3.5 MB of PNG, ~4.7 MB of base64
+    big = png_b64(size=(1080, 1080), noise=True)  # ~3.5 MB of PNG, ~4.7 MB of base64
     assert len(big) * 3 // 4 < 3_932_160
     conv = Conversation()
     for cell in range(1, 7):
@@ -327,7 +350,7 @@ def test_fit_request_trims_wire_messages_built_by_the_caller(bedrock_client):
     conv = Conversation()
     for cell in range(1, 11):
         conv.add(image_turn(f"cell {cell}", 2, cell))
-    pending = conv.new_turn([image_block(png_b64(seed=99), "image/png"), text_block("and this one?")],
+    pending = conv.new_turn([image_block(png_b64(), "image/png"), text_block("and this one?")],
                             image_labels=["cell 11"], cell_id="c11", execution_count=11, model_id=MODEL)
     messages, omitted = conv.fit_request(conv.messages() + [pending.user_message()], pending)
     assert omitted == ["image from cell 1"]

@@ -4,8 +4,7 @@ LiteLLM's `bedrock/converse/` route and langchain-aws's ChatBedrockConverse."""
 from __future__ import annotations
 
 import pytest
-
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+from helpers import HAIKU
 
 
 @pytest.fixture

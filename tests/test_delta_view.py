@@ -12,7 +12,7 @@ import json
 import zlib
 
 import pytest
-from kernel_helpers import run_in_kernel, running_kernel
+from kernel_helpers import run_in_kernel
 from test_view import FEED_SOURCE, REPLY_SOURCE, STEP, final_display, synthetic_reply
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -56,8 +56,8 @@ def live_comm(messages: list[dict]) -> tuple[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def kernel():
-    with running_kernel() as client:
+def kernel(new_kernel):
+    with new_kernel() as client:
         run_in_kernel(client, REPLY_SOURCE + FEED_SOURCE + "\nVIEW = 'deltas'")
         yield client
 
@@ -141,8 +141,8 @@ def test_model_markup_reaches_the_page_only_as_text_or_sanitised_html(kernel):
     assert any("<script>" in m["content"]["data"]["content"].get("t", "") for m in custom)
 
 
-def test_a_front_end_that_never_answers_gets_widget_view():
-    with running_kernel() as client:
+def test_a_front_end_that_never_answers_gets_widget_view(new_kernel):
+    with new_kernel() as client:
         run_in_kernel(client, REPLY_SOURCE + FEED_SOURCE)
         probe = ("from claude_magic.notebook.view import make_view\n"
                  "print(type(make_view(get_ipython())).__name__)")
@@ -156,7 +156,7 @@ def test_a_front_end_that_never_answers_gets_widget_view():
         _, messages = run_in_kernel(client, probe)
         assert "WidgetView" in "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
 
-    with running_kernel() as client:  # a page that loads the widget says so
+    with new_kernel() as client:  # a page that loads the widget says so
         run_in_kernel(client, REPLY_SOURCE + FEED_SOURCE)
         _, messages = run_in_kernel(client, code)
         comm_id, _ = live_comm(messages)

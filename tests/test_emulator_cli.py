@@ -13,6 +13,7 @@ import urllib.request
 import boto3
 import pytest
 from botocore.config import Config
+from helpers import HAIKU
 
 URL_LINE = re.compile(r"http://[\w.\[\]:]+:(\d+)")
 
@@ -75,10 +76,10 @@ def test_options_reach_the_server():
                 aws_access_key_id="AKIDCLI", aws_secret_access_key=secret,
                 config=Config(retries={"total_max_attempts": 1}),
             )
-        reply = client("clisecret").invoke_model(modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", body=body)
+        reply = client("clisecret").invoke_model(modelId=HAIKU, body=body)
         assert json.loads(reply["body"].read())["type"] == "message"
         with pytest.raises(client("wrong").exceptions.ClientError):
-            client("wrong").invoke_model(modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", body=body)
+            client("wrong").invoke_model(modelId=HAIKU, body=body)
     finally:
         assert stop(process) == 0
     assert "POST /model/" in process.stderr.read()  # requests are logged unless --quiet

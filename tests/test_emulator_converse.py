@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError, ParamValidationError
+from helpers import HAIKU, png
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claude_magic.emulator.converse import converse_to_invoke_body
 from claude_magic.emulator.errors import BedrockError
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
        b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
@@ -25,14 +23,6 @@ WEATHER = {"toolSpec": {"name": "get_weather", "description": "The weather in a 
 
 def user(*blocks):
     return {"role": "user", "content": list(blocks)}
-
-
-def png() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 20), (10, 200, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def last_entry(emulator):

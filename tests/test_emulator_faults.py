@@ -12,8 +12,8 @@ import botocore.exceptions
 import pytest
 import urllib3.exceptions
 from botocore.config import Config
+from helpers import HAIKU
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 TEXT = "The quick brown fox jumps over the lazy dog, again and again and again."
 
 

@@ -10,13 +10,13 @@ import socket
 from urllib.parse import quote
 
 import pytest
+from helpers import HAIKU
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claude_magic.emulator import Emulator
 
 READ_TIMEOUT = 20.0
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 AUTH = "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0"
 
 

@@ -4,10 +4,11 @@ sequences, prefill and tools; token estimates; tool inputs that satisfy their sc
 from __future__ import annotations
 
 import base64
-import io
 import json
 
 import pytest
+from helpers import HAIKU as HAIKU_NOW_PROFILE
+from helpers import png_b64
 
 from claude_magic.core.messages import (
     Message,
@@ -24,7 +25,6 @@ from claude_magic.models.catalog import lookup
 HAIKU = lookup("anthropic.claude-3-haiku-20240307-v1:0")
 SONNET_V2 = lookup("us.anthropic.claude-3-5-sonnet-20241022-v2:0")
 SONNET_4 = lookup("us.anthropic.claude-sonnet-4-20250514-v1:0")
-HAIKU_NOW_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"  # served on the pinned date
 HAIKU_NOW = lookup(HAIKU_NOW_PROFILE)
 WEATHER = {
     "name": "get_weather",
@@ -47,14 +47,6 @@ def request(text="Hello there", model=HAIKU, **overrides):
 
 def reply(data, model=HAIKU) -> Message:
     return respond(model, data)
-
-
-def png(width, height, fmt="PNG") -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 120, 200)).save(buffer, fmt)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def output_tokens_of(message: Message) -> int:
@@ -287,7 +279,7 @@ def test_tool_results_are_answered_and_the_turn_ends():
 
 
 def test_image_tool_results_are_described():
-    screenshot = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png(300, 200)}}]
+    screenshot = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(300, 200))}}]
     messages = _result_turns(("get_weather", screenshot, False))
     text = reply(request(messages=messages, tools=[WEATHER])).text
     assert "image: PNG, 300 × 200 px" in text
@@ -297,9 +289,9 @@ def test_image_tool_results_are_described():
 
 
 def test_images_are_described_with_their_real_size():
-    blocks = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png(123, 45)}},
+    blocks = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(123, 45))}},
               {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
-                                           "data": png(640, 480, "JPEG")}},
+                                           "data": png_b64(size=(640, 480), fmt="JPEG")}},
               {"type": "text", "text": "Compare these"}]
     text = reply(request(blocks)).text
     assert "Image 1: PNG, 123 × 45 px" in text
@@ -323,7 +315,7 @@ def test_input_token_estimate():
     base = request("Hello there, how are you?")
     text_only = estimate_input_tokens(base)
     assert text_only == estimate_text_tokens("Hello there, how are you?") + 3
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png(750, 100)}}
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(750, 100))}}
     with_image = request([image, {"type": "text", "text": "Hello there, how are you?"}])
     assert estimate_input_tokens(with_image) == text_only + 100
     with_system = request("Hello there, how are you?", system="Be brief.")

@@ -14,10 +14,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from helpers import HAIKU
 
 from claude_magic.emulator import Emulator
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PROFILE_ARN = (
     "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 )

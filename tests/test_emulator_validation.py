@@ -4,12 +4,11 @@ directly, plus a few through a real boto3 client over loopback."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import os
 from datetime import date
 
 import pytest
+from helpers import png_b64
 
 from claude_magic.core.messages import MAX_BODY_BYTES, MAX_IMAGE_BASE64_BYTES
 from claude_magic.emulator.errors import BedrockError
@@ -77,21 +76,9 @@ def message_of(data, model_id=HAIKU, headers=None) -> str:
     return err.message
 
 
-def image_data(fmt="PNG", size=(32, 16), noise=False) -> str:
-    from PIL import Image
-
-    if noise:
-        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    else:
-        image = Image.new("RGB", size, (200, 30, 30))
-    buffer = io.BytesIO()
-    image.save(buffer, fmt)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def image_block(data=None, media_type="image/png"):
     return {"type": "image", "source": {"type": "base64", "media_type": media_type,
-                                        "data": data if data is not None else image_data()}}
+                                        "data": data if data is not None else png_b64()}}
 
 
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
@@ -316,7 +303,7 @@ def test_prefill():
 @pytest.mark.parametrize("fmt, media_type", [("PNG", "image/png"), ("JPEG", "image/jpeg"),
                                              ("GIF", "image/gif"), ("WEBP", "image/webp")])
 def test_images_of_each_format_pass(fmt, media_type):
-    data = body(messages=[user(image_block(image_data(fmt), media_type), {"type": "text", "text": "What?"})])
+    data = body(messages=[user(image_block(png_b64(fmt=fmt), media_type), {"type": "text", "text": "What?"})])
     assert invoke(data)
 
 
@@ -327,7 +314,7 @@ def test_image_media_type_must_be_one_of_four():
 
 
 def test_image_bytes_must_match_the_media_type():
-    data = body(messages=[user({"type": "text", "text": "Look"}, image_block(image_data("PNG"), "image/jpeg"))])
+    data = body(messages=[user({"type": "text", "text": "Look"}, image_block(png_b64(), "image/jpeg"))])
     assert message_of(data) == (
         "messages.0.content.1.image.source.base64: The image was specified using the image/jpeg "
         "media type, but the image appears to be a image/png image")
@@ -339,13 +326,13 @@ def test_image_data_must_be_base64_of_an_image():
     not_an_image = base64.b64encode(b"hello, world").decode()
     assert message_of(body(messages=[user(image_block(not_an_image))])) == (
         "messages.0.content.0.image.source.base64.data: Could not process image")
-    truncated = base64.b64encode(base64.b64decode(image_data())[:20]).decode()
+    truncated = base64.b64encode(base64.b64decode(png_b64())[:20]).decode()
     assert message_of(body(messages=[user(image_block(truncated))])) == (
         "messages.0.content.0.image.source.base64.data: Could not process image")
 
 
 def test_image_over_5_mb_of_base64():
-    data = image_data("PNG", (1400, 1100), noise=True)
+    data = png_b64(size=(1400, 1100), noise=True)
     assert len(data) > MAX_IMAGE_BASE64_BYTES
     request = body(messages=[user({"type": "text", "text": "Look"}, image_block(data))])
     assert message_of(request) == (
@@ -354,8 +341,8 @@ def test_image_over_5_mb_of_base64():
 
 
 def test_image_side_over_8000_px():
-    assert invoke(body(messages=[user(image_block(image_data("PNG", (8000, 4))))]))
-    assert message_of(body(messages=[user(image_block(image_data("PNG", (4, 8001))))])) == (
+    assert invoke(body(messages=[user(image_block(png_b64(size=(8000, 4))))]))
+    assert message_of(body(messages=[user(image_block(png_b64(size=(4, 8001))))])) == (
         "messages.0.content.0.image.source.base64.data: At least one of the image dimensions "
         "exceed max allowed size: 8000 pixels")
 
@@ -585,7 +572,7 @@ def test_tool_result_content():
     assert message_of(body(tools=[WEATHER_TOOL], messages=turns)) == (
         "messages.2.content.0.tool_result.content.0: Input tag 'audio' found using 'type' does "
         "not match any of the expected tags: 'text', 'image'")
-    turns[2]["content"][0]["content"] = [image_block(image_data("PNG"), "image/gif")]
+    turns[2]["content"][0]["content"] = [image_block(png_b64(), "image/gif")]
     assert message_of(body(tools=[WEATHER_TOOL], messages=turns)) == (
         "messages.2.content.0.tool_result.content.0.image.source.base64: The image was specified "
         "using the image/gif media type, but the image appears to be a image/png image")
@@ -650,7 +637,7 @@ def test_count_tokens_validates_the_inner_body():
 def test_count_tokens_converse_input():
     converse = {"messages": [{"role": "user", "content": [
         {"text": "What is this?"},
-        {"image": {"format": "png", "source": {"bytes": image_data()}}}]}],
+        {"image": {"format": "png", "source": {"bytes": png_b64()}}}]}],
         "system": [{"text": "Be brief."}]}
     request = json.dumps({"input": {"converse": converse}}).encode()
     model, inner = validate_count_tokens(HAIKU, request)
@@ -729,7 +716,7 @@ def _fuzz_strategies():
                | st.floats(allow_nan=False, allow_infinity=False, width=32) | st.text(max_size=12))
     values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                           | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
-    small_png = image_data("PNG", (3, 2))
+    small_png = png_b64(size=(3, 2))
     words = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40).filter(lambda t: t.strip() == t and t)
     text_block = st.builds(lambda t: {"type": "text", "text": t}, words)
     user_blocks = st.lists(st.one_of(

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 import botocore.eventstream
 import pytest
+from helpers import HAIKU, SONNET
 
 from claude_magic.core.eventstream import FrameDecoder, FrameError, decode_frames
 from claude_magic.core.messages import split_tokens
@@ -21,9 +22,7 @@ from claude_magic.emulator.wire.eventstream import (
     exception_frame,
 )
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-PROFILE_ARN = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{PROFILE}"
+PROFILE_ARN = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{SONNET}"
 
 
 def request_body(text: str = "Hello, emulator!", **extra) -> str:
@@ -124,7 +123,7 @@ def test_invoke_accepts_explicit_content_type_and_accept(bedrock_client):
     assert json.loads(response["body"].read())["type"] == "message"
 
 
-@pytest.mark.parametrize("model_id", [PROFILE, PROFILE_ARN])
+@pytest.mark.parametrize("model_id", [SONNET, PROFILE_ARN])
 def test_profile_ids_and_arns_are_percent_encoded_and_accepted(bedrock_client, emulator, model_id):
     response = bedrock_client.invoke_model(modelId=model_id, body=request_body())
     assert json.loads(response["body"].read())["model"] == "claude-sonnet-4-5-20250929"
@@ -219,7 +218,7 @@ def test_scripted_stream_reply_with_text_and_tool_use(bedrock_client, emulator):
             {"type": "tool_use", "name": "get_weather", "input": tool_input},
         ]
     })
-    events = stream_events(bedrock_client, PROFILE, request_body())
+    events = stream_events(bedrock_client, SONNET, request_body())
     starts = [e for e in events if e["type"] == "content_block_start"]
     assert [s["content_block"]["type"] for s in starts] == ["text", "tool_use"]
     tool_start = starts[1]["content_block"]
@@ -266,7 +265,7 @@ def test_scripted_thinking_block_streams_as_thinking_deltas(bedrock_client, emul
             {"type": "text", "text": "Done."},
         ]
     })
-    events = stream_events(bedrock_client, PROFILE, request_body())
+    events = stream_events(bedrock_client, SONNET, request_body())
     thinking = "".join(e["delta"]["thinking"] for e in events if e.get("delta", {}).get("type") == "thinking_delta")
     signature = [e["delta"]["signature"] for e in events if e.get("delta", {}).get("type") == "signature_delta"]
     assert thinking == "Hmm, let me think." and signature == ["sig123"]

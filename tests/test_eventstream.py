@@ -12,6 +12,7 @@ import zlib
 
 import botocore.eventstream
 import pytest
+from helpers import HAIKU
 
 from claude_magic.bedrock.client import BedrockClient
 from claude_magic.bedrock.settings import ClientSettings
@@ -31,8 +32,6 @@ from claude_magic.emulator.wire.eventstream import (
     encode_frame,
     exception_frame,
 )
-
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 EVERY_HEADER_TYPE = (
     b"\x04true\x00" + b"\x05false\x01" + b"\x04byte\x02\xfe" + b"\x05short\x03\xff\x00"

@@ -1,4 +1,4 @@
-"""images.py: sniffing, pass-through, conversion, orientation, downscaling, byte limits, objects."""
+"""The media layer's images: sniffing, pass-through, conversion, orientation, downscaling, byte limits, objects."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import png
 from PIL import Image, ImageDraw
 
-from claude_magic.core.images import (
-    SVG_REFUSAL,
-    ImageError,
-    image_from_object,
-    prepare_image,
-    sniff_format,
-)
+from claude_magic.media.errors import ImageError
+from claude_magic.media.figures import image_from_object
+from claude_magic.media.formats import sniff_format
+from claude_magic.media.images import SVG_REFUSAL, prepare_image
 
 
 def encode(img: Image.Image, fmt: str, **options) -> bytes:
@@ -452,7 +450,8 @@ def _busy_figure(width_in: float, height_in: float, dpi: int):
 def test_a_figure_is_drawn_at_the_size_claude_gets(size, dpi):
     import matplotlib.pyplot as plt
 
-    from claude_magic.core.images import DEFAULT_MAX_EDGE, prepare_figure
+    from claude_magic.media.figures import prepare_figure
+    from claude_magic.media.limits import DEFAULT_MAX_EDGE
 
     fig = _busy_figure(*size, dpi)
     canvas = fig.canvas
@@ -495,7 +494,7 @@ def plot_like(size=(3200, 2400), transparent=False) -> Image.Image:
 
 def pillow_only(data: bytes, max_edge: int = 1568, max_bytes: int = 3_932_160):
     """prepare_image as it runs where libvips can't be loaded."""
-    from claude_magic.core import images
+    from claude_magic.media import images
 
     return images._prepare(data, None, max_edge, max_bytes, use_vips=False)
 
@@ -503,23 +502,23 @@ def pillow_only(data: bytes, max_edge: int = 1568, max_bytes: int = 3_932_160):
 @pytest.fixture
 def without(monkeypatch):
     """without("pyvips"): that package fails to import, as where it isn't installed."""
-    from claude_magic.core import images
+    from claude_magic.media import encoding, libvips
 
     def block(name):
         monkeypatch.setitem(sys.modules, name, None)
-        images._load_vips.cache_clear()
-        images._zlib.cache_clear()
+        libvips._load_vips.cache_clear()
+        encoding._zlib.cache_clear()
 
     yield block
     monkeypatch.undo()
-    images._load_vips.cache_clear()
-    images._zlib.cache_clear()
+    libvips._load_vips.cache_clear()
+    encoding._zlib.cache_clear()
 
 
 def test_libvips_loads_here():
-    from claude_magic.core import images
+    from claude_magic.media import libvips
 
-    assert images._vips() is not None  # a dependency: the fast path is what users get
+    assert libvips.usable_vips() is not None  # a dependency: the fast path is what users get
 
 
 def test_big_plot_png_is_downscaled_legibly_close_to_pillows_box():
@@ -577,7 +576,7 @@ def test_transparent_big_png_becomes_what_it_became_before(hole):
 
 @pytest.mark.parametrize("size", [(1569, 1), (1, 1569), (5001, 3), (2999, 1571), (1570, 1569)])
 def test_awkward_sizes_get_exactly_the_target_size(size):
-    data = encode(Image.new("RGB", size, (10, 200, 30)), "PNG")
+    data = png((10, 200, 30), size)
     scale = 1568 / max(size)
     target = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     prepared = prepare_image(data)
@@ -617,10 +616,10 @@ def test_icc_profile_is_kept_when_downscaled():
 
 
 def test_without_libvips_pillow_prepares_big_pngs(without):
-    from claude_magic.core import images
+    from claude_magic.media import libvips
 
     without("pyvips")
-    assert images._vips() is None
+    assert libvips.usable_vips() is None
     source = plot_like()
     prepared = prepare_image(encode(source, "PNG", compress_level=1))
     assert (prepared.width, prepared.height) == (1568, 1176) and prepared.media_type == "image/png"
@@ -647,14 +646,14 @@ def test_a_forked_process_prepares_big_pngs_with_pillow():
                                        ("RGB", (1568, 1176)), ("RGB", (1, 1))])
 def test_png_writer_round_trips(mode, size, without):
     """L, RGB and RGBA, deflated by ISA-L and by zlib: lossless, with valid chunks and stream."""
-    from claude_magic.core import images
+    from claude_magic.media import encoding
 
     img = photo(size).convert(mode)
     for blocked in (None, "isal"):
         if blocked:
             without(blocked)
-            assert images._zlib() is zlib
-        data = images._png_bytes(img)
+            assert encoding._zlib() is zlib
+        data = encoding._png_bytes(img)
         back = decode(data)
         assert back.mode == mode and back.tobytes() == img.tobytes()
         idat = b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT")

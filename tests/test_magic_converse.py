@@ -4,11 +4,10 @@ IPython shell against the emulator through real boto3."""
 from __future__ import annotations
 
 import base64
-import io
 
 import pytest
+from helpers import HAIKU, png
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 WEATHER = '''
 def get_weather(city: str) -> str:
     """Current weather for a city.
@@ -27,16 +26,8 @@ def shell(shell):
     return shell
 
 
-def png_bytes() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (30, 20), (0, 0, 255)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_streamed_cell_uses_converse_stream(shell, emulator, tmp_path):
-    (tmp_path / "plot.png").write_bytes(png_bytes())
+    (tmp_path / "plot.png").write_bytes(png())
     (tmp_path / "notes.txt").write_text("Some notes.")
     run = shell.ask('-s "Be brief." --max-tokens 500 -t 0.5 --stop END --image plot.png --doc notes.txt',
                     "Hello over Converse")
@@ -50,7 +41,7 @@ def test_streamed_cell_uses_converse_stream(shell, emulator, tmp_path):
     assert body["additionalModelResponseFieldPaths"] == ["/stop_sequence"]
     content = body["messages"][0]["content"]
     assert content[0]["image"]["format"] == "png"
-    assert base64.b64decode(content[0]["image"]["source"]["bytes"]) == png_bytes()
+    assert base64.b64decode(content[0]["image"]["source"]["bytes"]) == png()
     assert content[1]["document"]["format"] == "txt" and content[1]["document"]["name"] == "notes-txt"
     assert content[-1] == {"text": "Hello over Converse"}
     assert "anthropic_version" not in body
@@ -76,6 +67,22 @@ def test_tool_loop_over_converse(shell, emulator):
     assert result["toolUseId"] == uses[0]["toolUseId"]
     assert "Sunny, 21 degrees in Lisbon" in result["content"][0]["text"]
     assert "Sunny" in run.stdout or "get_weather" in run.stdout
+
+
+def test_plain_follow_up_after_a_tool_turn_over_converse(shell, emulator):
+    shell.run(WEATHER)
+    assert shell.ask("--tools get_weather", "Use get_weather for city: Lisbon").success
+    shell.run("del get_weather")
+    for options, prompt in (("", "Thanks"), ("--no-stream", "And tomorrow?")):
+        run = shell.ask(options, prompt)
+        assert run.success, run.stdout + run.stderr
+        body = emulator.requests()[-1]["body"]
+        blocks = [b for m in body["messages"] for b in m["content"]]
+        assert "toolConfig" not in body and not any("toolUse" in b or "toolResult" in b for b in blocks)
+        assert "get_weather" in str(body["messages"][1]) and "Sunny" in str(body["messages"][2])
+    shell.run(WEATHER)
+    assert shell.ask("--tools get_weather", "Thanks again").success
+    assert any("toolUse" in b for m in emulator.requests()[-1]["body"]["messages"] for b in m["content"])
 
 
 def test_tool_choice_reaches_tool_config(shell, emulator):

@@ -9,7 +9,6 @@ import io
 import nbformat
 import pytest
 from magic_helpers import Shell, last_body
-from nbclient import NotebookClient
 from PIL import Image
 
 
@@ -36,7 +35,7 @@ def shell(env):
     sh.close()
 
 
-def test_plot_in_a_kernel_is_sent_as_the_image_it_showed(env, tmp_path):
+def test_plot_in_a_kernel_is_sent_as_the_image_it_showed(env, run_notebook, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (
@@ -47,8 +46,7 @@ def test_plot_in_a_kernel_is_sent_as_the_image_it_showed(env, tmp_path):
         "%%claude --image 3\nWhat does the plot show?",
         "%%claude --image _\nAnd the latest plot?",
     )]
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     shown = [o for o in nb.cells[2].outputs if "image/png" in o.get("data", {})]
     assert shown, nb.cells[2].outputs
     shown_png = base64.b64decode(shown[0]["data"]["image/png"])

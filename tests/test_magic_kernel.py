@@ -9,8 +9,7 @@ from queue import Empty
 
 import nbformat
 import pytest
-from kernel_helpers import running_kernel
-from nbclient import NotebookClient
+from kernel_helpers import run_in_kernel
 from nbclient.exceptions import CellExecutionError
 
 XSS_REPLY = (
@@ -32,11 +31,6 @@ def _notebook(*sources: str) -> nbformat.NotebookNode:
     return nb
 
 
-def _execute(nb: nbformat.NotebookNode, tmp_path) -> nbformat.NotebookNode:
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    return nb
-
-
 class _ActiveHTML(HTMLParser):
     """Collects tags and attributes that could run code."""
 
@@ -52,10 +46,10 @@ class _ActiveHTML(HTMLParser):
                 self.dangerous.append(f"{tag}[{name}]")
 
 
-def test_nbclient_notebook_keeps_static_answer(kernel_env, tmp_path):
+def test_nbclient_notebook_keeps_static_answer(kernel_env, run_notebook, tmp_path):
     kernel_env.script({"content": [{"type": "text", "text": "## Title\n\n- one\n- two\n\n```python\nx = 1\n```"}],
                        "stop_reason": "end_turn"})
-    nb = _execute(_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path)
+    nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path)
     outputs = nb.cells[1].outputs
     bundles = [o["data"] for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
     final = [b for b in bundles if "text/html" in b and "text/markdown" in b and "text/plain" in b]
@@ -71,9 +65,9 @@ def test_nbclient_notebook_keeps_static_answer(kernel_env, tmp_path):
     assert "<li>one</li>" in saved.read_text()
 
 
-def test_model_output_is_never_active_html(kernel_env, tmp_path):
+def test_model_output_is_never_active_html(kernel_env, run_notebook, tmp_path):
     kernel_env.script({"content": [{"type": "text", "text": XSS_REPLY}], "stop_reason": "end_turn"})
-    nb = _execute(_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
+    nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
     html_parts = [o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
     assert html_parts
     for html in html_parts:
@@ -84,10 +78,10 @@ def test_model_output_is_never_active_html(kernel_env, tmp_path):
     assert "<table" in html_parts[-1]
 
 
-def test_errors_in_a_kernel_are_short(kernel_env, tmp_path):
+def test_errors_in_a_kernel_are_short(kernel_env, run_notebook, tmp_path):
     nb = _notebook("%load_ext claude_magic", "%%claude -m no-such-model\nHi")
     with pytest.raises(CellExecutionError) as info:
-        _execute(nb, tmp_path)
+        run_notebook(nb, tmp_path)
     error = [o for o in nb.cells[1].outputs if o["output_type"] == "error"][0]
     assert "Unknown model 'no-such-model'" in "".join(error["traceback"])
     assert len(error["traceback"]) == 1
@@ -113,8 +107,8 @@ def _run(kc, code: str) -> list[dict]:
     return _drain(kc, kc.execute(code))
 
 
-def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
-    with running_kernel() as kc:
+def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env, new_kernel):
+    with new_kernel() as kc:
         _run(kc, "%load_ext claude_magic")
         kernel_env.pace = 40
         kernel_env.script({"content": [{"type": "text", "text": "word " * 600}], "stop_reason": "end_turn"})
@@ -149,10 +143,8 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env):
         assert partial.startswith("word word") and len(partial) < len("word " * 600)
 
 
-def test_load_ext_warms_up_what_the_first_answer_needs_but_not_boto3(kernel_env):
-    from kernel_helpers import run_in_kernel
-
-    with running_kernel() as kc:
+def test_load_ext_warms_up_what_the_first_answer_needs_but_not_boto3(kernel_env, new_kernel):
+    with new_kernel() as kc:
         run_in_kernel(kc, "%load_ext claude_magic")
         code = (
             "import sys, threading\n"

@@ -45,6 +45,29 @@ def test_tools_option_runs_the_loop(shell, emulator):
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant", "user"]
 
 
+def test_plain_follow_up_after_a_tool_turn(shell, emulator):
+    shell.run(WEATHER)
+    assert shell.ask("--tools get_weather", "What's the weather? Use get_weather for Lisbon.").success
+    for prompt in ("Thanks", "And tomorrow?"):
+        run = shell.ask("", prompt)
+        assert run.success, run.stdout + run.stderr
+        body = last_body(emulator)
+        assert "tools" not in body and _tool_uses(body) == [] and _tool_results(body) == []
+        assert "get_weather" in str(body["messages"][1]) and "Sunny" in str(body["messages"][2])
+    shell.run("del get_weather")
+    run = shell.ask("", "Once more")
+    assert run.success, run.stdout + run.stderr
+    run = shell.run("import claude_magic\nclaude_magic.ask('And from Python?', chat='default').text")
+    assert run.success and run.result, run.stdout + run.stderr
+    assert _tool_uses(last_body(emulator)) == [] and len(last_body(emulator)["messages"]) == 11
+    assert shell.magic.session.chats.get().turns[0].replies[0].tool_uses  # the chat keeps the blocks
+    shell.run(WEATHER)
+    emulator.clear_requests()
+    assert shell.ask("--tools get_weather", "Thanks again").success
+    first = emulator.requests()[0]["body"]
+    assert [u["name"] for u in _tool_uses(first)] == ["get_weather"] and len(_tool_results(first)) == 1
+
+
 def test_decorated_and_configured_tools(shell, emulator):
     shell.run("import claude_magic\n@claude_magic.tool\ndef add(a: int, b: int) -> int:\n"
               "    'Add two numbers.'\n    return a + b\n")

@@ -11,12 +11,11 @@ import time
 
 import pandas as pd
 import pytest
-from kernel_helpers import run_in_kernel, running_kernel
+from helpers import HAIKU
+from kernel_helpers import run_in_kernel
 
 import claude_magic
 from claude_magic.core.errors import ClaudeMagicError
-
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @pytest.fixture
@@ -154,8 +153,8 @@ def test_bad_arguments_are_one_line_errors(env):
         claude_magic.map("abc")
 
 
-def test_map_cell_in_a_real_kernel(env, tmp_path):
-    with running_kernel() as kernel:
+def test_map_cell_in_a_real_kernel(env, new_kernel, tmp_path):
+    with new_kernel() as kernel:
         run_in_kernel(kernel, "%load_ext claude_magic\nrows = ['alpha', 'beta', 'gamma']")
         _, messages = run_in_kernel(
             kernel, "%%claude --map rows --out res --concurrency 2 -m haiku-4.5 --max-tokens 40\n"

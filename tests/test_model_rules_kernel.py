@@ -5,7 +5,7 @@ model: not at all)."""
 from __future__ import annotations
 
 import pytest
-from kernel_helpers import run_in_kernel, running_kernel
+from kernel_helpers import run_in_kernel
 
 TOOL = "def add(a: int, b: int) -> int:\n    'Add two numbers.'\n    return a + b\n"
 CASES = [
@@ -29,9 +29,9 @@ CASES = [
 
 
 @pytest.fixture
-def kernel(magic_env):
+def kernel(magic_env, new_kernel):
     """A kernel that talks to the emulator (it inherits the endpoint and dummy keys)."""
-    with running_kernel() as client:
+    with new_kernel() as client:
         yield client
 
 

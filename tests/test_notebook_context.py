@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from kernel_helpers import run_in_kernel, running_kernel
+from helpers import HAIKU
+from kernel_helpers import run_in_kernel
 
 from claude_magic.notebook.context import describe_value
 
-HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-
 
 @pytest.fixture
-def kernel(magic_env):
+def kernel(magic_env, new_kernel):
     """A kernel with the magic loaded, talking to the emulator, on a model of our choosing."""
-    with running_kernel() as kc:
+    with new_kernel() as kc:
         run_in_kernel(kc, "%load_ext claude_magic")
         run_in_kernel(kc, f"%config ClaudeMagic.model = '{HAIKU}'")
         yield kc

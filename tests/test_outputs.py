@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import sys
 
 import pytest
-from kernel_helpers import run_in_kernel, running_kernel
-from PIL import Image
+from helpers import png
+from kernel_helpers import run_in_kernel
 
 from claude_magic.notebook.outputs import WIDGET_MIME, OutputRecorder
-
-
-def png(colour, size=(20, 10)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -30,7 +23,7 @@ def shell():
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     shell = InteractiveShell.instance(config=config)
-    shell.user_ns.update(red=png("red"), blue=png("blue"), green=png("green"))
+    shell.user_ns.update({colour: png(colour, (20, 10)) for colour in ("red", "blue", "green")})
     shell.run_cell("from IPython.display import Image, Markdown, display, clear_output",
                    store_history=False)
     yield shell
@@ -87,9 +80,7 @@ def test_latest_with_image_skips_cells_without_images(shell, recorder):
 
 
 def test_svg_and_jpeg_bundles_are_recorded(shell, recorder):
-    jpeg = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(jpeg, "JPEG")
-    shell.user_ns["jpeg"] = jpeg.getvalue()
+    shell.user_ns["jpeg"] = png("white", (8, 8), fmt="JPEG")
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
     shell.user_ns["svg"] = svg
     n = run(shell, "display(Image(jpeg))\ndisplay({'image/svg+xml': svg, 'text/plain': 'svg'}, raw=True)")
@@ -243,8 +234,8 @@ def test_uninstall_keeps_a_wrapper_installed_over_ours(shell):
 
 
 @pytest.fixture(scope="module")
-def kernel():
-    with running_kernel() as client:
+def kernel(new_kernel):
+    with new_kernel() as client:
         yield client
 
 

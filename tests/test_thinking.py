@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import SONNET as SONNET_45
 from magic_helpers import last_body
 
 from claude_magic.bedrock.shaping import ANSWER_ROOM, EFFORT_BUDGETS
 from claude_magic.emulator.signatures import sign_thinking
 
-SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 LOOKUP = '''
 def lookup(word: str) -> str:
     """Look a word up.
@@ -241,6 +241,21 @@ def test_thinking_blocks_come_back_byte_identical_in_the_tool_loop(shell, emulat
     _ok(shell.run("%claude load chats.json"))
     loaded = shell.magic.session.chats.get().turns[-1].replies[0].content[0]
     assert loaded == stored
+
+
+def test_follow_up_without_tools_keeps_thinking_and_writes_tool_blocks_as_text(shell, emulator):
+    shell.run(LOOKUP)
+    _ok(shell.ask("-m sonnet-4.5 --think 2000 --tools lookup", "Use lookup for hello."))
+    replies = shell.magic.session.chats.get().turns[-1].replies
+    shell.run("del lookup")
+    _ok(shell.ask("-m sonnet-4.5 --think 2000", "Thanks"))
+    body = last_body(emulator)
+    assert "tools" not in body
+    sent = [b for m in body["messages"] if m["role"] == "assistant" for b in m["content"]]
+    assert {b["type"] for b in sent} == {"thinking", "text"}
+    kept = [b for r in replies if r.role == "assistant" for b in r.content if b["type"] == "thinking"]
+    assert [b for b in sent if b["type"] == "thinking"] == kept  # unmodified, signatures intact
+    _ok(shell.ask("-m sonnet-4.5 --think 2000", "And once more"))
 
 
 def test_footer_counts_thinking_tokens(shell, emulator):

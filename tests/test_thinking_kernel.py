@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from kernel_helpers import run_in_kernel, running_kernel
+from kernel_helpers import run_in_kernel
 
 
 def _html_outputs(messages):
@@ -14,7 +14,7 @@ def _html_outputs(messages):
             and "text/html" in m["content"].get("data", {})]
 
 
-def test_thinking_section_live_and_static(magic_env):
+def test_thinking_section_live_and_static(magic_env, new_kernel):
     magic_env.pace = 400  # slow enough for live renders while the thinking streams
     magic_env.script({"content": [
         {"type": "thinking", "thinking": "Weigh <b>options</b> " * 30},
@@ -22,7 +22,7 @@ def test_thinking_section_live_and_static(magic_env):
     magic_env.script({"content": [{"type": "thinking", "thinking": ""}, {"type": "text", "text": "Done."}],
                       "usage": {"output_tokens": 90}})
     try:
-        with running_kernel() as kc:
+        with new_kernel() as kc:
             run_in_kernel(kc, "%load_ext claude_magic")
             _, messages = run_in_kernel(kc, "%%claude -m sonnet-4.5 --think 2000 --out ans\nThink first.")
             live = [json.dumps(m["content"]) for m in messages if m["msg_type"] == "comm_msg"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import nbformat
-from nbclient import NotebookClient
 
 from claude_magic.core.messages import text_block
 
@@ -58,14 +57,13 @@ def test_shell_failing_tool_is_short_for_model_and_user(shell, emulator):
     assert "The lookup failed." in run.stdout
 
 
-def test_kernel_failing_tool_keeps_the_full_traceback_collapsed(magic_env, tmp_path):
+def test_kernel_failing_tool_keeps_the_full_traceback_collapsed(magic_env, run_notebook, tmp_path):
     _script_failing_call(magic_env)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (
         "%load_ext claude_magic", FAILING_TOOL, "%%claude --tools lookup\nHow many people live in Lisbon?")]
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     _check_model_sees_short_error(_sent_error(magic_env))
     outputs = nb.cells[2].outputs
     assert not [o for o in outputs if o.get("output_type") in ("error", "stream")], outputs

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import HAIKU as MODEL
 from loop_helpers import make_send as make_streamed_send
 
 from claude_magic.core.messages import text_block
@@ -28,7 +29,6 @@ from claude_magic.tools import (
     tool,
 )
 
-MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ids = itertools.count(1)
 
 
@@ -373,15 +373,14 @@ def test_stdin_available_in_plain_python():
     assert with_tty.stdout.strip() == "True"
 
 
-def test_stdin_is_not_available_in_a_kernel_run_by_nbclient():
+def test_stdin_is_not_available_in_a_kernel_run_by_nbclient(run_notebook):
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_code_cell(
         "from claude_magic.tools import stdin_available\nprint(stdin_available(get_ipython()))"
     ))
-    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    run_notebook(notebook, timeout=60)
     assert notebook.cells[0].outputs[0]["text"].strip() == "False"
 
 
@@ -407,11 +406,8 @@ def _run_in_kernel(client, code: str, allow_stdin: bool, answer: str | None = No
             return "".join(printed).strip(), prompts
 
 
-def test_approver_asks_through_the_kernel_when_the_frontend_allows_stdin():
-    from jupyter_client.manager import start_new_kernel
-
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
+def test_approver_asks_through_the_kernel_when_the_frontend_allows_stdin(new_kernel):
+    with new_kernel() as client:
         setup = ("from claude_magic.tools import Approver, stdin_available\n"
                  "approver = Approver(stdin_available=lambda: stdin_available(get_ipython()))\n"
                  "print(type(get_ipython().kernel).__name__)")
@@ -425,6 +421,3 @@ def test_approver_asks_through_the_kernel_when_the_frontend_allows_stdin():
         printed, prompts = _run_in_kernel(client, ask, allow_stdin=True, answer="y")
         assert (printed, prompts) == ("None", ['Run tool delete_file with {"path": "x"}? [y/N] '])
         assert _run_in_kernel(client, ask, allow_stdin=True, answer="no")[0] == DECLINED
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)

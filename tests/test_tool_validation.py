@@ -9,6 +9,7 @@ import json
 from typing import Annotated
 
 import pytest
+from helpers import HAIKU as MODEL
 from loop_helpers import make_send
 from pydantic import Field
 from test_tool_schemas import TYPE_TABLE, Color, Movie, Pair, Person, Point, Tree
@@ -23,7 +24,6 @@ from claude_magic.tools import (
     tool_schema,
 )
 
-MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ids = itertools.count(1)
 
 

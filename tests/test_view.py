@@ -10,7 +10,7 @@ import json
 import textwrap
 
 import pytest
-from kernel_helpers import message_bytes, run_in_kernel, running_kernel
+from kernel_helpers import message_bytes, run_in_kernel
 
 # Runs in the test process and in the kernel: a deterministic synthetic reply.
 REPLY_SOURCE = textwrap.dedent(
@@ -122,8 +122,8 @@ def run_cell(client, code: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def kernel():
-    with running_kernel() as client:
+def kernel(new_kernel):
+    with new_kernel() as client:
         run_cell(client, REPLY_SOURCE + FEED_SOURCE)
         yield client
 
@@ -267,16 +267,15 @@ def test_text_view_tool_loop(shell, capsys):
     ]
 
 
-def test_nbclient_notebook_keeps_the_answer_not_the_widgets_text():
+def test_nbclient_notebook_keeps_the_answer_not_the_widgets_text(run_notebook):
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(REPLY_SOURCE + FEED_SOURCE),
         nbformat.v4.new_code_cell(f"feed(synthetic_reply(1500), {STEP});"),
     ]
-    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    run_notebook(notebook)
     outputs = notebook.cells[1].outputs
     assert [o.output_type for o in outputs] == ["display_data"]
     assert outputs[0].data["text/markdown"] == synthetic_reply(1500)

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.errors import ClaudeMagicError
 from ..core.messages import Message
 from ..core.reply import Reply
-from .ask import AskSpec
+from ..core.request import RequestSpec
 from .errors import NO_CREDENTIALS, friendly_error
 from .settings import OFFLINE_CREDENTIALS, ClientSettings, boto_session
 
@@ -100,7 +100,7 @@ def _call(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
         raise ClaudeMagicError(f"{what} failed: {error.message}") from exc
 
 
-def map_batch(settings: ClientSettings, spec: AskSpec, prepared: Any, *, cache: Any,
+def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cache: Any,
               s3_uri: str | None, role_arn: str | None, poll_interval: float | None = None,
               report: Callable[[str], Any] | None = None) -> bool:
     """Run the missing rows of `prepared` as a batch job; True when interrupted (the job
@@ -186,7 +186,7 @@ def _poll(bedrock: Any, arn: str, interval: float, say: Callable[[str], Any]) ->
         wait = min(MAX_POLL, wait * 1.5)
 
 
-def _collect(s3: Any, spec: AskSpec, prepared: Any, output_uri: str, job_id: str, cache: Any) -> int:
+def _collect(s3: Any, spec: RequestSpec, prepared: Any, output_uri: str, job_id: str, cache: Any) -> int:
     """Read every `.jsonl.out` of the job and give each record's answer to its row."""
     bucket, prefix = _split(output_uri)
     folder = f"{prefix}/{job_id}/" if prefix else f"{job_id}/"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from ..core.messages import Message
@@ -262,7 +262,7 @@ class EventStream:
             except Exception:  # closing a broken connection may fail; it's closed either way
                 pass
 
-    def _generate(self) -> Iterator[dict[str, Any]]:
+    def _generate(self) -> Generator[dict[str, Any], None, None]:
         owner, invoke_id = self._owner, self.invoke_id
         try:
             response = self._call(owner.client())

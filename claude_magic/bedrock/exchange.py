@@ -1,80 +1,25 @@
-"""One `%%claude` turn: build the request, stream the reply into a view, commit it.
-
-This is where the layers meet: conversation (what to send), bedrock (how), stream
-(folding events), view (showing them) and tools (the loop). It owns the rules for
-failures: nothing is committed if no answer arrived; a partial answer is kept.
-"""
+"""The requests of one turn: each body fitted to the window and given its caching
+breakpoints, sent, and its reply streamed into a view (folding events as they come).
+What arrived so far stays readable (`partial`, `finished`) when a request fails;
+keeping it is the conversation's business."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from ..core.errors import ClaudeMagicError, Interrupted
-from ..core.messages import Block, Message, build_request
-from ..models.catalog import Resolved
-
-
-@dataclass
-class Request:
-    """Everything one turn needs, already resolved from options and config."""
-
-    resolved: Resolved
-    region: str | None
-    user_content: list[Block]
-    image_labels: list[str]
-    max_tokens: int
-    system: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    stop_sequences: list[str] = field(default_factory=list)
-    prefill: str | None = None
-    betas: list[str] = field(default_factory=list)
-    stream: bool = True
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_choice: dict[str, Any] | None = None
-    api: str = "invoke"  # or "converse": the same body, sent with Converse / ConverseStream
-    guardrail: tuple[str, str] | None = None  # (identifier, version)
-    fields: dict[str, Any] = field(default_factory=dict)  # thinking, output_config (shaping.py)
-    cache_ttl: str | None = None  # prompt-caching breakpoints with this TTL; None: no caching
-
-    def call_args(self) -> dict[str, Any]:
-        """Keyword arguments for the client's call, beyond the model id and body."""
-        return {"guardrail": self.guardrail} if self.guardrail else {}
-
-    def body(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
-        body = build_request(
-            messages,
-            max_tokens=self.max_tokens,
-            system=self.system,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            stop_sequences=self.stop_sequences,
-            tools=self.tools,
-            tool_choice=tool_choice,
-            anthropic_beta=self.betas,
-        )
-        body.update(self.fields)
-        return body
-
-    def with_breakpoints(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`body` with prompt-caching breakpoints, when caching is on."""
-        if self.cache_ttl is not None:
-            from .shaping import place_breakpoints
-
-            place_breakpoints(body, self.resolved.model, self.cache_ttl)
-        return body
+from ..core.messages import Message
+from ..core.request import RequestSpec
 
 
 class Exchange:
     """Sends requests for one turn and streams each reply into the view."""
 
-    def __init__(self, client: Any, request: Request, view: Any, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, client: Any, request: RequestSpec, view: Any, clock: Callable[[], float] = time.monotonic,
                  fit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
         self.client = client
         self.fit = fit  # trims a request's messages to Bedrock's limits (tool loops add images)
@@ -92,9 +37,9 @@ class Exchange:
             messages = self.fit(messages)
         body = self.request.body(messages, tool_choice)
         invoke_id = self.request.resolved.invoke_id
-        body = self.request.with_breakpoints(self._fit_window(body))
+        body = self._with_breakpoints(self._fit_window(body))
         started = self.clock()
-        prefill = _prefill_of(messages)
+        prefill = _prefill_of(body["messages"])
         message = Message()
         self.partial = message
         if self.request.stream:
@@ -132,6 +77,14 @@ class Exchange:
         reply, self.partial = self.partial, None
         return reply
 
+
+    def _with_breakpoints(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with prompt-caching breakpoints, when caching is on."""
+        if self.request.cache_ttl is not None:
+            from .shaping import place_breakpoints
+
+            place_breakpoints(body, self.request.resolved.model, self.request.cache_ttl)
+        return body
 
     def _fit_window(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body trimmed to the model's context window (a notice says so, once)."""
@@ -182,7 +135,7 @@ def interrupted_error(partial: Message | None) -> Interrupted:
     return Interrupted(f"Interrupted.{kept} The conversation is still valid; run the next cell as usual.")
 
 
-def as_user_error(exc: BaseException, request: Request) -> ClaudeMagicError:
+def as_user_error(exc: BaseException, request: RequestSpec) -> ClaudeMagicError:
     """Any failure while talking to Bedrock, as one short message."""
     from .errors import ClaudeError, friendly_error
 

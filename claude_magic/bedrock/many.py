@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 from ..core.messages import Block
 from ..core.reply import Reply
-from .ask import AskSpec, request_key
+from ..core.request import RequestSpec
+from .ask import request_key
 from .cache import ReplyCache
 from .pool import Pool
 
@@ -52,7 +53,7 @@ class Prepared:
             self._rows_by_key.setdefault(key, []).append(row)
 
 
-def prepare(spec: AskSpec, contents: list[list[Block]], cache: ReplyCache | None) -> Prepared:
+def prepare(spec: RequestSpec, contents: list[list[Block]], cache: ReplyCache | None) -> Prepared:
     bodies = [spec.body([{"role": "user", "content": content}]) for content in contents]
     keys = [request_key(spec, body) for body in bodies]
     replies: list[Reply | None] = [None] * len(bodies)
@@ -64,7 +65,7 @@ def prepare(spec: AskSpec, contents: list[list[Block]], cache: ReplyCache | None
     return Prepared(bodies, keys, replies)
 
 
-def map_threads(client: Any, spec: AskSpec, prepared: Prepared, *, concurrency: int,
+def map_threads(client: Any, spec: RequestSpec, prepared: Prepared, *, concurrency: int,
                 cache: ReplyCache | None, progress: Progress | None = None,
                 on_pool: Callable[[Pool], None] | None = None) -> bool:
     """Send the missing rows; fills `prepared.replies`. True when interrupted."""

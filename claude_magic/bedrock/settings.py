@@ -87,12 +87,11 @@ def describe_auth(settings: ClientSettings) -> str:
     if settings.offline:
         return "dummy access key (offline emulator)"
     token = bearer_token()
+    problem: str | None = None
     try:
         credentials = boto_session(settings).get_credentials()
     except Exception as exc:  # a missing profile, a broken credential_process...
         credentials, problem = None, f"{type(exc).__name__}"
-    else:
-        problem = None
     if token:
         also = "; access keys are set too, boto3 uses the API key" if credentials else ""
         return f"bearer token ({_last4(token)}) from {BEARER_ENV}{also}"
@@ -118,7 +117,7 @@ _MAX_SESSIONS = 8
 
 def _aws_configuration() -> tuple[Any, ...]:
     env = tuple(os.environ.get(name) for name in _AWS_ENV)
-    files = []
+    files: list[tuple[int, int, int] | None] = []
     for name, default in (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")):
         try:
             stat = os.stat(os.path.expanduser(os.environ.get(name) or default))

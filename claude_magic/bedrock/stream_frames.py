@@ -21,10 +21,10 @@ from ..core.stream import StreamError, decode_chunk
 
 def frames_of(raw: Any) -> Iterator[tuple[Headers, bytes]] | None:
     """The frames of botocore's EventStream `raw`, or None if it can't be read so."""
-    body = getattr(raw, "_raw_stream", None)
-    if not callable(getattr(body, "stream", None)) or not callable(getattr(raw, "_parse_event", None)):
+    stream = getattr(getattr(raw, "_raw_stream", None), "stream", None)
+    if not callable(stream) or not callable(getattr(raw, "_parse_event", None)):
         return None
-    return iter_frames(body.stream())
+    return iter_frames(stream())
 
 
 def parsed(raw: Any, headers: Headers, payload: bytes) -> dict[str, Any]:

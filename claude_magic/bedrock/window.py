@@ -65,7 +65,7 @@ def _without_context(message: dict[str, Any], budget: int) -> tuple[dict[str, An
     cell text, `--above`/`--var`: everything before the prompt, oldest first) to fit `budget`
     tokens; the prompt (the last block) and images and documents stay. None when that
     can't fit."""
-    blocks = as_blocks(message.get("content"))
+    blocks = as_blocks(message.get("content") or [])
     if message.get("role") != "user" or len(blocks) < 2 or blocks[-1].get("type") != "text":
         return None
     kept = list(blocks)
@@ -94,7 +94,7 @@ def _turn_starts(messages: list[dict[str, Any]]) -> list[int]:
 
 
 def fit_window(body: dict[str, Any], model: Model | None,
-               count: Callable[[dict[str, Any]], int] | None = None) -> Fitted:
+               count: Callable[[dict[str, Any]], int | None] | None = None) -> Fitted:
     """`body` made to fit `model`'s window; see the module docstring."""
     if model is None:
         return Fitted(body)

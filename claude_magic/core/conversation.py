@@ -284,6 +284,24 @@ class Conversation:
         self.turns.append(turn)
         return True
 
+    def add_cut_short(self, turn: Turn, finished: list[Message], partial: Message | None,
+                      reason: str) -> bool:
+        """Commit what arrived before an answer was cut short (an error, an interrupt,
+        a stop): the replies that `finished` (tool-loop steps), then the `partial`
+        reply marked with `reason`. A request with no answer at all leaves nothing;
+        the conversation stays valid either way. Returns whether the turn was kept."""
+        if finished:
+            turn.complete(finished)
+        if partial is not None and partial.content:
+            turn.complete_partial(partial, reason)
+        elif turn.replies:
+            turn.interrupted = True
+            if reason != "interrupted":
+                turn.error = reason
+        else:
+            return False
+        return self.add(turn)
+
     def rewind_to_cell(self, cell_id: str | None) -> int:
         """Re-running a cell replaces its turn: drop the turn from `cell_id` and
         every later one; return how many went. Cells without an id never rewind."""

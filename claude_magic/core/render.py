@@ -59,7 +59,8 @@ class ToolOutcome:
         """From a Messages API tool_result block: its text, and its first PNG image
         if that is small enough to embed."""
         content = block.get("content")
-        items = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+        items: list[dict[str, Any]] = ([{"type": "text", "text": content}] if isinstance(content, str)
+                                       else list(content or []))
         texts, image = [], None
         for item in items:
             if item.get("type") == "text":
@@ -111,7 +112,7 @@ def _markdown() -> Any:
 
 
 # CommonMark without raw HTML (its text is escaped), plus tables and strikethrough
-_FAST_PLUGINS = [
+_FAST_PLUGINS: list[Any] = [
     "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
     "autolink", "backticks", "emphasis", "entity", "escape", "image", "link", "newline",
     "table", "strikethrough",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +135,7 @@ def replies_frame(replies: list[Reply | None], index: Any = None) -> Any:
     return pd.DataFrame(rows, index=index)
 
 
-def reply_series(replies: list[Reply | None], index: Any, name: str | None = None) -> Any:
+def reply_series(replies: Sequence[Reply | None], index: Any, name: str | None = None) -> Any:
     """A pandas Series of replies with the input's index; its `.to_frame()` gives the
     text/tokens/cost/error table."""
     return _series_class()(list(replies), index=index, name=name, dtype=object)
@@ -159,7 +160,7 @@ def _series_class() -> type:
         def summary(self) -> str:
             return summary_line(list(self))
 
-        def to_frame(self, name: Any = None) -> Any:  # type: ignore[override]
+        def to_frame(self, name: Any = None) -> Any:
             return replies_frame(list(self), self.index)
 
     return ReplySeries

@@ -8,7 +8,7 @@ Pure: pandas objects are recognised by duck typing and never imported here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +113,7 @@ def prompts_for(rows: Rows, prompt: str | Callable[[Any], Any] | None) -> list[A
     return out
 
 
-def aligned(rows: Rows, replies: list[Reply | None]) -> Any:
+def aligned(rows: Rows, replies: Sequence[Reply | None]) -> Any:
     """Replies in the input's shape: a `Replies` list, or a Series with the input's index."""
     if rows.kind == "list":
         return Replies(replies)

@@ -13,12 +13,15 @@ Pure: no boto3, no I/O.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .eventstream import event_of
 from .messages import Block, Message, Usage, as_blocks
 
 PARTIAL_JSON = "_partial_json"
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)(?:\\\\)*"')  # opens or closes a string
+_NUMBER_START = frozenset("-0123456789")
 METRICS_KEY = "amazon-bedrock-invocationMetrics"
 
 
@@ -227,90 +230,19 @@ def _replace_usage(usage: Usage, data: dict[str, Any] | None) -> None:
 def lenient_partial_json(text: str) -> dict[str, Any] | None:
     """The object a partial JSON text is heading for, for showing tool input live.
 
-    Incomplete string values are closed, unfinished keys, numbers and literals are
-    dropped, open containers are closed. Returns {} for blank text and None when the
-    text is not the start of a JSON object. One pass over the text.
+    Incomplete string values are kept as far as they go, unfinished keys, numbers and
+    literals are dropped, open containers are closed. Returns {} for blank text and None
+    when the text is not the start of a JSON object.
     """
     if not text.strip():
         return {}
-    stack: list[str] = []  # "{" or "["
-    states: list[str] = []  # per container: "key", "colon", "value", "after"
-    safe = 0  # text[:safe] + closers is valid JSON
-    safe_closers = ""
-    in_string = escape = False
-    unicode_left = 0
-    string_start = 0
-    i, n = 0, len(text)
+    from pydantic_core import from_json  # loaded with the first tool already, as a rule
 
-    def closers() -> str:
-        return "".join("}" if c == "{" else "]" for c in reversed(stack))
-
-    while i < n:
-        ch = text[i]
-        if in_string:
-            if unicode_left:
-                unicode_left -= 1
-            elif escape:
-                escape = False
-                unicode_left = 4 if ch == "u" else 0
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-                if states[-1] == "key":
-                    states[-1] = "colon"
-                else:
-                    states[-1] = "after"
-                    safe, safe_closers = i + 1, closers()
-            i += 1
-            continue
-        if ch in " \t\r\n":
-            i += 1
-            continue
-        if not stack and ch != "{":
-            return None if not safe else _loads_object(text[:safe] + safe_closers)
-        if ch in "{[":
-            stack.append(ch)
-            states.append("key" if ch == "{" else "value")
-            safe, safe_closers = i + 1, closers()
-        elif ch in "}]":
-            stack.pop()
-            states.pop()
-            if states:
-                states[-1] = "after"
-            safe, safe_closers = i + 1, closers()
-            if not stack:
-                break
-        elif ch == '"':
-            in_string, escape, unicode_left, string_start = True, False, 0, i
-        elif ch == ":":
-            states[-1] = "value"
-        elif ch == ",":
-            states[-1] = "key" if stack[-1] == "{" else "value"
-        else:  # a number or literal: complete once a delimiter follows it
-            j = i
-            while j < n and text[j] not in ",}] \t\r\n":
-                j += 1
-            if j == n:
-                break
-            states[-1] = "after"
-            i = j
-            safe, safe_closers = i, closers()
-            continue
-        i += 1
-    if in_string and states and states[-1] == "value":
-        end = n - (1 if escape else 0)
-        if unicode_left:
-            end = text.rfind("\\u", string_start, n)
-        parsed = _loads_object(text[:end] + '"' + closers())
-        if parsed is not None:
-            return parsed
-    return _loads_object(text[:safe] + safe_closers) if safe else None
-
-
-def _loads_object(text: str) -> dict[str, Any] | None:
+    start = len(text.rstrip("0123456789+-.eE"))  # a number at the end may go on: held back
+    if text[start : start + 1] in _NUMBER_START and len(_UNESCAPED_QUOTE.findall(text)) % 2 == 0:
+        text = text[:start]
     try:
-        value = json.loads(text)
+        value = from_json(text, allow_partial="trailing-strings")
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

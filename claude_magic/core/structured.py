@@ -161,7 +161,8 @@ def _portable_typeddict(value: type) -> Any:
     import typing_extensions
 
     hints = typing.get_type_hints(value)
-    return typing_extensions.TypedDict(value.__name__, hints, total=getattr(value, "__total__", True))
+    typed_dict: Any = typing_extensions.TypedDict  # made from a name and fields at run time
+    return typed_dict(value.__name__, hints, total=getattr(value, "__total__", True))
 
 
 def _check_schema(schema: dict[str, Any]) -> None:

@@ -10,8 +10,10 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 
 `python -m claude_magic.emulator` runs it from the command line.
 
-Inside, split by concern: `routes` (which operation a path names), `server` (HTTP in and
-out), `state` (request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
+Inside, split by concern: `routes` (the one table of paths, operations and handlers),
+`server` (HTTP in and out), `exchange` (what a handler sees of a request), `operations`
+(the Bedrock operations' handlers), `admin` (the `/_emulator` routes), `loopback`, `state`
+(request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
 `validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
 `control/` (the control plane: model listings, batch jobs), `faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
 back in Converse's shapes), `media` and `tokens`.
@@ -28,10 +30,11 @@ from datetime import date
 from typing import Any
 
 from ..models.catalog import Model
+from .control.batch import batch_step as _batch_step
 from .errors import BedrockError
 from .faults import Fault
-from .server import EmulatorServer, is_loopback, loopback_url
-from .server import batch_step as _batch_step
+from .loopback import is_loopback, loopback_url
+from .server import EmulatorServer
 from .state import EmulatorState, set_pace, set_today
 from .wire.bearer import parse_bearer_tokens
 from .wire.sigv4 import parse_credentials

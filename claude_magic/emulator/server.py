@@ -1,11 +1,11 @@
-"""The emulator's HTTP server: bedrock-runtime's InvokeModel, InvokeModelWithResponseStream,
-Converse, ConverseStream and CountTokens over HTTP/1.1, plus unsigned `/_emulator/...` admin
-routes for loopback clients (health, request log, scripted replies, faults, settings).
+"""The emulator's HTTP server: HTTP/1.1 framing around the routes table. It reads request
+bodies (plain or chunked), resolves each request to a route and its handler, and sends
+JSON, event streams and errors, acting out stream faults on the wire. Admin routes answer
+loopback clients only.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import socketserver
@@ -18,33 +18,16 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.messages import Message
-from .control.batch import batch_route, is_batch_path
-from .control.catalogue import catalogue_route, is_catalogue_path
-from .errors import BedrockError, validation
-from .faults import GUARDRAIL, REQUEST_FAULTS, Fault
-from .guardrail import guardrail_reply, invoke_body
-from .routes import (
-    CONVERSE,
-    CONVERSE_STREAM,
-    COUNT_TOKENS,
-    INVOKE,
-    STREAM,
-    is_admin_path,
-    is_model_path,
-    model_route,
-    unknown_route,
-)
-from .state import EmulatorState, package_version, set_pace, set_today
-from .wire import sigv4
-from .wire.events import check_script, complete_message, stream_events
+from .errors import BedrockError
+from .exchange import BadRequest, Request
+from .faults import Fault
+from .loopback import is_loopback
+from .routes import ADMIN, resolve
+from .state import EmulatorState, package_version
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
-
-if TYPE_CHECKING:
-    from .converse import ConverseRequest
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
 SOCKET_TIMEOUT = 120.0
@@ -52,71 +35,11 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 _END_OF_STREAM = b"0\r\n\r\n"
 
 
-class BadRequest(Exception):
-    """A request the HTTP layer cannot make sense of; the connection is closed after it."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (an address or a name) only ever means this machine."""
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_loopback
-
-
-def loopback_url(url: Any) -> str | None:
-    """An endpoint URL the emulator may reach (its S3): http(s) on loopback only."""
-    if url is None:
-        return None
-    parts = urlsplit(str(url))
-    if parts.scheme not in ("http", "https") or not parts.hostname or not is_loopback(parts.hostname):
-        raise ValueError(f"the emulator's S3 endpoint must be on loopback (http://127.0.0.1:PORT), not {url!r}")
-    return str(url).rstrip("/")
-
-
-def batch_step(value: Any) -> float:
-    """Seconds each batch job state lasts (0 to 60)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
-        raise ValueError("batch_step must be a number of seconds between 0 and 60")
-    return float(value)
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
-
-
-def invoke_frames(message: Message, started: float) -> Iterator[tuple[bytes, bool, bytes]]:
-    """(frame, is a content delta, event JSON) for each InvokeModel stream event."""
-    for sequence, (event, is_delta) in enumerate(stream_events(message, started)):
-        yield chunk_frame(event, sequence), is_delta, event
-
-
 def _loggable_body(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", errors="replace")
-
-
-def _cache_headers(message: Message) -> dict[str, str]:
-    usage = message.usage
-    if not (usage.cache_read_input_tokens or usage.cache_creation_input_tokens):
-        return {}
-    return {"X-Amzn-Bedrock-Cache-Read-Input-Token-Count": str(usage.cache_read_input_tokens),
-            "X-Amzn-Bedrock-Cache-Write-Input-Token-Count": str(usage.cache_creation_input_tokens)}
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -194,7 +117,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if self.server.state.verbose:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         """Close the connection abruptly (TCP reset), mid-response."""
         self.close_connection = True
         try:
@@ -276,7 +199,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _send_bedrock_error(self, error: BedrockError) -> None:
         self._send_json(error.status, {"message": error.message}, error_type=error.error_type_header)
 
-    # -- routing ------------------------------------------------------------------------
+    # -- routing: the table resolves, a handler answers -----------------------------------
 
     def _dispatch(self) -> None:
         started = time.monotonic()
@@ -285,22 +208,24 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             parts = urlsplit(target)
             target = parts.path + ("?" + parts.query if parts.query else "")
         path, _, query = target.partition("?")
+        resolution = resolve(self.command, path)
         try:
             body = self._read_body()
-            if is_model_path(path):
-                self._model_request(path, query, body, started)
-            elif is_admin_path(path):
-                self._admin_request(path, body)
-            elif is_catalogue_path(path):
-                self._catalogue_request(path, query, body)
-            elif is_batch_path(path):
-                self._batch_request(path, query, body)
-            else:
-                self._log_request(self.command + " " + path[:200], None, body)
-                raise unknown_route(self.command, path)
+            if resolution.service.loopback_only and not is_loopback(self.client_address[0]):
+                raise BedrockError("AccessDeniedException", "Admin routes answer loopback clients only.", 403)
+            logged_as = resolution.logged_as()
+            if logged_as is not None:
+                self._log_request(*logged_as, body)
+            refusal = resolution.refusal()
+            if refusal is not None:
+                raise refusal
+            route = resolution.route
+            assert route is not None
+            route.handler(self, Request(self.command, path, query, self.headers, body, started,
+                                        route.operation, resolution.identifier))
         except BadRequest as exc:
             self.close_connection = True
-            if self._entry is None and not is_admin_path(path):
+            if self._entry is None and resolution.service is not ADMIN:
                 self._log_request(self.command + " " + path[:200], None, b"")
             self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
         except BedrockError as exc:
@@ -310,35 +235,16 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the emulator, never the client's fault
             traceback.print_exc(file=sys.stderr)
             if self._status is not None:
-                self._abort()
+                self.abort()
                 return
             self.close_connection = True
             self._send_bedrock_error(
                 BedrockError("InternalServerException", f"The emulator failed: {exc!r}")
             )
 
-    def _method_not_allowed(self, allowed: str) -> BedrockError:
-        return BedrockError(
-            "MethodNotAllowedException",
-            f"{self.command} is not allowed here; use {allowed}.",
-            405,
-        )
-
-    # -- model operations ---------------------------------------------------------------
-
-    def _model_request(self, path: str, query: str, body: bytes, started: float) -> None:
-        try:
-            operation, model_id = model_route(path)
-        except BedrockError:
-            self._log_request(self.command + " " + path[:200], None, body)
-            raise
-        self._log_request(operation, model_id, body)
-        if self.command != "POST":
-            raise self._method_not_allowed("POST")
-        self._model_operation(operation, model_id, path, query, body, started)
-
     def _log_request(self, operation: str, model_id: str | None, body: bytes) -> None:
-        """Every request but the admin routes is in GET /_emulator/requests, with its status."""
+        """The request's entry in GET /_emulator/requests, with its status (which requests
+        have one: the routes table says)."""
         entry: dict[str, Any] = {
             "operation": operation,
             "model_id": model_id,
@@ -350,94 +256,28 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._entry = entry
         self.server.state.record(entry)
 
-    def _catalogue_request(self, path: str, query: str, body: bytes) -> None:
-        """The control plane's model listings (ListFoundationModels, ...)."""
-        operation, identifier = catalogue_route(self.command, path)
-        self._log_request(operation, identifier, body)
-        state = self.server.state
-        sigv4.check_request(self.command, path, query, list(self.headers.items()), body, state.credentials)
-        self._send_json(200, state.models.handle(operation, identifier, query, state.today))
+    # -- what a handler answers through (exchange.Exchange) ------------------------------
 
-    def _model_operation(
-        self, operation: str, model_id: str, path: str, query: str, body: bytes, started: float
-    ) -> None:
-        from .responder.respond import estimate_input_tokens, respond
-        from .validation.converse import validate_converse
-        from .validation.request import validate_count_tokens, validate_invoke
+    @property
+    def state(self) -> EmulatorState:
+        return self.server.state
 
-        state = self.server.state
-        sigv4.check_request(
-            self.command, path, query, list(self.headers.items()), body, state.credentials,
-            bearer_tokens=state.bearer_tokens,
-        )
-        fault = state.faults.take(operation)
-        if fault is not None and fault.type in REQUEST_FAULTS:
-            raise fault.error()
-        if operation == COUNT_TOKENS:
-            _, inner = validate_count_tokens(model_id, body, models=state.models, today=state.today)
-            self._send_json(200, {"inputTokens": estimate_input_tokens(inner)})
-            return
-        converse = None
-        if operation in (CONVERSE, CONVERSE_STREAM):
-            model, converse = validate_converse(model_id, body, self.headers,  # type: ignore[arg-type]
-                                                models=state.models, today=state.today)
-            request, guardrail = converse.body, converse.guardrail
-            if self._entry is not None:
-                self._entry["invoke_body"] = request  # the InvokeModel form it was answered as
-        else:
-            model, request = validate_invoke(model_id, body, self.headers,  # type: ignore[arg-type]
-                                             models=state.models, today=state.today)
-            guardrail = self.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
-        if operation in (INVOKE, CONVERSE) and fault is not None and fault.type == "disconnect":
-            self._abort()  # before any reply is made: a queued script stays queued
-            return
-        intervention = state.faults.take(GUARDRAIL) if guardrail else None
-        script = state.next_script() if intervention is None else None
-        if intervention is not None:
-            message = complete_message(guardrail_reply(intervention), model, estimate_input_tokens(request))
-        elif script is not None:
-            message = complete_message(script, model, estimate_input_tokens(request))
-        else:
-            reply = respond(model, request)
-            message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(request))
-        from .cache import account
+    def wait(self, seconds: float) -> None:
+        """Sleep, cut short when the server stops."""
+        self.server.stopping.wait(seconds)
 
-        account(message, state.cache.use(model, request))
-        if operation == STREAM:
-            self._stream(invoke_frames(message, started), fault)
-        elif operation == CONVERSE_STREAM and converse is not None:
-            from .converse.stream import converse_frames
+    def note(self, key: str, value: Any) -> None:
+        """Add a field to this request's entry in the request log."""
+        if self._entry is not None:
+            self._entry[key] = value
 
-            self._stream(converse_frames(message, converse, started), fault)
-        else:
-            self._invoke_reply(message, fault, started, converse)
+    def send_json(self, payload: Any, headers: dict[str, str] | None = None) -> None:
+        """A 200 reply with a JSON body."""
+        self._send_json(200, payload, headers=headers)
 
-    def _invoke_reply(
-        self, message: Message, fault: Fault | None, started: float, converse: ConverseRequest | None
-    ) -> None:
-        pace = self.server.state.pace
-        if pace:
-            self.server.stopping.wait(message.usage.output_tokens / pace)
-        if fault is not None and fault.type == "stall":
-            self.server.stopping.wait(fault.seconds or 0)
-        latency = round((time.monotonic() - started) * 1000)
-        if converse is not None:
-            from .converse.response import converse_response
-
-            self._send_json(200, converse_response(message, converse, latency))
-            return
-        self._send_json(
-            200,
-            invoke_body(message),
-            headers={
-                "X-Amzn-Bedrock-Input-Token-Count": str(message.usage.input_tokens),
-                "X-Amzn-Bedrock-Output-Token-Count": str(message.usage.output_tokens),
-                "X-Amzn-Bedrock-Invocation-Latency": str(latency),
-                **_cache_headers(message),
-            },
-        )
-
-    def _stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
+    def send_event_stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
+        """A 200 event stream of (frame, is a content delta, event JSON), at the pace, meeting
+        `fault` after its number of events."""
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
@@ -481,120 +321,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.server.stopping.wait(fault.seconds or 0)
             return False
         if fault.type == "disconnect":
-            self._abort()
+            self.abort()
             return True
         frame = exception_frame(fault.exception or "modelStreamErrorException", fault.stream_message())
         self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
         return True
-
-    # -- control plane: batch inference jobs ----------------------------------------------
-
-    def _batch_request(self, path: str, query: str, body: bytes) -> None:
-        operation, job_id = batch_route(self.command, path)
-        state = self.server.state
-        sigv4.check_request(self.command, path, query, list(self.headers.items()), body, state.credentials)
-        self._send_json(200, state.batch.handle(operation, job_id, query, body))
-
-    # -- admin routes -------------------------------------------------------------------
-
-    def _admin_request(self, path: str, body: bytes) -> None:
-        if not is_loopback(self.client_address[0]):
-            raise BedrockError("AccessDeniedException", "Admin routes answer loopback clients only.", 403)
-        state = self.server.state
-        route = path[len("/_emulator") :].rstrip("/") or "/"
-        method = "GET" if self.command == "HEAD" else self.command
-        handlers: dict[str, dict[str, Any]] = {
-            "/health": {"GET": state.health},
-            "/requests": {
-                "GET": lambda: {"requests": state.requests()},
-                "DELETE": lambda: {"cleared": state.clear_requests()},
-            },
-            "/script": {
-                "GET": lambda: {"scripts": state.pending_scripts()},
-                "POST": lambda: self._queue_scripts(body),
-                "DELETE": lambda: {"cleared": state.clear_scripts()},
-            },
-            "/faults": {
-                "GET": lambda: {"faults": state.faults.pending()},
-                "POST": lambda: self._queue_faults(body),
-                "DELETE": lambda: {"cleared": state.faults.clear()},
-            },
-            "/config": {"GET": self._config, "POST": lambda: self._config(body)},
-            "/models": {
-                "GET": lambda: {"models": [m.id for m in state.models.added()]},
-                "POST": lambda: self._add_models(body),
-                "DELETE": lambda: {"cleared": state.models.clear_added()},
-            },
-            "/reset": {"POST": lambda: state.reset() or {"status": "ok"}},
-            "/clock": {"GET": lambda: {"offset": state.cache.offset},
-                       "POST": lambda: self._advance_clock(body)},
-        }
-        if route not in handlers:
-            raise BedrockError(
-                "UnknownOperationException",
-                f"Unknown admin route {path[:200]}; try {', '.join('/_emulator' + r for r in handlers)}.",
-                404,
-            )
-        if method not in handlers[route]:
-            raise self._method_not_allowed(" or ".join(handlers[route]))
-        try:
-            result = handlers[route][method]()
-        except ValueError as exc:
-            raise validation(str(exc)) from None
-        self._send_json(200, result)
-
-    def _queue_scripts(self, body: bytes) -> dict[str, Any]:
-        payload = _parse_json(body)
-        messages = payload if isinstance(payload, list) else [payload]
-        for message in messages:
-            check_script(message)
-        for message in messages:
-            self.server.state.add_script(message)
-        return {"queued": len(messages), "scripts": len(self.server.state.pending_scripts())}
-
-    def _queue_faults(self, body: bytes) -> dict[str, Any]:
-        payload = _parse_json(body)
-        faults = [Fault.from_dict(item) for item in (payload if isinstance(payload, list) else [payload])]
-        for fault in faults:
-            self.server.state.faults.add(fault)
-        return {"queued": len(faults), "faults": self.server.state.faults.pending()}
-
-    def _advance_clock(self, body: bytes) -> dict[str, Any]:
-        payload = _parse_json(body)
-        if not isinstance(payload, dict) or set(payload) != {"advance"}:
-            raise ValueError('clock takes {"advance": SECONDS}')
-        return {"offset": self.server.state.cache.advance(payload["advance"])}
-
-    def _config(self, body: bytes | None = None) -> dict[str, Any]:
-        if body is not None:
-            payload = _parse_json(body)
-            if not isinstance(payload, dict) or set(payload) - {"pace", "batch_step", "s3_endpoint_url",
-                                                                "today"}:
-                raise ValueError('config accepts {"pace": tokens_per_second or null, "batch_step": '
-                                 'seconds, "s3_endpoint_url": a loopback URL, "today": "YYYY-MM-DD" '
-                                 'or null}')
-            if "pace" in payload:
-                self.server.state.pace = set_pace(payload["pace"])
-            if "batch_step" in payload:
-                self.server.state.batch.step = batch_step(payload["batch_step"])
-            if "s3_endpoint_url" in payload:
-                self.server.state.batch.s3_endpoint_url = loopback_url(payload["s3_endpoint_url"])
-            if "today" in payload:
-                self.server.state.today = set_today(payload["today"])
-        batch, today = self.server.state.batch, self.server.state.today
-        return {"pace": self.server.state.pace, "batch_step": batch.step,
-                "s3_endpoint_url": batch.s3_endpoint_url,
-                "today": today.isoformat() if today else None}
-
-    def _add_models(self, body: bytes) -> dict[str, Any]:
-        payload = _parse_json(body)
-        entries = payload if isinstance(payload, list) else [payload]
-        from .control.catalogue import model_from_user
-
-        made = [model_from_user(entry) for entry in entries]  # all or none
-        for model in made:
-            self.server.state.models.add(model)
-        return {"added": [m.id for m in made]}
 
 
 class EmulatorServer(ThreadingHTTPServer):

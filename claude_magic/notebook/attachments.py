@@ -6,24 +6,18 @@ Everything is resolved before anything is returned: one bad source raises one
 
 from __future__ import annotations
 
-import base64
 import glob
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.images import (
-    DEFAULT_MAX_EDGE,
-    ImageError,
-    PreparedImage,
-    figure_of,
-    image_from_object,
-    prepare_figure,
-    prepare_image,
-    read_image_file,
-)
-from ..core.messages import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, MAX_IMAGES, Block, document_block
+from ..core.messages import MAX_DOCUMENTS, MAX_IMAGES, Block
+from ..media.documents import DocumentError, read_document
+from ..media.errors import ImageError
+from ..media.figures import figure_of, image_from_object, prepare_figure, read_image_file
+from ..media.images import PreparedImage, prepare_image
+from ..media.limits import DEFAULT_MAX_EDGE
 
 if TYPE_CHECKING:
     from ..models.catalog import Model
@@ -266,7 +260,8 @@ def _clip(text: str, max_chars: int) -> str:
 
 
 def resolve_documents(paths: list[str], model: Model | None) -> list[Block]:
-    """Document blocks for `--doc` paths (or globs): PDFs (base64) and UTF-8 text files."""
+    """Document blocks for `--doc` paths (or globs): PDFs (base64) and UTF-8 text files
+    (`media.documents` reads each)."""
     if not paths:
         return []
     if model is not None and not model.documents:
@@ -281,23 +276,6 @@ def resolve_documents(paths: list[str], model: Model | None) -> list[Block]:
 
 def _document(path: Path) -> Block:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AttachmentError(f"can't read {str(path)!r}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise AttachmentError(f"{path.name} is {len(data) / 1_048_576:.1f} MB, but a document "
-                              f"may be at most {MAX_DOCUMENT_BYTES / 1_048_576:.1f} MB: split or shrink it")
-    if not data.strip():
-        raise AttachmentError(f"{path.name} is empty")
-    if data.startswith(b"%PDF-"):
-        block = document_block(base64.b64encode(data).decode("ascii"), "application/pdf")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or "\x00" in text:
-            raise AttachmentError(f"{path.name} is neither a PDF nor UTF-8 text: export it as PDF")
-        block = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
-    block["title"] = path.name
-    return block
+        return read_document(path)
+    except DocumentError as exc:
+        raise AttachmentError(str(exc)) from exc

@@ -36,13 +36,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.errors import ClaudeMagicError
-from .turn import PreparedCell, Stopped, answer, prepare_cell, run_prepared
-
-if TYPE_CHECKING:
-    from .magics import ClaudeMagic
+from .answer import answer
+from .prepare import PreparedCell
+from .send import Stopped
+from .session import KernelSession
 
 POLL = 0.1  # seconds between checks while the main thread waits (keeps it interruptible)
 CUT_AFTER = 1.0  # seconds a stopped answer may wait for its next event before its socket is shut
@@ -61,7 +61,7 @@ class Job:
     """One background answer."""
 
     number: int
-    magic: Any
+    session: KernelSession
     prepared: PreparedCell
     view: Any
     context: contextvars.Context
@@ -259,14 +259,14 @@ class Jobs:
 
     def _run(self, job: Job) -> None:
         view = StoppableView(job.view, job)
-        client = JobClient(job.magic.session.client(job.prepared.settings), job)
+        client = JobClient(job.session.client(job.prepared.settings), job)
         try:
-            job.context.run(answer, job.magic, job.prepared, view, background=True, client=client)
+            job.context.run(answer, job.session, job.prepared, view, background=True, client=client)
         except BaseException as exc:  # noqa: BLE001 - a worker must end its job whatever happened
             job.state = "stopped" if job.stop_requested.is_set() else "failed"
             job.error = str(exc) if isinstance(exc, ClaudeMagicError) else f"{type(exc).__name__}: {exc}"
             if not getattr(job.view, "finished", True):  # it failed before the answer's own handling
-                _quietly(job.context.run, view.fail, job.error)
+                quietly(job.context.run, view.fail, job.error)
         else:
             job.state = "done"
         finally:
@@ -276,7 +276,7 @@ class Jobs:
         if job.cutter is not None:
             job.cutter.cancel()
         if job.button is not None:
-            _quietly(job.context.run, job.button.close)
+            quietly(job.context.run, job.button.close)
         job.ended = time.monotonic()
         job.done.set()
 
@@ -292,7 +292,7 @@ class Jobs:
         with self._lock:
             queue = self._queues.get(job.chat)
             dropped = job.state == "queued" and queue is not None and job in queue
-            if dropped:
+            if dropped and queue is not None:
                 queue.remove(job)
                 job.state, job.error = "stopped", "Stopped before it started; nothing was sent."
             job.stop_requested.set()
@@ -301,7 +301,7 @@ class Jobs:
                 job.cutter.daemon = True
                 job.cutter.start()
         if dropped:
-            _quietly(job.context.run, job.view.fail, job.error)
+            quietly(job.context.run, job.view.fail, job.error)
             job.closing = ("", job.error)
             self._end(job)
 
@@ -344,171 +344,20 @@ class Jobs:
         atexit.unregister(self.close)
 
 
-def _quietly(call: Any, *args: Any) -> None:
+def quietly(call: Any, *args: Any) -> None:
     try:
         call(*args)
     except Exception:  # noqa: BLE001 - tidying up a view must never break the caller
         pass
 
 
-# ---------------------------------------------------------------- the cell side
-
-
-def run_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
-    """`%%claude`: answer in the background when asked to, else in the foreground once
-    the chat's background answers have ended."""
-    if getattr(args, "background", False) and getattr(args, "computer_use", False):
-        raise ClaudeMagicError(TOOLS_REFUSED)  # before the computer-use tools are set up
-    prepared = prepare_cell(magic, args, cell)
-    jobs = getattr(magic.session, "jobs", None)
-    if jobs is not None and prepared.cell_id:  # a re-run replaces the cell's earlier answer
-        earlier = [job for job in jobs.active() if job.prepared.cell_id == prepared.cell_id]
-        for job in earlier:
-            jobs.stop(job)
-        jobs.wait(earlier, STOP_GRACE)
-    if wanted(magic, prepared):
-        submit(magic, prepared)
-        return
-    wait_for_chat(magic, prepared.chat)
-    run_prepared(magic, prepared)
-
-
-def jobs_of(magic: ClaudeMagic) -> Jobs:
-    session = magic.session
-    if getattr(session, "jobs", None) is None:
-        session.jobs = Jobs(magic.shell)
+def jobs_of(session: KernelSession) -> Jobs:
+    """The kernel's background answers (made on first use)."""
+    if not isinstance(session.jobs, Jobs):
+        session.jobs = Jobs(session.shell)
     return session.jobs
 
 
-def wanted(magic: ClaudeMagic, prepared: PreparedCell) -> bool:
-    """Whether this cell answers in the background (refused in one line where it can't)."""
-    explicit = bool(getattr(prepared.args, "background", False))
-    if not (explicit or magic.background):
-        return False
-    from .view import in_kernel
-
-    usable = in_kernel(magic.shell) and _widgets_available()
-    problem = NO_KERNEL if not usable else TOOLS_REFUSED if prepared.toolset else None
-    if problem and explicit:
-        raise ClaudeMagicError(problem)
-    if problem is TOOLS_REFUSED:
-        print("claude-magic: this cell offers tools, so it answers in the foreground.")
-    return problem is None
-
-
-def _widgets_available() -> bool:
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def submit(magic: ClaudeMagic, prepared: PreparedCell) -> Job:
-    """Start the answer's view in this cell and queue the answer on its chat."""
-    from ..bedrock.exchange import as_user_error
-
-    try:  # made here: boto3 sessions must not be created from several threads
-        magic.session.client(prepared.settings).client()
-    except Exception as exc:
-        raise as_user_error(exc, prepared.request) from None
-    import ipywidgets as widgets
-
-    from .view import make_view
-
-    jobs = jobs_of(magic)
-    button = widgets.Button(description="Stop", icon="stop", tooltip="Stop this answer (what arrived is kept)",
-                            layout=widgets.Layout(width="auto", flex="0 0 auto"))
-    view = make_view(magic.shell)
-    header = prepared.header()
-    header["controls"] = [button]
-    view.start(header)
-    ahead = jobs.active(prepared.chat)
-    if ahead:
-        view.notice(f"Queued: starts when the answer in {ahead[-1].cell} on this chat ends.")
-    job = Job(jobs.next_number(), magic, prepared, view, contextvars.copy_context(), button=button)
-    button.on_click(lambda _button: jobs.stop(job))
-    jobs.submit(job)
-    return job
-
-
-def wait_for_chat(magic: ClaudeMagic, chat: str) -> None:
-    """A foreground cell on `chat` first waits for that chat's background answers."""
-    jobs = getattr(magic.session, "jobs", None)
-    pending = jobs.active(chat) if jobs is not None else []
-    if not pending:
-        return
-    print(f"Waiting for the background answer in {pending[-1].cell} on chat {chat!r}…")
-    try:
-        jobs.wait(pending)
-    except KeyboardInterrupt:
-        from ..core.errors import Interrupted
-
-        raise Interrupted(f"Interrupted while waiting; the background answer on chat {chat!r} keeps "
-                          "going (%claude stop stops it).") from None
-
-
-# ---------------------------------------------------------------- line commands
-
-
-def cmd_jobs(magic: ClaudeMagic, chat: str | None = None) -> None:
-    """`%claude jobs`: running and queued answers."""
-    active = jobs_of(magic).active(chat)
-    if not active:
-        print("No background answers running or queued.")
-        return
-    now = time.monotonic()
-    rows = [("#", "chat", "cell", "state", "seconds", "characters")]
-    for job in active:
-        since = job.started if job.started is not None else job.submitted
-        rows.append((str(job.number), job.chat, job.cell, job.state, f"{now - since:.1f}", str(job.chars)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-def cmd_stop(magic: ClaudeMagic, chat: str | None, every: bool) -> None:
-    """`%claude stop [--chat NAME | --all]`: stop answers, keeping what arrived."""
-    jobs = jobs_of(magic)
-    name = None if every else chat or magic.session.chats.default_name
-    stopped = jobs.stop_all(name)
-    if not stopped:
-        others = sorted({j.chat for j in jobs.active()})
-        hint = f" Running on: {', '.join(others)} (use --chat NAME or --all)." if others else ""
-        print(("No background answers." if every else f"No background answer on chat {name!r}.") + hint)
-        return
-    jobs.wait(stopped, STOP_GRACE)
-    for job in stopped:
-        print(f"Stopped the answer in {job.describe()}." if not job.active
-              else f"Stopping the answer in {job.describe()} (it ends at its next event).")
-
-
-def cmd_wait(magic: ClaudeMagic, chat: str | None, timeout: float | None) -> None:
-    """`%claude wait [--chat NAME] [--timeout S]`: block until the answers end, then
-    send every ended answer's static bundle once more from this cell (see
-    `Job.republish`)."""
-    jobs = jobs_of(magic)
-    pending = jobs.active(chat)
-    try:
-        _wait_and_report(jobs, pending, chat, timeout)
-    finally:
-        for job in jobs.ended():
-            _quietly(job.republish)
-
-
-def _wait_and_report(jobs: Jobs, pending: list[Job], chat: str | None, timeout: float | None) -> None:
-    if not pending:
-        print("No background answers to wait for." if chat is None
-              else f"No background answer on chat {chat!r}.")
-        return
-    try:
-        left = jobs.wait(pending, timeout)
-    except KeyboardInterrupt:
-        from ..core.errors import Interrupted
-
-        raise Interrupted("Interrupted while waiting; the background answers keep going.") from None
-    if left:
-        raise ClaudeMagicError(f"Still running after {timeout:g} s: "
-                               + ", ".join(j.describe() for j in left) + " (%claude stop stops them).")
-    for job in pending:
-        print(f"{job.describe()}: {job.outcome()}")
+def active_jobs(session: KernelSession, chat: str | None = None) -> list[Job]:
+    """Running and queued answers, without making the queue when there is none."""
+    return session.jobs.active(chat) if isinstance(session.jobs, Jobs) else []

@@ -18,8 +18,9 @@ from .attachments import AttachmentError, _clip, _fenced, _lookup
 
 if TYPE_CHECKING:
     from ..core.conversation import Conversation
-    from .magics import ClaudeMagic
+    from .options import CellOptions
     from .outputs import OutputRecorder
+    from .session import KernelSession
 
 DEFAULT_MAX_CHARS = 4000  # per cell, per variable
 HEAD_ROWS = 5
@@ -56,31 +57,32 @@ class Context:
         return f"Context: {'; '.join(parts)} (~{self.tokens:,} tokens{older})."
 
 
-def turn_context(magic: ClaudeMagic, args: Any, conversation: Conversation) -> Context:
+def turn_context(session: KernelSession, options: CellOptions, conversation: Conversation,
+                 max_chars: int) -> Context:
     """The context a `%%claude` cell asked for: `--above`, `--var`, or what `%claude fix`
-    prepared (`args.notebook_context`). Raises AttachmentError with a one-line message."""
-    prepared = getattr(args, "notebook_context", None)
-    above, names = getattr(args, "above", None), list(getattr(args, "var", None) or [])
-    context = prepared if isinstance(prepared, Context) else Context()
+    prepared (`options.context`). Raises AttachmentError with a one-line message."""
+    prepared = options.context
+    above, names = options.above, list(options.var)
+    context = Context(list(prepared.blocks), list(prepared.cells), list(prepared.variables),
+                      prepared.left_out) if isinstance(prepared, Context) else Context()
     if above is None and not names:
         return context
-    max_chars = magic.context_max_chars
     if above is not None:
         if above < -1 or above == 0:
             raise AttachmentError("--above takes a number of cells, 1 or more (or none: the cells "
                                   "since this chat's last question)")
-        since = _last_question(conversation, magic.session.cell.cell_id)
-        numbers = cells_above(magic.session.recorder, magic.session.cell.execution_count,
+        since = _last_question(conversation, session.cell.cell_id)
+        numbers = cells_above(session.recorder, session.cell.execution_count,
                               None if above == -1 else above, since)
         if not numbers:
             raise AttachmentError("--above: no earlier cell recorded since %load_ext claude_magic "
                                   "(or since this chat's last question); run some cells first")
-        found = above_context(magic.session.recorder, numbers, max_chars)
+        found = above_context(session.recorder, numbers, max_chars)
         context.blocks += found.blocks
         context.cells += found.cells
         context.left_out += found.left_out
     if names:
-        found = variables_context(magic.shell, names, max_chars)
+        found = variables_context(session.shell, names, max_chars)
         context.blocks += found.blocks
         context.variables += found.variables
     return context

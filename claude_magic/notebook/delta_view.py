@@ -24,25 +24,12 @@ from __future__ import annotations
 import time
 import uuid
 import zlib
-from collections import deque
 from typing import Any
 
-from ..core.messages import Block, Message
-from ..core.render import (
-    BlockSplitter,
-    Notice,
-    ToolOutcome,
-    header_html,
-    markdown_to_html,
-    notice_html,
-    sanitize,
-    tool_call_html,
-    tool_preview_html,
-    tool_result_html,
-)
-from ..core.stream import PARTIAL_JSON, lenient_partial_json
+from ..core.render import header_html, sanitize, tool_call_html
+from ..core.stream import PARTIAL_JSON
 from ..core.thinking import THINKING_TYPES, thinking_html, thinking_summary
-from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
+from .view_base import DEFAULT_INTERVAL, Clock, View, tool_preview
 
 WHOLE_STATE_SECONDS = 0.5  # after the widget opens, updates carry the whole state...
 WHOLE_STATE_MAX_CHARS = 4000  # ...while it is this small
@@ -61,7 +48,7 @@ def front_end_loads() -> bool:
     Closes the widgets kept open for that answer."""
     while _open:
         _open.pop().close()
-    return _front_end["answered"] or not _front_end["shown"]
+    return bool(_front_end["answered"] or not _front_end["shown"])
 
 
 def _utf16(text: str) -> int:
@@ -75,12 +62,8 @@ class DeltaView(View):
     def __init__(self, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL):
         super().__init__(clock=clock, min_interval=min_interval)
         self._widget: Any = None
-        self._handle: Any = None
         self._opened = 0.0
-        self._next_due = float("-inf")  # no render goes out before this time
-        self._sent: deque[float] = deque()
         self._seq = 0
-        self._splitter = BlockSplitter()
         self._tail_from = 0  # where, in the current text block, the page's unfinished text starts
         self._shown = 0  # how much of the current text block the page has
         self._preview = ""
@@ -106,92 +89,19 @@ class DeltaView(View):
         self._opened = self.clock()
         self._note_sent()
 
-    def update(self, message: Message) -> None:
-        self._track(message)
-        now = self.clock()
-        if self._due(now):
-            self._next_due = now + self.min_interval
-            self._render()
-
-    def due(self) -> bool:
-        now = self.clock()
-        return now >= self._next_due and self._due(now)  # the first test settles most calls
-
-    def tool_call(self, block: Block) -> None:
-        self._render(final=True)
-        if block.get("id", "") not in self._shown_tools:
-            self._shown_tools.add(block.get("id", ""))
-            self._send([tool_call_html(block)], chrome=True)
-        self._status(f"● running {block.get('name', 'tool')}…")
-
-    def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
-        traceback_text: str | None = None,
-    ) -> None:
-        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
-        self._end_message_display()
-        self.transcript.append(outcome)
-        self._send([tool_result_html(outcome)], chrome=True)
-        self._status("● waiting for Claude…")
-
-    def new_message(self) -> None:
-        self._end_message_display()
-        self._status("● streaming…")
-
-    def notice(self, text: str) -> None:
-        self.transcript.append(Notice(text))
-        self._send([notice_html(text)], chrome=True)
-
-    def finish(self, footer: str, stop_reason: str | None = None) -> None:
-        self._close(self.bundle(footer))
-
-    def fail(self, text: str, footer: str = "") -> None:
-        self._close(self.bundle(footer, error=text))
-
-    # -- internals
-    def _due(self, now: float) -> bool:
-        """Whether a render may go out now: `min_interval` after the last one, and
-        within MAX_MESSAGES_PER_SECOND in the last second (one comparison per call:
-        it runs for every held-back delta)."""
-        if now < self._next_due:
-            return False
-        sent = self._sent
-        while sent and now - sent[0] >= 1.0:
-            sent.popleft()
-        if len(sent) >= MAX_MESSAGES_PER_SECOND:
-            self._next_due = sent[0] + 1.0
-            return False
-        return True
-
-    def _note_sent(self) -> None:
-        self._sent.append(self.clock())
-
-    def _end_message_display(self) -> None:
-        self._render(final=True)
-        self._end_message()
-        self._splitter = BlockSplitter()
-        self._tail_from = self._shown = self._thought = 0
-
+    # -- drawing
     def _render(self, final: bool = False) -> None:
         """Send what changed in the current message: finished blocks' HTML, new text
         and new thinking text."""
         message, parts = self._current, []
-        blocks = message.content if message is not None else []
         drop, text_added, preview = 0, "", ""
         title: str | None = None  # the live thinking section's new title (None: unchanged)
         thought = ""  # thinking text added to the live section
-        while self._cursor < len(blocks):
-            block = blocks[self._cursor]
-            done = final or self._cursor < len(blocks) - 1
+        for block, done in self._blocks_to_show(final):
             kind = block.get("type")
             if kind == "text":
                 text = block.get("text", "")
-                chunks = self._splitter.feed(text)
-                if done:
-                    chunks += self._splitter.close()
-                if chunks:
-                    parts.append('<div class="claude-magic-answer">'
-                                 + "".join(self._block_html(c) for c in chunks) + "</div>")
+                parts.append(self._answer_html(text, done))
                 start = len(text) if done else self._splitter.start
                 if start > self._tail_from:  # the page's text from there on is finished
                     drop += _utf16(text[self._tail_from : min(start, self._shown)])
@@ -200,12 +110,10 @@ class DeltaView(View):
                 text_added += text[self._shown :]
                 self._shown = len(text)
             elif kind == "tool_use":
-                if done and PARTIAL_JSON not in block and block.get("id", "") not in self._shown_tools:
-                    self._shown_tools.add(block.get("id", ""))
+                if done and PARTIAL_JSON not in block and self._first_showing(block):
                     parts.append(sanitize(tool_call_html(block), chrome=True))
                 elif not done:
-                    partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
-                    preview = tool_preview_html(block.get("name", "tool"), partial)
+                    preview = tool_preview(block)
             elif kind in THINKING_TYPES:
                 text = str(block.get("thinking", "")) if kind == "thinking" else ""
                 if done:
@@ -219,16 +127,30 @@ class DeltaView(View):
                         self._thought, thought = 0, ""
                     thought += text[self._thought :]
                     self._thought = len(text)
-            if not done:
-                break
-            self._cursor += 1
-            self._splitter = BlockSplitter()
-            self._tail_from = self._shown = self._thought = 0
         self._send(parts, drop=drop, text=text_added, preview=preview, title=title, thought=thought)
 
-    def _block_html(self, text: str) -> str:
-        self._rendered[text] = html = markdown_to_html(text)
-        return html
+    def _show_html(self, html: str) -> None:
+        self._send([html], chrome=True)
+
+    def _show_status(self, text: str) -> None:
+        if self._widget is not None:
+            self._widget.status = text
+            self._note_sent()
+
+    def _show_end(self, footer: str, error: str | None) -> None:
+        if not self._publish(self.bundle(footer, error=error)):
+            return
+        if _front_end["answered"]:
+            self._widget.close()
+        else:  # its page's ready message, if any, is read after this cell: keep it open till then
+            if self._widget.controls:  # they are closed by their owner: keep no reference
+                self._widget.controls = []
+            _open.append(self._widget)
+        self._widget = None
+
+    def _next_block(self) -> None:
+        super()._next_block()
+        self._tail_from = self._shown = self._thought = 0
 
     def _send(self, parts: list[str], *, drop: int = 0, text: str = "", preview: str | None = None,
               title: str | None = None, thought: str = "", chrome: bool = False) -> None:
@@ -289,27 +211,3 @@ class DeltaView(View):
         if self._thinking and self._cursor < len(blocks):
             return str(blocks[self._cursor].get("thinking", ""))[: self._thought]
         return ""
-
-    def _status(self, text: str) -> None:
-        if self._widget is not None:
-            self._widget.status = text
-            self._note_sent()
-
-    def _close(self, bundle: dict[str, str]) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        self._render(final=True)
-        if self._handle is None:
-            from IPython.display import display
-
-            display(bundle, raw=True)
-            return
-        self._handle.update(bundle, raw=True)
-        if _front_end["answered"]:
-            self._widget.close()
-        else:  # its page's ready message, if any, is read after this cell: keep it open till then
-            if self._widget.controls:  # they are closed by their owner: keep no reference
-                self._widget.controls = []
-            _open.append(self._widget)
-        self._widget = None

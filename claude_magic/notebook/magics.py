@@ -1,69 +1,91 @@
-"""`%%claude` and `%claude`: options, configuration traits, and line commands."""
+"""`%%claude` and `%claude`: the thin adapter between IPython and the package. It holds
+the configuration traits and the cell's `@argument` help, parses the line and hands
+over: a cell to `cell.run_cell` (or `many.run_map_cell`), a line to the command
+registry. No other module imports it. The cell pipeline is imported when the first
+cell runs (the warm-up thread usually has it by then): it loads the model catalogue,
+which `%load_ext` leaves alone so that loading stays instant."""
 
 from __future__ import annotations
 
-import os
 import shlex
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
-from ..core.errors import ClaudeMagicError
-from .session import ENDPOINT_ENV, KernelSession, env_offline
+from .commands import help_text, run_line
+from .config import DEFAULTS as D
+from .config import PACE_ENV, Config, env_pace
+from .options import CellOptions
+from .session import KernelSession, env_offline
 
-PACE_ENV = "CLAUDE_MAGIC_OFFLINE_PACE"
-LINE_COMMANDS = (
-    "history", "reset", "undo", "chats", "models", "config", "usage", "offline",
-    "save", "load", "export", "tools", "jobs", "stop", "wait", "help",
-    "fix",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _described(text: str) -> Callable[[F], F]:
+    """Give the magic its description (argparse's help adds the options below it)."""
+
+    def describe(func: F) -> F:
+        func.__doc__ = text
+        return func
+
+    return describe
+
+
+CELL_HELP = """Ask Claude on Amazon Bedrock. The cell body is the prompt.
+
+`{name}` in the body is replaced by the value of variable `name` (bound
+identifiers only, nothing is evaluated; other braces, and code, stay as typed).
+
+""" + help_text()
 
 
 @magics_class
 class ClaudeMagic(Magics):
     """Talk to Claude on Amazon Bedrock from notebook cells."""
 
-    model = Unicode("sonnet", help="Model alias, model id, inference-profile id or ARN.").tag(config=True)
+    model = Unicode(D.model, help="Model alias, model id, inference-profile id or ARN.").tag(config=True)
     region = Unicode(None, allow_none=True, help="AWS region (default: boto3's chain, then us-east-1).").tag(config=True)
-    geography = Enum(["auto", "us", "eu", "jp", "au", "apac", "global"], "auto",
+    geography = Enum(["auto", "us", "eu", "jp", "au", "apac", "global"], D.geography,
                      help="Inference-profile geography for aliases (auto: the region's, if the "
                      "model has it, else global).").tag(config=True)
     profile = Unicode(None, allow_none=True, help="AWS profile name (default: boto3's chain).").tag(config=True)
     endpoint_url = Unicode(None, allow_none=True, help="bedrock-runtime endpoint (an emulator or proxy).").tag(config=True)
-    max_tokens = Int(4096, help="Default max_tokens for a reply.").tag(config=True)
+    max_tokens = Int(D.max_tokens, help="Default max_tokens for a reply.").tag(config=True)
     temperature = Float(None, allow_none=True, help="Default temperature (0–1).").tag(config=True)
     top_p = Float(None, allow_none=True, help="Default top_p (0–1).").tag(config=True)
     top_k = Int(None, allow_none=True, help="Default top_k (0–500).").tag(config=True)
     system = Unicode(None, allow_none=True, help="Default system prompt.").tag(config=True)
-    stream = Bool(True, help="Stream replies (InvokeModelWithResponseStream).").tag(config=True)
-    api = Enum(["invoke", "converse"], "invoke", help="Bedrock API for cells: InvokeModel (and its "
+    stream = Bool(D.stream, help="Stream replies (InvokeModelWithResponseStream).").tag(config=True)
+    api = Enum(["invoke", "converse"], D.api, help="Bedrock API for cells: InvokeModel (and its "
                "stream) or Converse / ConverseStream.").tag(config=True)
     guardrail_id = Unicode(None, allow_none=True, help="Bedrock guardrail identifier (or ARN) "
                            "applied to every request.").tag(config=True)
     guardrail_version = Unicode(None, allow_none=True, help="The guardrail's version: a number "
                                 "or DRAFT.").tag(config=True)
-    retry_mode = Enum(["legacy", "standard", "adaptive"], "standard", help="botocore retry mode.").tag(config=True)
-    max_attempts = Int(4, help="botocore attempts per request, retries included.").tag(config=True)
-    read_timeout = Float(300.0, help="Seconds to wait for data from Bedrock.").tag(config=True)
-    offline = Bool(False, help="Use the built-in Bedrock emulator instead of AWS.").tag(config=True)
+    retry_mode = Enum(["legacy", "standard", "adaptive"], D.retry_mode, help="botocore retry mode.").tag(config=True)
+    max_attempts = Int(D.max_attempts, help="botocore attempts per request, retries included.").tag(config=True)
+    read_timeout = Float(D.read_timeout, help="Seconds to wait for data from Bedrock.").tag(config=True)
+    offline = Bool(D.offline, help="Use the built-in Bedrock emulator instead of AWS.").tag(config=True)
     offline_pace = Float(None, allow_none=True, help="Tokens per second for the built-in emulator "
                          f"(default: ${PACE_ENV}, else unlimited).").tag(config=True)
-    tools = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
-    auto_approve_tools = Bool(False, help="Run tools that ask for approval without asking.").tag(config=True)
-    background = Bool(False, help="Answer every cell in the background, as with --background "
+    tools: List[Any] = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
+    auto_approve_tools = Bool(D.auto_approve_tools, help="Run tools that ask for approval without asking.").tag(config=True)
+    background = Bool(D.background, help="Answer every cell in the background, as with --background "
                        "(cells with tools still answer in the foreground).").tag(config=True)
-    max_steps = Int(10, help="Most tool-loop steps per cell.").tag(config=True)
+    max_steps = Int(D.max_steps, help="Most tool-loop steps per cell.").tag(config=True)
     effort = Enum(["low", "medium", "high", "xhigh", "max"], None, allow_none=True,
                   help="Default thinking effort (--effort); None: the model's default.").tag(config=True)
-    cache = Bool(True, help="Prompt caching: cache_control breakpoints on models that cache.").tag(config=True)
-    cache_ttl = Enum(["5m", "1h"], "5m", help="How long cached prefixes live (1h costs more to write).").tag(config=True)
-    max_image_edge = Int(1568, help="Images are downscaled so their long edge is at most this.").tag(config=True)
-    max_recorded_cells = Int(100, help="Cells whose outputs are remembered for --image.").tag(config=True)
-    max_recorded_image_mb = Int(256, help="Megabytes of images remembered for --image.").tag(config=True)
-    context_max_chars = Int(4000, help="Characters of each cell (--above, fix) or variable (--var) "
+    cache = Bool(D.cache, help="Prompt caching: cache_control breakpoints on models that cache.").tag(config=True)
+    cache_ttl = Enum(["5m", "1h"], D.cache_ttl, help="How long cached prefixes live (1h costs more to write).").tag(config=True)
+    max_image_edge = Int(D.max_image_edge, help="Images are downscaled so their long edge is at most this.").tag(config=True)
+    max_recorded_cells = Int(D.max_recorded_cells, help="Cells whose outputs are remembered for --image.").tag(config=True)
+    max_recorded_image_mb = Int(D.max_recorded_image_mb, help="Megabytes of images remembered for --image.").tag(config=True)
+    context_max_chars = Int(D.context_max_chars, help="Characters of each cell (--above, fix) or variable (--var) "
                             "sent as context; longer ones are cut in the middle.").tag(config=True)
     cache_dir = Unicode(None, allow_none=True, help="Folder of the answer cache of claude_magic.map "
                         "(default: $CLAUDE_MAGIC_CACHE_DIR, else ~/.cache/claude-magic).").tag(config=True)
@@ -72,20 +94,27 @@ class ClaudeMagic(Magics):
     def _offline_pace_from_env(self) -> float | None:
         return env_pace()
 
-    def __init__(self, shell: Any) -> None:
+    def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell=shell)
         if env_offline():
             self.offline = True
-        self.session = KernelSession(
-            shell,
-            max_cells=self.max_recorded_cells,
-            max_image_bytes=self.max_recorded_image_mb * 1024 * 1024,
-        )
+        self.session = KernelSession(shell, self)
+        self.session.cell_help = self.claude.__doc__ or ""
+
+    # -- the configuration, as the session reads and changes it
+
+    def current_config(self) -> Config:
+        return Config.of(self)
+
+    def set_config(self, **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
 
     # -- the magic -------------------------------------------------------------------
 
     @no_var_expand
     @magic_arguments()
+    @_described(CELL_HELP)
     @argument("-m", "--model", help="alias (sonnet, opus, haiku, fable, sonnet-4.5, opus-4.7, ...), model id, inference-profile id or ARN")
     @argument("-s", "--system", help="system prompt for this request")
     @argument("--max-tokens", type=int, help="most tokens in the reply")
@@ -130,100 +159,34 @@ class ClaudeMagic(Magics):
     @argument("--concurrency", type=int, metavar="N", help="requests at once with --map (default 8)")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> Any:
-        """Ask Claude on Amazon Bedrock. The cell body is the prompt.
-
-        `{name}` in the body is replaced by the value of variable `name` (bound
-        identifiers only, nothing is evaluated; other braces, and code, stay as typed).
-
-        Line commands (`%claude COMMAND`): history, reset [--chat NAME | --all],
-        undo, chats, models [--refresh] [--all], config, usage, offline [--pace N],
-        save FILE.json, load FILE.json, export FILE.ipynb, tools, jobs, stop [--chat NAME | --all],
-        wait [--chat NAME] [--timeout S], help,
-        fix [N] [--chat NAME] (send the last failed cell, or cell [N], with its error and
-        put the corrected code in a new cell below).
-        """
         if cell is None:
-            return self._line_command(line)
-        args = parse_options(self.claude, line)
-        if args.map or args.concurrency is not None:
+            return run_line(self.session, line)
+        options = parse_options(self.claude, line)
+        if options.map or options.concurrency is not None:
             from .many import run_map_cell
 
-            return run_map_cell(self, args, cell)
-        from .background import run_cell  # foreground cells too: they wait for their chat
+            return run_map_cell(self.session, options, cell)
+        from .cell import run_cell
 
-        return run_cell(self, args, cell)
-
-    # -- settings --------------------------------------------------------------------
-
-    def client_settings(self) -> Any:
-        """Effective client settings: traits, then environment, then offline mode."""
-        from ..bedrock.settings import ClientSettings, boto_endpoint
-
-        # CLAUDE_MAGIC_ENDPOINT_URL, else the trait, else boto3's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
-        # and AWS_ENDPOINT_URL (the order boto3 gives code and environment).
-        endpoint = os.environ.get(ENDPOINT_ENV) or self.endpoint_url or boto_endpoint()
-        offline = False
-        if self.offline and not os.environ.get(ENDPOINT_ENV):
-            endpoint = self.session.start_emulator(self.offline_pace).url
-            offline = True
-        return ClientSettings(
-            region=self.region,
-            profile=self.profile,
-            endpoint_url=endpoint or None,
-            retry_mode=self.retry_mode,
-            max_attempts=self.max_attempts,
-            read_timeout=self.read_timeout,
-            offline=offline,
-        )
-
-    # -- line commands ---------------------------------------------------------------
-
-    def _line_command(self, line: str) -> Any:
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise ClaudeMagicError(f"Could not read the command: {exc}.") from None
-        if not words:
-            raise ClaudeMagicError(
-                "Use %%claude as a cell magic to ask, or %claude COMMAND with one of: "
-                + ", ".join(LINE_COMMANDS) + "."
-            )
-        command, rest = words[0], words[1:]
-        if command not in LINE_COMMANDS:
-            raise ClaudeMagicError(
-                f"Unknown command {command!r}: use one of " + ", ".join(LINE_COMMANDS) + "."
-            )
-        from . import commands
-
-        return getattr(commands, f"cmd_{command}")(self, rest)
+        return run_cell(self.session, options, cell)
 
 
-def env_pace() -> float | None:
-    """`CLAUDE_MAGIC_OFFLINE_PACE` as tokens per second; unset, empty, not a number or
-    below the emulator's minimum (0.01) means unlimited."""
-    try:
-        pace = float(os.environ.get(PACE_ENV, "").strip() or "nan")
-    except ValueError:
-        return None
-    return pace if pace >= 0.01 else None
-
-
-def parse_options(magic_func: Any, line: str) -> Any:
+def parse_options(magic_func: Any, line: str) -> CellOptions:
     """Parse the option line with shell quoting (quotes removed, as users expect)."""
     try:
         argv = shlex.split(line)
     except ValueError as exc:
         raise UsageError(f"Could not read the options: {exc}.") from None
-    return magic_func.parser.parse_args(argv)
+    return CellOptions.from_namespace(magic_func.parser.parse_args(argv))
 
 
-def load(shell: Any) -> ClaudeMagic:
+def load(shell: InteractiveShell) -> ClaudeMagic:
     magic = ClaudeMagic(shell)
     shell.register_magics(magic)
     return magic
 
 
-def unload(shell: Any, magic: ClaudeMagic) -> None:
+def unload(shell: InteractiveShell, magic: ClaudeMagic) -> None:
     magic.session.close()
     manager = shell.magics_manager
     for kind in ("line", "cell"):
@@ -231,5 +194,6 @@ def unload(shell: Any, magic: ClaudeMagic) -> None:
         if table.get("claude") is not None and getattr(table["claude"], "__self__", None) is magic:
             del table["claude"]
     manager.registry.pop(type(magic).__name__, None)
-    if magic in shell.configurables:
-        shell.configurables.remove(magic)
+    configurables: list[Any] = shell.configurables
+    if magic in configurables:
+        configurables.remove(magic)

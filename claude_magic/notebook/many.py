@@ -14,39 +14,37 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..bedrock.ask import Defaults, ask_once, make_spec, user_content
+from ..bedrock.ask import ask_once, user_content
 from ..core.errors import ClaudeMagicError
 from ..core.reply import Reply, summary_line
 from ..core.rows import aligned, prompts_for, rows_of
+from .ask_options import make_spec
+from .config import DEFAULTS, Config
+from .options import CellOptions
+from .session import KernelSession, session_of
 
 if TYPE_CHECKING:
-    from .magics import ClaudeMagic
+    from ..bedrock.settings import ClientSettings
 
 BACKENDS = ("threads", "batch")
 _emulator: Any = None  # started for CLAUDE_MAGIC_OFFLINE=1 when the magic isn't loaded
 
 
-def _magic() -> ClaudeMagic | None:
-    """The ClaudeMagic of the running IPython shell, if the extension is loaded."""
+def _session() -> KernelSession | None:
+    """The session of the running IPython shell, if the extension is loaded there."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
         return None
-    shell = get_ipython()
-    if shell is None:
-        return None
-    import claude_magic
-
-    return claude_magic._loaded.get(id(shell))
+    return session_of(get_ipython())
 
 
-def _context() -> tuple[Any, Defaults, Any]:
-    """(client settings, defaults, magic or None)."""
-    magic = _magic()
-    if magic is not None:
-        defaults = Defaults(model=magic.model, max_tokens=magic.max_tokens, system=magic.system,
-                            temperature=magic.temperature, top_p=magic.top_p, top_k=magic.top_k)
-        return magic.client_settings(), defaults, magic
+def _context() -> tuple[ClientSettings, Config, KernelSession | None]:
+    """(client settings, configuration, session or None)."""
+    session = _session()
+    if session is not None:
+        config = session.config()
+        return session.client_settings(config), config, session
     from ..bedrock.settings import ClientSettings, settings_from_env
 
     settings = settings_from_env(ClientSettings())
@@ -57,12 +55,12 @@ def _context() -> tuple[Any, Defaults, Any]:
 
             _emulator = Emulator().start()
         settings = replace(settings, endpoint_url=_emulator.url)
-    return settings, Defaults(), None
+    return settings, DEFAULTS, None
 
 
-def _client(settings: Any, magic: ClaudeMagic | None) -> Any:
-    if magic is not None:
-        return magic.session.client(settings)
+def _client(settings: ClientSettings, session: KernelSession | None) -> Any:
+    if session is not None:
+        return session.client(settings)
     from ..bedrock.client import client_for
 
     return client_for(settings)
@@ -86,18 +84,17 @@ def ask(prompt: Any, *, model: str | None = None, system: str | None = None,
     options: temperature, top_p, top_k, stop_sequences, betas, thinking, tools,
     tool_choice, prefill. Raises ClaudeMagicError (one line) when the request fails.
     """
-    settings, defaults, magic = _context()
-    spec = make_spec(defaults, _region(settings), model=model, system=system,
+    settings, config, session = _context()
+    spec = make_spec(config, _region(settings), model=model, system=system,
                      max_tokens=max_tokens, effort=effort, json=json, **options)
-    edge = magic.max_image_edge if magic is not None else 1568
-    content = user_content(prompt, images, max_edge=edge)
+    content = user_content(prompt, images, max_edge=config.max_image_edge)
     conversation = None
     if chat is not None:
-        if magic is None:
+        if session is None:
             raise ClaudeMagicError("chat= joins a conversation of the %%claude magic: run "
                                    "%load_ext claude_magic first.")
-        conversation = magic.session.chats.get(chat)
-    return ask_once(_client(settings, magic), spec, content, conversation)
+        conversation = session.chats.get(chat)
+    return ask_once(_client(settings, session), spec, content, conversation)
 
 
 def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = "threads",
@@ -122,12 +119,12 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
         raise ClaudeMagicError(f"backend must be 'threads' or 'batch', not {backend!r}.")
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ClaudeMagicError(f"concurrency must be a positive integer, not {concurrency!r}.")
-    settings, defaults, magic = _context()
-    spec = make_spec(defaults, _region(settings), model=model, system=system,
+    settings, config, session = _context()
+    spec = make_spec(config, _region(settings), model=model, system=system,
                      max_tokens=max_tokens, effort=effort, json=json, **options)
     rows = rows_of(items)
     contents = [user_content(p) if not isinstance(p, list) else p for p in prompts_for(rows, prompt)]
-    store = _cache(cache, cache_dir, magic)
+    store = _cache(cache, cache_dir, config)
     from ..bedrock.many import prepare
 
     prepared = prepare(spec, contents, store)
@@ -143,7 +140,7 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
 
         settings = replace(settings, retry_mode=retry_mode or settings.retry_mode,
                            max_pool_connections=max(settings.max_pool_connections, concurrency + 2))
-        interrupted = map_threads(_client(settings, magic), spec, prepared, concurrency=concurrency,
+        interrupted = map_threads(_client(settings, session), spec, prepared, concurrency=concurrency,
                                   cache=store, progress=Bar() if progress else None)
     replies = [r if r is not None else Reply.failed("not sent: interrupted", model=spec.invoke_id)
                for r in prepared.replies]
@@ -154,22 +151,20 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     return aligned(rows, replies)
 
 
-def _cache(enabled: bool, folder: Any, magic: ClaudeMagic | None) -> Any:
+def _cache(enabled: bool, folder: Any, config: Config) -> Any:
     if not enabled:
         return None
     from ..bedrock.cache import cache_at
 
-    if folder is None and magic is not None:
-        folder = magic.cache_dir or None
-    return cache_at(folder)
+    return cache_at(folder if folder is not None else config.cache_dir or None)
 
 
 def batch_jobs(cache_dir: str | os.PathLike[str] | None = None) -> list[Any]:
     """The batch jobs `map(..., backend="batch")` submitted, with their state now."""
     from ..bedrock.batch import list_jobs
 
-    settings, _, magic = _context()
-    return list_jobs(settings, _cache(True, cache_dir, magic))
+    settings, config, _ = _context()
+    return list_jobs(settings, _cache(True, cache_dir, config))
 
 
 def stop_batch(job: Any) -> str:
@@ -222,7 +217,7 @@ class Bar:
             self._bar.close()
 
 
-def run_map_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
+def run_map_cell(session: KernelSession, args: CellOptions, cell: str) -> None:
     """`%%claude --map VAR [--out RESULT] [--concurrency N]`: the body is the template."""
     if not args.map:
         raise ClaudeMagicError("--concurrency applies to --map VAR cells only.")
@@ -236,15 +231,15 @@ def run_map_cell(magic: ClaudeMagic, args: Any, cell: str) -> None:
         raise ClaudeMagicError(f"{unused[0]} doesn't combine with --map: each row is a one-off "
                                "question (use -m, -s, --max-tokens, -t, --top-p, --top-k, --stop, "
                                "-o, --concurrency).")
-    namespace = magic.shell.user_ns
+    namespace = session.shell.user_ns
     if args.map not in namespace:
         raise ClaudeMagicError(f"--map {args.map}: no variable {args.map!r} in the notebook.")
     template = cell.strip()
     if not template:
         raise ClaudeMagicError("The cell is empty: write the prompt template below %%claude --map VAR.")
-    options = {k: v for k, v in {"temperature": args.temperature, "top_p": args.top_p,
-                                 "top_k": args.top_k, "stop_sequences": args.stop or None}.items()
-               if v is not None}
+    options: dict[str, Any] = {k: v for k, v in {
+        "temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
+        "stop_sequences": args.stop or None}.items() if v is not None}
     result = map(namespace[args.map], template, concurrency=args.concurrency or 8, model=args.model,
                  system=args.system, max_tokens=args.max_tokens, **options)
     if args.out:

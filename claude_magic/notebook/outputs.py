@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.images import decode_image_payload
+from ..media.formats import decode_image_payload
 
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")  # in order of preference
 TEXT_MIMES = ("text/markdown", "text/plain")  # in order of preference

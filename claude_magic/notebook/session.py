@@ -1,5 +1,7 @@
-"""Per-kernel state: conversations, the output recorder, the Bedrock client, the
-built-in emulator, and the hooks that tell which cell is running."""
+"""The kernel session: the service every notebook module takes. It holds the shell,
+the conversations, the output recorder, background answers, Bedrock clients, the
+built-in emulator and the hooks that tell which cell is running, and reads the
+configuration from where it lives (the magic's traits) as a frozen `Config`."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import importlib
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.conversation import Chats
+from .config import Config, Configured
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from ..bedrock.client import BedrockClient
     from ..bedrock.settings import ClientSettings
     from ..emulator import Emulator
@@ -27,6 +32,10 @@ def env_offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
 @dataclass
 class RunningCell:
     """What the front end told us about the cell being executed."""
@@ -36,27 +45,74 @@ class RunningCell:
     source: str = ""
 
 
+_sessions: dict[int, KernelSession] = {}  # id(shell) -> its session, while loaded
+
+
+def session_of(shell: Any) -> KernelSession | None:
+    """The session of `shell`, if claude_magic is loaded there."""
+    return _sessions.get(id(shell)) if shell is not None else None
+
+
 class KernelSession:
     """Everything `%load_ext claude_magic` adds to one kernel; `close()` removes it all."""
 
-    def __init__(self, shell: Any, *, max_cells: int, max_image_bytes: int) -> None:
+    def __init__(self, shell: InteractiveShell, configured: Configured) -> None:
         self.shell = shell
+        self._configured = configured
+        config = configured.current_config()
         self.chats = Chats()
         self.cell = RunningCell()
         self._clients: dict[ClientSettings, BedrockClient] = {}
         self.emulator: Emulator | None = None
         self._computer: dict[str, ComputerUseHandlers] = {}
+        self.cell_help = ""  # what `%%claude?` shows (the magic's help), for `%claude help`
         self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
-        self.jobs: Any = None  # background answers (background.Jobs), made by the first one
+        self.jobs: Closable | None = None  # background answers (background.jobs_of makes them)
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
-            shell, max_cells=max_cells, max_image_bytes=max_image_bytes
+            shell, max_cells=config.max_recorded_cells,
+            max_image_bytes=config.max_recorded_image_mb * 1024 * 1024,
         )
         self.recorder.install()
         shell.events.register("pre_run_cell", self._pre_run_cell)
         if getattr(shell, "kernel", None) is not None:
             threading.Thread(target=warm_up, name="claude-magic-warm-up", daemon=True).start()
+        _sessions[id(shell)] = self
+
+    # -- configuration
+
+    def config(self) -> Config:
+        """The configuration now, as a frozen snapshot."""
+        return self._configured.current_config()
+
+    def configure(self, **changes: Any) -> None:
+        """Change configuration values (as `%config ClaudeMagic.<name> = value` would)."""
+        self._configured.set_config(**changes)
+
+    def client_settings(self, config: Config | None = None) -> ClientSettings:
+        """How to reach Bedrock: the configuration, then the environment, then offline
+        mode (which starts the built-in emulator)."""
+        from ..bedrock.settings import ClientSettings, boto_endpoint
+
+        config = config or self.config()
+        # CLAUDE_MAGIC_ENDPOINT_URL, else the trait, else boto3's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+        # and AWS_ENDPOINT_URL (the order boto3 gives code and environment).
+        endpoint = os.environ.get(ENDPOINT_ENV) or config.endpoint_url or boto_endpoint()
+        offline = False
+        if config.offline and not os.environ.get(ENDPOINT_ENV):
+            endpoint = self.start_emulator(config.offline_pace).url
+            offline = True
+        return ClientSettings(
+            region=config.region,
+            profile=config.profile,
+            endpoint_url=endpoint or None,
+            retry_mode=config.retry_mode,
+            max_attempts=config.max_attempts,
+            read_timeout=config.read_timeout,
+            offline=offline,
+        )
+
 
     def _pre_run_cell(self, info: Any) -> None:
         count = self.shell.execution_count
@@ -98,6 +154,7 @@ class KernelSession:
 
     def close(self) -> None:
         """Remove every hook and stop what was started."""
+        _sessions.pop(id(self.shell), None)
         if self.jobs is not None:  # first: the answers still talk to the emulator
             self.jobs.close()
             self.jobs = None
@@ -118,7 +175,7 @@ class KernelSession:
 WARM_UP_MODULES = ("claude_magic.models.catalog", "ipywidgets", "markdown_it_pyrs", "nh3",
                    "claude_magic.notebook.view", "anywidget",
                    "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget",
-                   "claude_magic.notebook.turn")  # the answer's own modules (not boto3: a first call pays for it)
+                   "claude_magic.notebook.cell")  # the cell pipeline (not boto3: a first call pays for it)
 
 
 def warm_up() -> None:

@@ -1,6 +1,6 @@
 """The live view of an answer while it streams, in a notebook or a terminal.
 
-One small interface, two implementations:
+One small interface (view_base.View), three implementations:
 
 - `WidgetView` (ipykernel front ends): header, body, tail and status widgets. Each
   finished Markdown block is rendered once and appended to an `ipywidgets.Output`
@@ -41,26 +41,20 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections import deque
 from typing import Any, TextIO
 
-from ..core.messages import Block, Message
+from ..core.messages import Block
 from ..core.render import (
-    BlockSplitter,
-    Notice,
     ToolOutcome,
     header_html,
     markdown_to_html,
-    notice_html,
     status_html,
     tool_call_html,
     tool_input_text,
-    tool_preview_html,
-    tool_result_html,
 )
-from ..core.stream import PARTIAL_JSON, lenient_partial_json
+from ..core.stream import PARTIAL_JSON
 from ..core.thinking import THINKING_TYPES, live_thinking_html, thinking_html, thinking_summary
-from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View
+from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View, tool_preview
 
 __all__ = ["DEFAULT_INTERVAL", "MAX_MESSAGES_PER_SECOND", "Clock", "TextView", "View", "WidgetView", "in_kernel",
            "make_view"]
@@ -70,13 +64,9 @@ class WidgetView(View):
 
     def __init__(self, *, clock: Clock = time.monotonic, min_interval: float = DEFAULT_INTERVAL):
         super().__init__(clock=clock, min_interval=min_interval)
-        self._last_render: float | None = None
-        self._splitter = BlockSplitter()
         self._tail_value = ""
-        self._handle: Any = None
         self._widgets: dict[str, Any] = {}
         self._capturing = False  # the body Output captures this cell's displays
-        self._sent: deque[float] = deque()  # when recent display messages went out
 
     def start(self, header: dict[str, Any]) -> None:
         import ipywidgets as widgets
@@ -103,112 +93,56 @@ class WidgetView(View):
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
 
-    def update(self, message: Message) -> None:
-        self._track(message)
-        now = self.clock()
-        if self._due(now):
-            self._last_render = now
-            self._render()
-
-    def due(self) -> bool:
-        return self._due(self.clock())
-
-    def _due(self, now: float) -> bool:
-        if self._last_render is not None and now - self._last_render < self.min_interval:
-            return False
-        return self._may_send(now, 2 if self._capturing else 3)  # an append (+ capture) and the tail
-
-    def tool_call(self, block: Block) -> None:
-        self._render(final=True)
-        self._show_tool(block)
-        self._capture(False)
-        self._status(f"● running {block.get('name', 'tool')}…")
-
-    def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
-        traceback_text: str | None = None,
-    ) -> None:
-        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
-        self._end_message_display()
-        self.transcript.append(outcome)
-        self._append([tool_result_html(outcome)])
-        self._capture(False)
-        self._status("● waiting for Claude…")
-
-    def new_message(self) -> None:
-        self._end_message_display()
-        self._capture(False)
-        self._status("● streaming…")
-
-    def notice(self, text: str) -> None:
-        self.transcript.append(Notice(text))
-        self._append([notice_html(text)])
-        self._capture(False)
-
-    def finish(self, footer: str, stop_reason: str | None = None) -> None:
-        self._close(self.bundle(footer))
-
-    def fail(self, text: str, footer: str = "") -> None:
-        self._close(self.bundle(footer, error=text))
-
-    # -- internals
-    def _end_message_display(self) -> None:
-        self._render(final=True)
-        self._end_message()
-        self._splitter = BlockSplitter()
-
+    # -- drawing
     def _render(self, final: bool = False) -> None:
         """Append newly finished blocks of the current message; refresh the tail."""
-        message, parts, tail = self._current, [], ""
-        blocks = message.content if message is not None else []
-        while self._cursor < len(blocks):
-            block = blocks[self._cursor]
-            done = final or self._cursor < len(blocks) - 1
+        parts, tail = [], ""
+        for block, done in self._blocks_to_show(final):
             kind = block.get("type")
             if kind == "text":
-                chunks = self._splitter.feed(block.get("text", ""))
-                if done:
-                    chunks += self._splitter.close()
-                if chunks:
-                    parts.append(
-                        '<div class="claude-magic-answer">'
-                        + "".join(self._block_html(c) for c in chunks)
-                        + "</div>"
-                    )
+                parts.append(self._answer_html(block.get("text", ""), done))
                 if not done and self._splitter.pending:
                     tail = markdown_to_html(self._splitter.pending)
             elif kind == "tool_use":
-                if done and PARTIAL_JSON not in block:
-                    parts.append(self._tool_html(block))
+                if done and PARTIAL_JSON not in block and self._first_showing(block):
+                    parts.append(tool_call_html(block))
                 elif not done:
-                    partial = lenient_partial_json(block.get(PARTIAL_JSON, ""))
-                    tail = tool_preview_html(block.get("name", "tool"), partial)
+                    tail = tool_preview(block)
             elif kind in THINKING_TYPES:
                 if done:
                     parts.append(thinking_html([block]))
                 else:
                     tail = live_thinking_html(block)
-            if not done:
-                break
-            self._cursor += 1
-            self._splitter = BlockSplitter()
         self._append(parts)
         self._set_tail(tail)
 
-    def _block_html(self, text: str) -> str:
-        """A finished block's HTML, kept so the static bundle need not render it again."""
-        self._rendered[text] = html = markdown_to_html(text)
-        return html
+    def _show_html(self, html: str) -> None:
+        self._append([html])
+        self._capture(False)  # between messages the cell's displays go to the cell
 
-    def _tool_html(self, block: Block) -> str:
-        tool_id = block.get("id", "")
-        if tool_id in self._shown_tools:
-            return ""
-        self._shown_tools.add(tool_id)
-        return tool_call_html(block)
+    def _show_status(self, text: str) -> None:
+        self._capture(False)
+        if self._widgets:
+            self._widgets["status"].value = status_html(text)
+            self._note_sent()
 
-    def _show_tool(self, block: Block) -> None:
-        self._append([self._tool_html(block)])
+    def _show_end(self, footer: str, error: str | None) -> None:
+        bundle = self.bundle(footer, error=error)
+        self._capture(False)
+        if not self._publish(bundle):
+            return
+        # The widgets are off the page now; empty them so a saved widget state
+        # does not hold the answer a second time, then close them.
+        w = self._widgets
+        w["body"].clear_output()
+        w["tail"].value = w["header"].value = w["status"].value = ""
+        for name in ("box", "top", "header", "body", "tail", "status", "layout", "style"):
+            if name in w:
+                w[name].close()
+        self._widgets = {}
+
+    def _messages_per_render(self) -> int:
+        return 2 if self._capturing else 3  # an append (+ capture) and the tail
 
     def _append(self, parts: list[str]) -> None:
         fragment = "".join(parts)
@@ -242,44 +176,6 @@ class WidgetView(View):
             self._widgets["tail"].value = value
             self._note_sent()
 
-    def _status(self, text: str) -> None:
-        if self._widgets:
-            self._widgets["status"].value = status_html(text)
-            self._note_sent()
-
-    def _note_sent(self) -> None:
-        self._sent.append(self.clock())
-
-    def _may_send(self, now: float, count: int) -> bool:
-        """Whether `count` more display messages keep the last second within
-        MAX_MESSAGES_PER_SECOND."""
-        sent = self._sent
-        while sent and now - sent[0] >= 1.0:
-            sent.popleft()
-        return len(sent) + count <= MAX_MESSAGES_PER_SECOND
-
-    def _close(self, bundle: dict[str, str]) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        self._render(final=True)
-        self._capture(False)
-        if self._handle is None:
-            from IPython.display import display
-
-            display(bundle, raw=True)
-            return
-        self._handle.update(bundle, raw=True)
-        # The widgets are off the page now; empty them so a saved widget state
-        # does not hold the answer a second time, then close them.
-        w = self._widgets
-        w["body"].clear_output()
-        w["tail"].value = w["header"].value = w["status"].value = ""
-        for name in ("box", "top", "header", "body", "tail", "status", "layout", "style"):
-            if name in w:
-                w[name].close()
-        self._widgets = {}
-
 
 class TextView(View):
     """Plain text: new text is written as it arrives (no throttling needed, since
@@ -305,70 +201,44 @@ class TextView(View):
         images = ", ".join(f"{label} (~{tokens:,} tokens)" for _, label, tokens in header.get("images") or ())
         self._line(" · ".join(p for p in (title, images and f"images: {images}") if p))
 
-    def update(self, message: Message) -> None:
-        self._track(message)
-        self._render(final=False)
+    def _due(self, now: float) -> bool:
+        return True
 
-    def tool_call(self, block: Block) -> None:
-        self._render(final=True)
-        self._show_tool(block)
-
-    def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
-        traceback_text: str | None = None,
-    ) -> None:
-        self._render(final=True)
-        self._end_message()
-        self.transcript.append(ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text))
-        self._line(f"[{'error' if is_error else 'result'}] {summary}")
-
-    def new_message(self) -> None:
-        self._render(final=True)
-        self._end_message()
-        self._written = 0
-
-    def notice(self, text: str) -> None:
-        self.transcript.append(Notice(text))
-        self._line(f"[note] {text}")
-
-    def finish(self, footer: str, stop_reason: str | None = None) -> None:
-        if not self.finished:
-            self.finished = True
-            self._render(final=True)
-            self._line(footer)
-
-    def fail(self, text: str, footer: str = "") -> None:
-        if not self.finished:
-            self.finished = True
-            self._render(final=True)
-            self._line(f"Error: {text}")
-            self._line(footer)
-
-    # -- internals
-    def _render(self, final: bool) -> None:
-        blocks = self._current.content if self._current is not None else []
-        while self._cursor < len(blocks):
-            block = blocks[self._cursor]
-            done = final or self._cursor < len(blocks) - 1
+    # -- drawing
+    def _render(self, final: bool = False) -> None:
+        for block, done in self._blocks_to_show(final):
             if block.get("type") == "text":
                 text = block.get("text", "")
                 if self._written == 0 and text and not self._line_start:
                     self._write("\n")
                 self._write(text[self._written :])
                 self._written = len(text)
-            elif block.get("type") == "tool_use" and done and PARTIAL_JSON not in block:
-                self._show_tool(block)
+            elif (block.get("type") == "tool_use" and done and PARTIAL_JSON not in block
+                  and self._first_showing(block)):
+                self._show_tool_call(block)
             elif block.get("type") in THINKING_TYPES and done:
                 self._line(f"[{thinking_summary([block])}]")
-            if not done:
-                return
-            self._cursor += 1
-            self._written = 0
 
-    def _show_tool(self, block: Block) -> None:
-        if block.get("id", "") not in self._shown_tools:
-            self._shown_tools.add(block.get("id", ""))
-            self._line(f"[tool] {block.get('name', '?')} {tool_input_text(block.get('input') or {})}")
+    def _show_tool_call(self, block: Block) -> None:
+        self._line(f"[tool] {block.get('name', '?')} {tool_input_text(block.get('input') or {})}")
+
+    def _show_tool_result(self, outcome: ToolOutcome) -> None:
+        self._line(f"[{'error' if outcome.is_error else 'result'}] {outcome.summary}")
+
+    def _show_notice(self, text: str) -> None:
+        self._line(f"[note] {text}")
+
+    def _show_status(self, text: str) -> None:
+        """A terminal has no status line."""
+
+    def _show_end(self, footer: str, error: str | None) -> None:
+        if error is not None:
+            self._line(f"Error: {error}")
+        self._line(footer)
+
+    def _next_block(self) -> None:
+        super()._next_block()
+        self._written = 0
 
     def _line(self, text: str) -> None:
         if text:

@@ -396,9 +396,8 @@ class ComputerUseHandlers:
 
     def tools(self) -> list[Tool]:
         return [
-            Tool(name=d["name"], definition=d, handler=self.handler_for(d["name"]), confirm=True,
-                 beta=self.beta)
-            for d in self.definitions()
+            Tool(name=d["name"], definition=d, handler=handler, confirm=True, beta=self.beta)
+            for d in self.definitions() if (handler := self.handler_for(d["name"])) is not None
         ]
 
     def display_problem(self) -> str | None:

@@ -35,12 +35,13 @@ def _is_image_like(obj: Any) -> bool:
     if module.startswith("PIL.") and hasattr(obj, "save") and hasattr(obj, "size"):
         return True
     if module == "numpy" and type(obj).__name__ == "ndarray":
-        shape, dtype = getattr(obj, "shape", ()), str(getattr(obj, "dtype", ""))
+        shape: tuple[int, ...] = tuple(getattr(obj, "shape", ()))
+        dtype = str(getattr(obj, "dtype", ""))
         if dtype != "uint8":
             return False
         return (len(shape) == 3 and shape[2] in (3, 4)) or (len(shape) == 2 and min(shape) >= 8)
     if isinstance(obj, (bytes, bytearray)):
-        from ..core.images import sniff_format
+        from ..media.formats import sniff_format
 
         return sniff_format(bytes(obj)) in ("PNG", "JPEG", "GIF", "WEBP")
     return module.startswith("IPython") and type(obj).__name__ == "Image" and isinstance(getattr(obj, "data", None), bytes)
@@ -48,7 +49,8 @@ def _is_image_like(obj: Any) -> bool:
 
 def image_content(obj: Any) -> Block:
     """An image block for an image-like object, sized and encoded for the API."""
-    from ..core.images import figure_of, image_from_object, prepare_figure, prepare_image
+    from ..media.figures import figure_of, image_from_object, prepare_figure
+    from ..media.images import prepare_image
 
     figure = figure_of(obj)
     if figure is not None:

@@ -23,6 +23,7 @@ from .docstrings import Docstring, own_doc, parse_docstring
 
 _MODEL_MARK = "x-pydantic-model"  # set on pydantic models' own schemas while building
 _REF = "#/$defs/"
+_ANNOTATED: Any = Annotated  # subscripted with tuples built at run time
 _DATA_KEYS = {"default", "enum", "const", "examples"}  # values, not schemas
 _MAP_KEYS = {"properties", "patternProperties", "dependentSchemas"}  # name -> schema
 # JSON Schema keywords in `Annotated[X, {...}]` that pydantic can also enforce
@@ -143,7 +144,7 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return node
         ref = str(node.get("$ref", ""))
         name = ref[len(_REF):] if ref.startswith(_REF) else None
-        if name in defs:
+        if name is not None and name in defs:
             siblings = visit({k: v for k, v in node.items() if k != "$ref"}, in_model)
             if in_model or name in keep_ref:
                 if name not in kept:
@@ -197,7 +198,7 @@ def _field_hint(hint: Any) -> Any:
     if typing.get_origin(hint) is not Annotated:
         return hint
     base, *metadata = typing.get_args(hint)
-    return Annotated[(base, *map(_as_field_info, metadata))]
+    return _ANNOTATED[tuple([base, *map(_as_field_info, metadata)])]
 
 
 def _has_own_description(hint: Any) -> bool:
@@ -259,18 +260,19 @@ class Signature:
                 var_keyword = True
             elif p.kind is not p.VAR_POSITIONAL:
                 params.append(_Param(p.name, p.kind, p.default))
-        fields = {f"p{i}": _field(p, hints.get(p.name, Any), doc) for i, p in enumerate(params)}
+        fields: dict[str, Any] = {f"p{i}": _field(p, hints.get(p.name, Any), doc)
+                                  for i, p in enumerate(params)}
         # Unknown arguments are refused in `validate` (an `extra` setting here would reach
         # the dataclasses and TypedDicts inside too).
         config = ConfigDict()
         try:
             model = create_model("ToolInput", __config__=config, **fields)
         except Exception:  # a hint pydantic cannot build: that parameter takes anything
-            for key, p in zip(list(fields), params, strict=True):
+            for key, param in zip(list(fields), params, strict=True):
                 try:
                     create_model("Probe", __config__=config, x=fields[key])
                 except Exception:
-                    fields[key] = _field(p, Any, doc)
+                    fields[key] = _field(param, Any, doc)
             model = create_model("ToolInput", __config__=config, **fields)
         return cls(func, model, params, var_keyword, doc)
 
@@ -337,7 +339,8 @@ def _compatible(hint: Any) -> Any:
         fields = {name: (typing_extensions.Required if name in hint.__required_keys__
                          else typing_extensions.NotRequired)[_compatible(tp)]
                   for name, tp in _type_hints(hint).items()}
-        rebuilt = typing_extensions.TypedDict(hint.__name__, fields)  # type: ignore[operator]
+        typed_dict: Any = typing_extensions.TypedDict  # made from a name and fields at run time
+        rebuilt = typed_dict(hint.__name__, fields)
         rebuilt.__doc__, rebuilt.__module__ = hint.__doc__, hint.__module__
         return rebuilt
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -347,7 +350,7 @@ def _compatible(hint: Any) -> Any:
     if new == args:
         return hint
     if origin is Annotated:
-        return Annotated[(new[0], *args[1:])]
+        return _ANNOTATED[tuple([new[0], *args[1:]])]
     if isinstance(hint, types.UnionType):
         return typing.Union[new]  # noqa: UP007
     if isinstance(hint, types.GenericAlias):

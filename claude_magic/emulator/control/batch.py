@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 from ..errors import BedrockError, validation
 from ..faults import BATCH, FaultQueue
@@ -30,25 +30,15 @@ MIN_RECORDS = 100
 ACCOUNT = "123456789012"
 TERMINAL = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 DEFAULT_STEP = 1.0
-_JOB_PATH = re.compile(r"^/model-invocation-job/([^/]+)(/stop)?$")
 _NAME = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}$")
 _S3_URI = re.compile(r"^s3://([a-z0-9][-.a-z0-9]{1,61}[a-z0-9])(/.*)?$")
 
 
-def is_batch_path(path: str) -> bool:
-    return path in ("/model-invocation-job", "/model-invocation-jobs") or bool(_JOB_PATH.match(path))
-
-
-def batch_route(method: str, path: str) -> tuple[str, str | None]:
-    """The operation (and job identifier) of a control-plane batch path."""
-    if path == "/model-invocation-job" and method == "POST":
-        return CREATE, None
-    if path == "/model-invocation-jobs" and method == "GET":
-        return LIST, None
-    match = _JOB_PATH.match(path)
-    if match and method == ("POST" if match.group(2) else "GET"):
-        return (STOP if match.group(2) else GET), unquote(match.group(1))
-    raise BedrockError("UnknownOperationException", f"Unknown operation {method} {path[:200]}.", 404)
+def batch_step(value: Any) -> float:
+    """Seconds each batch job state lasts (0 to 60)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+        raise ValueError("batch_step must be a number of seconds between 0 and 60")
+    return float(value)
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -130,7 +120,7 @@ class BatchJobs:
         if operation == CREATE:
             return self.create(_json(body))
         if operation == LIST:
-            return self.list(parse_qs(query))
+            return self.list_jobs(parse_qs(query))
         job = self._find(job_id or "")
         if operation == GET:
             return job.describe()
@@ -186,7 +176,7 @@ class BatchJobs:
         threading.Thread(target=self._run, args=(job, rate), name=f"batch-job-{job_id}", daemon=True).start()
         return {"jobArn": job.arn}
 
-    def list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+    def list_jobs(self, query: dict[str, list[str]]) -> dict[str, Any]:
         def first(name: str) -> str | None:
             return query.get(name, [None])[0]
 
@@ -194,8 +184,8 @@ class BatchJobs:
             jobs = list(self._jobs.values())
         if first("statusEquals"):
             jobs = [j for j in jobs if j.status == first("statusEquals")]
-        if first("nameContains"):
-            jobs = [j for j in jobs if first("nameContains") in j.name]
+        if name_part := first("nameContains"):
+            jobs = [j for j in jobs if name_part in j.name]
         jobs.sort(key=lambda j: j.submit_time, reverse=first("sortOrder") != "Ascending")
         start = int(first("nextToken") or 0)
         size = int(first("maxResults") or 1000)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 from ...models import catalog
 from ...models.catalog import Model, current_date
@@ -29,22 +29,6 @@ ACCOUNT = "123456789012"
 PROFILE_NAMES = {"us": "US", "eu": "EU", "apac": "APAC", "jp": "JP", "au": "AU", "global": "Global"}
 _TUPLES = {"aliases", "profiles", "effort_levels", "api_versions", "cache_ttls", "computer_use"}
 _DATES = {"launched", "legacy", "end_of_life"}
-
-
-def is_catalogue_path(path: str) -> bool:
-    return path.startswith(("/foundation-models", "/inference-profiles"))
-
-
-def catalogue_route(method: str, path: str) -> tuple[str, str | None]:
-    """The operation (and identifier) of a control-plane listing path."""
-    if method == "GET":
-        for prefix, listing, single in (("/foundation-models", LIST_MODELS, GET_MODEL),
-                                        ("/inference-profiles", LIST_PROFILES, GET_PROFILE)):
-            if path in (prefix, prefix + "/"):
-                return listing, None
-            if path.startswith(prefix + "/") and "/" not in path[len(prefix) + 1:]:
-                return single, unquote(path[len(prefix) + 1:])
-    raise BedrockError("UnknownOperationException", f"Unknown operation {method} {path[:200]}.", 404)
 
 
 def model_from_user(entry: Any) -> Model:

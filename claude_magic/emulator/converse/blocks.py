@@ -68,7 +68,8 @@ def _bytes(value: dict[str, Any], where: str) -> str:
 def _image(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise validation(f"{where}.image: expected an object.")
-    media_type = IMAGE_FORMATS.get(value.get("format"))
+    image_format = value.get("format")
+    media_type = IMAGE_FORMATS.get(image_format) if isinstance(image_format, str) else None
     if media_type is None:
         raise validation(f"{where}.image.format: use one of {', '.join(IMAGE_FORMATS)}.")
     data = _bytes(value, f"{where}.image")

@@ -50,7 +50,7 @@ def _messages(converse: dict[str, Any]) -> list[dict[str, Any]]:
         messages = []
     if not isinstance(messages, list):
         raise validation("messages: expected a list of messages.")
-    out = []
+    out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise validation(f"messages.{i}: expected an object.")

@@ -109,12 +109,12 @@ def _parameter_rows(model: Model, body: dict[str, Any], input_tokens: int) -> li
     rows += [f"| {p} | {body[p]} |" for p in PARAMETERS if p in body]
     if body.get("stop_sequences"):
         rows.append(f"| stop_sequences | {len(body['stop_sequences'])} |")
-    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    thinking: dict[str, Any] = body["thinking"] if isinstance(body.get("thinking"), dict) else {}
     if thinking.get("type") == "enabled":
         rows.append(f"| thinking | budget {thinking.get('budget_tokens')} tokens |")
     elif thinking.get("type") in ("adaptive", "disabled"):
         rows.append(f"| thinking | {thinking['type']} |")
-    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    config: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
     if "effort" in config:
         rows.append(f"| effort | {config['effort']} |")
     if isinstance(config.get("format"), dict):

@@ -10,8 +10,10 @@ uniqueItems, string formats/patterns/lengths, number bounds and multipleOf.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -160,10 +162,8 @@ def _number(schema: dict[str, Any], integer: bool, variant: int) -> int | float:
 
 def _pattern_string(pattern: str, min_length: int, max_length: float) -> str | None:
     """A short string matching `pattern` (and the length limits), or None."""
-    try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
-    except ImportError:  # Python 3.10
-        import sre_parse  # type: ignore[no-redef]
+    # the standard library's regular-expression parser (re._parser since 3.11)
+    sre_parse: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
     try:
         parsed = sre_parse.parse(pattern)
     except re.error:
@@ -324,7 +324,8 @@ class _Builder:
         return _string(schema, name, variant)
 
     def object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
-        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        found = schema.get("properties")
+        properties: dict[str, Any] = found if isinstance(found, dict) else {}
         required = [r for r in schema.get("required") or [] if isinstance(r, str)]
         wanted = list(dict.fromkeys([*required, *(p for p in properties if p in self.hints)]))
         if depth >= MAX_DEPTH:
@@ -337,7 +338,8 @@ class _Builder:
         return {key: self.build(properties.get(key, {}), key, 0, depth + 1) for key in wanted}
 
     def array(self, schema: dict[str, Any], name: str | None, depth: int) -> list[Any]:
-        prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
+        found = schema.get("prefixItems")
+        prefix: list[Any] = found if isinstance(found, list) else []
         items = schema.get("items", {})
         if isinstance(items, list):  # draft 4-7 tuple form
             prefix, items = items, schema.get("additionalItems", {})

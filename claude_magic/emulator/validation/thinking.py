@@ -32,7 +32,7 @@ MODIFIED = ("`thinking` or `redacted_thinking` blocks in the latest assistant me
 def _continues_tool_use(messages: list[Any]) -> bool:
     last = messages[-1] if messages else None
     content = last.get("content") if isinstance(last, dict) else None
-    return (isinstance(content, list) and last.get("role") == "user"
+    return (isinstance(last, dict) and isinstance(content, list) and last.get("role") == "user"
             and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content))
 
 

@@ -193,7 +193,7 @@ def stream_events(
     yield _compact({"type": "message_start", "message": head}).encode(), False
     for index, block in enumerate(message.content):
         yield from _block_events(index, block)
-    delta = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
+    delta: dict[str, Any] = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
     if message.stop_details:
         delta["stop_details"] = message.stop_details
     usage_delta: dict[str, Any] = {"output_tokens": usage["output_tokens"]}

@@ -1,0 +1,1 @@
+"""Media for Claude: images (normalise, resize, encode, within limits) and documents."""

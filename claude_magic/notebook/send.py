@@ -1,0 +1,82 @@
+"""Send: the turn's request (with the chat's history as it is now) through Bedrock,
+the reply streamed into the view; with tools, the loop that answers tool calls. A
+failure of any kind becomes one line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..bedrock.exchange import Exchange, as_user_error, interrupted_error
+from ..core.conversation import Conversation, Turn
+from ..core.errors import ClaudeMagicError, Interrupted
+from ..core.messages import Message
+from .prepare import PreparedCell
+from .session import KernelSession
+
+if TYPE_CHECKING:
+    from ..core.conversation import Wire
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised where an answer streams when the user stops it (not a kernel interrupt)."""
+
+
+def stopped_error(partial: Message | None) -> Interrupted:
+    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
+    return Interrupted(f"Stopped.{kept} The conversation is still valid; run the next cell as usual.")
+
+
+def open_exchange(session: KernelSession, prepared: PreparedCell, conversation: Conversation,
+                  turn: Turn, view: Any, client: Any = None) -> tuple[Exchange, list[Wire]]:
+    """The exchange that sends this turn's requests, and the first request's messages:
+    the history (unless --no-history) and the new question, fitted to Bedrock's limits."""
+    wire = [turn.user_message()] if prepared.options.no_history else conversation.messages(pending=turn)
+    messages, omitted = conversation.fit_request(wire, turn)
+    if omitted:
+        view.notice(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
+                    "were replaced by a placeholder in this request.")
+    exchange = Exchange(client or session.client(prepared.settings), prepared.request, view,
+                        fit=lambda wire: conversation.fit_request(wire, turn)[0])
+    return exchange, messages
+
+
+def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepared: PreparedCell,
+         view: Any) -> list[Message]:
+    """The assistant's replies for this turn (several, with tool results, when tools ran)."""
+    if prepared.plan is not None:
+        return prepared.plan.converse(exchange, messages)
+    toolset = prepared.toolset
+    if not toolset:
+        return [exchange.send(messages, None)]
+    from ..tools.approval import Approver, stdin_available
+    from ..tools.loop import ToolLoopInterrupted, run_tool_loop
+
+    config, shell = prepared.config, session.shell
+    approver = Approver(auto_approve=config.auto_approve_tools,
+                        stdin_available=lambda: stdin_available(shell))
+    try:
+        result = run_tool_loop(
+            exchange.send, messages, toolset, approver,
+            tool_choice=prepared.request.tool_choice,
+            max_steps=prepared.options.max_steps or config.max_steps,
+            on_call=view.tool_call,
+            on_result=lambda use, answer: view.tool_result_block(answer),
+        )
+    except ToolLoopInterrupted as exc:
+        exchange.finished = exc.result.as_messages()
+        raise
+    if result.notice:
+        view.notice(result.notice)
+    return result.as_messages()
+
+
+def failure(exc: BaseException, exchange: Exchange, view: Any) -> tuple[ClaudeMagicError, str]:
+    """The one-line error for a failed send, and the reason the partial answer is marked
+    with: stopped (the Stop button), interrupted (the kernel) or the error itself."""
+    stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)
+    if stopped:
+        return stopped_error(exchange.partial), "stopped"
+    if isinstance(exc, KeyboardInterrupt):
+        return interrupted_error(exchange.partial), "interrupted"
+    error = as_user_error(exc, exchange.request)
+    return error, str(error)

@@ -1,0 +1,67 @@
+"""Line commands come from one registry: dispatch, `%claude help`, the unknown-command
+line, `%%claude?` and the README's table all say the same."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from claude_magic.core.errors import ClaudeMagicError
+from claude_magic.notebook.commands import COMMANDS, help_text, markdown_table
+from claude_magic.notebook.commands.registry import command
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_command_is_declared_once_with_help_and_usage():
+    assert {"history", "reset", "undo", "chats", "models", "config", "usage", "offline", "save",
+            "load", "export", "tools", "jobs", "stop", "wait", "help", "fix"} == set(COMMANDS)
+    for name, cmd in COMMANDS.items():
+        assert cmd.name == name and cmd.help and cmd.usage.startswith(name)
+        assert not cmd.help.endswith(".")  # one line in a table, like the others
+    with pytest.raises(ValueError, match="declared twice"):
+        command("help", "again")(lambda session, args: None)
+
+
+def test_help_unknown_and_the_cell_help_list_the_registry(shell):
+    help_run = shell.run("%claude help")
+    assert help_run.success, help_run.stderr
+    for cmd in COMMANDS.values():
+        assert cmd.usage in " ".join(help_run.stdout.split())
+    assert "--max-tokens" in help_run.stdout  # the cell's options too
+    unknown = shell.run("%claude frobnicate")
+    assert not unknown.success
+    assert f"use one of {', '.join(sorted(COMMANDS))}." in unknown.stdout + unknown.stderr
+    empty = shell.run("%claude")
+    assert ", ".join(sorted(COMMANDS)) in empty.stdout + empty.stderr
+    doc = shell.ip.magics_manager.magics["cell"]["claude"].__doc__
+    assert help_text() in doc and "--max-tokens" in doc
+
+
+def test_a_command_option_error_is_one_line(shell):
+    run = shell.run("%claude wait --timeout soon")
+    assert not run.success
+    assert "%claude wait: argument --timeout: invalid float value: 'soon'." in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_usage_comes_from_the_options():
+    assert COMMANDS["history"].usage == "history [--chat NAME]"
+    assert COMMANDS["wait"].usage == "wait [--chat NAME] [--timeout S]"
+    assert COMMANDS["fix"].usage == "fix [N] [--chat NAME]"
+    parsed = COMMANDS["wait"].parser().parse_args(["--timeout", "2"])
+    assert parsed == argparse.Namespace(chat=None, timeout=2.0)
+    with pytest.raises(ClaudeMagicError, match="unrecognized arguments"):
+        COMMANDS["chats"].parser().parse_args(["--nope"])
+
+
+def test_the_readme_table_is_the_registry():
+    """README.md's blocks are generated (cog): `cog -r README.md` refreshes them."""
+    assert markdown_table() in README.read_text()
+    check = subprocess.run([sys.executable, "-m", "cogapp", "--check", str(README)],
+                           capture_output=True, text=True, cwd=README.parent)
+    assert check.returncode == 0, check.stdout + check.stderr
