@@ -43,7 +43,8 @@ def start_emulator(*args: str) -> tuple[subprocess.Popen, str, str | None]:
 
 
 def admin(url: str, route: str, payload: object, method: str = "POST") -> None:
-    request = urllib.request.Request(url + "/_emulator/" + route, data=json.dumps(payload).encode(), method=method)
+    request = urllib.request.Request(url + "/_emulator/" + route, data=json.dumps(payload).encode(), method=method,
+                                     headers={"Content-Type": "application/json"})
     urllib.request.urlopen(request, timeout=10).read()
 
 
@@ -143,7 +144,7 @@ def memory_figures(url: str, rows: int) -> dict:
 def batch_figures(url: str, s3_url: str, records: int) -> dict:
     import boto3
 
-    from claude_magic.bedrock.ask import user_content
+    from claude_magic.bedrock.ask import answer_source, user_content
     from claude_magic.bedrock.batch import map_batch
     from claude_magic.bedrock.cache import cache_at
     from claude_magic.bedrock.many import prepare
@@ -166,7 +167,8 @@ def batch_figures(url: str, s3_url: str, records: int) -> dict:
             marks.setdefault("ended", time.perf_counter())
 
     began = time.perf_counter()
-    prepared = prepare(spec, [user_content(p) for p in prompts(records, "batch")], cache)
+    prepared = prepare(spec, [user_content(p) for p in prompts(records, "batch")], cache,
+                       source=answer_source(settings, built_in_emulator=False))
     map_batch(settings, spec, prepared, cache=cache, s3_uri="s3://bench-batch/jobs",
               role_arn="arn:aws:iam::123456789012:role/bench", poll_interval=0.2, report=report)
     finished = time.perf_counter()

@@ -21,7 +21,7 @@ os.environ["CLAUDE_MAGIC_TODAY"] = TODAY
 # running notebooks (kernel; binder_install builds the environment binder's notebooks run in),
 # driving JupyterLab in Chromium (browser), moto's S3 server (s3).
 MARKED_BY_FIXTURE = {
-    "kernel": {"new_kernel", "run_notebook", "binder_install"},
+    "kernel": {"new_kernel", "run_notebook", "binder_install", "demo_first_run"},
     "browser": {"browser", "lab", "lab_without_anywidget"},
     "s3": {"s3_server"},
 }

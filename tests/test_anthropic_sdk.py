@@ -79,3 +79,56 @@ def test_sampling_rule_reaches_the_sdk(sdk):
                             extra_body={"temperature": 0.2},
                             messages=[{"role": "user", "content": "Hi"}])
     assert "`temperature` is deprecated for this model" in str(caught.value)
+
+
+@pytest.mark.parametrize("thinking", [None, {"type": "adaptive"}], ids=["plain", "thinking"])
+def test_standard_tool_loop_with_blocks_passed_back_by_model_dump(sdk, emulator, thinking):
+    """The common loop: `response.content` blocks passed back as `model_dump()` dicts, with
+    every field the SDK has (`caller` and `toolset_name` None, `citations` None)."""
+    options = {"model": OPUS, "max_tokens": 2000, "tools": [WEATHER]}
+    if thinking:
+        options["thinking"] = thinking
+    messages: list = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    response = sdk.messages.create(messages=messages, **options)
+    rounds = 0
+    while response.stop_reason == "tool_use":
+        rounds += 1
+        blocks = [b.model_dump() for b in response.content]
+        messages.append({"role": "assistant", "content": blocks})
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": b.id, "content": f"4 °C in {b.input['city']}"}
+            for b in response.content if b.type == "tool_use"]})
+        response = sdk.messages.create(messages=messages, **options)
+    assert rounds == 1 and response.stop_reason == "end_turn"
+    assert "4 °C in Oslo" in response.content[-1].text
+    echoed = emulator.requests()[-1]["body"]["messages"][1]["content"]
+    use = next(b for b in echoed if b["type"] == "tool_use")
+    assert use["toolset_name"] is None and use["caller"] is None
+    assert next(b for b in echoed if b["type"] == "text")["citations"] is None
+    assert [r["status"] for r in emulator.requests()] == [200, 200]
+
+
+def test_tool_loop_through_the_beta_client(sdk, emulator):
+    options = {"model": OPUS, "max_tokens": 500, "tools": [WEATHER],
+               "betas": ["token-efficient-tools-2025-02-19"]}
+    messages: list = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    first = sdk.beta.messages.create(messages=messages, **options)
+    (use,) = [b for b in first.content if b.type == "tool_use"]
+    messages += [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                               "content": "4 °C", "toolset_name": None}]}]
+    second = sdk.beta.messages.create(messages=messages, **options)
+    assert second.stop_reason == "end_turn"
+    assert emulator.requests()[-1]["body"]["anthropic_beta"] == ["token-efficient-tools-2025-02-19"]
+
+
+def test_a_toolset_name_must_be_a_string(sdk):
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        sdk.messages.create(model=OPUS, max_tokens=100, tools=[WEATHER], messages=[
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "input": {},
+                                               "name": "get_weather", "toolset_name": 7}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                          "content": "4 °C"}]}])
+    expected = "messages.1.content.0.tool_use.toolset_name: Input should be a valid string"
+    assert expected in str(caught.value)

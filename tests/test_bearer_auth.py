@@ -76,7 +76,7 @@ def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
         _, messages = run_in_kernel(kc, f"%%claude -m {HAIKU}\nHello")
         assert "Answer via API key" in _printed(messages)
         [request] = emu.requests()
-        assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
+        assert request["headers"]["Authorization"] == f"Bearer ****{TOKEN[-4:]}"  # redacted
         assert request["status"] == 200
 
         _, messages = run_in_kernel(kc, "%claude config")
@@ -92,7 +92,7 @@ def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
         assert len(errors) == 1 and len(errors[0]["traceback"]) == 1
         line = errors[0]["evalue"]
         assert "API key" in line and "12 hours" in line and "\n" not in line
-        assert emu.requests()[-1]["headers"]["Authorization"] == "Bearer ABSKwrong-or-expired-key"
+        assert emu.requests()[-1]["headers"]["Authorization"] == "Bearer ****-key"
         assert emu.requests()[-1]["status"] == 403
 
 

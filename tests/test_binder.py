@@ -90,11 +90,8 @@ def test_start_respects_an_explicit_choice(tmp_path):
 # ---------------------------------------------------------------- the repo2docker way
 
 
-@pytest.fixture(scope="module")
-def binder_install(tmp_path_factory):
-    """A copy of the repository and a fresh venv holding what binder/ installs."""
-    base = tmp_path_factory.mktemp("binder")
-    repo = base / "repo"
+def _repository_copy(repo):
+    """The files binder/ uses, copied to `repo` (a fresh folder)."""
     repo.mkdir()
     for name in REPO_FILES:
         source = ROOT / name
@@ -102,6 +99,14 @@ def binder_install(tmp_path_factory):
             shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         else:
             shutil.copy2(source, repo / name)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def binder_install(tmp_path_factory):
+    """A copy of the repository and a fresh venv holding what binder/ installs."""
+    base = tmp_path_factory.mktemp("binder")
+    repo = _repository_copy(base / "repo")
     env_dir = base / "env"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     install = subprocess.run(
@@ -146,6 +151,25 @@ def test_binder_runs_each_notebook_offline(binder_install, notebook):
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
     shown = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
     assert "Offline emulator" in shown
+
+
+@pytest.fixture(scope="module")
+def demo_first_run(tmp_path_factory):
+    """binder/demo run for the first time in a fresh copy of the repository: it creates
+    .venv, installs claude-magic and starts `jupyter lab --version`."""
+    base = tmp_path_factory.mktemp("demo")
+    repo = _repository_copy(base / "repo")
+    return subprocess.run([str(repo / "binder" / "demo"), "--version"], cwd=base, capture_output=True,
+                          text=True, env=clean_env(base / "home", PIP_NO_INPUT="1"), timeout=1200)
+
+
+@pytest.mark.timeout(1500)
+def test_first_demo_run_installs_without_build_warnings(demo_first_run):
+    assert demo_first_run.returncode == 0, demo_first_run.stderr[-3000:]
+    assert demo_first_run.stdout.strip().split(".")[0].isdigit()  # `jupyter lab --version`
+    stderr = demo_first_run.stderr
+    assert "Installing claude-magic into .venv" in stderr and OFFLINE_LINE in stderr
+    assert "Editable install" not in stderr and "BuildBackendWarning" not in stderr, stderr[-3000:]
 
 
 @pytest.mark.timeout(300)

@@ -237,6 +237,8 @@ def test_quickstart_streams_and_renders(lab, browser):
         if not _is_claude(final):
             continue
         finals[i] = final
+        # a table shows once it is complete, never as raw Markdown rows while it streams
+        assert not [s for s in seen if "| Request |" in s["text"] or "|---|" in s["text"]], final["source"]
         # the answer grows in the page while the cell's prompt still reads [*]
         partial = [s["text"] for s in seen if "Offline emulator" in s["text"]
                    and "get Claude's answer" not in s["text"] and "out tokens" not in s["text"]]
@@ -257,7 +259,7 @@ def test_quickstart_streams_and_renders(lab, browser):
     for final in finals.values():
         html, text = final["html"], final["text"]
         assert "Offline emulator" in text or "offline emulator" in text, final["source"]
-        assert re.search(r"\d+ in / \d+ out tokens", text), final["source"]  # the footer
+        assert re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", text), final["source"]  # the footer
         # rendered Markdown: emphasis became tags, no Markdown syntax is left to see
         assert re.search(r"<(strong|em|table|code|li|blockquote)\b", html), final["source"]
         assert "**Offline emulator**" not in text and "_(continued" not in text, final["source"]
@@ -281,7 +283,8 @@ def test_model_output_cannot_run_script_in_the_page(lab, browser):
     setup, _ = notebook.run_and_watch(0)
     emulator_url = re.search(r"http://127\.0\.0\.1:\d+", setup["text"]).group(0)
     request = urllib.request.Request(f"{emulator_url}/_emulator/script", method="POST",
-                                     data=json.dumps({"content": XSS_REPLY}).encode())
+                                     data=json.dumps({"content": XSS_REPLY}).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
@@ -377,12 +380,51 @@ def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anyw
     notebook = Lab(browser, lab_without_anywidget["url"], name)
     notebook.run_and_watch(0)
     first, _ = notebook.run_and_watch(1)  # the delta widget can't load here: the answer still ends rendered
-    assert re.search(r"\d+ in / \d+ out tokens", first["text"]) and "<strong>" in first["html"]
+    assert re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", first["text"]) and "<strong>" in first["html"]
     second, seen = notebook.run_and_watch(2)  # the kernel has learnt it: the ipywidgets view streams
     live = [s for s in seen if "claude-magic-live" in s["html"] and "Offline emulator" in s["text"]
             and "out tokens" not in s["text"]]
     assert live and not [s for s in seen if "claude-magic-delta" in s["html"]]
-    assert re.search(r"\d+ in / \d+ out tokens", second["text"]) and "<strong>" in second["html"]
+    assert re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", second["text"]) and "<strong>" in second["html"]
     for outputs in notebook.outputs():
         assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     notebook.page.close()
+
+
+def test_a_failed_answer_says_so_once_and_run_all_stops_there(lab, browser):
+    """The error shows in the answer (⚠) and nowhere else; the cell still fails."""
+    name = "failing.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline\n"
+                                          "%config ClaudeMagic.max_attempts = 1"),
+                nbformat.v4.new_code_cell("%%claude\nAnything."),
+                nbformat.v4.new_code_cell("print('ran after the failure')")]
+    nbformat.write(nb, lab["root"] / name)
+    notebook = Lab(browser, lab["url"], name)
+    setup, _ = notebook.run_and_watch(0)
+    emulator_url = re.search(r"http://127\.0\.0\.1:\d+", setup["text"]).group(0)
+    request = urllib.request.Request(f"{emulator_url}/_emulator/faults", method="POST",
+                                     data=json.dumps({"type": "throttle", "times": 5}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
+    page = notebook.page
+    page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-below')")
+    page.wait_for_function("() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                           " === 'idle' && jupyterapp.shell.currentWidget.content.widgets[1].model"
+                           ".outputs.toJSON().some(o => o.output_type === 'error')", timeout=60_000)
+    failed = notebook._settled(1)
+    assert failed["text"].count("throttling requests") == 1, failed["text"]
+    assert "⚠" in failed["text"] and "claude-magic:" not in failed["text"]
+    [error] = [o for o in notebook.outputs()[1] if o["output_type"] == "error"]
+    assert "throttling requests" in error["evalue"]
+    # the error output renders as (next to) nothing, and the cells below did not run
+    height = page.evaluate("""() => {
+        const area = jupyterapp.shell.currentWidget.content.widgets[1].node;
+        const boxes = [...area.querySelectorAll("[data-mime-type='application/vnd.jupyter.stderr']")];
+        return Math.max(0, ...boxes.map(b => b.getBoundingClientRect().height));
+    }""")
+    assert height <= 8, height
+    assert notebook.cell(2)["count"] is None and "ran after" not in notebook.cell(2)["text"]
+    notebook.cell_locator(1).screenshot(path=str(ARTIFACTS / "failed-answer.png"))
+    page.close()

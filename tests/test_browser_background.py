@@ -23,7 +23,8 @@ TICKS = "import time\nfor i in range(8):\n    print('tick', i, flush=True)\n    
 
 def _script(emulator_url: str, text: str) -> None:
     request = urllib.request.Request(f"{emulator_url}/_emulator/script", method="POST",
-                                     data=json.dumps({"content": text}).encode())
+                                     data=json.dumps({"content": text}).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
@@ -70,7 +71,7 @@ def test_background_answer_grows_while_another_cell_runs(lab, browser):  # noqa:
     assert "tick 7" in ticks["text"] and "word" not in ticks["text"]
     notebook.cell_locator(1).screenshot(path=str(ARTIFACTS / "background-streaming.png"))
 
-    final = _wait(notebook, 1, lambda s: re.search(r"\d+ in / \d+ out tokens", s["text"]))
+    final = _wait(notebook, 1, lambda s: re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", s["text"]))
     assert "Story: word" in final["text"] and "tick" not in final["text"]
     assert "Stop" not in [b.strip() for b in notebook.cell_locator(1).locator("button").all_inner_texts()]
 

@@ -51,11 +51,11 @@ def test_breakpoints_on_system_and_newest_turn_then_read(shell, emulator):
     body = last_body(emulator)
     assert _markers(body) == [("system", 0, {"type": "ephemeral"}), ("messages", 0, {"type": "ephemeral"})]
     assert body["system"][0]["text"] == LONG
-    assert "cache write" in first.stdout and "cache read" not in first.stdout
+    assert "written to cache" in first.stdout and "cached" not in first.stdout
     second = _ok(shell.ask("-m sonnet-4.5", "Second question?"))
     body = last_body(emulator)
     assert [(w, i) for w, i, _ in _markers(body)] == [("system", 0), ("messages", 0), ("messages", 2)]
-    assert "cache read" in second.stdout
+    assert "cached" in second.stdout
     turns = shell.magic.session.chats.get().turns
     assert turns[0].usage.cache_creation_input_tokens > 0
     assert turns[1].usage.cache_read_input_tokens >= turns[0].usage.cache_creation_input_tokens
@@ -134,7 +134,8 @@ def test_emulator_cache_write_read_and_expiry(bedrock_client, emulator):
     assert read["cache_creation_input_tokens"] == 0 and read["input_tokens"] < 20
     # the clock moved past the TTL, by the admin route
     request = urllib.request.Request(emulator.url + "/_emulator/clock", method="POST",
-                                     data=json.dumps({"advance": 301}).encode())
+                                     data=json.dumps({"advance": 301}).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         assert json.loads(response.read())["offset"] == 301
     expired = _invoke(bedrock_client, _body(marker))

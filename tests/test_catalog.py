@@ -120,3 +120,13 @@ def test_computer_use_versions_of_the_newer_models():
             "str_replace_based_edit_tool")
     haiku = newest_computer_use(catalog.lookup("anthropic.claude-haiku-4-5-20251001-v1:0"))
     assert haiku.computer == "computer_20250124"
+
+
+def test_suggestions_name_only_models_one_can_call_today():
+    today = catalog.current_date()  # pinned by CLAUDE_MAGIC_TODAY in the tests
+    for typed in ("claude-sonnet-9", "sonet", "opus-4", "claude-instant", "haiku-3"):
+        for alias in catalog.suggest(typed):
+            model = catalog.aliases(today)[alias]
+            assert model.status(today) != "retired" and model.launched <= today, (typed, alias)
+    assert catalog.suggest("claude-sonnet-9")[0].startswith("sonnet")
+    assert "sonnet" in catalog.suggest("sonet")

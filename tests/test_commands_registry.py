@@ -4,6 +4,7 @@ line, `%%claude?` and the README's table all say the same."""
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,16 @@ def test_the_readme_table_is_the_registry():
     check = subprocess.run([sys.executable, "-m", "cogapp", "--check", str(README)],
                            capture_output=True, text=True, cwd=README.parent)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_readme_documents_each_admin_route_once_in_its_table():
+    from claude_magic.emulator.routes import ADMIN, ROUTES
+
+    lines = README.read_text().splitlines()
+    rows = [n for n, line in enumerate(lines) if line.startswith("| ") and "/_emulator/" in line]
+    assert rows == list(range(rows[0], rows[0] + len(rows))), "admin route rows outside their table"
+    documented = [(method, path) for n in rows
+                  for path in re.findall(r"/_emulator/\w+", lines[n].split(" | ")[0])
+                  for method in re.findall(r"`(GET|POST|DELETE)", lines[n].split(" | ")[0])]
+    served = [(r.method, r.shown) for r in ROUTES if r.service is ADMIN]
+    assert sorted(documented) == sorted(served)  # each once

@@ -72,7 +72,8 @@ def test_models_added_are_listed_and_callable(tmp_path):
     path.write_text(json.dumps([{"id": "anthropic.claude-haiku-6", "profiles": ["global"]}]))
     with Emulator(models=[NEW_SONNET, *models_from_file(str(path))]) as emu:
         request = Request(emu.url + "/_emulator/models", method="POST",
-                          data=json.dumps({"id": "anthropic.claude-opus-6", "max_output_tokens": 256_000}).encode())
+                          data=json.dumps({"id": "anthropic.claude-opus-6", "max_output_tokens": 256_000}).encode(),
+                          headers={"Content-Type": "application/json"})
         assert json.loads(urlopen(request).read()) == {"added": ["anthropic.claude-opus-6"]}
         client = control(emu.url)
         listed = {s["modelId"] for s in client.list_foundation_models()["modelSummaries"]}
@@ -89,7 +90,8 @@ def test_models_added_are_listed_and_callable(tmp_path):
             runtime.invoke_model(modelId="global.anthropic.claude-haiku-6",
                                  body=json.dumps(dict(body, max_tokens=100, temperature=0.5)))
         assert "`temperature` is deprecated for this model" in caught.value.response["Error"]["Message"]
-        bad = Request(emu.url + "/_emulator/models", method="POST", data=b'{"id": "gpt-9"}')
+        bad = Request(emu.url + "/_emulator/models", method="POST", data=b'{"id": "gpt-9"}',
+                      headers={"Content-Type": "application/json"})
         with pytest.raises(Exception) as refused:
             urlopen(bad)
         assert refused.value.code == 400
@@ -114,9 +116,9 @@ def test_refresh_finds_a_new_model_and_a_cell_uses_it(magic_env):
     try:
         listing = shell.run("%claude models --refresh")
         assert listing.success, listing.stdout + listing.stderr
-        row = next(line for line in listing.stdout.splitlines() if "anthropic.claude-sonnet-6" in line)
-        assert "not in the built-in catalogue" in row and row.rstrip().endswith("yes")
-        assert "in us-east-1" in listing.stdout
+        row = next(line for line in listing.stdout.splitlines() if " sonnet-6 " in line)
+        assert row.rstrip().endswith("not in catalogue")
+        assert "Bedrock offers this account in us-east-1: all of these." in listing.stdout
         run = shell.ask("-m anthropic.claude-sonnet-6", "Hello, new model")
         assert run.success, run.stdout + run.stderr
         request = magic_env.requests()[-1]

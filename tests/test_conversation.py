@@ -4,11 +4,12 @@ through a real boto3 client to prove Bedrock would accept them."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 from helpers import HAIKU as MODEL
-from helpers import png_b64
+from helpers import png, png_b64
 
 from claude_magic.core.conversation import (
     INTERRUPTED_MARK,
@@ -318,7 +319,8 @@ def test_images_inside_tool_results_count_and_get_placeholders():
                 reply("done")])
     conv.add(t)
     conv.add(image_turn("more", 20, 2))
-    body, omitted = conv.request_body(Turn([text_block("now")]), max_tokens=10)
+    tool = {"name": "screenshot", "input_schema": {"type": "object"}}
+    body, omitted = conv.request_body(Turn([text_block("now")]), max_tokens=10, tools=[tool])
     assert omitted == ["image"]
     result = body["messages"][2]["content"][0]
     assert result["content"][0] == text_block("[image omitted]")
@@ -434,6 +436,123 @@ def test_conversation_json_is_versioned_and_checked():
         Conversation.from_json(json.dumps({**data, "version": 99}))
 
 
+def _saved(mutate) -> dict:
+    chats = Chats()
+    chats._chats["study"] = full_conversation()
+    data = chats.to_dict()
+    mutate(data["chats"][1])
+    return data
+
+
+def _image_source(data: bytes, media_type: str = "image/png") -> dict:
+    return {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode()}
+
+
+def _set(path: str, value):
+    def mutate(chat: dict) -> None:
+        *parents, last = json.loads(path)
+        node = chat
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return mutate
+
+
+IMAGE = '["turns", 0, "user", 0, "source"]'
+BAD_FILES = [
+    (_set('["turns"]', "abc"), "chats.study.turns: should be a list"),
+    (_set('["name"]', 5), "chats[1].name: should be a string"),
+    (_set('["system"]', {"text": "be brief"}), "chats.study.system: should be a string or null"),
+    (_set('["turns", 1, "replies", 1, "content"]', "hi"),
+     "chats.study.turns[1].replies[1].content: should be a list"),
+    (_set('["turns", 1, "replies", 0, "content", 0, "text"]', 7),
+     "chats.study.turns[1].replies[0].content[0].text: should be a string"),
+    (_set('["turns", 0, "user", 0]', {"type": "picture"}),
+     "chats.study.turns[0].user[0].type: should be"),
+    (_set('["turns", 0, "user", 0, "source", "data"]', "A" * 40_000_000),
+     "chats.study.turns[0].user[0].source.data: the image is 38.1 MB of base64"),
+    (_set(IMAGE, _image_source(b"hello, not an image")),
+     "chats.study.turns[0].user[0].source.data: not a JPEG, PNG, GIF or WebP image"),
+    (_set(IMAGE, _image_source(png(fmt="JPEG"))),
+     "chats.study.turns[0].user[0].source.media_type: the image data is image/jpeg, not image/png"),
+    (_set(IMAGE, _image_source(png(fmt="BMP"), "image/bmp")),
+     "chats.study.turns[0].user[0].source.media_type: should be one of"),
+    (_set(IMAGE, _image_source(png(size=(9000, 8)))),
+     "chats.study.turns[0].user[0].source.data: the image is 9000 × 8 pixels"),
+    (_set(IMAGE, {**_image_source(png()), "data": "not base64!"}),
+     "chats.study.turns[0].user[0].source.data: not valid base64"),
+    (_set('["turns", 1, "results", 0, 0, "content"]',
+          [{"type": "image", "source": _image_source(b"GIF89a")}]),
+     "chats.study.turns[1].results[0][0].content[0].source.data: "),
+    (_set('["turns", 0, "user"]', None), "chats.study.turns[0].user: should be a list"),
+    (lambda chat: chat["turns"][2].pop("user"), "chats.study.turns[2].user: missing"),
+    (_set('["version"]', 99),
+     "claude-magic-conversation version 99 is newer than this claude-magic"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), BAD_FILES)
+def test_load_names_the_first_bad_path_and_changes_nothing(tmp_path, mutate, expected):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_saved(mutate)))
+    chats = Chats()
+    chats.get().add(turn("kept"))
+    with pytest.raises(ValueError) as caught:
+        chats.load(path)
+    message = str(caught.value)
+    assert message.startswith(expected) and "\n" not in message and len(message) < 300, message
+    assert chats.names() == ["default"] and chats.get().turns[0].prompt_text == "kept"
+
+
+def test_load_command_says_what_is_wrong_in_one_line(shell, tmp_path):
+    shell.ask("", "kept")
+    path = tmp_path / "bad.json"
+    for text, expected in (
+            ("not json", "not JSON (Expecting value at line 1, column 1)"),
+            (json.dumps(_saved(_set('["turns"]', "abc"))), "chats.study.turns: should be a list"),
+            (json.dumps({"format": "claude-magic-chats", "version": 1, "chats": 3}),
+             "chats: should be a list")):
+        path.write_text(text)
+        run = shell.run(f"%claude load {path}")
+        assert not run.success
+        (line,) = [line for line in run.stdout.splitlines() if "Can't load" in line]
+        assert line.endswith(f"Can't load {path}: {expected}. The chats are unchanged.")
+        assert "Traceback" not in run.stdout + run.stderr
+    assert [t.prompt_text for t in shell.magic.session.chats.get().turns] == ["kept"]
+    assert shell.magic.session.chats.names() == ["default"]
+
+
+def test_saved_images_of_every_allowed_type_load(tmp_path):
+    chats = Chats()
+    conv = chats.get("pictures")
+    blocks = [image_block(base64.b64encode(png(fmt=fmt, size=(31, 17))).decode(), media)
+              for fmt, media in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"),
+                                 ("WEBP", "image/webp"))]
+    conv.add(Turn([*blocks, text_block("four pictures")]))
+    chats.save(tmp_path / "pictures.json")
+    assert Chats().load(tmp_path / "pictures.json") == ["default", "pictures"]
+
+
+@pytest.mark.parametrize(("fmt", "mode", "options", "media_type"), [
+    ("PNG", "RGBA", {}, "image/png"), ("JPEG", "RGB", {"progressive": True}, "image/jpeg"),
+    ("JPEG", "L", {"exif": b"Exif\x00\x00" + b"\x00" * 5000}, "image/jpeg"),
+    ("GIF", "P", {}, "image/gif"),
+    ("WEBP", "RGB", {}, "image/webp"), ("WEBP", "RGB", {"lossless": True}, "image/webp"),
+    ("WEBP", "RGBA", {}, "image/webp")])
+def test_image_headers_give_type_and_size(fmt, mode, options, media_type):
+    import io
+
+    from PIL import Image
+
+    from claude_magic.core.image_header import ImageHeader, read_image_header
+
+    buffer = io.BytesIO()
+    Image.new(mode, (1203, 77)).save(buffer, fmt, **options)
+    raw = buffer.getvalue()
+    assert read_image_header(raw) == ImageHeader(media_type, 1203, 77)
+    assert read_image_header(raw[:9]) is None and read_image_header(b"BM" + raw) is None
+
+
 def test_export_notebook_round_trip(tmp_path):
     import nbformat
 
@@ -457,4 +576,4 @@ def test_export_notebook_round_trip(tmp_path):
     assert "The mean is **1.5**." in tool_cell and "`mean`" in tool_cell and "1.5" in tool_cell
     assert "[interrupted]" in cells[6].source
     assert "&lt;script>alert(1)&lt;/script>" in cells[6].source and "<script" not in cells[6].source
-    assert "`<b>`" in cells[6].source  # code spans show their text as is
+    assert "<code>&#60;b&#62;</code>" in cells[6].source  # code with `<` as an HTML code element

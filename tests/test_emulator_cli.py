@@ -148,3 +148,17 @@ def test_today_and_models_options(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "claude_magic.emulator", "--today", "someday"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_limit_options_reach_the_server():
+    process, url = start("--quiet", "--max-connections", "8", "--request-timeout", "2.5",
+                         "--log-requests", "50", "--log-bytes", "2MB", "--log-body-bytes", "64KB")
+    try:
+        assert health(url)["limits"] == {"max_connections": 8, "request_timeout": 2.5, "log_requests": 50,
+                                         "log_bytes": 2 * 1024 * 1024, "log_body_bytes": 64 * 1024}
+    finally:
+        assert stop(process) == 0
+    for option, value in [("--max-connections", "0"), ("--log-bytes", "lots"), ("--request-timeout", "-1")]:
+        bad = subprocess.run([sys.executable, "-m", "claude_magic.emulator", option, value],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and option in bad.stderr.strip().splitlines()[-1], bad.stderr

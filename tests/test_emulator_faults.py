@@ -193,7 +193,8 @@ def test_faults_over_the_admin_route(bedrock_client, emulator):
     parts = urlsplit(emulator.url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     faults = [{"type": "throttle"}, {"type": "stream_exception", "after_events": 1, "exception": "internalServerException"}]
-    connection.request("POST", "/_emulator/faults", body=json.dumps(faults))
+    connection.request("POST", "/_emulator/faults", body=json.dumps(faults),
+                       headers={"Content-Type": "application/json"})
     assert connection.getresponse().read() and emulator.faults()[0]["type"] == "throttle"
     with pytest.raises(bedrock_client.exceptions.ThrottlingException):
         bedrock_client.invoke_model_with_response_stream(modelId=HAIKU, body=request_body())

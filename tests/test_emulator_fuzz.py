@@ -1,16 +1,19 @@
 """Property: whatever arrives over the socket, the emulator answers without a 5xx and
-without hanging (requests are half-closed after sending, reads have a timeout)."""
+without hanging (requests are half-closed after sending, reads have a timeout); and any
+JSON shape sent to InvokeModel, Converse or the admin routes is a 4xx whose body holds no
+Python error, with nothing raised that the checks did not foresee."""
 
 from __future__ import annotations
 
 import http.client
 import io
 import json
+import re
 import socket
 from urllib.parse import quote
 
 import pytest
-from helpers import HAIKU
+from helpers import HAIKU, png_b64
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -263,3 +266,340 @@ def test_no_input_yields_a_5xx_or_a_hang(server, data):
     connection.request("GET", "/_emulator/health")
     assert connection.getresponse().status == 200
     connection.close()
+
+
+# -- well-formed HTTP, malformed JSON: every field of a valid request, wrongly typed ---------
+
+SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+PNG_B64 = png_b64()
+REPR = re.compile(r"Traceback|\w(Error|Exception)\(")
+
+any_text = st.text(st.characters(categories=["L", "N", "P", "Zs", "Cs"]), max_size=12)  # lone surrogates too
+wild_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | any_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
+    max_leaves=12,
+)
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["city"],
+          "properties": {"city": {"type": "string", "enum": ["Paris", "Oslo"]},
+                         "days": {"type": "array", "items": {"type": "integer"}},
+                         "where": {"type": "object", "additionalProperties": False,
+                                   "properties": {"lat": {"type": "number"}}}}}
+INVOKE_TEMPLATES = [
+    {
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 300, "temperature": 0.5,
+        "stop_sequences": ["END"], "metadata": {"user_id": "u1"},
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "tools": [{"name": "get_weather", "description": "Weather.", "input_schema": SCHEMA}],
+        "tool_choice": {"type": "auto"},
+        "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "Weather in Paris?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"},
+                 "title": "notes"},
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me look."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "Sunny"}]},
+            ]},
+        ],
+    },
+    {
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 2000,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [{"role": "user", "content": "Plan a trip to Oslo."}],
+    },
+    {
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
+        "output_config": {"format": {"type": "json_schema", "schema": SCHEMA}},
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "The weather in Oslo as JSON."}]}],
+    },
+    {
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
+        "anthropic_beta": ["computer-use-2025-01-24"],
+        "tools": [{"type": "computer_20250124", "name": "computer", "display_width_px": 1024,
+                   "display_height_px": 768}, {"type": "bash_20250124", "name": "bash"}],
+        "messages": [{"role": "user", "content": "Take a screenshot."}],
+    },
+]
+CONVERSE_TEMPLATES = [{
+    "system": [{"text": "Be brief."}, {"cachePoint": {"type": "default"}}],
+    "messages": [
+        {"role": "user", "content": [
+            {"text": "What is in these?"},
+            {"image": {"format": "png", "source": {"bytes": PNG_B64}}},
+            {"document": {"format": "txt", "name": "notes", "source": {"text": "some notes"}}},
+            {"cachePoint": {"type": "default", "ttl": "5m"}},
+        ]},
+        {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}}},
+        ]},
+        {"role": "user", "content": [
+            {"toolResult": {"toolUseId": "t1", "status": "success", "content": [
+                {"text": "Sunny"}, {"json": {"c": 21}},
+                {"image": {"format": "png", "source": {"bytes": PNG_B64}}},
+            ]}},
+            {"guardContent": {"text": {"text": "and tomorrow?"}}},
+        ]},
+    ],
+    "inferenceConfig": {"maxTokens": 400, "temperature": 0.3, "stopSequences": ["END"]},
+    "toolConfig": {"tools": [{"toolSpec": {"name": "get_weather", "description": "Weather.",
+                                           "inputSchema": {"json": SCHEMA}}},
+                             {"cachePoint": {"type": "default"}}],
+                   "toolChoice": {"auto": {}}},
+    "outputConfig": {"textFormat": {"structure": {"jsonSchema": {"schema": json.dumps(SCHEMA)}}}},
+    "additionalModelRequestFields": {"top_k": 5},
+    "additionalModelResponseFieldPaths": ["/stop_sequence"],
+}, {
+    "messages": [
+        {"role": "user", "content": [{"text": "Think first."}]},
+        {"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "Hmm.", "signature": "c2ln"}}},
+            {"reasoningContent": {"redactedContent": "c2Vj"}},
+            {"text": "Done."},
+        ]},
+        {"role": "user", "content": [{"text": "And?"}]},
+    ],
+    "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    "inferenceConfig": {"maxTokens": 2000},
+}]
+ADMIN_TEMPLATES = {
+    "/_emulator/script": {
+        "content": [{"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Oslo"}}],
+        "stop_reason": "tool_use", "usage": {"input_tokens": 12, "output_tokens": 7},
+    },
+    "/_emulator/faults": [{"type": "stream_exception", "after_events": 2, "exception": "internalServerException",
+                           "times": 1, "message": "boom", "rate": 0.5}],
+    "/_emulator/config": {"pace": None, "batch_step": 1, "today": "2026-12-01", "s3_endpoint_url": None},
+    "/_emulator/models": {"id": "anthropic.claude-opus-6", "profiles": ["us", "global"], "max_output_tokens": 8000,
+                          "context_window": 200000, "launched": "2026-01-01", "aliases": ["opus-6"],
+                          "effort_levels": ["low", "high"], "cache_ttls": ["5m"], "computer_use": ["2025-11-24"],
+                          "long_context": [1000000, "context-1m-2025-08-07"], "input_price": 5, "structured_output": True},
+    "/_emulator/clock": {"advance": 30},
+}
+
+
+def _paths(value: object, prefix: tuple = ()):
+    """Every place in a JSON value: the root, then each key's and item's, depth first."""
+    yield prefix
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+def _replaced(value: object, path: tuple, new: object) -> object:
+    if not path:
+        return new
+    head, *rest = path
+    copy = dict(value) if isinstance(value, dict) else list(value)  # type: ignore[call-overload]
+    copy[head] = _replaced(copy[head], tuple(rest), new)
+    return copy
+
+
+@st.composite
+def mutated(draw, template: object) -> object:
+    """`template` with one to three of its places (any depth) replaced by wild JSON values."""
+    value = template
+    for _ in range(draw(st.integers(1, 3))):
+        value = _replaced(value, draw(st.sampled_from(list(_paths(value)))), draw(wild_values))
+    return value
+
+
+def _deep(depth: int, kind: str) -> str:
+    return '{"a":' * depth + "1" + "}" * depth if kind == "object" else "[" * depth + "]" * depth
+
+
+deep_json = st.builds(_deep, st.integers(200, 3000), st.sampled_from(["object", "array"]))
+model_bodies = st.one_of(
+    st.sampled_from(INVOKE_TEMPLATES).flatmap(mutated).map(json.dumps),
+    st.sampled_from(CONVERSE_TEMPLATES).flatmap(mutated).map(json.dumps),
+    wild_values.map(json.dumps),
+    deep_json,
+    deep_json.map(lambda deep: '{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": '
+                  + deep + "}"),
+    deep_json.map(lambda deep: json.dumps({"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                                           "outputConfig": {"textFormat": {"structure": {"jsonSchema": {
+                                               "schema": deep}}}}})),
+)
+
+
+def _answer(port: int, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=READ_TIMEOUT)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _restore(server: Emulator) -> None:
+    server.reset()
+    server.pace = None
+    server.today = None
+    server.clear_models()
+    server.batch_step = 1
+    server.s3_endpoint_url = None
+
+
+def _assert_client_error_without_internals(status: int, data: bytes, captured) -> None:
+    text = data.decode("utf-8", "replace")
+    assert status < 500, text[:500]
+    assert not REPR.search(text), text[:500]
+    assert "Traceback" not in captured.readouterr().err  # no exception escaped the rules
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@FUZZ
+@given(
+    model=st.sampled_from([HAIKU, SONNET_45]),
+    operation=st.sampled_from(["invoke", "invoke-with-response-stream", "converse", "converse-stream",
+                               "count-tokens"]),
+    body=model_bodies,
+)
+def test_model_operations_refuse_malformed_json_with_a_4xx(server, capsys, model, operation, body):
+    if operation == "count-tokens":
+        body = json.dumps({"input": {"invokeModel": {"body": body}}})
+    headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+    capsys.readouterr()
+    try:
+        status, data = _answer(server.port, "POST", f"/model/{model}/{operation}", body.encode(), headers)
+    finally:
+        _restore(server)
+    _assert_client_error_without_internals(status, data, capsys)
+
+
+@FUZZ
+@given(
+    route_and_body=st.one_of(
+        st.sampled_from(sorted(ADMIN_TEMPLATES.items())).flatmap(
+            lambda item: st.tuples(st.just(item[0]), mutated(item[1]).map(json.dumps))),
+        st.tuples(st.sampled_from(sorted(ADMIN_TEMPLATES)), wild_values.map(json.dumps) | deep_json),
+    ),
+)
+def test_admin_routes_refuse_malformed_json_with_a_4xx(server, capsys, route_and_body):
+    route, body = route_and_body
+    capsys.readouterr()
+    try:
+        status, data = _answer(server.port, "POST", route, body.encode(), {"Content-Type": "application/json"})
+        _assert_client_error_without_internals(status, data, capsys)
+        if status == 200 and route in ("/_emulator/script", "/_emulator/models"):
+            # what was accepted is used by the next request without a server error
+            model = "us.anthropic.claude-opus-6" if route == "/_emulator/models" else HAIKU
+            for operation in ("invoke", "invoke-with-response-stream", "converse"):
+                request = ({"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}
+                           if operation == "converse" else INVOKE_TEMPLATES[0])
+                if route == "/_emulator/script":
+                    _answer(server.port, "POST", route, body.encode(), {"Content-Type": "application/json"})
+                status, data = _answer(server.port, "POST", f"/model/{model}/{operation}",
+                                       json.dumps(request).encode(), {"Authorization": AUTH})
+                _assert_client_error_without_internals(status, data, capsys)
+    finally:
+        _restore(server)
+
+
+# -- the malformed inputs that once answered 500 with a Python repr -------------------------
+
+MINIMAL = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]}
+CONVERSE_USER = {"role": "user", "content": [{"text": "Hi"}]}
+MALFORMED = {
+    "object nested 5,000 deep": ("invoke", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    "array nested 5,000 deep": ("invoke", b"[" * 5000 + b"]" * 5000),
+    "nested 5,000 deep, Converse": ("converse", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    "a lone surrogate": ("invoke", json.dumps({**MINIMAL, "messages": [{"role": "user", "content": "\ud800"}]}).encode()),
+    "a lone surrogate, streamed": (
+        "invoke-with-response-stream",
+        json.dumps({**MINIMAL, "messages": [{"role": "user", "content": "a \udfff b"}]}).encode(),
+    ),
+    "a lone surrogate, Converse": (
+        "converse", json.dumps({"messages": [{"role": "user", "content": [{"text": "\ud800"}]}]}).encode()),
+    "image.format as a list": ("converse", json.dumps({"messages": [{"role": "user", "content": [
+        {"image": {"format": ["png"], "source": {"bytes": PNG_B64}}}]}]}).encode()),
+    "toolResult.content as a bool": ("converse", json.dumps({
+        "messages": [{"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": True}}]}],
+        "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]},
+    }).encode()),
+    "tools[].type as a list": ("invoke", json.dumps({**MINIMAL, "tools": [{"type": ["custom"], "name": "f"}]}).encode()),
+    "schema.properties not an object": ("invoke", json.dumps({**MINIMAL, "output_config": {"format": {
+        "type": "json_schema", "schema": {"type": "object", "properties": 5, "additionalProperties": False}}}}).encode()),
+    "schema string nested 5,000 deep, Converse": ("converse", json.dumps({
+        "messages": [CONVERSE_USER],
+        "outputConfig": {"textFormat": {"structure": {"jsonSchema": {"schema": "[" * 5000 + "]" * 5000}}}},
+    }).encode()),
+}
+
+
+@pytest.mark.parametrize("operation, body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_model_requests_are_validation_errors(emulator, capsys, operation, body):
+    status, data = _answer(emulator.port, "POST", f"/model/{HAIKU}/{operation}", body,
+                           {"Authorization": AUTH, "Content-Type": "application/json"})
+    assert status == 400, data[:300]
+    assert not REPR.search(data.decode()), data[:300]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+ADMIN_MALFORMED = {
+    "models: profiles as a number": ("/_emulator/models", {"id": "anthropic.claude-opus-6", "profiles": 5}),
+    "models: profiles alone": ("/_emulator/models", {"profiles": 5}),
+    "models: a date as a number": ("/_emulator/models", {"id": "anthropic.claude-opus-6", "launched": 20260101}),
+    "models: an unknown computer-use version": (
+        "/_emulator/models", {"id": "anthropic.claude-opus-6", "computer_use": ["no-such-version"]}),
+    "models: max_output_tokens as text": (
+        "/_emulator/models", {"id": "anthropic.claude-opus-6", "max_output_tokens": "many"}),
+    "faults: exception as a list": (
+        "/_emulator/faults", {"type": "stream_exception", "exception": ["modelStreamErrorException"]}),
+    "script: a lone surrogate": ("/_emulator/script", {"content": "\ud800"}),
+    "script: nested 5,000 deep": ("/_emulator/script", "[" * 5000 + "]" * 5000),
+}
+
+
+@pytest.mark.parametrize("route, payload", ADMIN_MALFORMED.values(), ids=ADMIN_MALFORMED.keys())
+def test_malformed_admin_requests_are_validation_errors(emulator, capsys, route, payload):
+    body = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+    status, data = _answer(emulator.port, "POST", route, body, {"Content-Type": "application/json"})
+    assert status == 400, data[:300]
+    assert not REPR.search(data.decode()), data[:300]
+    assert "Traceback" not in capsys.readouterr().err
+    assert emulator.requests() == [] and emulator.faults() == []
+
+
+# -- the last line of defence: an exception nothing foresaw --------------------------------
+
+
+def _broken_model(**fields):
+    """A model added from Python with a field of the wrong type (nothing checks a Model)."""
+    import dataclasses
+
+    from claude_magic.models import catalog
+
+    base = catalog.lookup("anthropic.claude-haiku-4-5-20251001-v1:0")
+    return dataclasses.replace(base, id="anthropic.claude-haiku-9", on_demand=True, **fields)
+
+
+@pytest.mark.parametrize("fields, status, code, message", [
+    ({"max_output_tokens": "many"}, 400, "ValidationException", "Malformed input request: "),
+    ({"cache_min_tokens": "some"}, 500, "InternalServerException", "The emulator failed while answering"),
+])
+def test_an_unforeseen_exception_answers_without_python_internals(capfd, fields, status, code, message):
+    with Emulator(models=[_broken_model(**fields)]) as emulator:
+        connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=READ_TIMEOUT)
+        connection.request("POST", "/model/anthropic.claude-haiku-9/invoke", json.dumps(MINIMAL),
+                           {"Authorization": AUTH})
+        response = connection.getresponse()
+        data = response.read().decode()
+        connection.close()
+    assert response.status == status
+    assert response.getheader("x-amzn-ErrorType").startswith(code)
+    assert json.loads(data)["message"].startswith(message) and not REPR.search(data)
+    assert "TypeError" in capfd.readouterr().err  # the traceback is the emulator's to show

@@ -41,9 +41,13 @@ def stream_events(client, model_id: str, body: str) -> list[dict]:
 
 
 def post(url: str, path: str, body: bytes = b"", headers: dict | None = None, method: str = "POST"):
+    """Send a request; a body for an admin route goes as JSON, as they take nothing else."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request(method, path, body=body, headers=headers or {})
+    headers = dict(headers or {})
+    if body and path.startswith("/_emulator"):
+        headers.setdefault("Content-Type", "application/json")
+    connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     data = response.read()
     connection.close()

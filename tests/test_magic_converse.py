@@ -108,8 +108,7 @@ def test_usage_and_cache_tokens_in_the_footer(shell, emulator):
     emulator.script({"content": "cached answer", "usage": {
         "input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 3000}})
     run = shell.ask("", "Cached?")
-    assert "20 in / 7 out tokens" in run.stdout
-    assert "3,000 cache read" in run.stdout
+    assert "3,020 in (3,000 cached) / 7 out tokens" in run.stdout
     assert "$" in run.stdout  # the cost estimate
 
 

@@ -3,6 +3,8 @@ output is rendered safely, and a kernel interrupt mid-stream leaves a valid chat
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from html.parser import HTMLParser
 from queue import Empty
@@ -86,6 +88,76 @@ def test_errors_in_a_kernel_are_short(kernel_env, run_notebook, tmp_path):
     assert "Unknown model 'no-such-model'" in "".join(error["traceback"])
     assert len(error["traceback"]) == 1
     del info
+
+
+def test_an_error_the_answer_shows_fails_the_cell_without_a_second_copy(kernel_env, run_notebook, tmp_path):
+    kernel_env.fault("throttle", times=10)
+    nb = _notebook("%load_ext claude_magic\n%config ClaudeMagic.max_attempts = 1", "%%claude\nHi",
+                   "print('not reached')")
+    with pytest.raises(CellExecutionError):  # "Run all" stops at the failed cell
+        run_notebook(nb, tmp_path)
+    outputs = nb.cells[1].outputs
+    error = next(o for o in outputs if o["output_type"] == "error")
+    assert "throttling" in error["evalue"]
+    shown = "".join(error["traceback"])
+    assert re.sub(r"\x1b\[[0-9;]*m", "", shown).strip() == ""  # the front end prints nothing more
+    answer = [o["data"] for o in outputs if "text/html" in o.get("data", {})][-1]
+    assert answer["text/html"].count("throttling") == 1 and "⚠" in answer["text/html"]
+    assert nb.cells[2].outputs == []
+
+
+CONFIRMED_TOOL = ("%load_ext claude_magic\nimport claude_magic\n\n@claude_magic.tool(confirm=True)\n"
+                  "def delete_file(path: str) -> str:\n    'Delete a file.'\n    return 'deleted ' + path\n")
+
+
+def _output_area(messages: list[dict]) -> list[str]:
+    """What a front end's output area holds, in order: each display's latest HTML (or text),
+    and each question the kernel asked."""
+    area: dict[str, str] = {}
+    for n, m in enumerate(messages):
+        content = m["content"]
+        if m["msg_type"] == "input_request":
+            area[f"question {n}"] = content["prompt"]
+        elif m["msg_type"] in ("display_data", "update_display_data"):
+            key = (content.get("transient") or {}).get("display_id") or f"display {n}"
+            if m["msg_type"] == "display_data" or key in area:
+                data = content["data"]
+                area[key] = data.get("text/html") or data.get("text/plain", "")
+    return list(area.values())
+
+
+def test_a_tools_question_comes_before_the_answers_footer(kernel_env, new_kernel):
+    with new_kernel() as kc:
+        run_in_kernel(kc, CONFIRMED_TOOL)
+        for view in ("deltas", "widgets"):  # the second answer: no page loaded the first's widget
+            kernel_env.script({"content": [{"type": "text", "text": "Let me delete it."},
+                                           {"type": "tool_use", "id": f"toolu_{view}", "name": "delete_file",
+                                            "input": {"path": "notes.txt"}}], "stop_reason": "tool_use"})
+            kernel_env.script({"content": [{"type": "text", "text": "Deleted notes.txt."}]})
+            messages: list[dict] = []
+
+            def answer(request: dict, messages: list[dict] = messages) -> None:
+                while True:  # what the kernel sent before asking arrives first, as in a page
+                    try:
+                        messages.append(kc.get_iopub_msg(timeout=0.5))
+                    except Empty:
+                        break
+                messages.append(request)
+                kc.input("y")
+
+            reply = kc.execute_interactive("%%claude\nDelete notes.txt", allow_stdin=True, timeout=120,
+                                           output_hook=messages.append, stdin_hook=answer)
+            assert reply["content"]["status"] == "ok", (view, reply["content"])
+            live = "claude-magic-delta" if view == "deltas" else "claude-magic-live"
+            assert live in json.dumps([m["content"] for m in messages]), view
+            area = [item for item in _output_area(messages) if item.strip()]
+            question = next(i for i, item in enumerate(area) if item.startswith("Run tool delete_file"))
+            footer = next(i for i, item in enumerate(area) if "out tokens" in item)
+            assert question < footer, area  # the question, then the rest of the answer and its footer
+            before, after = "".join(area[:question]), "".join(area[question + 1:])
+            assert "Let me delete it." in before and "delete_file" in before and "out tokens" not in before
+            assert "Deleted notes.txt." in after and "deleted notes.txt" in after  # the tool's result
+            assert "deleted notes.txt" in str(kernel_env.requests()[-1]["body"]["messages"][-1])
 
 
 def _drain(kc, msg_id: str, timeout: float = 60) -> list[dict]:

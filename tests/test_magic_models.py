@@ -53,7 +53,7 @@ def test_cost_by_the_profile_called_with_cache_prices(shell, emulator):
     assert run.success, run.stdout + run.stderr
     expected = 1.1 * (1000 * 5 + 2000 * 25 + 10_000 * 6.25 + 100_000 * 0.5) / 1e6
     assert f"≈${expected:.4f} at {catalog.PRICES_AS_OF} prices" in run.stdout
-    assert "100,000 cache read" in run.stdout and "10,000 cache write" in run.stdout
+    assert "111,000 in (100,000 cached, 10,000 written to cache) / 2,000 out tokens" in run.stdout
     shell.run('%config ClaudeMagic.geography = "global"')
     emulator.script({"content": [{"type": "text", "text": "Again."}],
                      "usage": {"input_tokens": 1000, "output_tokens": 2000}})
@@ -69,12 +69,12 @@ def test_models_table_and_config(shell, emulator):
     shell.run('%config ClaudeMagic.region = "ap-northeast-1"')
     table = shell.run("%claude models").stdout
     header = table.splitlines()[0].split()
-    assert header[:3] == ["alias", "model", "id"] and "thinking" in header and "status" in header
+    assert header[:2] == ["alias", "anthropic.claude-…"] and "thinking" in header and "status" in header
     opus = next(line for line in table.splitlines() if line.startswith("opus "))
-    assert "anthropic.claude-opus-5-5" in opus and "jp*" in opus and "1M" in opus and "128K" in opus
+    assert " opus-5-5 " in opus and "jp*" in opus and "1M" in opus and "128K" in opus
     assert "always" in opus and "4/20" in opus and "active" in opus
     legacy = next(line for line in table.splitlines() if line.startswith("opus-4.1 "))
-    assert "legacy, retires 2027-01-08" in legacy
+    assert "retires 2027-01-08" in legacy
     assert catalog.PRICES_AS_OF in table
     config = shell.run("%claude config").stdout
     assert "ClaudeMagic.geography = 'auto'" in config
@@ -83,6 +83,35 @@ def test_models_table_and_config(shell, emulator):
     assert "retired on Bedrock on 2026-10-14" in shell.run("%claude config").stdout
     shell.run('%config ClaudeMagic.geography = "mars"')  # refused by the trait
     assert shell.magic.geography == "auto"
+
+
+def test_models_table_fits_a_notebook(shell, emulator):
+    for command in ("%claude models", "%claude models --all", "%claude models --refresh"):
+        text = shell.run(command).stdout
+        assert max(len(line) for line in text.splitlines()) <= 110, command
+    table = shell.run("%claude models").stdout
+    sonnet_45 = next(line for line in table.splitlines() if line.startswith("sonnet-4.5 "))
+    assert sonnet_45.split()[1:4] == ["sonnet-4-5-20250929-v1:0", "us*", "eu"] and "200K+" in sonnet_45
+    notes = " ".join(table.split())  # wrapped to the same width
+    assert "gl global" in notes and "1M with the beta context-1m-2025-08-07" in notes
+    assert "write 1.25x input for 5 minutes (2x for 1 hour), read 0.1x" in notes
+    everything = " ".join(shell.run("%claude models --all").stdout.split())
+    assert "No prompt caching: claude-2.1," in everything and "+od also on demand" in everything
+
+
+def test_config_says_the_max_tokens_a_request_sends(shell, emulator):
+    config = shell.run("%claude config").stdout
+    assert "ClaudeMagic.max_tokens = 4096" in config
+    assert ("# max_tokens sent to Claude Sonnet 5.5: 32,000 (room for thinking)\n"
+            "#   --max-tokens sets it per cell; ClaudeMagic.max_tokens only when larger") in config
+    assert shell.ask("", "Hi").success and emulator.requests()[-1]["body"]["max_tokens"] == 32_000
+    shell.run('%config ClaudeMagic.model = "sonnet-4.5"')
+    config = shell.run("%claude config").stdout
+    assert "# max_tokens sent to Claude Sonnet 4.5: 4,096 (ClaudeMagic.max_tokens" in config
+    shell.run('%config ClaudeMagic.effort = "high"')
+    config = shell.run("%claude config").stdout
+    assert "# max_tokens sent to Claude Sonnet 4.5: 24,576 (room for thinking" in config
+    assert shell.ask("", "Hi").success and emulator.requests()[-1]["body"]["max_tokens"] == 24_576
 
 
 def test_refresh_that_cannot_reach_bedrock_is_one_line(aws_env, monkeypatch):
@@ -98,6 +127,6 @@ def test_refresh_that_cannot_reach_bedrock_is_one_line(aws_env, monkeypatch):
         text = run.stdout + run.stderr
         assert not run.success and "Could not connect to" in text and "Traceback" not in text
         assert sh.magic.session.offer is None
-        assert "anthropic.claude-sonnet-5-5" in sh.run("%claude models").stdout  # the catalogue still
+        assert " sonnet-5-5 " in sh.run("%claude models").stdout  # the catalogue still
     finally:
         sh.close()

@@ -303,6 +303,7 @@ def test_offline_env_and_command(aws_env, monkeypatch):
         ("--max-tokens lots", "invalid int value"),
         ("--no-such-option", "unrecognized arguments"),
         ("-m gpt-4", "Unknown model 'gpt-4'"),
+        ("-m claude-sonnet-9", "Did you mean sonnet-5, sonnet, sonnet-5.5?"),
         ("--tool-choice any", "--tool-choice needs tools"),
     ],
 )
@@ -342,6 +343,17 @@ def test_errors_are_one_line_and_keep_the_conversation(shell, emulator):
     assert texts == ["kept turn", "after the errors"]
 
 
+def test_an_error_the_answer_shows_is_said_once(shell, emulator):
+    emulator.fault("throttle", times=5)
+    run = shell.ask("", "throttled")
+    assert not run.success and isinstance(run.error, Exception)
+    message = str(run.error)
+    assert "throttl" in message.lower()
+    assert (run.stdout + run.stderr).count(message) == 1  # in the answer's view, and no more
+    before = shell.ask("-m no-such-model", "hi")  # no view yet: the one line is the error itself
+    assert not before.success and (before.stdout + before.stderr).count("Unknown model 'no-such-model'") == 1
+
+
 def test_validation_error_shows_bedrocks_message(shell, emulator):
     run = shell.ask("-m haiku-4.5 --max-tokens 100000", "more than the model can write")
     text = run.stdout + run.stderr
@@ -376,12 +388,11 @@ def test_history_usage_config_models(shell, emulator):
     config = shell.run("%claude config").stdout
     assert "ClaudeMagic.model" in config and "s3cr3t-never-shown" not in config
     models = shell.run("%claude models").stdout
-    for model_id in ("anthropic.claude-sonnet-5-5", "anthropic.claude-opus-4-6-v1",
-                     "anthropic.claude-sonnet-4-5-20250929-v1:0"):
-        assert model_id in models
-    assert "anthropic.claude-instant-v1" not in models and "--all" in models
+    for model_id in ("sonnet-5-5", "opus-4-6-v1", "sonnet-4-5-20250929-v1:0"):
+        assert f" {model_id} " in models
+    assert " instant-v1 " not in models and "--all" in models
     everything = shell.run("%claude models --all").stdout
-    assert "anthropic.claude-instant-v1" in everything and "retired 2026-07-30" in everything
+    assert " instant-v1 " in everything and "retired 2026-07-30" in everything
     bad = shell.run("%claude frobnicate")
     assert not bad.success and "Unknown command" in bad.stdout + bad.stderr
 

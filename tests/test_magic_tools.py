@@ -149,6 +149,14 @@ def test_computer_use_tools_and_beta(shell, emulator):
     assert not retired.success and "retired on Bedrock on 2026-07-30" in retired.stdout + retired.stderr
 
 
+def test_a_missing_display_is_said_once_per_kernel(shell, emulator, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    runs = [shell.ask("--computer-use", "Use bash to run `echo hi`.") for _ in range(3)]
+    printed = "".join(run.stdout + run.stderr for run in runs)
+    assert printed.count("the screen tool will report it") == 1, printed
+    assert "claude-magic: No X display" in runs[0].stdout
+
+
 def test_prefill_with_tools_is_refused(shell, emulator):
     shell.run(WEATHER)
     run = shell.ask("--tools get_weather --prefill Sure", "x")

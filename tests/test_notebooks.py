@@ -4,7 +4,9 @@ AWS credentials, so that its own first cells pick the built-in emulator."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -114,3 +116,24 @@ def test_notebook_runs_offline(path, tmp_path, no_aws_credentials, run_notebook)
     if path.name == "02-plots-as-prompts.ipynb":
         image_answers = [b for s, b in answers if "--image" in s.splitlines()[0]]
         assert image_answers and all('src="data:image/png;base64,' in b["text/html"] for b in image_answers)
+
+
+def test_quickstarts_stop_demo_shows_the_list_up_to_the_stop(shell, emulator):
+    """Offline (the emulator echoes the prompt) as on Bedrock (Claude writes the list), the
+    --stop cell's answer is the start of the list, ending where "four" would begin."""
+    nb = nbformat.read(NOTEBOOKS_DIR / "01-quickstart.ipynb", as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code" and "--stop" in c.source.split("\n")[0])
+    run = shell.run(source)
+    assert run.success, run.stdout + run.stderr
+    reply = shell.magic.session.chats.get().turns[-1].replies[-1]
+    assert reply.stop_reason == "stop_sequence" and "four" not in reply.text
+    assert re.findall(r"^(?:> )?- (\w+)$", reply.text, re.MULTILINE) == ["one", "two", "three"]
+
+
+def test_jupyters_checkpoints_are_ignored_by_git():
+    if not (NOTEBOOKS_DIR.parent / ".git").exists():
+        pytest.skip("not a git checkout")
+    for folder in (NOTEBOOKS_DIR, NOTEBOOKS_DIR.parent):
+        probe = folder / ".ipynb_checkpoints" / "01-quickstart-checkpoint.ipynb"
+        check = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=NOTEBOOKS_DIR.parent)
+        assert check.returncode == 0, probe

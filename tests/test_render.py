@@ -186,7 +186,10 @@ def test_tool_outcome_from_a_tool_result_block():
 
 def test_footer_text():
     text = footer_text("max_tokens", Usage(1234, 56, 0, 1000), 3.21, 0.01234)
-    assert text == "cut off at max_tokens · 1,234 in / 56 out tokens · 1,000 cache read · 3.2 s · $0.0123"
+    assert text == "cut off at max_tokens · 2,234 in (1,000 cached) / 56 out tokens · 3.2 s · $0.0123"
+    # the input is one figure: a caching prefix does not make it "0 in"
+    text = footer_text("end_turn", Usage(0, 9, 345, 12_000))
+    assert text == "end_turn · 12,345 in (12,000 cached, 345 written to cache) / 9 out tokens"
     assert footer_text(None, None) == ""
 
 

@@ -97,3 +97,18 @@ def test_reused_html_is_what_the_bundle_shows():
     stale = {"First block.\n": "<p>shown live</p>", "Second block.": "<p>also live</p>"}
     assert answer_html(text, stale) == "<p>shown live</p><p>also live</p>"
     assert answer_html(text, {}) == answer_html(text) == markdown_to_html(text)
+
+
+def test_text_the_fast_parser_would_panic_on_is_rendered_without_it(capfd):
+    """markdown-it-pyrs panics on half a link with a code span ("[`a"); Rust prints the
+    panic to the process's stderr, which a kernel shows in the cell. Such text never
+    reaches it."""
+    from claude_magic.core.render import markdown_to_html
+    from claude_magic.core.safe_markdown import may_panic
+
+    for text in ["[`a", "`a` [b `c", "[``a`", "![`a", "see [`name", "[`a` and `b"]:
+        assert may_panic(text), text
+        assert markdown_to_html(text)
+    for text in ["[`a`](http://x)", "[x] `b", "[a `b` c", "x `[` y", "plain"]:
+        assert not may_panic(text), text
+    assert "panicked" not in capfd.readouterr().err

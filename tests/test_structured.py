@@ -97,6 +97,7 @@ def test_failing_validation_is_shown_and_nothing_stored(shell, emulator):
     run = shell.ask("-m sonnet-4.5 --json CITY --out trip", "A trip")
     assert not run.success
     assert "does not match CITY: days: 'three' is not of type 'integer'" in str(run.error)
+    assert (run.stdout + run.stderr).count(str(run.error)) == 1  # shown by the answer, once
     assert "trip" not in shell.ip.user_ns
     assert len(shell.magic.session.chats.get().turns) == 1  # the reply is kept
 

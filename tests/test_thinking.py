@@ -4,6 +4,7 @@ rules and signatures, and thinking blocks kept exactly through tool loops."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from helpers import SONNET as SONNET_45
@@ -260,7 +261,13 @@ def test_follow_up_without_tools_keeps_thinking_and_writes_tool_blocks_as_text(s
 
 def test_footer_counts_thinking_tokens(shell, emulator):
     run = _ok(shell.ask("-m sonnet-4.5 --think 2000", "Hi"))
-    assert "thinking" in run.stdout
+    assert "thinking tokens" in run.stdout and "[Thinking" in run.stdout  # its text: a section
+
+
+def test_thinking_without_text_is_only_counted_in_the_footer(shell, emulator):
+    run = _ok(shell.ask("", "Hi"))  # Sonnet 5.5 thinks unasked and returns only a signature
+    assert "Thinking" not in run.stdout and "signature" not in run.stdout
+    assert re.search(r"out tokens · [\d,]+ thinking tokens ·", run.stdout)
 
 
 def test_export_keeps_thinking_blocks_exactly(shell, emulator, tmp_path):

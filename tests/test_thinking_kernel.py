@@ -1,5 +1,5 @@
 """The thinking section in a real kernel: live in the widget, a closed <details> in the
-static bundle, sanitised; signature-only thinking says so."""
+static bundle, sanitised; signature-only thinking gets no section."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def test_thinking_section_live_and_static(magic_env, new_kernel):
             assert printed.strip() == "'The answer.'"
             _, messages = run_in_kernel(kc, "%%claude -m sonnet-4.5 --think 2000\nAgain.")
             final = _html_outputs(messages)[-1]
-            assert "returned only its signature" in final
+            assert "claude-magic-thinking" not in final and "signature" not in final  # nothing to open
+            assert "Done." in final
     finally:
         magic_env.pace = None

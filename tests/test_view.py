@@ -114,6 +114,10 @@ FEED_SOURCE = textwrap.dedent(
 )
 INTERVAL = 1 / 15
 STEP = 0.015  # artificial seconds per token: ~67 tokens/s
+# a reply with a table: its rows show once the table is complete, never as raw Markdown
+TABLE_REPLY = ("Here is the request, row by row, as the emulator saw it when it arrived. " * 3
+               + "\n\n| Request | Value |\n|---|---|\n"
+               + "".join(f"| row {i} | {i * 7} |\n" for i in range(8)) + "\nAfter the table, more words.")
 
 
 def run_cell(client, code: str) -> list[dict]:
@@ -168,6 +172,16 @@ def test_widget_view_streams_blocks_once_and_leaves_the_static_bundle(kernel):
     # Live updates happened, and no more often than the throttle allows.
     elapsed = tokens * STEP
     assert elapsed / INTERVAL / 3 < tail_updates(messages) <= elapsed / INTERVAL + 20
+
+
+def test_widget_view_holds_an_unfinished_table_back(kernel):
+    messages = run_cell(kernel, f"feed({TABLE_REPLY!r}, {STEP})")
+    tails = [m["content"]["data"]["state"]["value"] for m in messages if m["msg_type"] == "comm_msg"
+             and "value" in m["content"]["data"].get("state", {})]
+    assert any("row by row" in t for t in tails) and any("After the table" in t for t in tails)
+    assert not [t for t in tails if "|" in t or "Request" in t]  # no raw or half-built table
+    body = "".join(appended_html(messages))
+    assert body.count("<table>") == 1 and body.count("row 7") == 1
 
 
 def test_widget_view_traffic_grows_linearly(kernel):

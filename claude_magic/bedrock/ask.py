@@ -15,6 +15,10 @@ from ..core.request import RequestSpec
 from ..media.errors import ImageError
 from ..media.figures import image_from_object
 from ..media.images import prepare_image
+from .settings import ClientSettings, boto_session, effective_region
+
+INVOKE_MODEL = "InvokeModel"
+BUILT_IN_EMULATOR = "built-in emulator"
 
 
 def user_content(prompt: Any, images: Any = (), max_edge: int = 1568) -> list[Block]:
@@ -57,10 +61,32 @@ def ask_once(client: Any, spec: RequestSpec, content: list[Block],
     return spec.reply(message)
 
 
-def request_key(spec: RequestSpec, body: dict[str, Any]) -> str:
-    """The cache key of a request: the model it goes to and the exact body."""
+def answer_source(settings: ClientSettings, *, built_in_emulator: bool,
+                  api: str = INVOKE_MODEL) -> dict[str, Any]:
+    """Where the answers to requests sent with `settings` come from, as far as it is known
+    without a call: the built-in emulator (whatever its port), else the endpoint URL, else
+    AWS; the region, the profile that picks the account, the API, and offline mode."""
+    if built_in_emulator:
+        endpoint = BUILT_IN_EMULATOR
+    elif settings.endpoint_url:
+        endpoint = settings.endpoint_url.rstrip("/")
+    else:
+        endpoint = "AWS"
+    profile = None
+    if not settings.offline:
+        try:
+            profile = boto_session(settings).profile_name
+        except Exception:  # a missing profile is reported when the client is made
+            profile = settings.profile
+    return {"endpoint": endpoint, "region": effective_region(settings), "profile": profile,
+            "api": api, "offline": settings.offline}
+
+
+def request_key(spec: RequestSpec, body: dict[str, Any], source: dict[str, Any]) -> str:
+    """The cache key of a request: where it is answered (`answer_source`), the model it
+    goes to and the exact body."""
     import hashlib
 
-    payload = json.dumps({"model": spec.invoke_id, "body": body}, sort_keys=True,
+    payload = json.dumps({"source": source, "model": spec.invoke_id, "body": body}, sort_keys=True,
                          separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,6 +1,6 @@
 """`map` on threads: one InvokeModel body per row, answers read from the cache where
-the exact request was answered before, the rest sent through the adaptive pool and
-cached as they arrive. Identical requests are sent once."""
+the exact request was answered before by the same source, the rest sent through the
+adaptive pool and cached as they arrive. Identical requests are sent once."""
 
 from __future__ import annotations
 
@@ -53,9 +53,12 @@ class Prepared:
             self._rows_by_key.setdefault(key, []).append(row)
 
 
-def prepare(spec: RequestSpec, contents: list[list[Block]], cache: ReplyCache | None) -> Prepared:
+def prepare(spec: RequestSpec, contents: list[list[Block]], cache: ReplyCache | None, *,
+            source: dict[str, Any]) -> Prepared:
+    """The bodies of `contents`, keyed by `source` (`ask.answer_source`), and the replies
+    the cache holds for them."""
     bodies = [spec.body([{"role": "user", "content": content}]) for content in contents]
-    keys = [request_key(spec, body) for body in bodies]
+    keys = [request_key(spec, body, source) for body in bodies]
     replies: list[Reply | None] = [None] * len(bodies)
     if cache is not None:
         found = cache.get_many(keys)

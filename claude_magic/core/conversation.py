@@ -28,10 +28,9 @@ from .messages import (
     text_block,
     tool_result_block,
 )
+from .private_files import write_private
+from .saved import CHATS_FORMAT, FORMAT, VERSION, check_saved
 
-FORMAT = "claude-magic-conversation"
-CHATS_FORMAT = "claude-magic-chats"
-VERSION = 1
 DEFAULT_CHAT = "default"
 INTERRUPTED_MARK = " [interrupted]"
 STOPPED = "stopped"  # the error of a turn the user stopped (kept like an interrupted one)
@@ -427,7 +426,14 @@ class Conversation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Conversation:
-        _check_format(data, FORMAT)
+        """A conversation saved by `to_dict`; ValueError naming the first bad place if not."""
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file")
+        check_saved(data)
+        return cls._from_checked(data)
+
+    @classmethod
+    def _from_checked(cls, data: Mapping[str, Any]) -> Conversation:
         return cls(name=data.get("name") or DEFAULT_CHAT, system=data.get("system"),
                    turns=[Turn.from_dict(t) for t in data.get("turns") or []])
 
@@ -473,13 +479,6 @@ def _extend(out: list[Wire], messages: list[Wire]) -> None:
 def _clip(text: str, limit: int) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _check_format(data: Mapping[str, Any], expected: str) -> None:
-    if not isinstance(data, Mapping) or data.get("format") != expected:
-        raise ValueError(f"not a {expected} file")
-    if int(data.get("version") or 0) > VERSION:
-        raise ValueError(f"{expected} version {data.get('version')} is newer than this claude-magic")
 
 
 # ---------------------------------------------------------------- named chats
@@ -530,20 +529,22 @@ class Chats:
                 "chats": [c.to_dict() for c in self._chats.values()]}
 
     def save(self, path: str | Path) -> Path:
-        """Write every chat to a JSON file (images included, as base64)."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict()), encoding="utf-8")
-        return path
+        """Write every chat to a JSON file (images included, as base64), readable by its
+        owner only and replaced whole."""
+        return write_private(path, json.dumps(self.to_dict()).encode("utf-8"))
 
     def load(self, path: str | Path) -> list[str]:
         """Read chats saved by `save` (or one saved Conversation), replacing chats
-        of the same names. Returns the names loaded."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("format") == FORMAT:
-            loaded = [Conversation.from_dict(data)]
-        else:
-            _check_format(data, CHATS_FORMAT)
-            loaded = [Conversation.from_dict(c) for c in data.get("chats") or []]
+        of the same names. Returns the names loaded. A file that doesn't match the
+        saved format raises ValueError (naming its first bad place) and loads nothing."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise ValueError(f"not JSON ({exc.msg} at {where})") from None
+        check_saved(data)
+        saved = [data] if data["format"] == FORMAT else data["chats"]
+        loaded = [Conversation._from_checked(c) for c in saved]
         for conversation in loaded:
             self._chats[conversation.name] = conversation
         return [c.name for c in loaded]

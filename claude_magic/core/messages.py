@@ -6,6 +6,7 @@ this module gives them names and checks. Pure: no I/O, no third-party imports.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -165,7 +166,8 @@ def build_request(
     tool_choice: dict[str, Any] | None = None,
     anthropic_beta: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The InvokeModel body for the Anthropic Messages API on Bedrock."""
+    """The InvokeModel body for the Anthropic Messages API on Bedrock. Without tools,
+    the tool blocks of earlier turns are sent as text (`tool_blocks_as_text`)."""
     from ..models.catalog import (
         ANTHROPIC_VERSION,  # here: loading the catalogue stays off %load_ext
     )
@@ -176,7 +178,7 @@ def build_request(
     body["max_tokens"] = max_tokens
     if system:
         body["system"] = system
-    body["messages"] = messages
+    body["messages"] = messages if tools else tool_blocks_as_text(messages)
     optional = {
         "temperature": temperature,
         "top_p": top_p,
@@ -187,6 +189,52 @@ def build_request(
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
+
+
+def tool_blocks_as_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`messages` with their tool_use and tool_result blocks written as text, for a request
+    that offers no tools (Bedrock refuses tool blocks without tool definitions). Thinking
+    blocks and everything else go as they are; a tool result's images and documents stay
+    blocks of their own. Messages without tool blocks are passed on unchanged."""
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        items = content if isinstance(content, list) else []
+        kinds = {b.get("type") for b in items if isinstance(b, dict)}
+        if not kinds & {"tool_use", "tool_result"}:
+            out.append(message)
+            continue
+        blocks: list[Block] = []
+        for block in items:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "tool_use":
+                names[block.get("id", "")] = name = str(block.get("name", "the tool"))
+                arguments = json.dumps(block.get("input"), ensure_ascii=False, default=str)
+                blocks += _with_cache_control(
+                    block, [text_block(f"[Called {name} with {arguments}]")])
+            elif kind == "tool_result":
+                blocks += _with_cache_control(block, _tool_result_as_text(block, names))
+            else:
+                blocks.append(block)
+        out.append({**message, "content": blocks})
+    return out
+
+
+def _tool_result_as_text(block: Block, names: dict[str, str]) -> list[Block]:
+    name = names.get(block.get("tool_use_id", ""), "the tool")
+    items = as_blocks(block.get("content") or [])
+    text = "\n".join(str(b.get("text", "")) for b in items if b.get("type") == "text").strip()
+    outcome = "failed" if block.get("is_error") else "returned"
+    head = text_block(f"[{name} {outcome}: {text or '(no output)'}]")
+    return [head, *(b for b in items if b.get("type") in ("image", "document"))]
+
+
+def _with_cache_control(block: Block, replacement: list[Block]) -> list[Block]:
+    """`replacement`, with the replaced block's prompt-caching breakpoint on its last block."""
+    if "cache_control" in block:
+        replacement[-1] = {**replacement[-1], "cache_control": block["cache_control"]}
+    return replacement
 
 
 def count_blocks(messages: list[dict[str, Any]], block_type: str) -> int:

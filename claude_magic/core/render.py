@@ -21,13 +21,22 @@ from functools import lru_cache, partial
 from typing import Any
 
 from .messages import Block, Message, Usage
+from .safe_markdown import (
+    MARKDOWN_RULES,
+    SAFE_HREF,
+    code_fence,
+    code_span,
+    escape_markdown,
+    may_panic,
+    parser_panicked,
+    safe_markdown,
+)
 from .thinking import thinking_html
 
 ImageThumb = tuple[bytes, str, int]  # PNG bytes, label, estimated tokens
 MAX_SHOWN_CHARS = 10_000  # tool inputs and results beyond this are cut in the display
 MAX_EMBEDDED_IMAGE_BYTES = 300_000  # larger tool-result images are named, not embedded
 
-_SAFE_HREF = re.compile(r"^\s*(https?://|mailto:)", re.IGNORECASE)
 _SAFE_IMG_SRC = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]*$")
 _LANGUAGE_CLASS = re.compile(r"^language-[\w+#.-]{1,40}$")
 _CHROME_CLASS = re.compile(r"^claude-magic(-[\w-]{1,40})?$")
@@ -39,8 +48,8 @@ _MODEL_TAGS = {
 }
 _CHROME_TAGS = _MODEL_TAGS | {"details", "div", "img", "span", "summary"}
 _CHROME_STYLES = {
-    "color", "font-size", "margin", "max-height", "max-width", "opacity", "text-align",
-    "vertical-align", "white-space",
+    "border-left", "color", "font-size", "margin", "max-height", "max-width", "opacity",
+    "padding-left", "text-align", "vertical-align", "white-space",
 }
 
 
@@ -95,7 +104,7 @@ def _render_image(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> s
     token = tokens[idx]
     alt = html.escape(self.renderInlineAsText(token.children or [], options, env) or "image")
     src = token.attrGet("src") or ""
-    if _SAFE_HREF.match(src):
+    if SAFE_HREF.match(src):
         return f'<a href="{html.escape(src)}">🖼 {alt}</a>'
     return f"🖼 {alt}"
 
@@ -111,36 +120,42 @@ def _markdown() -> Any:
     return md
 
 
-# CommonMark without raw HTML (its text is escaped), plus tables and strikethrough
-_FAST_PLUGINS: list[Any] = [
-    "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
-    "autolink", "backticks", "emphasis", "entity", "escape", "image", "link", "newline",
-    "table", "strikethrough",
-]
 # an image as markdown-it-pyrs writes it; with raw HTML off, no other `<img` can occur
 _RENDERED_IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)"(?: title="[^"]*")? />')
 
 
 def _image_as_link(match: re.Match[str]) -> str:
     src, alt = match.group(1), match.group(2) or "image"
-    return f'<a href="{src}">🖼 {alt}</a>' if _SAFE_HREF.match(src) else f"🖼 {alt}"
+    return f'<a href="{src}">🖼 {alt}</a>' if SAFE_HREF.match(src) else f"🖼 {alt}"
 
 
 @lru_cache(maxsize=1)
 def _renderer() -> Callable[[str], str]:
     """Markdown -> unsanitised HTML: markdown-it-pyrs (the same markdown-it rules,
-    compiled: about 20x faster) where it is installed, else markdown-it-py."""
+    compiled: about 20x faster) where it is installed, else markdown-it-py (also for
+    the texts markdown-it-pyrs fails on)."""
     try:
         from markdown_it_pyrs import MarkdownIt
     except ImportError:
         return _markdown().render
-    render = MarkdownIt("zero").enable_many(_FAST_PLUGINS).render
-    return lambda text: _RENDERED_IMAGE.sub(_image_as_link, render(text))
+    render = MarkdownIt("zero").enable_many(MARKDOWN_RULES).render
+
+    def render_fast(text: str) -> str:
+        if may_panic(text):
+            return _markdown().render(text)
+        try:
+            return _RENDERED_IMAGE.sub(_image_as_link, render(text))
+        except BaseException as exc:
+            if not parser_panicked(exc):
+                raise
+            return _markdown().render(text)
+
+    return render_fast
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "href":
-        return value if _SAFE_HREF.match(value) else None
+        return value if SAFE_HREF.match(value) else None
     if attribute == "src":
         return value if tag == "img" and _SAFE_IMG_SRC.match(value) else None
     if attribute == "class":
@@ -269,6 +284,7 @@ def _closes_code_fence(line: str, fence: str) -> bool:
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TABLE_DELIMITER = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_TABLE_ROW = re.compile(r"^ {0,3}\|", re.MULTILINE)  # a line that may be a table's row
 
 
 class BlockSplitter:
@@ -278,6 +294,8 @@ class BlockSplitter:
     as in a list item) and at closing fences. Blocks longer than `max_chars` are cut
     at line boundaries; a long fence or table repeats its opening line or header on
     each piece, so every piece renders alike. Work is linear in the text length.
+    A live view shows the unfinished block only up to `live_end`: a table's rows wait
+    until the table's block is finished (half a table is raw Markdown).
     """
 
     def __init__(self, max_chars: int = 1200):
@@ -314,6 +332,25 @@ class BlockSplitter:
     def pending(self) -> str:
         """The unfinished last block, as Markdown that renders on its own."""
         rest = self._text[self._start :]
+        return self._prefix + rest if rest.strip() else ""
+
+    @property
+    def live_end(self) -> int:
+        """Where the unfinished block's live text ends: before its first line that may be
+        a table row (or at its start, in a long table's later pieces); inside a code
+        fence, at the end of the text."""
+        if self._fence:
+            return len(self._text)
+        row = _TABLE_ROW.search(self._text, self._start)
+        return row.start() if row else len(self._text)
+
+    @property
+    def live(self) -> str:
+        """`pending` up to `live_end`: what a live view renders of the unfinished block."""
+        end = self.live_end
+        if end == len(self._text):
+            return self.pending
+        rest = self._text[self._start : end]
         return self._prefix + rest if rest.strip() else ""
 
     def close(self) -> list[str]:
@@ -486,19 +523,24 @@ def footer_text(
     *,
     stop_details: dict[str, Any] | None = None,
     prices_as_of: str = "",
+    thinking_note: str = "",
 ) -> str:
-    """One line: why the reply stopped, tokens, time, cost (and the prices' date)."""
+    """One line: why the reply stopped, tokens (all the input, and the part of it read
+    from or written to the prompt cache), time, cost (and the prices' date).
+    `thinking_note` says why no thinking section shows (see thinking.hidden_thinking_note)."""
     parts: list[str] = []
     if stop_reason:
         parts.append(stop_text(stop_reason, stop_details))
     if usage is not None:
-        parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
-        if usage.thinking_tokens:
-            parts.append(f"{usage.thinking_tokens:,} thinking")
-        if usage.cache_read_input_tokens:
-            parts.append(f"{usage.cache_read_input_tokens:,} cache read")
-        if usage.cache_creation_input_tokens:
-            parts.append(f"{usage.cache_creation_input_tokens:,} cache write")
+        read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+        cached = ", ".join(p for p in (read and f"{read:,} cached",
+                                       written and f"{written:,} written to cache") if p)
+        total = f"{usage.input_tokens + read + written:,} in" + (f" ({cached})" if cached else "")
+        parts.append(f"{total} / {usage.output_tokens:,} out tokens")
+        if usage.thinking_tokens or thinking_note:
+            tokens = usage.thinking_tokens
+            thinking = f"{tokens:,} thinking tokens" if tokens else "thinking"
+            parts.append(thinking + (f" ({thinking_note})" if thinking_note else ""))
     if latency_s is not None:
         parts.append(f"{latency_s:.1f} s")
     if cost_usd is not None:
@@ -526,12 +568,6 @@ def stop_text(stop_reason: str, stop_details: dict[str, Any] | None = None) -> s
 # ---------------------------------------------------------------- the static bundle
 
 
-def _fenced(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
-
-
 def static_bundle(
     transcript: Sequence[Entry],
     *,
@@ -541,43 +577,51 @@ def static_bundle(
     images: Sequence[ImageThumb] = (),
     error: str | None = None,
     rendered: Mapping[str, str] | None = None,
+    earlier: Sequence[Entry] = (),
 ) -> dict[str, str]:
     """The final display of an answer: `text/html` (sanitised), `text/markdown`
     and `text/plain`. The transcript holds, in order, assistant Messages (text,
     tool_use and thinking blocks), ToolOutcomes and Notices. `rendered` maps
-    Markdown blocks already converted (by a live view) to their HTML, to reuse."""
-    names: dict[str, str] = {}
+    Markdown blocks already converted (by a live view) to their HTML, to reuse.
+    `earlier` is the part of the answer shown in an output above (its tool calls
+    name the results here)."""
+    names: dict[str, str] = {
+        block.get("id", ""): block.get("name", "?") for entry in earlier if isinstance(entry, Message)
+        for block in entry.content if block.get("type") == "tool_use"
+    }
     html_parts = [header_html(model, chat, images)]
     md_parts: list[str] = []
     text_parts = [" · ".join(p for p in (model, chat and f"chat {chat}") if p)]
     for entry in transcript:
         if isinstance(entry, Notice):
             html_parts.append(notice_html(entry.text))
-            md_parts.append(f"*{entry.text}*")
+            md_parts.append(f"*{escape_markdown(entry.text)}*")
             text_parts.append(f"[note] {entry.text}")
         elif isinstance(entry, ToolOutcome):
             html_parts.append(tool_result_html(entry))
             label = "error" if entry.is_error else "result"
-            md_parts.append(f"{label} of `{names.get(entry.tool_use_id, 'tool')}`:\n\n{_fenced(entry.summary)}")
+            name = code_span(names.get(entry.tool_use_id, "tool"))
+            md_parts.append(f"{label} of {name}:\n\n" + code_fence(entry.summary, "text"))
             text_parts.append(f"[{label}] {entry.summary}")
         else:
             for block in entry.content:
                 kind = block.get("type")
                 if kind == "text" and block.get("text"):
                     html_parts.append(f'<div class="claude-magic-answer">{answer_html(block["text"], rendered)}</div>')
-                    md_parts.append(block["text"])
+                    md_parts.append(safe_markdown(block["text"]))
                     text_parts.append(block["text"])
                 elif kind == "tool_use":
                     names[block.get("id", "")] = block.get("name", "?")
                     html_parts.append(tool_call_html(block))
                     args = tool_input_text(block.get("input") or {})
-                    md_parts.append(f"🔧 `{block.get('name', '?')}`\n\n{_fenced(args)}")
+                    name = code_span(str(block.get("name", "?")))
+                    md_parts.append(f"🔧 {name}\n\n" + code_fence(args, "text"))
                     text_parts.append(f"[tool] {block.get('name', '?')} {args}")
                 elif kind in ("thinking", "redacted_thinking"):
                     html_parts.append(thinking_html([block], entry.usage.thinking_tokens))
     if error:
         html_parts.append(error_html(error))
-        md_parts.append(f"**Error:** {error}")
+        md_parts.append(f"**Error:** {escape_markdown(error)}")
         text_parts.append(f"Error: {error}")
     if footer:
         html_parts.append(footer_html(footer))

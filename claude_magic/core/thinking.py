@@ -3,7 +3,9 @@
 A reply's `thinking` blocks carry the model's reasoning (or, on models that omit it,
 only a signature) and `redacted_thinking` blocks carry encrypted data. Both are kept
 byte for byte in the conversation; here they only become HTML: a collapsed section,
-its text escaped (model output is untrusted). Pure: no I/O.
+its text escaped (model output is untrusted) and set apart from the answer (muted,
+smaller, a rule on its left). Thinking without text gets no section: the footer counts
+its tokens. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from ..models.catalog import Model
 from .messages import Block, Message
 
 THINKING_TYPES = ("thinking", "redacted_thinking")
+REDACTED = "redacted by the safety system"
 _DIM = "opacity:0.7;font-size:0.85em"
+# the opened section's text (also the live widget's, live_widget.py)
+TEXT_STYLE = ("white-space:pre-wrap;color:var(--jp-content-font-color2, #757575);font-size:0.9em;"
+              "border-left:3px solid var(--jp-border-color1, #bdbdbd);padding-left:0.75em;"
+              "margin:0.25em 0 0.75em")
 
 
 def omits_thinking_text(model: Model | None) -> bool:
@@ -37,18 +44,32 @@ def thinking_summary(blocks: list[Block], tokens: int = 0, *, live: bool = False
     if text.strip():
         return f"Thinking{counted}"
     if any(b.get("type") == "redacted_thinking" for b in blocks):
-        return f"Thinking (redacted by the safety system){counted}"
+        return f"Thinking ({REDACTED}){counted}"
     return f"Thinking (not shown: the model returned only its signature){counted}"
 
 
-def thinking_html(blocks: list[Block], tokens: int = 0, *, live: bool = False) -> str:
-    """A closed `<details>` section with the thinking text as escaped text; "" for none."""
-    if not blocks:
+def thinking_text(blocks: list[Block]) -> str:
+    texts = [str(b.get("thinking", "")) for b in blocks if b.get("type") == "thinking"]
+    return "\n\n".join(texts).strip()
+
+
+def hidden_thinking_note(blocks: list[Block]) -> str:
+    """What the footer adds to the thinking tokens when no section shows them because
+    the safety system redacted the thinking ("" otherwise)."""
+    if thinking_text(blocks) or not any(b.get("type") == "redacted_thinking" for b in blocks):
         return ""
-    text = "\n\n".join(str(b.get("thinking", "")) for b in blocks if b.get("type") == "thinking")
+    return REDACTED
+
+
+def thinking_html(blocks: list[Block], tokens: int = 0, *, live: bool = False) -> str:
+    """A closed `<details>` section with the thinking text as escaped text; "" when
+    there is no text to show (a signature only, redacted) unless `live`."""
+    text = thinking_text(blocks)
+    if not blocks or not (text or live):
+        return ""
     summary = html.escape(thinking_summary(blocks, tokens, live=live))
-    body = (f'<div style="white-space:pre-wrap">{html.escape(text.strip())}</div>'
-            if text.strip() else "")
+    body = (f'<div class="claude-magic-thinking-text" style="{TEXT_STYLE}">'
+            f"{html.escape(text)}</div>" if text else "")
     return (f'<details class="claude-magic-thinking"><summary style="{_DIM}">{summary}</summary>'
             f"{body}</details>")
 

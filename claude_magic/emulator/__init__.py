@@ -11,12 +11,14 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
 `python -m claude_magic.emulator` runs it from the command line.
 
 Inside, split by concern: `routes` (the one table of paths, operations and handlers),
-`server` (HTTP in and out), `exchange` (what a handler sees of a request), `operations`
-(the Bedrock operations' handlers), `admin` (the `/_emulator` routes), `loopback`, `state`
-(request log, scripts, faults, pace), `wire/` (event stream, SigV4, API keys),
-`validation/` (Bedrock's rules and messages), `responder/` (the offline answers),
-`control/` (the control plane: model listings, batch jobs), `faults`, `guardrail`, `converse/` (Converse requests in the InvokeModel form, replies
-back in Converse's shapes), `media` and `tokens`.
+`server` (HTTP in and out), `connections` (the connection limit, request deadlines),
+`json_body` (request bodies as strict JSON), `exchange` (what a handler sees of a request),
+`operations` (the Bedrock operations' handlers), `admin` (the `/_emulator` routes),
+`loopback`, `state` (request log, scripts, faults, pace), `request_log`, `limits`, `wire/` (event
+stream, SigV4, API keys), `validation/` (Bedrock's rules and messages), `responder/` (the
+offline answers), `control/` (the control plane: model listings, batch jobs), `faults`,
+`guardrail`, `converse/` (Converse requests in the InvokeModel form, replies back in
+Converse's shapes), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
@@ -33,6 +35,7 @@ from ..models.catalog import Model
 from .control.batch import batch_step as _batch_step
 from .errors import BedrockError
 from .faults import Fault
+from .limits import Limits
 from .loopback import is_loopback, loopback_url
 from .server import EmulatorServer
 from .state import EmulatorState, set_pace, set_today
@@ -58,6 +61,12 @@ class Emulator:
     `Authorization: Bearer`; without them any key is, unless `credentials` are set.
     `tls` (a certificate file and its key file, or an `ssl.SSLContext`) serves HTTPS,
     which boto3 needs before it sends an API key.
+
+    Bounds: `max_connections` open at once (beyond, idle keep-alive connections close, else
+    the new one gets 503 ServiceUnavailableException); `request_timeout` seconds for a
+    request's headers and body to arrive (a streamed reply may take longer); the request
+    log keeps the newest `log_requests` requests and `log_bytes` bytes of their bodies, a
+    body above `log_body_bytes` as its size and SHA-256.
     """
 
     def __init__(
@@ -75,6 +84,11 @@ class Emulator:
         models: Iterable[Model | dict[str, Any]] = (),
         s3_endpoint_url: str | None = None,
         batch_step: float | None = None,
+        max_connections: int = Limits.max_connections,
+        request_timeout: float = Limits.request_timeout,
+        log_requests: int = Limits.log_requests,
+        log_bytes: int = Limits.log_bytes,
+        log_body_bytes: int = Limits.log_body_bytes,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteNotAllowed(
@@ -83,8 +97,12 @@ class Emulator:
             )
         self.host = host
         self.port = port
+        limits = Limits(max_connections, request_timeout, log_requests, log_bytes, log_body_bytes)
         self._state = EmulatorState(
-            set_pace(pace), parse_credentials(credentials), parse_bearer_tokens(bearer_tokens)
+            set_pace(pace),
+            parse_credentials(credentials),
+            parse_bearer_tokens(bearer_tokens),
+            limits,
         )
         self._tls = _tls_context(tls)
         self._state.verbose = verbose
@@ -196,7 +214,9 @@ class Emulator:
 
     def requests(self) -> list[dict[str, Any]]:
         """Model requests received, oldest first: operation, model_id, body, headers, status
-        (and, for Converse, `invoke_body`: the InvokeModel body it was answered as)."""
+        (and, for Converse, `invoke_body`: the InvokeModel body it was answered as). The
+        newest `log_requests` only; a body above `log_body_bytes` is `{"omitted": true,
+        "bytes": N, "sha256": HEX}`; credentials in headers are redacted."""
         return self._state.requests()
 
     def clear_requests(self) -> None:

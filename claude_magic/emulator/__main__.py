@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from .limits import MB, Limits
+
 PROG = "claude-magic-emulator"
 
 
@@ -52,8 +54,47 @@ def _parser() -> argparse.ArgumentParser:
                         help="a local S3 on loopback for batch inference jobs")
     parser.add_argument("--batch-step", type=float, default=None, metavar="SECONDS",
                         help="seconds each batch job state lasts (default 1)")
+    parser.add_argument(
+        "--max-connections", type=int, default=Limits.max_connections, metavar="N",
+        help=f"connections open at once (default {Limits.max_connections}); beyond, idle ones "
+        "close, else a new one gets 503",
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=Limits.request_timeout, metavar="SECONDS",
+        help="seconds a client has to send a request's headers and body "
+        f"(default {Limits.request_timeout:g}); a streamed reply may take longer",
+    )
+    parser.add_argument(
+        "--log-requests", type=int, default=Limits.log_requests, metavar="N",
+        help=f"the request log keeps the newest N requests (default {Limits.log_requests})",
+    )
+    parser.add_argument(
+        "--log-bytes", type=_size, default=Limits.log_bytes, metavar="SIZE",
+        help="... and at most SIZE of their bodies, e.g. 64MB (the default)",
+    )
+    parser.add_argument(
+        "--log-body-bytes", type=_size, default=Limits.log_body_bytes, metavar="SIZE",
+        help="log a larger body as its size and SHA-256 only (default 1MB)",
+    )
     parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
     return parser
+
+
+def _size(text: str) -> int:
+    """A size in bytes: `65536`, `512KB`, `64MB` (K and M also do)."""
+    number = text.strip().upper().removesuffix("B")
+    scale = {"K": 1024, "M": MB}.get(number[-1:], 1)
+    try:
+        return int(float(number.rstrip("KM")) * scale)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 64MB, 512KB, 65536)") from None
+
+
+def _in_flags(message: str) -> str:
+    """A message about a limit in the command line's words: `--max-connections`."""
+    for name in Limits.__dataclass_fields__:
+        message = message.replace(name, "--" + name.replace("_", "-"))
+    return message
 
 
 def _fail(message: str, code: int) -> int:
@@ -95,11 +136,16 @@ def main(argv: list[str] | None = None) -> int:
             verbose=not args.quiet,
             today=args.today,
             models=models,
+            max_connections=args.max_connections,
+            request_timeout=args.request_timeout,
+            log_requests=args.log_requests,
+            log_bytes=args.log_bytes,
+            log_body_bytes=args.log_body_bytes,
         )
     except RemoteNotAllowed as exc:
         return _fail(str(exc), 2)
     except ValueError as exc:
-        return _fail(f"{exc}", 2)
+        return _fail(_in_flags(f"{exc}"), 2)
     except OSError as exc:  # an unreadable certificate or key
         return _fail(f"cannot load the TLS certificate: {exc.strerror or exc}", 2)
     s3_server = None

@@ -1,32 +1,60 @@
 """The emulator's own routes under `/_emulator` (loopback clients only, never signed):
 health, the request log, scripted replies, faults, settings, added models, reset and the
-prompt cache's clock. Each answers 200 with JSON; a ValueError is a ValidationException.
+prompt cache's clock. Each answers 200 with JSON; a ValueError, or any other exception
+while reading the input, is a ValidationException.
+
+Web pages may not use them: a request whose `Origin` is not a loopback page is refused
+(403), and so is one whose `Host` does not name this machine by a loopback address or
+`localhost` (a page behind a rebound DNS name sends its own name); a body, or a declared
+Content-Type, must be `application/json` (415), which a cross-site form or a simple
+`fetch` cannot send.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
+from email.message import Message
 from typing import Any
 
 from .control.batch import batch_step
 from .control.catalogue import model_from_user
-from .errors import validation
-from .exchange import BadRequest, Exchange, Handler, Request
+from .errors import BedrockError, checking_input, validation
+from .exchange import Exchange, Handler, Request
 from .faults import Fault
-from .loopback import loopback_url
+from .json_body import load_json
+from .loopback import is_loopback_origin, loopback_url
 from .state import EmulatorState, set_pace, set_today
 from .wire.events import check_script
 
 _CONFIG_KEYS = {"pace", "batch_step", "s3_endpoint_url", "today"}
+JSON_ONLY = "Admin routes take JSON: send the body with Content-Type: application/json."
+FROM_A_PAGE = "Admin routes refuse requests from web pages (Origin {origin})."
+BY_NAME = ("Admin routes answer requests to a loopback address or localhost only (Host {host}): "
+           "use http://127.0.0.1:PORT/_emulator/...")
+
+
+def refusal(headers: Message, body: bytes) -> BedrockError | None:
+    """Why an admin request is refused, if it is: it comes from a web page that is not on
+    loopback, it was sent to a name that is not loopback, or it carries something other
+    than JSON."""
+    origin = headers.get("Origin")
+    if origin is not None and not is_loopback_origin(origin):
+        return BedrockError("AccessDeniedException", FROM_A_PAGE.format(origin=origin[:100]), 403)
+    host = headers.get("Host")
+    if host is not None and not is_loopback_origin(f"http://{host.strip()}"):
+        return BedrockError("AccessDeniedException", BY_NAME.format(host=host[:100]), 403)
+    content_type = headers.get("Content-Type")
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if (body or content_type is not None) and declared != "application/json":
+        return BedrockError("UnsupportedMediaTypeException", JSON_ONLY, 415)
+    return None
 
 
 def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    if not body.strip():
+        raise ValueError("the body must be JSON; it is empty")
+    return load_json(body)
 
 
 def _admin(answer: Callable[[EmulatorState, bytes], Any]) -> Handler:
@@ -34,10 +62,11 @@ def _admin(answer: Callable[[EmulatorState, bytes], Any]) -> Handler:
 
     @functools.wraps(answer)
     def handle(exchange: Exchange, request: Request) -> None:
-        try:
-            result = answer(exchange.state, request.body)
-        except ValueError as exc:
-            raise validation(str(exc)) from None
+        with checking_input():
+            try:
+                result = answer(exchange.state, request.body)
+            except ValueError as exc:
+                raise validation(str(exc)) from None
         exchange.send_json(result)
 
     return handle

@@ -24,6 +24,7 @@ from .tokens import MESSAGE_OVERHEAD, block_tokens
 
 MAX_BREAKPOINTS = 4
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+CACHE_CONTROL_KEYS = ("type", "ttl")
 TTL_ORDER = ("a ttl='1h' cache_control block must not come after a ttl='5m' cache_control "
              "block. Note that blocks are processed in the following order: `tools`, `system`, "
              "`messages`.")
@@ -65,7 +66,7 @@ def check_breakpoints(model: Model, body: dict[str, Any]) -> None:
         if not isinstance(control, dict) or control.get("type") != "ephemeral":
             raise validation(f"{where}.cache_control.type: Input should be 'ephemeral'")
         for key in control:
-            if key not in ("type", "ttl"):
+            if key not in CACHE_CONTROL_KEYS:
                 raise validation(f"{where}.cache_control.ephemeral.{key}: Extra inputs are not permitted")
         ttl = control.get("ttl", "5m")
         if ttl not in TTL_SECONDS:

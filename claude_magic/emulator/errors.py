@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 ERROR_STATUS = {
     "AccessDeniedException": 403,
     "ResourceNotFoundException": 404,
@@ -38,3 +41,20 @@ def validation(message: str) -> BedrockError:
 def malformed(detail: str) -> BedrockError:
     """Bedrock's wording for a body that fails its JSON schema."""
     return validation(f"Malformed input request: {detail}, please reformat your input and try again.")
+
+
+class UnforeseenInput(Exception):
+    """A request's checks failed in a way their rules did not foresee (the cause says how):
+    the request was malformed, and is answered as such."""
+
+
+@contextmanager
+def checking_input() -> Iterator[None]:
+    """Around the checks of a request's input: any exception but a BedrockError becomes
+    UnforeseenInput."""
+    try:
+        yield
+    except BedrockError:
+        raise
+    except Exception as exc:
+        raise UnforeseenInput(type(exc).__name__) from exc

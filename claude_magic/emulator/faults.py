@@ -76,7 +76,7 @@ class Fault:
             raise ValueError("after_events must be an integer >= 0")
         if self.type == "stream_exception":
             self.exception = self.exception or "modelStreamErrorException"
-            if self.exception not in STREAM_EXCEPTIONS:
+            if not isinstance(self.exception, str) or self.exception not in STREAM_EXCEPTIONS:
                 raise ValueError(
                     f"unknown stream exception {self.exception!r}; use one of {', '.join(STREAM_EXCEPTIONS)}"
                 )

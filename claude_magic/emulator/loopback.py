@@ -1,5 +1,6 @@
-"""Whether a host or an endpoint URL only ever means this machine: the admin routes answer
-loopback clients only, and the emulator reaches S3 on loopback only.
+"""Whether a host, a browser's origin or an endpoint URL only ever means this machine: the
+admin routes answer loopback clients (and pages served from loopback) only, and the
+emulator reaches S3 on loopback only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,26 @@ def is_loopback(host: str) -> bool:
         except OSError:
             return False
         return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """Whether a browser's `Origin` header names a page served from this machine: http(s)
+    on a loopback address or `localhost`, judged without DNS."""
+    try:
+        parts = urlsplit(origin.strip())
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
 

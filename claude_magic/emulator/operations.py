@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..core.messages import Message
+from .errors import checking_input
 from .exchange import Exchange, Request
 from .faults import GUARDRAIL, REQUEST_FAULTS, Fault
 from .guardrail import guardrail_reply, invoke_body
@@ -69,31 +70,34 @@ def answer_model(exchange: Exchange, request: Request) -> None:
     if fault is not None and fault.type in REQUEST_FAULTS:
         raise fault.error()
     if operation == COUNT_TOKENS:
-        _, inner = validate_count_tokens(
-            model_id, request.body, models=state.models, today=state.today
-        )
+        with checking_input():
+            _, inner = validate_count_tokens(
+                model_id, request.body, models=state.models, today=state.today
+            )
         exchange.send_json({"inputTokens": estimate_input_tokens(inner)})
         return
     converse = None
     guardrail: object = None  # the request names a guardrail (Converse: its config)
     if operation in (CONVERSE, CONVERSE_STREAM):
-        model, converse = validate_converse(
-            model_id,
-            request.body,
-            request.headers,  # type: ignore[arg-type]
-            models=state.models,
-            today=state.today,
-        )
+        with checking_input():
+            model, converse = validate_converse(
+                model_id,
+                request.body,
+                request.headers,  # type: ignore[arg-type]
+                models=state.models,
+                today=state.today,
+            )
         body, guardrail = converse.body, converse.guardrail
         exchange.note("invoke_body", body)  # the InvokeModel form it was answered as
     else:
-        model, body = validate_invoke(
-            model_id,
-            request.body,
-            request.headers,  # type: ignore[arg-type]
-            models=state.models,
-            today=state.today,
-        )
+        with checking_input():
+            model, body = validate_invoke(
+                model_id,
+                request.body,
+                request.headers,  # type: ignore[arg-type]
+                models=state.models,
+                today=state.today,
+            )
         guardrail = request.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
     if operation in (INVOKE, CONVERSE) and fault is not None and fault.type == "disconnect":
         exchange.abort()  # before any reply is made: a queued script stays queued
@@ -158,9 +162,11 @@ def answer_catalogue(exchange: Exchange, request: Request) -> None:
     """The control plane's model listings (ListFoundationModels, ...)."""
     _check_signature(exchange, request)
     state = exchange.state
-    exchange.send_json(
-        state.models.handle(request.operation, request.identifier, request.query, state.today)
-    )
+    with checking_input():
+        payload = state.models.handle(
+            request.operation, request.identifier, request.query, state.today
+        )
+    exchange.send_json(payload)
 
 
 def answer_batch(exchange: Exchange, request: Request) -> None:

@@ -1,11 +1,17 @@
 """The emulator's HTTP server: HTTP/1.1 framing around the routes table. It reads request
 bodies (plain or chunked), resolves each request to a route and its handler, and sends
 JSON, event streams and errors, acting out stream faults on the wire. Admin routes answer
-loopback clients only.
+loopback clients only, and not web pages.
+
+It stays within its limits: so many connections at once (idle keep-alive ones give way to
+new ones, else a new one gets 503), and a deadline for each request's headers and body to
+arrive (408 after it). No request gets a Python error in its answer: one its checks did not
+foresee is a 400 ValidationException, a failure of the emulator a 500 with a fixed message.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import socketserver
@@ -21,25 +27,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import BedrockError
+from . import admin
+from .connections import ConnectionSlots, DeadlineReader, RequestTimeout, fixed_response
+from .errors import BedrockError, UnforeseenInput, malformed
 from .exchange import BadRequest, Request
 from .faults import Fault
 from .loopback import is_loopback
+from .request_log import logged_headers
 from .routes import ADMIN, resolve
 from .state import EmulatorState, package_version
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
-SOCKET_TIMEOUT = 120.0
+SOCKET_TIMEOUT = 120.0  # for a keep-alive connection's next request, and for each write
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _END_OF_STREAM = b"0\r\n\r\n"
-
-
-def _loggable_body(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body.decode("utf-8", errors="replace")
+UNFORESEEN = "the request does not have the shape this operation takes"
+INTERNAL = "The emulator failed while answering this request; its standard error has the details."
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -58,10 +62,16 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.track(self.connection)
+        self.rfile.close()
+        self._reader = DeadlineReader(
+            self.connection, SOCKET_TIMEOUT, self.server.state.limits.request_timeout
+        )
+        self._reader.on_request_start = self._busy
+        self.rfile = io.BufferedReader(self._reader)
+        self.server.connections.opened(self.connection)
 
     def finish(self) -> None:
-        self.server.untrack(self.connection)
+        self.server.connections.closed(self.connection)
         try:
             super().finish()
         except OSError:
@@ -73,6 +83,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._request_id = str(uuid.uuid4())
         try:
             self.raw_requestline = self.rfile.readline(65537)
+            self._busy()
             if len(self.raw_requestline) > 65536:
                 self.requestline = self.request_version = self.command = ""
                 self.send_error(414)
@@ -84,11 +95,36 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 return
             self._dispatch()
             self.wfile.flush()
-        except OSError:  # timeouts and broken connections alike
+            if not self.close_connection:
+                self.server.connections.set_idle(self.connection, True)  # until its next request
+        except RequestTimeout:
+            self.close_connection = True
+            self._send_raw(
+                fixed_response(
+                    408,
+                    "Request Timeout",
+                    "RequestTimeoutException",
+                    f"The request did not arrive within "
+                    f"{self.server.state.limits.request_timeout:g} seconds.",
+                )
+            )
+        except OSError:  # idle timeouts and broken connections alike
             self.close_connection = True
         finally:
             if self._entry is not None:
                 self._entry["finished"] = time.time()  # when the response was out
+
+    def _busy(self) -> None:
+        """A request has begun on this connection: it may not close to make room."""
+        self.server.connections.set_idle(self.connection, False)
+
+    def _send_raw(self, response: bytes) -> None:
+        try:
+            self.connection.settimeout(1.0)
+            self.wfile.write(response)
+            self.wfile.flush()
+        except OSError:
+            pass
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -106,6 +142,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol-level errors (bad request line, headers) as JSON; never a 5xx."""
+        self._reader.received()
         status = 400 if code >= 500 else code
         if self.request_version in ("HTTP/0.9", ""):
             self.request_version = "HTTP/1.0"  # always answer with a status line
@@ -210,9 +247,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         path, _, query = target.partition("?")
         resolution = resolve(self.command, path)
         try:
-            body = self._read_body()
-            if resolution.service.loopback_only and not is_loopback(self.client_address[0]):
-                raise BedrockError("AccessDeniedException", "Admin routes answer loopback clients only.", 403)
+            try:
+                body = self._read_body()
+            finally:
+                self._reader.received()  # the deadline is for reading; answers take their time
+            if resolution.service.loopback_only:
+                if not is_loopback(self.client_address[0]):
+                    raise BedrockError(
+                        "AccessDeniedException", "Admin routes answer loopback clients only.", 403
+                    )
+                refused = admin.refusal(self.headers, body)
+                if refused is not None:
+                    raise refused
             logged_as = resolution.logged_as()
             if logged_as is not None:
                 self._log_request(*logged_as, body)
@@ -232,29 +278,37 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send_bedrock_error(exc)
         except OSError:
             raise  # the connection broke or timed out: nothing more to say on it
+        except UnforeseenInput as exc:  # malformed in a way the checks did not foresee
+            self._fail(exc.__cause__ or exc, malformed(UNFORESEEN))
         except Exception as exc:  # a bug in the emulator, never the client's fault
-            traceback.print_exc(file=sys.stderr)
-            if self._status is not None:
-                self.abort()
-                return
-            self.close_connection = True
-            self._send_bedrock_error(
-                BedrockError("InternalServerException", f"The emulator failed: {exc!r}")
-            )
+            self._fail(exc, BedrockError("InternalServerException", INTERNAL))
+
+    def _fail(self, exc: BaseException, error: BedrockError) -> None:
+        """Answer an unexpected exception with `error` (or cut a started response off); its
+        traceback goes to stderr, never to the client."""
+        traceback.print_exception(exc, file=sys.stderr)
+        self.close_connection = True
+        if self._status is not None:
+            self.abort()
+            return
+        self._send_bedrock_error(error)
 
     def _log_request(self, operation: str, model_id: str | None, body: bytes) -> None:
         """The request's entry in GET /_emulator/requests, with its status (which requests
         have one: the routes table says)."""
+        log = self.server.state.log
+        kept, size = log.body(body)
+        headers = logged_headers(self.headers.items())
         entry: dict[str, Any] = {
             "operation": operation,
             "model_id": model_id,
-            "body": _loggable_body(body),
-            "headers": {name: value for name, value in self.headers.items()},
+            "body": kept,
+            "headers": headers,
             "time": time.time(),
             "status": None,  # the response status, once there is one
         }
         self._entry = entry
-        self.server.state.record(entry)
+        log.add(entry, size + sum(len(k) + len(v) for k, v in headers.items()))
 
     # -- what a handler answers through (exchange.Exchange) ------------------------------
 
@@ -269,7 +323,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def note(self, key: str, value: Any) -> None:
         """Add a field to this request's entry in the request log."""
         if self._entry is not None:
-            self._entry[key] = value
+            self.server.state.log.note(self._entry, key, value)
 
     def send_json(self, payload: Any, headers: dict[str, str] | None = None) -> None:
         """A 200 reply with a JSON body."""
@@ -329,7 +383,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """A threading HTTP server that can close its open connections on shutdown."""
+    """A threading HTTP server with a thread per connection, within the state's limit of
+    connections; it closes its open connections on shutdown."""
 
     daemon_threads = True
     request_queue_size = 128
@@ -341,8 +396,9 @@ class EmulatorServer(ThreadingHTTPServer):
         self.state = state
         self.tls = tls  # serve HTTPS with this context
         self.stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self.connections = ConnectionSlots(
+            state.limits.max_connections, tls is not None, serve=super().process_request
+        )
         super().__init__(address, EmulatorHandler)
 
     def server_bind(self) -> None:
@@ -357,22 +413,17 @@ class EmulatorServer(ThreadingHTTPServer):
             connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
         return connection, address
 
-    def track(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(connection)
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections.admit(request, client_address)  # its thread, once it has a slot
 
-    def untrack(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(connection)
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.give_back()
 
     def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.connections.close_all()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if self.state.verbose:

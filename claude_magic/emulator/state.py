@@ -1,4 +1,5 @@
-"""What a running emulator remembers: the request log, scripted replies, faults, pace."""
+"""What a running emulator remembers: the request log, scripted replies, faults, pace, and
+the limits it runs with."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .cache import PromptCache
 from .control.batch import BatchJobs
 from .control.catalogue import ModelList
 from .faults import FaultQueue
+from .limits import Limits
+from .request_log import RequestLog
 from .wire.events import check_script
 
 MIN_PACE = 0.01  # tokens per second
@@ -33,9 +36,11 @@ class EmulatorState:
         pace: float | None = None,
         credentials: dict[str, str] | None = None,
         bearer_tokens: frozenset[str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.lock = threading.Lock()
-        self.log: list[dict[str, Any]] = []
+        self.limits = limits or Limits()
+        self.log = RequestLog(self.limits)
         self.scripts: deque[dict[str, Any]] = deque()
         self.faults = FaultQueue()
         self.models = ModelList()  # the catalogue plus models users added
@@ -50,19 +55,11 @@ class EmulatorState:
         # appended right after the frame is written (benchmarks measure latency with it).
         self.sent_frames: list[tuple[float, int, bytes]] | None = None
 
-    def record(self, entry: dict[str, Any]) -> None:
-        with self.lock:
-            self.log.append(entry)
-
     def requests(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(entry) for entry in self.log]
+        return self.log.entries()
 
     def clear_requests(self) -> int:
-        with self.lock:
-            count = len(self.log)
-            self.log.clear()
-            return count
+        return self.log.clear()
 
     def add_script(self, message: dict[str, Any]) -> None:
         check_script(message)
@@ -90,8 +87,9 @@ class EmulatorState:
         self.cache.clear()
 
     def health(self) -> dict[str, Any]:
+        requests = len(self.log)
         with self.lock:
-            requests, scripts = len(self.log), len(self.scripts)
+            scripts = len(self.scripts)
         return {
             "status": "ok",
             "service": "claude-magic bedrock-runtime emulator",
@@ -102,6 +100,7 @@ class EmulatorState:
             "requests": requests,
             "scripts": scripts,
             "faults": len(self.faults),
+            "limits": self.limits.to_dict(),
         }
 
 

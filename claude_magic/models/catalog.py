@@ -435,11 +435,16 @@ def prices_for(input_price: float, output_price: float) -> Prices:
     return _prices(input_price, output_price, _DATA.get("pricing", {}))
 
 
-def suggest(name: str, limit: int = 3) -> list[str]:
-    """Close alias names for an unknown one, for error messages."""
+def suggest(name: str, limit: int = 3, today: date | None = None) -> list[str]:
+    """Close alias names for an unknown one, for error messages: only aliases of models
+    launched and not retired on `today` (default: `current_date()`)."""
     import difflib
 
-    return difflib.get_close_matches(name.lower(), sorted(aliases()), n=limit, cutoff=0.5)
+    day = today or current_date()
+    callable_now = sorted(alias for alias, model in aliases(day).items()
+                          if model.status(day) != "retired" and (model.launched or day) <= day)
+    typed = name.strip().lower().replace(" ", "-").replace("_", "-").removeprefix("claude-")
+    return difflib.get_close_matches(typed, callable_now, n=limit, cutoff=0.5)
 
 
 def all_invoke_ids() -> list[str]:

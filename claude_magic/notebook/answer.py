@@ -10,9 +10,10 @@ from .deliver import deliver
 from .prepare import PreparedCell
 from .send import failure, open_exchange, send
 from .session import KernelSession
+from .view_base import AnswerView
 
 
-def answer(session: KernelSession, prepared: PreparedCell, view: Any, *, background: bool = False,
+def answer(session: KernelSession, prepared: PreparedCell, view: AnswerView, *, background: bool = False,
            client: Any = None) -> None:
     """Send the prepared question with the chat's history as it is now, stream the
     reply into the started `view` and commit the turn. Raises the one-line error
@@ -41,6 +42,7 @@ def answer(session: KernelSession, prepared: PreparedCell, view: Any, *, backgro
         error, reason = failure(exc, exchange, view)
         commit_cut_short(conversation, turn, exchange, prepared, reason)
         view.fail(str(error))
+        error.shown = True
         raise error from None
     commit(conversation, turn, replies, prepared)
     deliver(session, prepared, turn, replies, exchange.latency, view, background=background)

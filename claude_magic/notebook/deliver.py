@@ -3,37 +3,38 @@ bundle. A structured answer (`--json`) delivers its data instead of its text."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.conversation import Turn
 from ..core.messages import Message
 from ..core.prompt import code_blocks
 from .prepare import PreparedCell
 from .session import KernelSession
+from .view_base import AnswerView
 
 GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 
 def deliver(session: KernelSession, prepared: PreparedCell, turn: Turn, replies: list[Message],
-            latency: float, view: Any, *, background: bool = False) -> None:
+            latency: float, view: AnswerView, *, background: bool = False) -> None:
     """Show the footer and hand the answer to the notebook. Raises the one-line error
     when a structured answer doesn't match its schema (after showing it)."""
     options, plan, namespace = prepared.options, prepared.plan, session.shell.user_ns
     final = replies[-1]
     if final.stop_reason == GUARDRAIL_INTERVENED:
         view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
-    footer = _footer(prepared, final, turn, latency)
+    footer = _footer(prepared, replies, turn, latency)
     if plan is not None:
         footer = " · ".join(p for p in (footer, plan.footer()) if p)
-        if plan.error is not None:
-            view.notice(str(plan.failure(options.out)))
+        failure = plan.failure(options.out) if plan.error is not None else None
+        if failure is not None:
+            view.notice(str(failure))
         elif options.out:
             namespace[options.out] = plan.data
             if background:
                 view.notice(f"The answer's data is in the variable {options.out}.")
         view.finish(footer, final.stop_reason)
-        if plan.error is not None:
-            raise plan.failure(options.out)
+        if failure is not None:
+            failure.shown = True
+            raise failure
         return
     text = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     blocks = code_blocks(text) if options.code else []
@@ -48,12 +49,15 @@ def deliver(session: KernelSession, prepared: PreparedCell, turn: Turn, replies:
     view.finish(footer, final.stop_reason)
 
 
-def _footer(prepared: PreparedCell, final: Message, turn: Turn, latency: float) -> str:
+def _footer(prepared: PreparedCell, replies: list[Message], turn: Turn, latency: float) -> str:
     from ..core.costs import usage_cost
     from ..core.render import footer_text
+    from ..core.thinking import hidden_thinking_note, thinking_blocks
     from ..models import catalog
 
-    request = prepared.request
+    request, final = prepared.request, replies[-1]
     cost = usage_cost(prepared.model, request.invoke_id, turn.usage, cache_ttl=request.cache_ttl or "5m")
+    thinking = [block for reply in replies for block in thinking_blocks(reply)]
     return footer_text(final.stop_reason, turn.usage, latency, cost,
-                       stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF)
+                       stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF,
+                       thinking_note=hidden_thinking_note(thinking))

@@ -74,17 +74,22 @@ class DeltaView(View):
 
     # -- the interface
     def start(self, header: dict[str, Any]) -> None:
+        super().start(header)
+        self._open_live(header)
+
+    def _open_live(self, header: dict[str, Any]) -> None:
         from IPython.display import display
 
         from .live_widget import LiveAnswer, shared_layout
 
-        super().start(header)
         head = header_html(header.get("model", ""), header.get("chat", ""), header.get("images") or ())
         self._widget = LiveAnswer(key=uuid.uuid4().hex, header=sanitize(head, chrome=True),
                                   status="● streaming…", layout=shared_layout(),
                                   controls=list(header.get("controls") or ()))
         self._widget.on_msg(_ready)
         _front_end["shown"] += 1
+        self._seq, self._preview, self._thinking, self._thought = 0, "", "", 0  # a new page state
+        self._page_html, self._page_size = [], 0
         self._handle = display(self._widget, display_id=True)
         self._opened = self.clock()
         self._note_sent()
@@ -107,8 +112,9 @@ class DeltaView(View):
                     drop += _utf16(text[self._tail_from : min(start, self._shown)])
                     self._tail_from = start
                     self._shown = max(self._shown, start)
-                text_added += text[self._shown :]
-                self._shown = len(text)
+                end = len(text) if done else self._splitter.live_end  # a table shows once complete
+                text_added += text[self._shown : end]
+                self._shown = max(self._shown, end)
             elif kind == "tool_use":
                 if done and PARTIAL_JSON not in block and self._first_showing(block):
                     parts.append(sanitize(tool_call_html(block), chrome=True))

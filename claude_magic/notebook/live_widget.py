@@ -26,11 +26,14 @@ widgets (a Stop button) that the page shows beside the header.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anywidget
 import ipywidgets
 import traitlets
+
+from ..core.thinking import TEXT_STYLE
 
 _SOURCE = r"""
 const S = new Map();
@@ -80,12 +83,13 @@ export default {
     const head = div(box, "claude-magic-head"), title = div(head, ""), ctl = div(head, "claude-magic-controls");
     const body = div(box, "jp-RenderedHTMLCommon"), live = div(box, "jp-RenderedHTMLCommon");
     const think = div(live, "claude-magic-thinking", "details"), sum = div(think, "", "summary");
-    const thought = div(think, ""), text = div(live, "claude-magic-tail");
+    const thought = div(think, "claude-magic-thinking-text"), text = div(live, "claude-magic-tail");
     const pre = div(live, "claude-magic-preview"), status = div(box, "claude-magic-status");
     head.style.cssText = "display:flex;align-items:center;gap:0.5em";
     title.style.flex = "1 1 auto";
     ctl.style.cssText = "display:flex;flex:0 0 auto";
-    text.style.whiteSpace = thought.style.whiteSpace = "pre-wrap";
+    text.style.whiteSpace = "pre-wrap";
+    thought.style.cssText = THINKING_TEXT_STYLE;
     sum.style.cssText = status.style.cssText = "opacity:0.7;font-size:0.85em";
     const node = document.createTextNode(s.tail), tnode = document.createTextNode(s.think);
     text.append(node);
@@ -133,7 +137,8 @@ export default {
 # The page's code; what is innerHTML'd (header, finished blocks, previews) is HTML the
 # kernel sanitised (render.py); the unfinished text, the thinking text and the thinking
 # section's title only ever go into text nodes.
-ESM = "\n".join(line.strip() for line in _SOURCE.splitlines() if line.strip())
+ESM = "\n".join(line.strip() for line in _SOURCE.splitlines() if line.strip()).replace(
+    "THINKING_TEXT_STYLE", json.dumps(TEXT_STYLE))
 
 _shared_layout: Any = None
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..bedrock.ask import ask_once, user_content
+from ..bedrock.ask import answer_source, ask_once, user_content
 from ..core.errors import ClaudeMagicError
 from ..core.reply import Reply, summary_line
 from ..core.rows import aligned, prompts_for, rows_of
@@ -109,8 +109,8 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     a dict's keys, `{item}`, `{index}`), or a function of the row; without it each item
     is the prompt. Returns replies aligned with the input: a list, or a Series with the
     input's index (`.to_frame()` gives text, tokens, cost and error columns). A row's
-    failure is kept in its reply; answers are cached (by model and body) so running
-    the same map again sends only what is missing. `backend="batch"` runs the rows as
+    failure is kept in its reply; answers are cached (by endpoint, model and body) so
+    running the same map again sends only what is missing. `backend="batch"` runs the rows as
     a Bedrock batch inference job (`s3_uri=`, `role_arn=`). `retry_mode` is botocore's
     (default: the configured one, "standard"); the pool's own concurrency shrinks on
     throttling either way.
@@ -127,7 +127,7 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     store = _cache(cache, cache_dir, config)
     from ..bedrock.many import prepare
 
-    prepared = prepare(spec, contents, store)
+    prepared = prepare(spec, contents, store, source=_source(settings, session))
     started = time.monotonic()
     if backend == "batch":
         from ..bedrock.batch import map_batch
@@ -149,6 +149,13 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
         print(f"claude-magic: interrupted after {done} of {len(replies)} rows "
               f"({time.monotonic() - started:.0f} s); run the same map again to send only the rest.")
     return aligned(rows, replies)
+
+
+def _source(settings: ClientSettings, session: KernelSession | None) -> dict[str, Any]:
+    """Where this map's answers come from: the cache gives back only answers from there."""
+    emulator = session.emulator if session is not None else _emulator
+    built_in = settings.offline and emulator is not None and settings.endpoint_url == emulator.url
+    return answer_source(settings, built_in_emulator=built_in)
 
 
 def _cache(enabled: bool, folder: Any, config: Config) -> Any:

@@ -19,6 +19,7 @@ from .session import KernelSession
 
 if TYPE_CHECKING:
     from ..bedrock.settings import ClientSettings
+    from ..bedrock.shaping import Shaped
     from ..models import catalog
     from ..tools.toolset import ToolSet
     from .attachments import AttachedImage
@@ -81,7 +82,7 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
     images, user_content = _user_content(session, config, options, model, cell, chat, notices)
 
     toolset, betas, tool_choice = _tools(session, config, options, model)
-    shaped = _thinking(config, options, model)
+    shaped = shape_for(config, options, model)
     plan = _structured(session, options, model, shaped, toolset)
     tools = toolset.definitions() if toolset else []
     fields = shaped.fields
@@ -197,7 +198,8 @@ def _tools(session: KernelSession, config: Config, options: CellOptions,
             raise ClaudeMagicError("--computer-use needs a model from the catalogue, e.g. -m sonnet.")
         handlers = session.computer_use(model)
         problem = handlers.display_problem()
-        if problem:
+        if problem and problem not in session.said:  # once per kernel, not in every cell
+            session.said.add(problem)
             print(f"claude-magic: {problem} (the screen tool will report it; bash and the editor work).")
         toolset = (toolset or ToolSet([])) | ToolSet(handlers.tools())
     if toolset and model and not model.tools:
@@ -212,8 +214,9 @@ def _tools(session: KernelSession, config: Config, options: CellOptions,
     return toolset, (toolset.betas() if toolset else []), choice
 
 
-def _thinking(config: Config, options: CellOptions, model: catalog.Model | None) -> Any:
-    """--effort / --think / --no-think (the effort trait when none is given), shaped."""
+def shape_for(config: Config, options: CellOptions, model: catalog.Model | None) -> Shaped:
+    """--effort / --think / --no-think (the effort trait when none is given), shaped:
+    the thinking fields and the max_tokens the request sends."""
     from ..bedrock.shaping import ThinkingChoice, shape_thinking
 
     given = options.effort is not None or options.think is not None or options.no_think

@@ -12,6 +12,7 @@ from ..core.errors import ClaudeMagicError, Interrupted
 from ..core.messages import Message
 from .prepare import PreparedCell
 from .session import KernelSession
+from .view_base import AnswerView
 
 if TYPE_CHECKING:
     from ..core.conversation import Wire
@@ -27,7 +28,7 @@ def stopped_error(partial: Message | None) -> Interrupted:
 
 
 def open_exchange(session: KernelSession, prepared: PreparedCell, conversation: Conversation,
-                  turn: Turn, view: Any, client: Any = None) -> tuple[Exchange, list[Wire]]:
+                  turn: Turn, view: AnswerView, client: Any = None) -> tuple[Exchange, list[Wire]]:
     """The exchange that sends this turn's requests, and the first request's messages:
     the history (unless --no-history) and the new question, fitted to Bedrock's limits."""
     wire = [turn.user_message()] if prepared.options.no_history else conversation.messages(pending=turn)
@@ -41,7 +42,7 @@ def open_exchange(session: KernelSession, prepared: PreparedCell, conversation: 
 
 
 def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepared: PreparedCell,
-         view: Any) -> list[Message]:
+         view: AnswerView) -> list[Message]:
     """The assistant's replies for this turn (several, with tool results, when tools ran)."""
     if prepared.plan is not None:
         return prepared.plan.converse(exchange, messages)
@@ -52,8 +53,10 @@ def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepa
     from ..tools.loop import ToolLoopInterrupted, run_tool_loop
 
     config, shell = prepared.config, session.shell
+    # a question goes below the answer so far, and the rest of the answer below the question
     approver = Approver(auto_approve=config.auto_approve_tools,
-                        stdin_available=lambda: stdin_available(shell))
+                        stdin_available=lambda: stdin_available(shell),
+                        before_asking=view.continue_below)
     try:
         result = run_tool_loop(
             exchange.send, messages, toolset, approver,
@@ -70,7 +73,7 @@ def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepa
     return result.as_messages()
 
 
-def failure(exc: BaseException, exchange: Exchange, view: Any) -> tuple[ClaudeMagicError, str]:
+def failure(exc: BaseException, exchange: Exchange, view: AnswerView) -> tuple[ClaudeMagicError, str]:
     """The one-line error for a failed send, and the reason the partial answer is marked
     with: stopped (the Stop button), interrupted (the kernel) or the error itself."""
     stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)

@@ -68,6 +68,7 @@ class KernelSession:
         self.cell_help = ""  # what `%%claude?` shows (the magic's help), for `%claude help`
         self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
         self.jobs: Closable | None = None  # background answers (background.jobs_of makes them)
+        self.said: set[str] = set()  # notes printed once per kernel (e.g. "no X display")
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(

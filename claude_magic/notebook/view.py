@@ -53,7 +53,13 @@ from ..core.render import (
     tool_input_text,
 )
 from ..core.stream import PARTIAL_JSON
-from ..core.thinking import THINKING_TYPES, live_thinking_html, thinking_html, thinking_summary
+from ..core.thinking import (
+    THINKING_TYPES,
+    live_thinking_html,
+    thinking_html,
+    thinking_summary,
+    thinking_text,
+)
 from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View, tool_preview
 
 __all__ = ["DEFAULT_INTERVAL", "MAX_MESSAGES_PER_SECOND", "Clock", "TextView", "View", "WidgetView", "in_kernel",
@@ -69,11 +75,14 @@ class WidgetView(View):
         self._capturing = False  # the body Output captures this cell's displays
 
     def start(self, header: dict[str, Any]) -> None:
+        super().start(header)
+        self._open_live(header)
+
+    def _open_live(self, header: dict[str, Any]) -> None:
         import ipywidgets as widgets
         from IPython.display import display
 
-        super().start(header)
-        w = self._widgets
+        w, self._tail_value = self._widgets, ""
         w["header"] = widgets.HTML(
             header_html(header.get("model", ""), header.get("chat", ""), header.get("images") or ())
         )
@@ -101,8 +110,8 @@ class WidgetView(View):
             kind = block.get("type")
             if kind == "text":
                 parts.append(self._answer_html(block.get("text", ""), done))
-                if not done and self._splitter.pending:
-                    tail = markdown_to_html(self._splitter.pending)
+                if not done and self._splitter.live:
+                    tail = markdown_to_html(self._splitter.live)
             elif kind == "tool_use":
                 if done and PARTIAL_JSON not in block and self._first_showing(block):
                     parts.append(tool_call_html(block))
@@ -204,6 +213,9 @@ class TextView(View):
     def _due(self, now: float) -> bool:
         return True
 
+    def _open_live(self, header: dict[str, Any]) -> None:
+        """A terminal writes on, below whatever was asked: there is nothing to open."""
+
     # -- drawing
     def _render(self, final: bool = False) -> None:
         for block, done in self._blocks_to_show(final):
@@ -216,7 +228,7 @@ class TextView(View):
             elif (block.get("type") == "tool_use" and done and PARTIAL_JSON not in block
                   and self._first_showing(block)):
                 self._show_tool_call(block)
-            elif block.get("type") in THINKING_TYPES and done:
+            elif block.get("type") in THINKING_TYPES and done and thinking_text([block]):
                 self._line(f"[{thinking_summary([block])}]")
 
     def _show_tool_call(self, block: Block) -> None:

@@ -4,7 +4,8 @@ transcript of the answer and its bookkeeping, and the pacing of live renders.
 The interface methods keep the transcript and call the hooks through which each
 view draws: `_render` (the current message), `_show_tool_call`, `_show_tool_result`,
 `_show_notice` (by default as HTML through `_show_html`), `_show_status` and
-`_show_end`.
+`_show_end`; `_open_live` shows a new live output, where `continue_below` moved the
+answer to (below a question the cell asks the user).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.messages import Block, Message
 from ..core.render import (
@@ -35,6 +36,20 @@ DEFAULT_INTERVAL = 1 / 15  # at most ~15 live renders per second
 MAX_MESSAGES_PER_SECOND = 15  # display messages a streaming view sends in any second
 
 
+class AnswerView(Protocol):
+    """What an answer's stages call on a started view (a `View`, or a background
+    answer's `StoppableView` around one)."""
+
+    def update(self, message: Message) -> None: ...
+    def due(self) -> bool: ...
+    def tool_call(self, block: Block) -> None: ...
+    def tool_result_block(self, block: Block) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def finish(self, footer: str, stop_reason: str | None = None) -> None: ...
+    def fail(self, text: str, footer: str = "") -> None: ...
+    def continue_below(self) -> None: ...
+
+
 class View(ABC):
     """What every view shares: the transcript of the answer and its bookkeeping."""
 
@@ -53,12 +68,16 @@ class View(ABC):
         self._rendered: dict[str, str] = {}  # finished Markdown blocks shown -> their HTML
         self._next_due = float("-inf")  # no render goes out before this time
         self._sent: deque[float] = deque()  # when recent display messages went out
+        self._first_entry = 0  # the transcript's first entry in the current output
+        self._moved = False  # continue_below: the next drawing opens a new live output
 
     # -- the interface
     def start(self, header: dict[str, Any]) -> None:
         self.header = dict(header)
 
     def update(self, message: Message) -> None:
+        if self._moved:
+            self._reopen()
         self._track(message)
         now = self.clock()
         if self._due(now):
@@ -76,6 +95,7 @@ class View(ABC):
         return self._due(self.clock())
 
     def tool_call(self, block: Block) -> None:
+        self._reopen()
         self._render(final=True)
         if self._first_showing(block):
             self._show_tool_call(block)
@@ -86,6 +106,7 @@ class View(ABC):
         traceback_text: str | None = None,
     ) -> None:
         outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
+        self._reopen()
         self._end_message()
         self.transcript.append(outcome)
         self._show_tool_result(outcome)
@@ -98,10 +119,12 @@ class View(ABC):
                          traceback_text=outcome.traceback_text)
 
     def new_message(self) -> None:
+        self._reopen()
         self._end_message()
         self._show_status("● streaming…")
 
     def notice(self, text: str) -> None:
+        self._reopen()
         self.transcript.append(Notice(text))
         self._show_notice(text)
 
@@ -111,19 +134,40 @@ class View(ABC):
     def fail(self, text: str, footer: str = "") -> None:
         self._close(footer, error=text)
 
+    def continue_below(self) -> None:
+        """Before the cell asks the user something (a tool's y/N question, which the
+        front end puts below the outputs so far): the live output becomes the static
+        display of what it shows, and the answer goes on in a new output below the
+        question, so that the rest of it and its footer come after the question."""
+        if self.finished or self._handle is None:
+            return
+        self._render(final=True)
+        self._show_end("", None)
+        self._first_entry = len(self.transcript)
+        self._handle = None
+        self._moved = True
+
     def bundle(self, footer: str = "", error: str | None = None) -> dict[str, str]:
-        """The static display of everything shown so far."""
+        """The static display of everything the current output shows (everything
+        since the start, or since `continue_below`)."""
+        first = self._first_entry == 0
         return static_bundle(
-            self.transcript,
-            model=self.header.get("model", ""),
-            chat=self.header.get("chat", ""),
+            self.transcript[self._first_entry :],
+            model=self.header.get("model", "") if first else "",
+            chat=self.header.get("chat", "") if first else "",
             footer=footer,
-            images=self.header.get("images") or (),
+            images=(self.header.get("images") or ()) if first else (),
             error=error,
             rendered=self._rendered,
+            earlier=self.transcript[: self._first_entry],
         )
 
     # -- how a view draws
+    @abstractmethod
+    def _open_live(self, header: dict[str, Any]) -> None:
+        """Show a new live output in the cell (also below a question, after
+        `continue_below`, then with an empty header)."""
+
     @abstractmethod
     def _render(self, final: bool = False) -> None:
         """Show the current message from block `_cursor` on: the finished blocks, and
@@ -185,6 +229,12 @@ class View(ABC):
     def _next_block(self) -> None:
         """Forget what was kept of the block shown last (the next one starts afresh)."""
         self._splitter = BlockSplitter()
+
+    def _reopen(self) -> None:
+        """After `continue_below`, open the new live output before drawing again."""
+        if self._moved and not self.finished:
+            self._moved = False
+            self._open_live({})
 
     def _close(self, footer: str, error: str | None = None) -> None:
         if self.finished:

@@ -52,6 +52,7 @@ class Approver:
     auto_approve: bool = False
     stdin_available: Callable[[], bool] = stdin_available
     ask: Callable[[str], str] = _ask_with_input
+    before_asking: Callable[[], None] | None = None  # the answer's view makes room for the question
 
     def refusal(self, name: str, tool_input: Any) -> str | None:
         """None when the call may run; otherwise what to tell the model."""
@@ -59,6 +60,8 @@ class Approver:
             return None
         if not self.stdin_available():
             return NO_ONE_TO_ASK
+        if self.before_asking is not None:
+            self.before_asking()
         try:
             answer = self.ask(f"Run tool {name} with {_brief_json(tool_input)}? [y/N] ")
         except EOFError:

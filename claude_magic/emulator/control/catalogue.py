@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import threading
+import typing
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -29,6 +31,9 @@ ACCOUNT = "123456789012"
 PROFILE_NAMES = {"us": "US", "eu": "EU", "apac": "APAC", "jp": "JP", "au": "AU", "global": "Global"}
 _TUPLES = {"aliases", "profiles", "effort_levels", "api_versions", "cache_ttls", "computer_use"}
 _DATES = {"launched", "legacy", "end_of_life"}
+_FIELD_TYPES: dict[str, Any] = typing.get_type_hints(Model)
+_TYPE_NAMES = {bool: "true or false", str: "a string", int: "an integer >= 0",
+               float: "a number >= 0"}
 
 
 def model_from_user(entry: Any) -> Model:
@@ -42,22 +47,61 @@ def model_from_user(entry: Any) -> Model:
     unknown = set(entry) - fields
     if unknown:
         raise ValueError(f"model {entry['id']!r}: unknown fields {sorted(unknown)}")
-    values: dict[str, Any] = {}
-    for key, value in entry.items():
-        if key in _DATES:
-            value = date.fromisoformat(value) if value else None
-        elif key == "computer_use":
-            tables = catalog.computer_use_tables()
-            value = tuple(tables[name] for name in value)
-        elif key in _TUPLES:
-            value = tuple(value)
-        values[key] = value
+    values = {key: _user_value(entry["id"], key, value) for key, value in entry.items()}
     values.setdefault("name", entry["id"].removeprefix("anthropic."))
     values.setdefault("api_model", entry["id"].removeprefix("anthropic."))
     if "input_price" in values or "output_price" in values:
         values["prices"] = catalog.prices_for(values.get("input_price", template.input_price),
                                               values.get("output_price", template.output_price))
     return dataclasses.replace(template, **values, known=True)
+
+
+def _user_value(model_id: str, key: str, value: Any) -> Any:
+    """One field of a user's model, checked against its type in Model and converted."""
+    where = f"model {model_id!r}: {key}"
+    if key in _DATES:
+        if value is None or value == "":
+            return None
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a date as YYYY-MM-DD or null") from None
+    if key == "computer_use":
+        tables = catalog.computer_use_tables()
+        if not _strings(value) or not set(value) <= set(tables):
+            raise ValueError(f"{where} must be a list of {', '.join(tables)}")
+        return tuple(tables[name] for name in value)
+    if key == "long_context":
+        if value is None:
+            return None
+        if not (isinstance(value, list) and len(value) == 2 and _count(value[0])
+                and isinstance(value[1], str)):
+            raise ValueError(f"{where} must be [window, beta] or null")
+        return (value[0], value[1])
+    if key in _TUPLES:
+        if not _strings(value):
+            raise ValueError(f"{where} must be a list of strings")
+        return tuple(value)
+    if key == "thinking" and value not in catalog.THINKING_MODES:
+        raise ValueError(f"{where} must be one of {', '.join(catalog.THINKING_MODES)}")
+    kind = _FIELD_TYPES[key]
+    if kind is bool and isinstance(value, bool) or kind is str and isinstance(value, str):
+        return value
+    if kind is int and _count(value):
+        return value
+    if kind is float and _count(value, float) and math.isfinite(value):
+        return float(value)
+    raise ValueError(f"{where} must be {_TYPE_NAMES[kind]}")
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _count(value: Any, kind: type = int) -> bool:
+    """Whether `value` is an int (or a `kind`, float: any number) >= 0, not a bool."""
+    number = isinstance(value, (int, float)) if kind is float else isinstance(value, int)
+    return number and not isinstance(value, bool) and value >= 0
 
 
 class ModelList:

@@ -120,8 +120,11 @@ def _document(value: Any, where: str) -> dict[str, Any]:
 def _tool_result(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise validation(f"{where}.toolResult: expected an object.")
+    items = value.get("content")
+    if items is not None and not isinstance(items, list):
+        raise validation(f"{where}.toolResult.content: expected a list of content blocks.")
     content: list[dict[str, Any]] = []
-    for i, item in enumerate(value.get("content") or []):
+    for i, item in enumerate(items or []):
         kind, inner = _member(item, f"{where}.toolResult.content.{i}")
         if kind == "json":
             content.append({"type": "text", "text": json.dumps(inner)})

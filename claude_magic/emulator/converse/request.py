@@ -7,12 +7,12 @@ known (role order, blank text, missing toolConfig, maxTokens above the model's l
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...models.catalog import ANTHROPIC_VERSION, Model
 from ..errors import validation
+from ..json_body import load_json
 from .blocks import cache_control, content_blocks
 
 FIRST_USER = ("A conversation must start with a user message. Try again with a conversation "
@@ -122,8 +122,8 @@ def _output_config(converse: dict[str, Any]) -> dict[str, Any]:
     text_format = config.get("textFormat")
     if text_format is not None:
         try:
-            schema = json.loads(text_format["structure"]["jsonSchema"]["schema"])
-        except (TypeError, ValueError, KeyError):
+            schema = load_json(text_format["structure"]["jsonSchema"]["schema"].encode("utf-8"))
+        except (AttributeError, TypeError, ValueError, KeyError):
             raise validation("outputConfig.textFormat.structure.jsonSchema.schema: a JSON schema, "
                              "as a string, is required.") from None
         out["format"] = {"type": "json_schema", "schema": schema}

@@ -220,7 +220,7 @@ def describe_tool_results(results: list[dict[str, Any]], names: dict[str, str]) 
 def tool_use_note(names: list[str]) -> str:
     """The short text that precedes the emulator's tool calls."""
     listed = ", ".join(f"`{n}`" for n in names)
-    return f"{HEADER} Calling {listed} with input built from the tool's schema."
+    return f"{HEADER} Calling {listed} with input built from the tool's schema and the prompt."
 
 
 def prefill_continuation(prefill: str, reply: str, user_text: str) -> str:

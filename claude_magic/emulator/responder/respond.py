@@ -1,9 +1,11 @@
 """The offline responder: a deterministic, honest reply to a validated request.
 
 It never pretends to be Claude. The reply is Markdown that says it comes from the
-offline emulator and describes the request (see `reflect.py`); it calls a tool when
-`tool_choice` forces one or the user names one, answers tool results, continues a
-prefill, and obeys `max_tokens` and `stop_sequences` exactly as the stop reasons say.
+offline emulator and describes the request (see `reflect.py`); it calls the tools that
+`tool_choice`, the user's words or the prompt's plain request pick (`tool_choice.py`) with
+input built from the schema and the prompt (`prompt_values.py`), answers tool results,
+continues a prefill, and obeys `max_tokens` and `stop_sequences` exactly as the stop
+reasons say.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..signatures import sign_thinking
 from ..tokens import estimate_input_tokens
 from ..validation.thinking import shows_thinking_text, thinking_on
 from ..validation.tools import COMPUTER_USE_VERSIONS, computer_use_kind
+from .prompt_values import prompt_values
 from .reflect import (
     describe_request,
     describe_tool_results,
@@ -37,17 +40,16 @@ from .reflect import (
     tool_use_note,
 )
 from .schema_instance import instance_for
+from .tool_choice import choose_tools
+from .words import stems
 
 __all__ = ["estimate_input_tokens", "respond", "stable_id"]
 
-MAX_PARALLEL_TOOLS = 4
 DEFAULT_BASH_COMMAND = "echo hello from the emulator"
 THINKING_TEXT = "The offline emulator does not think; this block stands in for Claude's reasoning."
 _ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SHELL_FENCE = re.compile(r"```(?:bash|sh|shell|console)?[^\n]*\n(.*?)```", re.DOTALL)
-_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'")
-_VALUE = r"(\"[^\"\n]*\"|'[^'\n]*'|-?\d+(?:\.\d+)?(?![\w.])|[^\s,;!?\"']+)"
 
 
 def stable_id(prefix: str, *parts: Any) -> str:
@@ -73,67 +75,6 @@ def tool_use_tokens(block: Block) -> int:
 # -- tools -----------------------------------------------------------------------------------
 
 
-def mentions(text: str, name: str) -> bool:
-    """Whether `text` names `name` as a whole word (case-insensitive)."""
-    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
-
-
-def choose_tools(body: dict[str, Any], user_text: str) -> list[dict[str, Any]]:
-    """The tools the emulator calls: forced by `tool_choice`, or named in the user's text."""
-    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
-    choice = body.get("tool_choice") or {"type": "auto"}
-    kind = choice.get("type", "auto")
-    if not tools or kind == "none":
-        return []
-    if kind == "tool":
-        return [t for t in tools if t.get("name") == choice.get("name")][:1]
-    chosen = [t for t in tools if mentions(user_text, str(t.get("name", "")))]
-    if kind == "any" and not chosen:
-        chosen = tools[:1]
-    if choice.get("disable_parallel_tool_use"):
-        chosen = chosen[:1]
-    return chosen[:MAX_PARALLEL_TOOLS]
-
-
-def _property_names(schema: Any) -> list[str]:
-    names: list[str] = []
-    if isinstance(schema, dict):
-        for name, sub in (schema.get("properties") or {}).items():
-            names.append(name)
-            names += _property_names(sub)
-        names += _property_names(schema.get("items"))
-    return names
-
-
-def hints_from_text(schema: dict[str, Any], text: str) -> dict[str, Any]:
-    """Values the user wrote for schema properties: `city: Paris`, `days=3`, `unit is C`;
-    the first quoted string also serves the first required string property."""
-    hints: dict[str, Any] = {}
-    for name in dict.fromkeys(_property_names(schema)):
-        found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])\s*(?::|=|\bis\b)\s*{_VALUE}",
-                          text, re.IGNORECASE)
-        if found:
-            value = found.group(1).strip("\"'").rstrip(".")
-            hints[name] = _number_or_text(value)
-    properties = schema.get("properties") or {}
-    required_strings = [
-        n for n in schema.get("required") or []
-        if isinstance(properties.get(n), dict) and properties[n].get("type") == "string"
-    ]
-    quoted = _QUOTED.search(text)
-    if quoted and required_strings and required_strings[0] not in hints:
-        hints[required_strings[0]] = quoted.group(1) or quoted.group(2)
-    return hints
-
-
-def _number_or_text(value: str) -> Any:
-    if re.fullmatch(r"-?\d+", value):
-        return int(value)
-    if re.fullmatch(r"-?\d+\.\d+", value):
-        return float(value)
-    return value
-
-
 def bash_command(text: str) -> str:
     """A shell command from the user's text (a fenced block or inline code), else a greeting."""
     fenced = _SHELL_FENCE.search(text)
@@ -151,7 +92,9 @@ def tool_input(tool: dict[str, Any], user_text: str) -> dict[str, Any]:
     version = next((c for c in COMPUTER_USE_VERSIONS if tool_type in c.tool_types), None)
     if version is None:
         schema = tool.get("input_schema") or {"type": "object"}
-        value = instance_for(schema, hints_from_text(schema, user_text))
+        own_words = stems(f"{tool.get('name', '')} {tool.get('description', '')}")
+        values = prompt_values(schema, user_text, ignore=own_words)
+        value = instance_for(schema, values.given, values.spare)
         return value if isinstance(value, dict) else {}
     kind = computer_use_kind(version, tool_type)
     if kind == "computer":
@@ -234,7 +177,8 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
         if tool_uses:
             text = "" if forced else tool_use_note([t["name"] for t in chosen])
         elif schema is not None:
-            text = json.dumps(instance_for(schema, hints_from_text(schema, user_text)), ensure_ascii=False)
+            values = prompt_values(schema, user_text)
+            text = json.dumps(instance_for(schema, values.given, values.spare), ensure_ascii=False)
         else:
             text = describe_request(model, body, user_index, input_tokens)
 

@@ -5,7 +5,11 @@ Handles the schema keywords tools use in practice: type (and lists of types), co
 enum, default, examples, $ref into the same document, allOf/anyOf/oneOf, object
 properties/required/minProperties, array items/prefixItems/minItems/maxItems/
 uniqueItems, string formats/patterns/lengths, number bounds and multipleOf.
-`hints` maps property names to preferred values (used when they fit).
+
+Which properties an object gets: the required ones, the optional ones `hints` gives a
+fitting value for (directly or deeper down), and, when that would leave the object empty,
+all of them (an empty object says nothing). `hints` maps property names to preferred
+values, used when they fit; `spare` holds values to use only for properties built anyway.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import math
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 MAX_DEPTH = 12
+FILL_DEPTH = 4  # below this depth an object with nothing required or given stays empty
 STRING_FORMATS = {
     "date": "2024-01-01",
     "date-time": "2024-01-01T00:00:00Z",
@@ -35,9 +41,44 @@ _TYPE_OF = {bool: "boolean", int: "integer", float: "number", str: "string", lis
             dict: "object", type(None): "null"}
 
 
-def instance_for(schema: Any, hints: Mapping[str, Any] | None = None) -> Any:
+def instance_for(schema: Any, hints: Mapping[str, Any] | None = None,
+                 spare: Mapping[str, Any] | None = None) -> Any:
     """A value valid against `schema` (best effort for exotic keywords)."""
-    return _Builder(schema, dict(hints or {})).build(schema, None, 0, 0)
+    return _Builder(schema, dict(hints or {}), dict(spare or {})).build(schema, None, 0, 0)
+
+
+@dataclass(frozen=True)
+class Property:
+    """A property of a schema or of an object nested in it."""
+
+    name: str
+    schema: dict[str, Any]  # $ref and allOf resolved, anyOf/oneOf narrowed to the first non-null
+    required: bool  # by the object that holds it
+    kinds: tuple[str, ...]
+
+
+def properties_of(schema: Any) -> list[Property]:
+    """Every property of `schema` and of the objects and arrays in it, in document order
+    (the first one of each name)."""
+    builder = _Builder(schema, {}, {})
+    found: dict[str, Property] = {}
+
+    def visit(node: Any, depth: int) -> None:
+        node = builder.narrow(node)
+        if depth > FILL_DEPTH or not isinstance(node, dict):
+            return
+        properties = node.get("properties")
+        listed = node.get("required")
+        required: list[Any] = listed if isinstance(listed, list) else []
+        for name, sub in (properties.items() if isinstance(properties, dict) else ()):
+            sub = builder.narrow(sub)
+            if isinstance(sub, dict) and name not in found:
+                found[name] = Property(name, sub, name in required, tuple(_types(sub)))
+            visit(sub, depth + 1)
+        visit(node.get("items"), depth + 1)
+
+    visit(schema, 0)
+    return list(found.values())
 
 
 def _json_type(value: Any) -> str:
@@ -253,9 +294,10 @@ def _string(schema: dict[str, Any], name: str | None, variant: int) -> str:
 
 
 class _Builder:
-    def __init__(self, root: Any, hints: dict[str, Any]) -> None:
+    def __init__(self, root: Any, hints: dict[str, Any], spare: dict[str, Any]) -> None:
         self.root = root
         self.hints = hints
+        self.spare = spare
 
     def resolve(self, schema: Any) -> Any:
         seen = 0
@@ -285,6 +327,42 @@ class _Builder:
             schema = merged
         return schema
 
+    def narrow(self, schema: Any) -> Any:
+        """`schema` resolved, its anyOf/oneOf narrowed to the first option that isn't null."""
+        schema = self.resolve(schema)
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key) if isinstance(schema, dict) else None
+            if isinstance(options, list) and options:
+                rest = {k: v for k, v in schema.items() if k != key}
+                real = [o for o in options if _types(self.resolve(o)) != ["null"]]
+                return self.narrow({**rest, **self.resolve((real or options)[0])})
+        return schema
+
+    def hinted(self, schema: Any, name: str | None, values: dict[str, Any]) -> tuple[bool, Any]:
+        """(True, value) when `values` holds a value for `name` that fits `schema`."""
+        if name is None or name not in values or not isinstance(schema, dict):
+            return False, None
+        hint = values[name]
+        narrowed = self.narrow(schema)
+        for kind in _types(narrowed) or [_json_type(hint)]:
+            value = _coerce(kind, hint)
+            if kind not in ("object", "array") and fits(narrowed, value) and fits(schema, value):
+                return True, value
+        return False, None
+
+    def given(self, schema: Any, name: str, depth: int) -> bool:
+        """Whether the hints give a value for this property or for one nested in it."""
+        if self.hinted(schema, name, self.hints)[0]:
+            return True
+        schema = self.narrow(schema)
+        if depth > FILL_DEPTH or not isinstance(schema, dict):
+            return False
+        if isinstance(schema.get("items"), dict):
+            return self.given(schema["items"], "", depth + 1)
+        found = schema.get("properties")
+        properties: dict[str, Any] = found if isinstance(found, dict) else {}
+        return any(self.given(sub, key, depth + 1) for key, sub in properties.items())
+
     def build(self, schema: Any, name: str | None, variant: int, depth: int) -> Any:
         schema = self.resolve(schema)
         if schema is True or not isinstance(schema, dict):
@@ -292,24 +370,18 @@ class _Builder:
         if "const" in schema:
             return schema["const"]
         kinds = _types(schema)
-        if name is not None and name in self.hints:
-            hint = self.hints[name]
-            for kind in kinds or [_json_type(hint)]:
-                value = _coerce(kind, hint)
-                if kind not in ("object", "array") and fits(schema, value):
-                    return value
+        for values in (self.hints, self.spare):
+            found, value = self.hinted(schema, name, values)
+            if found:
+                return value
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             return schema["enum"][variant % len(schema["enum"])]
         if variant == 0:
             for candidate in (schema.get("default"), *(schema.get("examples") or [])[:1]):
                 if candidate is not None and (isinstance(candidate, (dict, list)) or fits(schema, candidate)):
                     return candidate
-        for key in ("anyOf", "oneOf"):
-            options = schema.get(key)
-            if isinstance(options, list) and options:
-                rest = {k: v for k, v in schema.items() if k != key}
-                chosen = next((o for o in options if _types(self.resolve(o)) != ["null"]), options[0])
-                return self.build({**rest, **self.resolve(chosen)}, name, variant, depth)
+        if isinstance(schema.get("anyOf"), list) or isinstance(schema.get("oneOf"), list):
+            return self.build(self.narrow(schema), name, variant, depth)
         kind = kinds[0] if kinds else "string"
         if kind == "object":
             return self.object(schema, depth)
@@ -327,9 +399,13 @@ class _Builder:
         found = schema.get("properties")
         properties: dict[str, Any] = found if isinstance(found, dict) else {}
         required = [r for r in schema.get("required") or [] if isinstance(r, str)]
-        wanted = list(dict.fromkeys([*required, *(p for p in properties if p in self.hints)]))
+        given = [p for p, sub in properties.items()
+                 if p not in required and self.given(sub, p, depth + 1)]
+        wanted = list(dict.fromkeys([*required, *given]))
         if depth >= MAX_DEPTH:
             wanted = required
+        elif not wanted and depth < FILL_DEPTH:
+            wanted = list(properties)
         for optional in properties:
             if len(wanted) >= schema.get("minProperties", 0):
                 break

@@ -22,15 +22,18 @@ from ...models.catalog import Model
 from ..errors import validation
 from ..media import decode_base64, inspect_image, is_pdf, remember_image, sniff_image_type
 
+# The fields each block takes. Response-only fields that clients echo back (`caller`,
+# `toolset_name`, `citations`: None from the SDK's `model_dump()`) are accepted, as on Bedrock.
 BLOCK_KEYS = {
     "text": {"type", "text", "cache_control", "citations"},
     "image": {"type", "source", "cache_control"},
     "document": {"type", "source", "cache_control", "title", "context", "citations", "name"},
-    "tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
-    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
+    "tool_use": {"type", "id", "name", "input", "cache_control", "caller", "toolset_name"},
+    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"},
     "thinking": {"type", "thinking", "signature"},
     "redacted_thinking": {"type", "data"},
 }
+MESSAGE_KEYS = ("role", "content")
 USER_ONLY = {"image", "document", "tool_result"}
 ASSISTANT_ONLY = {"tool_use", "thinking", "redacted_thinking"}
 RESULT_BLOCK_TYPES = ("text", "image")
@@ -154,8 +157,15 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
                          f"{MAX_DOCUMENT_BYTES} bytes")
 
 
+def _check_toolset_name(block: dict[str, Any], where: str) -> None:
+    name = block.get("toolset_name")
+    if name is not None and not isinstance(name, str):
+        raise validation(f"{where}.toolset_name: Input should be a valid string")
+
+
 def _check_tool_use(block: dict[str, Any], path: str, walk: _Walk) -> None:
     where = f"{path}.tool_use"
+    _check_toolset_name(block, where)
     tool_id = _require_str(block, "id", where)
     if not _TOOL_USE_ID.match(tool_id):
         raise validation(f"{where}.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
@@ -172,6 +182,7 @@ def _check_tool_use(block: dict[str, Any], path: str, walk: _Walk) -> None:
 def _check_tool_result(block: dict[str, Any], path: str, walk: _Walk) -> None:
     where = f"{path}.tool_result"
     _require_str(block, "tool_use_id", where)
+    _check_toolset_name(block, where)
     if "is_error" in block and not isinstance(block["is_error"], bool):
         raise validation(f"{where}.is_error: Input should be a valid boolean")
     content = block.get("content")
@@ -234,7 +245,7 @@ def _check_message(message: Any, i: int, last: bool, walk: _Walk) -> None:
     if not isinstance(message, dict):
         raise validation(f"{path}: Input should be a valid dictionary")
     for key in message:
-        if key not in ("role", "content"):
+        if key not in MESSAGE_KEYS:
             raise validation(f"{path}.{key}: Extra inputs are not permitted")
     if "role" not in message:
         raise validation(f"{path}.role: Field required")

@@ -17,8 +17,9 @@ from ...core.messages import MAX_BODY_BYTES, MAX_STOP_SEQUENCES
 from ...models.catalog import MODELS, PROFILE_GEOGRAPHIES, Model, lookup
 from ..cache import check_breakpoints
 from ..errors import malformed, validation
+from ..json_body import load_json
 from ..tokens import estimate_input_tokens
-from .messages import check_messages
+from .messages import BLOCK_KEYS, check_messages
 from .rules import check_count_tokens, check_lifecycle, check_rules
 from .thinking import check_thinking, check_unmodified
 from .tools import check_betas, check_tool_choice, check_tools
@@ -51,8 +52,7 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "top_p": (0, 1),
     "top_k": (0, 500),
 }
-MAX_NESTING = 100
-_TOO_DEEP = object()
+METADATA_KEYS = ("user_id",)
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(inference-profile|foundation-model)/(.+)$"
 )
@@ -134,34 +134,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise malformed("#: expected type: JSONObject, found: Null (the request body is empty)")
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise malformed("the request body is not UTF-8 encoded JSON") from None
+        data = load_json(body)
     except ValueError as exc:
-        raise malformed(f"the request body is not valid JSON ({exc})") from None
-    except RecursionError:
-        data = _TOO_DEEP
-    if data is _TOO_DEEP or _nesting(data) > MAX_NESTING:
-        raise malformed(f"the request body nests JSON deeper than {MAX_NESTING} levels")
+        raise malformed(str(exc)) from None
     if not isinstance(data, dict):
         raise malformed(f"#: expected type: JSONObject, found: {json_type(data)}")
     return data
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _nesting(value: Any) -> int:
-    """How deeply arrays and objects nest in `value` (iteratively: no recursion limit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, depth)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
 
 
 def _schema_violations(body: dict[str, Any]) -> list[str]:
@@ -203,7 +181,7 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
         if not isinstance(block, dict) or block.get("type") != "text":
             raise validation(f"{where}: Input should be a text block: {{\"type\": \"text\", \"text\": ...}}")
         for key in block:
-            if key not in ("type", "text", "cache_control", "citations"):
+            if key not in BLOCK_KEYS["text"]:
                 raise validation(f"{where}.{key}: Extra inputs are not permitted")
         if not isinstance(block.get("text"), str):
             raise validation(f"{where}.text: Input should be a valid string")
@@ -213,7 +191,7 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
 
 def _check_metadata(metadata: dict[str, Any]) -> None:
     for key, value in metadata.items():
-        if key != "user_id":
+        if key not in METADATA_KEYS:
             raise validation(f"metadata.{key}: Extra inputs are not permitted")
         if value is not None and not isinstance(value, str):
             raise validation("metadata.user_id: Input should be a valid string")

@@ -23,6 +23,12 @@ from ..signatures import block_intact
 
 MIN_BUDGET = 1024
 THINKING_TAGS = ("enabled", "disabled", "adaptive")
+THINKING_KEYS = {
+    "enabled": {"type", "budget_tokens", "display"},
+    "adaptive": {"type", "display"},
+    "disabled": {"type"},
+}
+OUTPUT_CONFIG_KEYS = ("effort", "format")
 DISPLAYS = ("summarized", "omitted")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 FORCED_TOOL = ("The model returned the following errors: Thinking may not be enabled when "
@@ -82,11 +88,8 @@ def _check_thinking_object(model: Model, body: dict[str, Any]) -> None:
     if kind not in THINKING_TAGS:
         raise validation(f"thinking: Input tag '{kind}' found using 'type' does not match any of "
                          "the expected tags: " + ", ".join(f"'{t}'" for t in THINKING_TAGS))
-    allowed = {"type", "budget_tokens", "display"} if kind == "enabled" else {"type", "display"}
-    if kind == "disabled":
-        allowed = {"type"}
     for key in thinking:
-        if key not in allowed:
+        if key not in THINKING_KEYS[kind]:
             raise validation(f"thinking.{kind}.{key}: Extra inputs are not permitted")
     if "display" in thinking and thinking["display"] not in DISPLAYS:
         raise validation(f"thinking.{kind}.display: Input should be "
@@ -111,7 +114,7 @@ def _check_output_config(model: Model, config: Any) -> None:
     if not isinstance(config, dict):
         raise validation("output_config: Input should be a valid dictionary")
     for key in config:
-        if key not in ("effort", "format"):
+        if key not in OUTPUT_CONFIG_KEYS:
             raise validation(f"output_config.{key}: Extra inputs are not permitted")
     if "format" in config:
         from .output_format import check_format

@@ -10,11 +10,22 @@ from ...models.catalog import MODELS, ComputerUse, Model
 from ..errors import validation
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 CUSTOM_TOOL_KEYS = {"type", "name", "description", "input_schema", "cache_control"}
+TOOL_EXAMPLES_BETA = "tool-examples-2025-10-29"
+# Fields of a custom tool that need a beta flag.
+CUSTOM_TOOL_BETA_KEYS = {"input_examples": TOOL_EXAMPLES_BETA}
 COMPUTER_TOOL_KEYS = {"type", "name", "display_width_px", "display_height_px", "display_number",
                       "enable_zoom", "cache_control"}
 PLAIN_TOOL_KEYS = {"type", "name", "cache_control"}
+# Fields only some versions of a computer-use tool take.
+TOOL_VERSION_KEYS = {"text_editor_20250728": {"max_characters"}}
+TOOL_CHOICE_KEYS = {
+    "auto": {"type", "disable_parallel_tool_use"},
+    "any": {"type", "disable_parallel_tool_use"},
+    "tool": {"type", "name", "disable_parallel_tool_use"},
+    "none": {"type", "disable_parallel_tool_use"},
+}
+TOOL_CHOICE_TYPES = tuple(TOOL_CHOICE_KEYS)
 COMPUTER_USE_VERSIONS: tuple[ComputerUse, ...] = tuple(
     dict.fromkeys(c for m in MODELS for c in m.computer_use)
 )
@@ -27,7 +38,7 @@ OTHER_BETAS = (
     "context-management-2025-06-27",
     "effort-2025-11-24",
     "tool-search-tool-2025-10-19",
-    "tool-examples-2025-10-29",
+    TOOL_EXAMPLES_BETA,
 )
 KNOWN_BETAS = frozenset({c.beta for c in COMPUTER_USE_VERSIONS} | set(OTHER_BETAS))
 
@@ -55,10 +66,14 @@ def check_betas(model: Model, betas: list[str]) -> None:
             raise validation(f"{model.api_model} does not support the beta flag {beta}.")
 
 
-def _check_custom(tool: dict[str, Any], where: str) -> None:
+def _check_custom(tool: dict[str, Any], where: str, betas: list[str]) -> None:
     for key in tool:
-        if key not in CUSTOM_TOOL_KEYS:
+        if key not in CUSTOM_TOOL_KEYS and CUSTOM_TOOL_BETA_KEYS.get(key) not in betas:
             raise validation(f"{where}.{key}: Extra inputs are not permitted")
+    examples = tool.get("input_examples")
+    if examples is not None and not (isinstance(examples, list)
+                                     and all(isinstance(e, dict) for e in examples)):
+        raise validation(f"{where}.input_examples: Input should be a valid list of dictionaries")
     if "name" not in tool:
         raise validation(f"{where}.name: Field required")
     name = tool["name"]
@@ -119,6 +134,7 @@ def _check_computer_use(model: Model, tool: dict[str, Any], index: int, betas: l
     where = f"tools.{index}.{tool_type}"
     kind = computer_use_kind(version, tool_type)
     allowed = COMPUTER_TOOL_KEYS if kind == "computer" else PLAIN_TOOL_KEYS
+    allowed = allowed | TOOL_VERSION_KEYS.get(tool_type, set())
     for key in tool:
         if key not in allowed:
             raise validation(f"{where}.{key}: Extra inputs are not permitted")
@@ -129,6 +145,7 @@ def _check_computer_use(model: Model, tool: dict[str, Any], index: int, betas: l
         _check_positive_int(tool, "display_width_px", where, 1, required=True)
         _check_positive_int(tool, "display_height_px", where, 1, required=True)
         _check_positive_int(tool, "display_number", where, 0, required=False)
+    _check_positive_int(tool, "max_characters", where, 1, required=False)
     return name
 
 
@@ -143,9 +160,11 @@ def check_tools(model: Model, tools: list[Any], betas: list[str]) -> None:
             raise validation(f"tools.{index}: Input should be a valid dictionary")
         tool_type = tool.get("type", "custom")
         if tool_type == "custom":
-            _check_custom(tool, f"tools.{index}.custom")
+            _check_custom(tool, f"tools.{index}.custom", betas)
             name = tool["name"]
-        elif any(tool_type in c.tool_types for c in COMPUTER_USE_VERSIONS):
+        elif isinstance(tool_type, str) and any(
+            tool_type in c.tool_types for c in COMPUTER_USE_VERSIONS
+        ):
             name = _check_computer_use(model, tool, index, betas)
         else:
             raise validation(f"tools.{index}: Input tag '{tool_type}' found using 'type' does not "
@@ -162,9 +181,8 @@ def check_tool_choice(tool_choice: dict[str, Any], tools: list[Any] | None) -> N
     if kind not in TOOL_CHOICE_TYPES:
         raise validation(f"tool_choice: Input tag '{kind}' found using 'type' does not match any "
                          f"of the expected tags: {', '.join(map(repr, TOOL_CHOICE_TYPES))}")
-    allowed = {"type", "disable_parallel_tool_use"} | ({"name"} if kind == "tool" else set())
     for key in tool_choice:
-        if key not in allowed:
+        if key not in TOOL_CHOICE_KEYS[kind]:
             raise validation(f"tool_choice.{kind}.{key}: Extra inputs are not permitted")
     if "disable_parallel_tool_use" in tool_choice and not isinstance(
         tool_choice["disable_parallel_tool_use"], bool

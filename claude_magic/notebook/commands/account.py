@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
@@ -15,10 +16,11 @@ if TYPE_CHECKING:
 
 
 @command("models", "per model: alias, id, inference profiles (`*`: the one an alias picks here), "
-         "context window, max output, thinking mode, prices (input/output, cache write/read) and "
-         "status (active, legacy, retired); `--refresh` asks Bedrock's control plane what this "
-         "account offers in this region (a column *yes/no*, and models the built-in catalogue "
-         "lacks, usable by id); `--all` adds the retired models",
+         "context window, max output, thinking mode, prices (input/output; cache write and read "
+         "as multiples) and status (active, legacy, retired), in about 110 columns; `--refresh` "
+         "asks Bedrock's control plane what this account offers in this region (a line names the "
+         "models it lacks; models the built-in catalogue lacks join the table, usable by id); "
+         "`--all` adds the retired models",
          option("--refresh", action="store_true"), option("--all", action="store_true"))
 def models(session: KernelSession, args: argparse.Namespace) -> None:
     config = session.config()
@@ -33,6 +35,11 @@ def models(session: KernelSession, args: argparse.Namespace) -> None:
                        geography=config.geography, offer=session.offer, show_retired=args.all))
 
 
+ID_PREFIX = "anthropic.claude-"  # every catalogue id starts so: the column's title says it once
+SHORT_GEOGRAPHIES = {"global": "gl", "apac": "ap"}
+NOTE_WIDTH = 100  # the table (at most ~110 columns) and its notes fit a notebook's output area
+
+
 def models_table(*, region: str, geography: str = "auto", offer: Any = None,
                  show_retired: bool = False) -> str:
     """The catalogue as a table: per model its alias, profiles, window, output, thinking,
@@ -44,48 +51,46 @@ def models_table(*, region: str, geography: str = "auto", offer: Any = None,
     for alias, model in catalog.aliases(today).items():  # the bare family alias wins, then the versioned one
         if alias in catalog.FAMILIES or model.id not in by_model:
             by_model[model.id] = alias
-    header = ["alias", "model id", "profiles", "window", "output", "thinking", "$ in/out",
-              "cache w/r", "status"]
-    if offer is not None:
-        header.append(f"in {offer.region}")
+    header = ["alias", ID_PREFIX + "…", "profiles", "ctx", "out", "thinking", "$ in/out", "status"]
     rows = [tuple(header)]
     models = sorted(catalog.MODELS, key=lambda m: (m.status(today) == "retired", m.family,
                                                   -(m.launched or today).toordinal()))
     extra = list(offer.unknown_models()) if offer is not None else []
-    retired = 0
+    retired, shown, not_here = 0, [], []
     for model in [*models, *extra]:
-        status = model.status(today) if model.known else "not in the built-in catalogue"
+        status = model.status(today) if model.known else "not in catalogue"
         if status == "retired":
             retired += 1
             if not show_retired:
                 continue
             status = f"retired {model.end_of_life}"
         elif status == "legacy":
-            status = f"legacy, retires {model.end_of_life}" if model.end_of_life else "legacy"
+            status = f"retires {model.end_of_life}" if model.end_of_life else "legacy"
         if status == "active" and offer is not None and offer.lifecycle.get(model.id) == "LEGACY":
-            status = "legacy (Bedrock says so)"
-        p = model.prices
+            status = "legacy (Bedrock)"
+        shown.append(model)
+        if offer is not None and model.known and not offer.available(model):
+            not_here.append(by_model.get(model.id, model.id.removeprefix(ID_PREFIX)))
         row = [
             by_model.get(model.id, "-") if model.known else "-",
-            model.id,
+            model.id.removeprefix(ID_PREFIX),
             _profiles(model, region, geography),
-            _tokens(model.context_window) + (f" ({_tokens(model.long_context[0])} beta)"
-                                             if model.long_context else ""),
+            _tokens(model.context_window) + ("+" if model.long_context else ""),
             _tokens(model.max_output_tokens),
             model.thinking,
             f"{model.input_price:g}/{model.output_price:g}",
-            f"{p.cache_write_5m:g}/{p.cache_read:g}" if p and model.caches else "-",
             status,
         ]
-        if offer is not None:
-            row.append("yes" if model.known and offer.available(model) or not model.known else "no")
         rows.append(tuple(row))
-    lines = [table(rows), _price_basis()]
+    notes = [_price_basis(shown, by_model), _column_notes(shown)]
+    if offer is not None:
+        lacking = f"all of these but {', '.join(not_here)}." if not_here else "all of these."
+        notes.append(f"Bedrock offers this account in {offer.region}: {lacking}")
     if retired and not show_retired:
-        lines.append(f"{retired} retired models are not shown: %claude models --all lists them.")
+        notes.append(f"{retired} retired models are not shown: %claude models --all lists them.")
     if offer is None:
-        lines.append("%claude models --refresh asks Bedrock what this account offers here.")
-    return "\n".join(lines)
+        notes.append("%claude models --refresh asks Bedrock what this account offers here.")
+    return "\n".join([table(rows), *(textwrap.fill(n, NOTE_WIDTH) for n in notes)])
 
 
 def _profiles(model: catalog.Model, region: str, geography: str) -> str:
@@ -95,8 +100,8 @@ def _profiles(model: catalog.Model, region: str, geography: str) -> str:
     if not model.profiles:
         return "on-demand"
     chosen = catalog.preferred_profile(model, region, geography).split(".", 1)[0]
-    names = [g + ("*" if g == chosen else "") for g in model.profiles]
-    return ",".join(names) + (" +on-demand" if model.on_demand else "")
+    names = [SHORT_GEOGRAPHIES.get(g, g) + ("*" if g == chosen else "") for g in model.profiles]
+    return " ".join(names) + (" +od" if model.on_demand else "")
 
 
 def _tokens(n: int) -> str:
@@ -105,14 +110,40 @@ def _tokens(n: int) -> str:
     return f"{n // 1000}K" if n >= 1000 else str(n)
 
 
-def _price_basis() -> str:
+def _price_basis(shown: list[catalog.Model], aliases: dict[str, str]) -> str:
+    """The prices' date and basis, the cache multiples, and the models they don't fit."""
     from ...models import catalog
 
-    geographic = catalog.prices_for(1.0, 1.0).geographic
-    return (f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
-            f"the bare id; geographic profiles (us., eu., ...) cost {geographic - 1:.0%} more. Cache write "
-            "shown for 5 minutes (1 hour: 2x input); batch: half. * marks the profile an alias "
-            "uses here.")
+    basis = catalog.prices_for(1.0, 1.0)
+    text = (f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
+            f"the bare id; geographic profiles (us., eu., ...) cost {basis.geographic - 1:.0%} more; "
+            f"batch: half. Prompt cache: write {basis.cache_write_5m:g}x input for 5 minutes "
+            f"({basis.cache_write_1h:g}x for 1 hour), read {basis.cache_read:g}x.")
+    uncached, other = [], []
+    for model in shown:
+        name = aliases.get(model.id, model.id.removeprefix(ID_PREFIX)) if model.known else model.id
+        prices = model.prices
+        if not model.caches or prices is None:
+            uncached.append(name)
+        elif (prices.cache_write_5m, prices.cache_read) != (
+                model.input_price * basis.cache_write_5m, model.input_price * basis.cache_read):
+            other.append(f"{name} {prices.cache_write_5m:g}/{prices.cache_read:g}")
+    if other:
+        text += f" Cache write/read prices of their own: {', '.join(other)}."
+    if uncached:
+        text += f" No prompt caching: {', '.join(uncached)}."
+    return text
+
+
+def _column_notes(shown: list[catalog.Model]) -> str:
+    """What the table's short forms mean."""
+    notes = ["Profiles: * the one an alias uses here, ap apac, gl global"]
+    if any(m.profiles and m.on_demand for m in shown):
+        notes.append("+od also on demand (by the bare id)")
+    betas = sorted({m.long_context for m in shown if m.long_context})
+    if betas:
+        notes.append("ctx +: " + ", ".join(f"{_tokens(w)} with the beta {b}" for w, b in betas))
+    return "; ".join(notes) + "."
 
 
 @command("config", "effective settings (never secrets), the endpoint in use and how requests are "
@@ -131,7 +162,32 @@ def config(session: KernelSession, args: argparse.Namespace) -> None:
     print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
           + ("  [offline emulator]" if settings.offline else ""))
     print(f"# model in use: {describe_model(values.model, settings.region, values.geography)}")
+    sent = _max_tokens_sent(session, values)
+    if sent:
+        print(sent)
     print(f"# authentication: {describe_auth(settings)}")
+
+
+def _max_tokens_sent(session: KernelSession, values: Config) -> str:
+    """The comment on what a cell without options sends as max_tokens, and why ("" when
+    the model can't be told)."""
+    from ...core.errors import ClaudeMagicError
+    from ...core.model_choice import resolve_model
+    from ..options import CellOptions
+    from ..prepare import shape_for
+
+    settings = session.client_settings(values)
+    try:
+        resolved = resolve_model(values.model, settings.region, values.geography, offer=session.offer)
+        model = resolved.model
+        sent = shape_for(values, CellOptions(), model).max_tokens
+    except ClaudeMagicError:
+        return ""
+    name = model.name if model is not None else values.model
+    if sent == values.max_tokens:
+        return f"# max_tokens sent to {name}: {sent:,} (ClaudeMagic.max_tokens; --max-tokens per cell)"
+    return (f"# max_tokens sent to {name}: {sent:,} (room for thinking)\n"
+            "#   --max-tokens sets it per cell; ClaudeMagic.max_tokens only when larger")
 
 
 @command("usage", "per chat: uncached input tokens, cache written and read, output, estimated cost "

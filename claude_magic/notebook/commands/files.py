@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 @command("save", "all conversations, images included, as JSON", FILE, usage="save FILE.json")
 def save(session: KernelSession, args: argparse.Namespace) -> None:
     path = Path(args.file).expanduser()
-    session.chats.save(path)
+    try:
+        session.chats.save(path)
+    except OSError as exc:
+        raise ClaudeMagicError(f"Can't write {path}: {exc.strerror or exc}.") from None
     print(f"Saved {len(session.chats.names())} conversation(s) to {path}.")
 
 
@@ -29,8 +32,10 @@ def load(session: KernelSession, args: argparse.Namespace) -> None:
         raise ClaudeMagicError(f"No such file: {path}.")
     try:
         session.chats.load(path)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ClaudeMagicError(f"{path} is not a saved claude-magic conversation ({exc}).") from None
+    except OSError as exc:
+        raise ClaudeMagicError(f"Can't read {path}: {exc.strerror or exc}.") from None
+    except ValueError as exc:  # not JSON, or not the saved format: the first bad place
+        raise ClaudeMagicError(f"Can't load {path}: {exc}. The chats are unchanged.") from None
     print(f"Loaded {len(session.chats.names())} conversation(s) from {path}.")
 
 
@@ -43,5 +48,8 @@ def export(session: KernelSession, args: argparse.Namespace) -> None:
     if path.suffix != ".ipynb":
         raise ClaudeMagicError("Export to a notebook file name ending in .ipynb.")
     name = chat_name(session, args.chat)
-    export_notebook(session.chats.get(name), path)
+    try:
+        export_notebook(session.chats.get(name), path)
+    except OSError as exc:
+        raise ClaudeMagicError(f"Can't write {path}: {exc.strerror or exc}.") from None
     print(f"Exported conversation {name!r} to {path}.")
