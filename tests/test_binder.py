@@ -170,6 +170,9 @@ def test_first_demo_run_installs_without_build_warnings(demo_first_run):
     stderr = demo_first_run.stderr
     assert "Installing claude-magic into .venv" in stderr and OFFLINE_LINE in stderr
     assert "Editable install" not in stderr and "BuildBackendWarning" not in stderr, stderr[-3000:]
+    venv = Path(demo_first_run.args[0]).parents[1] / ".venv"
+    assert list(venv.glob("lib/python*/site-packages/__editable__*claude_magic*")), \
+        "the demo installs the checkout editable, so edits show"
 
 
 @pytest.mark.timeout(300)

@@ -1,0 +1,1 @@
+/work/main/claude_magic/bedrock/__init__.py

@@ -1,0 +1,1 @@
+/work/main/claude_magic/emulator/validation/output_format.py

@@ -1,0 +1,1 @@
+/work/main/claude_magic/media/images.py

@@ -1,0 +1,1 @@
+/work/main/claude_magic/tools/results.py
