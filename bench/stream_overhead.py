@@ -120,7 +120,7 @@ _timed(claude_magic.core.stream.DeltaRun, "flush", "DeltaRun.flush (text joined 
 _timed(V.DeltaView, "start", "view: start (widget)")
 _timed(V.DeltaView, "due", "view: due (throttle check per held-back delta)")
 _timed(V.DeltaView, "update", "view: update (all renders)")
-_timed(V, "markdown_to_html", "  of which Markdown -> HTML (finished blocks)")
+_timed(claude_magic.notebook.view_base, "markdown_to_html", "  of which Markdown -> HTML (finished blocks)")
 _timed(V.DeltaView, "_send", "  of which live messages (compress, send)")
 _timed(V.DeltaView, "finish", "view: finish (last blocks, bundle, update)")
 _timed(claude_magic.notebook.view_base, "static_bundle", "  of which static bundle (HTML reused)")
