@@ -39,8 +39,10 @@ Messages API tool_result block instead of its parts.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
+from html import unescape
 from typing import Any, TextIO
 
 from ..core.messages import Block
@@ -212,6 +214,10 @@ class TextView(View):
 
     def _due(self, now: float) -> bool:
         return True
+
+    def _show_html(self, html: str) -> None:
+        """Its own lines are written by the `_show_*` methods above; HTML, as its text."""
+        self._line(unescape(re.sub(r"<[^>]+>", "", html)))
 
     def _open_live(self, header: dict[str, Any]) -> None:
         """A terminal writes on, below whatever was asked: there is nothing to open."""

@@ -183,9 +183,9 @@ class View(ABC):
     def _show_notice(self, text: str) -> None:
         self._show_html(notice_html(text))
 
+    @abstractmethod
     def _show_html(self, html: str) -> None:
         """Show the view's own HTML (a tool call, its result, a notice) below the answer."""
-        raise NotImplementedError
 
     @abstractmethod
     def _show_status(self, text: str) -> None:
