@@ -5,7 +5,8 @@
 Runs: streaming overhead (bare boto3 vs %%claude), IOPub traffic (claude-magic vs
 a naive magic), live traffic at 10, 50 and 200 tokens/s (claude-magic vs a print
 loop and a naive magic), responsiveness at 50 tokens/s, start-up, image preparation,
-request building and many prompts (`map` vs a naive loop, batch client time). Writes
+request building, many prompts (`map` vs a naive loop, batch client time), agent steps
+(kernel and JupyterLab), MCP tool calls and the Messages API route. Writes
 bench/RESULTS.md and bench/stream.png, and prints one
 JSON object last (the headline figures). Takes about two minutes; `--quick` runs
 fewer repetitions.
@@ -27,9 +28,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import agent_steps  # noqa: E402
+import agent_steps_lab  # noqa: E402
 import iopub_traffic  # noqa: E402
 import live_traffic  # noqa: E402
+import mantle_stream  # noqa: E402
 import map_throughput  # noqa: E402
+import mcp_call  # noqa: E402
 import responsiveness  # noqa: E402
 import startup  # noqa: E402
 import stream_overhead  # noqa: E402
@@ -37,6 +42,10 @@ from workload import ROOT  # noqa: E402
 
 TARGETS = {
     "overhead_ratio": ("<=", 1.15),
+    "mantle_overhead_ratio": ("<=", 1.15),
+    "agent_step_p95_ms_kernel": ("<=", 50.0),
+    "mcp_call_ratio": ("<=", 1.2),
+    "agent_step_p95_ms_lab": ("<=", 300.0),
     "emulator_deltas_per_s": (">=", 40_000),
     "iopub_bytes_ratio_20k": ("<=", 3.0),
     "live_bytes_ratio_50tps": ("<=", 2.0),
@@ -185,6 +194,12 @@ def headline(r: dict) -> dict:
         **{f"print_loop_live_ratio_{pace}tps": row["live_ratio"] for pace, row in live["print"].items()},
         **{f"naive_live_ratio_{pace}tps": row["live_ratio"] for pace, row in live["naive"].items()},
         "overhead_ratio": overhead["overhead_ratio"],
+        "mantle_overhead_ratio": r["mantle"]["mantle_overhead_ratio"],
+        "mantle_invoke_overhead_ratio": r["mantle"]["invoke_overhead_ratio"],
+        "agent_step_p95_ms_kernel": r["agent"]["p95_ms"],
+        "mcp_call_ratio": r["mcp"]["overhead_ratio"],
+        "agent_step_p95_ms_lab": r["agent_lab"]["p95_ms"],
+        "agent_iopub_bytes_over_steps": r["agent"]["iopub_bytes_over_steps"],
         "overhead_ratio_vs_bare_cell": overhead["overhead_ratio_vs_bare_cell"],
         "overhead_ratio_of_medians": overhead["overhead_ratio_of_medians"],
         "overhead_ratio_of_best": overhead["overhead_ratio_of_best"],
@@ -315,6 +330,18 @@ def write_results(r: dict, h: dict, path: Path) -> None:
         ("Streaming overhead, 20k tokens: %%claude ÷ bare boto3 loop", "overhead_ratio", f"{h['overhead_ratio']:.3f}"),
         ("… %%claude ÷ the same loop through claude-magic's client (what the magic adds)", "magic_vs_client_ratio",
          f"{h['magic_vs_client_ratio']:.3f}"),
+        ("Messages API (bedrock-mantle), 20k tokens: %%claude ÷ bare AnthropicBedrockMantle stream loop",
+         "mantle_overhead_ratio", f"{h['mantle_overhead_ratio']:.3f}"),
+        ("… InvokeModel in the same interleaved runs: %%claude ÷ bare boto3 loop", "mantle_invoke_overhead_ratio",
+         f"{h['mantle_invoke_overhead_ratio']:.3f}"),
+        ("MCP tool call over stdio: through claude-magic ÷ the SDK's own client", "mcp_call_ratio",
+         f"{h['mcp_call_ratio']:.2f}×"),
+        ("Agent step, kernel path (inline): Claude's run_code call → the step's code starts, p95",
+         "agent_step_p95_ms_kernel", f"{h['agent_step_p95_ms_kernel']:.1f} ms"),
+        ("Agent step, JupyterLab (a cell inserted and run by the extension): the same, p95",
+         "agent_step_p95_ms_lab", f"{h['agent_step_p95_ms_lab']:.1f} ms"),
+        ("IOPub bytes of a 10-step agent cell ÷ bytes of its steps' code and outputs",
+         "agent_iopub_bytes_over_steps", f"{h['agent_iopub_bytes_over_steps']:.1f}×"),
         ("Emulator alone (raw reader, other process)", "emulator_deltas_per_s",
          f"{h['emulator_deltas_per_s']:,} deltas/s"),
         ("IOPub bytes ÷ reply text, 20k tokens", "iopub_bytes_ratio_20k", f"{h['iopub_bytes_ratio_20k']:.2f}×"),
@@ -667,6 +694,7 @@ def main() -> None:
     steps = [
         ("overhead", lambda: stream_overhead.measure(runs=5 if args.quick else 15)),
         ("profile", lambda: stream_overhead.profile_parts(runs=2 if args.quick else 5)),
+        ("mantle", lambda: mantle_stream.measure(runs=3 if args.quick else 9)),
         ("traffic", iopub_traffic.measure),
         ("live", lambda: live_traffic.measure(((10.0, 300), (50.0, 1000), (200.0, 2000)) if args.quick
                                               else live_traffic.DEFAULT_RUNS)),
@@ -675,6 +703,9 @@ def main() -> None:
         ("images", image_figures),
         ("request_build", request_build_figures),
         ("map_throughput", lambda: map_throughput.measure(rows=300 if args.quick else 1000)),
+        ("agent", lambda: agent_steps.measure(repeat=1 if args.quick else 3)),
+        ("agent_lab", agent_steps_lab.measure),
+        ("mcp", lambda: mcp_call.measure(calls=100 if args.quick else 300)),
     ]
     for name, step in steps:
         began = time.monotonic()

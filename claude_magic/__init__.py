@@ -43,6 +43,11 @@ def unload_ipython_extension(shell: Any) -> None:
         unload(shell, magic)
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (`jupyter labextension develop` links it)."""
+    return [{"src": "labextension", "dest": "claude-magic"}]
+
+
 def __getattr__(name: str) -> Any:
     if name == "tool":
         from .tools.schema import tool

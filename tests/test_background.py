@@ -439,10 +439,10 @@ def test_background_refuses_tools(io):
     msg_id, reply, _ = io.execute("def area(r: float) -> float:\n    return 3.14 * r * r\n")
     msg_id, reply, _ = io.execute("%%claude -b --tools area\nArea of a circle of radius 2?")
     assert reply["status"] == "error"
-    assert "--background can't be combined with tools" in reply["evalue"]
+    assert "--background can't be combined with Python tools" in reply["evalue"]
     msg_id, reply, _ = io.execute("%%claude -b --computer-use\nTake a screenshot")
     assert reply["status"] == "error"
-    assert "--background can't be combined with tools" in reply["evalue"]
+    assert "--background can't be combined with Python tools" in reply["evalue"]
     assert io.emulator.requests() == []
     handlers = io.run("import claude_magic\nprint(len(claude_magic._loaded[id(get_ipython())].session._computer))")
     assert handlers.strip() == "0"  # refused before any computer-use tool was set up

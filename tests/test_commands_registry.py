@@ -20,7 +20,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_every_command_is_declared_once_with_help_and_usage():
     assert {"history", "reset", "undo", "chats", "models", "config", "usage", "offline", "save",
-            "load", "export", "tools", "jobs", "stop", "wait", "help", "fix"} == set(COMMANDS)
+            "load", "export", "tools", "jobs", "stop", "wait", "help", "fix", "mcp"} == set(COMMANDS)
     for name, cmd in COMMANDS.items():
         assert cmd.name == name and cmd.help and cmd.usage.startswith(name)
         assert not cmd.help.endswith(".")  # one line in a table, like the others

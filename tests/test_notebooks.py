@@ -20,6 +20,7 @@ EXPECTED_NAMES = [
     "03-tools.ipynb",
     "04-computer-use.ipynb",
     "05-offline-testing.ipynb",
+    "06-agent.ipynb",
 ]
 # What each notebook's run must show besides answers: behaviour the notebook demonstrates.
 EXPECTED_OUTPUT = {
@@ -28,12 +29,16 @@ EXPECTED_OUTPUT = {
     "02-plots-as-prompts.ipynb": ["original: 4000 × 3000 px", "sent:     1568 × 1176 px",
                                   "JPEG, 1568 × 1176 px", "PNG, 480 × 240 px"],
     "03-tools.ipynb": ['"sky": "light rain"', "Not run: this tool needs the user's approval",
-                       "0 email(s) in the outbox", "1 email(s) in the outbox", "Sent to team@example.com."],
+                       "0 email(s) in the outbox", "1 email(s) in the outbox", "Sent to team@example.com.",
+                       "Oslo: 3.5 °C, 70 % humidity", "demo__station_reading (read-only)",
+                       "Stopped MCP server 'demo'."],
     "04-computer-use.ipynb": ["Not run: this tool needs the user's approval", "./notes.txt",
                               "the scratch folder is deleted"],
     "05-offline-testing.ipynb": ["6 × 7 = 42.", "'name': 'calculator'", "3 attempts, statuses [429, 429, 200]",
                                  "disconnect: ProtocolError", "stream_exception: EventStreamError",
                                  "2 passed", "hello from *your* emulator", "(scripted over HTTP): hi!"],
+    "06-agent.ipynb": ["needs the user's approval", "Agent, plan", "2 steps run", "step 2: ['text', 'image']",
+                       "dates fixed: datetime64", "🔧 run_code"],
 }
 ACTIVE_HTML = ("<script", "onerror=", "onclick=", "javascript:")
 

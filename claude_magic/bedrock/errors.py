@@ -172,7 +172,13 @@ def _client_error(exc: Any, *, name: str, invoke_id: str | None, region: str, mi
     text = _one_line(error.get("Message") or str(exc))
     attempts = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0) + 1
     stream_broken = mid_stream or type(exc).__name__ == "EventStreamError"
+    return coded_error(code, text, attempts, name=name, invoke_id=invoke_id, region=region,
+                       stream_broken=stream_broken, partial=partial)
 
+
+def coded_error(code: str, text: str, attempts: int, *, name: str, invoke_id: str | None, region: str,
+                stream_broken: bool = False, partial: bool = False) -> ClaudeError:
+    """One line for Bedrock's modelled error `code` with message `text` (any route's)."""
     if stream_broken and code not in ("AccessDeniedException", "ResourceNotFoundException"):
         if code in _THROTTLED:
             text = f"Bedrock is throttling requests ({text.rstrip('.')})"

@@ -30,6 +30,7 @@ class Exchange:
         self.finished: list[Message] = []  # tool-loop progress kept when the loop is cut short
         self.latency = 0.0
         self._notices: set[str] = set()
+        self._mantle_failed = False  # the Messages API's count_tokens failed: estimate instead
 
     def send(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> Message:
         """One request; the reply is shown as it arrives and returned whole."""
@@ -45,7 +46,7 @@ class Exchange:
         if self.request.stream:
             from ..core.stream import DeltaRun, fold_event
 
-            stream = self.client.converse_stream if self.request.api == "converse" else self.client.stream
+            stream = self._route.converse_stream if self.request.api == "converse" else self._route.stream
             events = stream(invoke_id, body, **self.request.call_args())
             run = DeltaRun(message)  # text deltas are folded when the view shows them
             take, due = run.take, self.view.due  # bound once: this loop runs for every delta
@@ -69,7 +70,7 @@ class Exchange:
                 if close:
                     close()
         else:
-            invoke = self.client.converse if self.request.api == "converse" else self.client.invoke
+            invoke = self._route.converse if self.request.api == "converse" else self._route.invoke
             message = invoke(invoke_id, body, **self.request.call_args())
             self.partial = with_prefill(message, prefill)
             self.view.update(self.partial)
@@ -77,6 +78,15 @@ class Exchange:
         reply, self.partial = self.partial, None
         return reply
 
+
+    @property
+    def _route(self) -> Any:
+        """The client of the request's route: the Messages API's (mantle), else bedrock-runtime's."""
+        if self.request.api == "mantle":
+            from .mantle import mantle_for
+
+            return mantle_for(self.client.settings)
+        return self.client
 
     def _with_breakpoints(self, body: dict[str, Any]) -> dict[str, Any]:
         """`body` with prompt-caching breakpoints, when caching is on."""
@@ -91,7 +101,7 @@ class Exchange:
         from .window import fit_window
 
         model = self.request.resolved.model
-        count = self._count if model is not None and model.count_tokens else None
+        count = self._count if model is not None else None
         fitted = fit_window(body, model, count)
         if fitted.notice and fitted.notice not in self._notices:
             self._notices.add(fitted.notice)
@@ -99,15 +109,31 @@ class Exchange:
         return fitted.body
 
     def _count(self, body: dict[str, Any]) -> int | None:
-        """CountTokens for `body`; None (use the estimate) when it can't be had."""
+        """CountTokens for `body`: bedrock-runtime's where it counts the model, else the
+        Messages API's (mantle counts every model); None (use the estimate) when it can't be
+        had, and after the Messages API failed once."""
+        from ..models.routes import INVOKE, MANTLE, route
         from .errors import ClaudeError
 
-        counter = getattr(self.client, "count_tokens", None)
+        model = self.request.resolved.model
+        invoke_id = self.request.resolved.invoke_id
+        via_mantle = self.request.api == MANTLE or not route(INVOKE).counts_tokens(model)
+        if not via_mantle:
+            counter = getattr(self.client, "count_tokens", None)
+        elif not self._mantle_failed:
+            from .mantle import mantle_for
+
+            settings = getattr(self.client, "settings", None)
+            counter = mantle_for(settings).count_tokens if settings is not None else None
+            invoke_id = route(MANTLE).resolved(self.request.resolved).invoke_id  # the bare id
+        else:
+            counter = None
         if counter is None:
             return None
         try:
-            return counter(self.request.resolved.invoke_id, body)
+            return counter(invoke_id, body)
         except ClaudeError:
+            self._mantle_failed = self._mantle_failed or via_mantle
             return None
 
 
@@ -139,6 +165,8 @@ def as_user_error(exc: BaseException, request: RequestSpec) -> ClaudeMagicError:
     """Any failure while talking to Bedrock, as one short message."""
     from .errors import ClaudeError, friendly_error
 
+    if isinstance(exc, ClaudeError) and exc.message.endswith("invalid beta flag"):
+        return ClaudeError(beta_refused(request), "invalid_beta")
     if isinstance(exc, ClaudeMagicError):
         return exc
     if not isinstance(exc, ClaudeError):
@@ -148,4 +176,17 @@ def as_user_error(exc: BaseException, request: RequestSpec) -> ClaudeMagicError:
             model=request.resolved.model,
             region=request.region,
         )
+    if exc.message.endswith("invalid beta flag"):
+        return ClaudeError(beta_refused(request), "invalid_beta")
     return ClaudeMagicError(exc.message)
+
+
+def beta_refused(request: RequestSpec) -> str:
+    """One line for Bedrock's `invalid beta flag`: the route, the betas sent, what to do."""
+    from ..models.routes import ROUTES, route
+
+    here = route(request.api)
+    others = " or ".join(f'"{name}"' for name in ROUTES if name != here.name)
+    sent = ", ".join(request.betas) or "none"
+    return (f"{here.title} refused a beta flag (Bedrock: invalid beta flag); this request sent {sent}: "
+            f"drop the --beta it doesn't take, or try another route (%config ClaudeMagic.api = {others}).")

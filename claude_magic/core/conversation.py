@@ -414,6 +414,7 @@ class Conversation:
             u = turn.usage
             lines.append(f"    Claude: {_clip(turn.display_text(), max_chars)}{calls} "
                          f"({u.input_tokens:,} in / {u.output_tokens:,} out)")
+            lines += _tool_lines(turn)
             if turn.error:
                 lines.append(f"    Error: {turn.error}")
         return "\n".join(lines)
@@ -474,6 +475,29 @@ def _extend(out: list[Wire], messages: list[Wire]) -> None:
             out[-1] = {"role": "user", "content": [*out[-1]["content"], *message["content"]]}
         else:
             out.append(message)
+
+
+def _tool_lines(turn: Turn, limit: int = 100) -> list[str]:
+    """One line per tool call of the turn: the tool, its input (code as code), and the
+    first line of what it gave."""
+    answers = {b.get("tool_use_id"): b for results in turn.results for b in results
+               if isinstance(b, dict) and b.get("type") == "tool_result"}
+    lines = []
+    for reply in turn.replies:
+        for use in reply.tool_uses:
+            given = use.get("input") or {}
+            shown = given["code"] if isinstance(given, dict) and isinstance(given.get("code"), str) \
+                else json.dumps(given, ensure_ascii=False, default=str)
+            answer = answers.get(use.get("id"))
+            if answer is None:
+                outcome = "(no result)"
+            else:
+                content = answer.get("content")
+                text = content if isinstance(content, str) else " ".join(
+                    b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
+                outcome = ("✗ " if answer.get("is_error") else "") + (_clip(text, limit) or "(no text)")
+            lines.append(f"      🔧 {use.get('name', '?')}: {_clip(shown, limit)} → {outcome}")
+    return lines
 
 
 def _clip(text: str, limit: int) -> str:

@@ -45,10 +45,13 @@ def retired_message(model: catalog.Model, replacement: catalog.Model | None) -> 
     return text + f"; use -m {catalog.alias_for(replacement)} ({replacement.name}) instead."
 
 
-def describe_model(name: str, region: str | None, geography: str = "auto") -> str:
-    """"us.anthropic.claude-… (Claude Sonnet 5.5)": what `name` calls, for `%claude config`."""
+def describe_model(name: str, region: str | None, geography: str = "auto", api: str = "invoke") -> str:
+    """"us.anthropic.claude-… (Claude Sonnet 5.5)": what `name` calls on route `api`, for
+    `%claude config`."""
+    from ..models.routes import route
+
     try:
-        resolved = catalog.resolve(name, region, geography=geography)
+        resolved = route(api).resolved(catalog.resolve(name, region, geography=geography))
     except catalog.RetiredModel as exc:
         return retired_message(exc.model, exc.replacement)
     except catalog.UnknownModel:

@@ -472,6 +472,9 @@ def _capped(text: str) -> str:
 
 
 def tool_input_text(tool_input: Any) -> str:
+    """A tool's input as shown: code as code (run_code), anything else as JSON."""
+    if isinstance(tool_input, dict) and list(tool_input) == ["code"] and isinstance(tool_input["code"], str):
+        return tool_input["code"]
     return json.dumps(tool_input, ensure_ascii=False, indent=2, default=str)
 
 

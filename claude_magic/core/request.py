@@ -37,7 +37,7 @@ class RequestSpec:
     tool_choice: dict[str, Any] | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     stream: bool = True
-    api: str = "invoke"  # or "converse": the same body, sent with Converse / ConverseStream
+    api: str = "invoke"  # or "converse" (Converse / ConverseStream), "mantle" (the Messages API)
     guardrail: tuple[str, str] | None = None  # (identifier, version)
     cache_ttl: str | None = None  # prompt-caching breakpoints with this TTL; None: no caching
     schema_type: Any = None

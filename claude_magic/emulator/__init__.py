@@ -6,6 +6,7 @@ so an unmodified boto3 client works against it with only `endpoint_url` changed:
     with Emulator() as emu:
         client = boto3.client("bedrock-runtime", endpoint_url=emu.url, ...)
         emu.script({"content": [{"type": "text", "text": "Hi!"}]})
+        emu.script_steps([{"tool": "run_code", "input": {"code": "x = 1"}}, "Done."])
         emu.fault("throttle", times=2)
 
 `python -m claude_magic.emulator` runs it from the command line.
@@ -14,11 +15,11 @@ Inside, split by concern: `routes` (the one table of paths, operations and handl
 `server` (HTTP in and out), `connections` (the connection limit, request deadlines),
 `json_body` (request bodies as strict JSON), `exchange` (what a handler sees of a request),
 `operations` (the Bedrock operations' handlers), `admin` (the `/_emulator` routes),
-`loopback`, `state` (request log, scripts, faults, pace), `request_log`, `limits`, `wire/` (event
-stream, SigV4, API keys), `validation/` (Bedrock's rules and messages), `responder/` (the
-offline answers), `control/` (the control plane: model listings, batch jobs), `faults`,
-`guardrail`, `converse/` (Converse requests in the InvokeModel form, replies back in
-Converse's shapes), `media` and `tokens`.
+`loopback`, `state` (request log, scripts, faults, pace), `steps` (scripted runs in short),
+`request_log`, `limits`, `wire/` (event stream, SigV4, API keys), `validation/` (Bedrock's
+rules and messages), `responder/` (the offline answers), `control/` (the control plane:
+model listings, batch jobs), `faults`, `guardrail`, `converse/` (Converse requests in the
+InvokeModel form, replies back in Converse's shapes), `media` and `tokens`.
 
 May import `core` and `models` only: never the client side (`bedrock`, `tools`, `notebook`).
 """
@@ -39,7 +40,9 @@ from .limits import Limits
 from .loopback import is_loopback, loopback_url
 from .server import EmulatorServer
 from .state import EmulatorState, set_pace, set_today
+from .steps import step_message
 from .wire.bearer import parse_bearer_tokens
+from .wire.events import check_script
 from .wire.sigv4 import parse_credentials
 
 __all__ = ["BedrockError", "Emulator", "RemoteNotAllowed"]
@@ -226,6 +229,16 @@ class Emulator:
         """Queue the reply for the next (valid) invoke or stream request: an Anthropic
         message whose missing fields (id, model, usage, stop_reason...) get filled in."""
         self._state.add_script({"content": message} if isinstance(message, str) else message)
+
+    def script_steps(self, steps: Iterable[str | dict[str, Any]]) -> None:
+        """Queue a whole run, one reply per model request: each step a text (the final
+        answer), a tool call `{"tool": NAME, "input": {...}, "text": optional preface}`,
+        or a message as `script` takes. All are checked before any is queued."""
+        messages = [step_message(step) for step in steps]
+        for message in messages:
+            check_script(message)
+        for message in messages:
+            self._state.add_script(message)
 
     def clear_scripts(self) -> None:
         self._state.clear_scripts()

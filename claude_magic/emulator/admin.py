@@ -25,6 +25,7 @@ from .faults import Fault
 from .json_body import load_json
 from .loopback import is_loopback_origin, loopback_url
 from .state import EmulatorState, set_pace, set_today
+from .steps import step_message
 from .wire.events import check_script
 
 _CONFIG_KEYS = {"pace", "batch_step", "s3_endpoint_url", "today"}
@@ -95,7 +96,7 @@ def list_scripts(state: EmulatorState, body: bytes) -> dict[str, Any]:
 @_admin
 def queue_scripts(state: EmulatorState, body: bytes) -> dict[str, Any]:
     payload = _parse_json(body)
-    messages = payload if isinstance(payload, list) else [payload]
+    messages = [step_message(m) for m in (payload if isinstance(payload, list) else [payload])]
     for message in messages:
         check_script(message)
     for message in messages:

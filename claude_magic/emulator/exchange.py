@@ -51,6 +51,9 @@ class Exchange(Protocol):
     ) -> None:
         """A 200 event stream of (frame, is a content delta, event JSON), meeting `fault`."""
 
+    def send_sse(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
+        """A 200 stream of server-sent events (the Messages API), meeting `fault`."""
+
     def abort(self) -> None:
         """Close the connection abruptly (TCP reset)."""
 

@@ -3,7 +3,9 @@
 Request faults answer a model request with a modelled error instead of a reply.
 Stream faults let a response stream start and then fail after `after_events`
 events. `stall` and `disconnect` also act on InvokeModel, before its reply.
-Converse counts as InvokeModel here, ConverseStream as the response stream.
+Converse counts as InvokeModel here, ConverseStream as the response stream; so do the
+Messages API's requests (bedrock-mantle) without and with `"stream": true`, where a
+stream exception is an SSE `error` event and `overloaded` answers 529.
 A `guardrail` fault makes the next request that names a guardrail meet an intervention
 (`message` is the guardrail's blocked-output text).
 With `rate`, a fault meets each request with that probability (until used `times`).
@@ -32,6 +34,7 @@ REQUEST_FAULTS: dict[str, tuple[str, str]] = {
         "ModelTimeoutException",
         "Model has timed out in processing the request. Try your request again.",
     ),
+    "overloaded": ("ServiceUnavailableException", "Overloaded"),  # the Messages API: 529
 }
 STREAM_FAULTS = ("stream_exception", "disconnect", "stall", "bad_crc")
 GUARDRAIL = "guardrail"
@@ -49,7 +52,9 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 }
 STREAMING = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
-_AS = {"Converse": INVOKE, "ConverseStream": STREAMING}
+# Converse, and the Messages API's requests without and with "stream": true.
+_AS = {"Converse": INVOKE, "ConverseStream": STREAMING, "CreateMessage": INVOKE,
+       "CreateMessageStream": STREAMING}
 BATCH = "BatchJob"
 DEFAULT_STALL_SECONDS = 1.0
 MAX_STALL_SECONDS = 3600.0

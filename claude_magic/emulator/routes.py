@@ -3,7 +3,8 @@
 The server dispatches from it, and what it answers for a path or a method the table does
 not serve (404 UnknownOperationException, 405 MethodNotAllowedException) is derived from
 it, per service: bedrock-runtime's model operations, the control plane's model listings
-and batch jobs, the emulator's own admin routes, and anything else.
+and batch jobs, the emulator's own admin routes, the Messages API of bedrock-mantle
+(errors in Anthropic's shape), and anything else.
 
 Paths are templates: `{label}` is one path segment, `{label+}` one or more (a model id
 may be an ARN), both unquoted for the handler; a trailing `/?` or `/*` takes that many
@@ -23,6 +24,7 @@ from .control.batch import CREATE, GET, LIST, STOP
 from .control.catalogue import GET_MODEL, GET_PROFILE, LIST_MODELS, LIST_PROFILES
 from .errors import BedrockError
 from .exchange import Handler
+from .messages_api import COUNT_MESSAGE_TOKENS, CREATE_MESSAGE, answer_messages
 from .operations import (
     CONVERSE,
     CONVERSE_STREAM,
@@ -50,6 +52,7 @@ class Service:
     method_not_allowed: bool = False  # a path it serves, another method: 405 (else the 404)
     loopback_only: bool = False
     head_as_get: bool = False
+    errors: Literal["bedrock", "anthropic"] = "bedrock"  # the shape of its error answers
 
 
 RUNTIME = Service(
@@ -71,10 +74,18 @@ ADMIN = Service(
     loopback_only=True,
     head_as_get=True,
 )
+MANTLE = Service(
+    "bedrock-mantle",
+    "/anthropic/",
+    "Unknown operation {method} {path}.",
+    "all",
+    method_not_allowed=True,
+    errors="anthropic",
+)
 ELSEWHERE = Service(
     "anything else", "", "Unknown operation {method} {path}. This emulator serves {runtime}.", "all"
 )
-SERVICES = (RUNTIME, CATALOGUE, BATCH, ADMIN, ELSEWHERE)  # the first that claims a path has it
+SERVICES = (RUNTIME, CATALOGUE, BATCH, ADMIN, MANTLE, ELSEWHERE)  # the first that claims a path has it
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ ROUTES: tuple[Route, ...] = (
     Route(RUNTIME, "POST", "/model/{modelId+}/converse", CONVERSE, answer_model),
     Route(RUNTIME, "POST", "/model/{modelId+}/converse-stream", CONVERSE_STREAM, answer_model),
     Route(RUNTIME, "POST", "/model/{modelId+}/count-tokens", COUNT_TOKENS, answer_model),
+    Route(MANTLE, "POST", "/anthropic/v1/messages", CREATE_MESSAGE, answer_messages),
+    Route(MANTLE, "POST", "/anthropic/v1/messages/count_tokens", COUNT_MESSAGE_TOKENS, answer_messages),
     Route(CATALOGUE, "GET", "/foundation-models/?", LIST_MODELS, answer_catalogue),
     Route(CATALOGUE, "GET", "/foundation-models/{modelIdentifier}", GET_MODEL, answer_catalogue),
     Route(CATALOGUE, "GET", "/inference-profiles/?", LIST_PROFILES, answer_catalogue),

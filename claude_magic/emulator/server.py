@@ -37,6 +37,7 @@ from .request_log import logged_headers
 from .routes import ADMIN, resolve
 from .state import EmulatorState, package_version
 from .wire.eventstream import chunk_frame, corrupt, exception_frame
+from .wire.sse import STREAM_ERROR_TYPES, anthropic_error, corrupt_event, error_event
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread
 SOCKET_TIMEOUT = 120.0  # for a keep-alive connection's next request, and for each write
@@ -79,6 +80,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         self._status: int | None = None
+        self._errors = "bedrock"  # the shape of error answers (the service's)
         self._entry: dict[str, Any] | None = None
         self._request_id = str(uuid.uuid4())
         try:
@@ -234,6 +236,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_bedrock_error(self, error: BedrockError) -> None:
+        if self._errors == "anthropic":  # the Messages API's shape (bedrock-mantle)
+            status, payload, headers = anthropic_error(error, self._request_id)
+            self._send_json(status, payload, headers=headers)
+            return
         self._send_json(error.status, {"message": error.message}, error_type=error.error_type_header)
 
     # -- routing: the table resolves, a handler answers -----------------------------------
@@ -246,6 +252,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             target = parts.path + ("?" + parts.query if parts.query else "")
         path, _, query = target.partition("?")
         resolution = resolve(self.command, path)
+        self._errors = resolution.service.errors
         try:
             try:
                 body = self._read_body()
@@ -273,7 +280,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             if self._entry is None and resolution.service is not ADMIN:
                 self._log_request(self.command + " " + path[:200], None, b"")
-            self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
+            if self._errors == "anthropic":
+                self._send_bedrock_error(BedrockError("BadRequestException", str(exc), exc.status))
+            else:
+                self._send_json(exc.status, {"message": str(exc)}, error_type="BadRequestException")
         except BedrockError as exc:
             self._send_bedrock_error(exc)
         except OSError:
@@ -332,9 +342,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def send_event_stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
         """A 200 event stream of (frame, is a content delta, event JSON), at the pace, meeting
         `fault` after its number of events."""
+        self._send_stream(frames, fault, {"Content-Type": "application/vnd.amazon.eventstream",
+                                          "X-Amzn-Bedrock-Content-Type": "application/json"})
+
+    def send_sse(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
+        """A 200 stream of server-sent events (the Messages API), as `send_event_stream`: a
+        stream exception is an `error` event, bad_crc an event that isn't JSON."""
+        self._send_stream(frames, fault, {"Content-Type": "text/event-stream; charset=utf-8",
+                                          "Cache-Control": "no-cache"}, sse=True)
+
+    def _send_stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None,
+                     headers: dict[str, str], sse: bool = False) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
-        self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("x-amzn-RequestId", self._request_id)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
@@ -348,10 +369,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         for sequence, (frame, is_delta, event) in enumerate(frames):
             if sequence == trigger and fault is not None:
                 if fault.type == "bad_crc":
-                    frame = corrupt(frame)
+                    frame = corrupt_event() if sse else corrupt(frame)
                     write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
                     return
-                if self._stream_fault(fault):
+                if self._stream_fault(fault, sse):
                     return
             if interval and is_delta:
                 next_delta = max(next_delta + interval, time.monotonic() - 1.0)
@@ -363,13 +384,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 sent.append((time.monotonic(), sequence, event))
         if fault is not None and trigger > sequence:
             if fault.type == "bad_crc":
-                frame = corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
+                frame = corrupt_event() if sse else corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
                 write(b"%x\r\n%b\r\n" % (len(frame), frame))
-            elif self._stream_fault(fault):
+            elif self._stream_fault(fault, sse):
                 return
         write(_END_OF_STREAM)
 
-    def _stream_fault(self, fault: Fault) -> bool:
+    def _stream_fault(self, fault: Fault, sse: bool = False) -> bool:
         """Act out a stream fault; True when the stream has ended."""
         if fault.type == "stall":
             self.server.stopping.wait(fault.seconds or 0)
@@ -377,7 +398,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if fault.type == "disconnect":
             self.abort()
             return True
-        frame = exception_frame(fault.exception or "modelStreamErrorException", fault.stream_message())
+        exception = fault.exception or "modelStreamErrorException"
+        if sse:
+            frame = error_event(STREAM_ERROR_TYPES.get(exception, "api_error"), fault.stream_message())
+        else:
+            frame = exception_frame(exception, fault.stream_message())
         self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
         return True
 

@@ -244,6 +244,8 @@ DEFAULT_FAMILY: str = _DATA["default_family"]
 DEFAULT_MODEL_ALIAS: str = DEFAULT_FAMILY
 DEFAULT_REGION: str = _DATA["default_region"]
 PRICES_AS_OF: str = str(_DATA.get("prices_as_of", ""))
+ROUTE_TABLES: dict[str, dict[str, Any]] = dict(_DATA.get("routes", {}))  # see models/routes.py
+ROUTE_BETAS: dict[str, list[str]] = dict(_DATA.get("route_betas", {}))
 MODELS: tuple[Model, ...] = tuple(model_from_entry(e, _DATA) for e in _DATA["models"])
 
 _BY_ID: dict[str, Model] = {m.id: m for m in MODELS}

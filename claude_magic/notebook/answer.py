@@ -23,6 +23,8 @@ def answer(session: KernelSession, prepared: PreparedCell, view: AnswerView, *, 
     conversation = session.chats.get(prepared.chat, new=options.new)
     for notice in prepared.notices:
         view.notice(notice)
+    if prepared.agent is not None:
+        prepared.agent.attach(view)
     if not options.no_history and prepared.cell_id:
         dropped = conversation.rewind_to_cell(prepared.cell_id)
         if dropped:

@@ -22,8 +22,9 @@ into its own cell from a worker thread while other cells run.
   cell's messages).
 - `Jobs.close()` (on `%unload_ext` and at interpreter exit) stops every answer and
   joins the threads.
-- Tools run Python in the kernel, so `-b` with tools is refused (with the trait alone,
-  such a cell runs in the foreground).
+- Python tools run in the kernel, so `-b` with them is refused (with the trait alone,
+  such a cell runs in the foreground); MCP tools run in their server, so they may, and
+  a tool that asks first asks with buttons in the answer's cell.
 """
 
 from __future__ import annotations
@@ -49,11 +50,6 @@ CUT_AFTER = 1.0  # seconds a stopped answer may wait for its next event before i
 STOP_GRACE = 5.0  # seconds `%claude stop` waits for a stopped answer to end
 CLOSE_TIMEOUT = 10.0  # seconds `close()` waits for each worker
 KEEP_ENDED = 50  # ended jobs remembered (for `%claude wait` to send again)
-
-TOOLS_REFUSED = ("--background can't be combined with tools (they run Python in the kernel beside "
-                 "your cells): run this cell without -b.")
-NO_KERNEL = ("--background needs a Jupyter kernel (the answer streams into the cell's widget "
-             "output): run this cell without -b.")
 
 
 @dataclass(eq=False)
@@ -135,6 +131,11 @@ class StoppableView:
     @property
     def stop_requested(self) -> bool:
         return self._job.stop_requested.is_set()
+
+    @property
+    def stop_event(self) -> threading.Event:
+        """Set when the user stops the answer (an agent step waits on it)."""
+        return self._job.stop_requested
 
     def _check(self) -> None:
         if self._job.stop_requested.is_set() and not self._raised:

@@ -14,8 +14,8 @@ from .options import CellOptions
 from .prepare import PreparedCell, prepare_cell
 from .session import KernelSession
 
-TOOLS_REFUSED = ("--background can't be combined with tools (they run Python in the kernel beside "
-                 "your cells): run this cell without -b.")
+TOOLS_REFUSED = ("--background can't be combined with Python tools (they run in the kernel beside "
+                 "your cells; MCP tools can): run this cell without -b.")
 NO_KERNEL = ("--background needs a Jupyter kernel (the answer streams into the cell's widget "
              "output): run this cell without -b.")
 
@@ -40,14 +40,22 @@ def run_cell(session: KernelSession, options: CellOptions, cell: str) -> None:
 
 
 def in_background(session: KernelSession, prepared: PreparedCell) -> bool:
-    """Whether this cell answers in the background (refused in one line where it can't)."""
+    """Whether this cell answers in the background (refused in one line where it can't).
+    An agent cell whose steps are cells run by the front end always does: the kernel
+    must be free to run them."""
+    agent = prepared.agent
+    if agent is not None:
+        if not agent.front_end and prepared.options.background:
+            print("claude-magic: this agent cell's steps run inline, so it answers in the foreground.")
+        return agent.front_end
     explicit = prepared.options.background
     if not (explicit or prepared.config.background):
         return False
     from .view import in_kernel
 
     usable = in_kernel(session.shell) and _widgets_available()
-    problem = NO_KERNEL if not usable else TOOLS_REFUSED if prepared.toolset else None
+    kernel_tools = prepared.toolset and not all(tool.thread_safe for tool in prepared.toolset)
+    problem = NO_KERNEL if not usable else TOOLS_REFUSED if kernel_tools else None
     if problem and explicit:
         raise ClaudeMagicError(problem)
     if problem is TOOLS_REFUSED:

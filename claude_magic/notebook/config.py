@@ -38,9 +38,12 @@ class Config:
     offline: bool = False
     offline_pace: float | None = None
     tools: tuple[Any, ...] = ()
+    mcp_servers: Any = None  # MCP servers: a dict as .mcp.json holds, or the path of such a file
     auto_approve_tools: bool = False
     background: bool = False
     max_steps: int = 10
+    agent_mode: str = "ask"
+    agent_step_timeout: float = 120.0
     effort: str | None = None
     cache: bool = True
     cache_ttl: str = "5m"

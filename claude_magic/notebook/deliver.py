@@ -58,6 +58,10 @@ def _footer(prepared: PreparedCell, replies: list[Message], turn: Turn, latency:
     request, final = prepared.request, replies[-1]
     cost = usage_cost(prepared.model, request.invoke_id, turn.usage, cache_ttl=request.cache_ttl or "5m")
     thinking = [block for reply in replies for block in thinking_blocks(reply)]
-    return footer_text(final.stop_reason, turn.usage, latency, cost,
-                       stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF,
-                       thinking_note=hidden_thinking_note(thinking))
+    footer = footer_text(final.stop_reason, turn.usage, latency, cost,
+                         stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF,
+                         thinking_note=hidden_thinking_note(thinking))
+    if prepared.agent is not None:
+        count = prepared.agent.steps_run
+        footer += f" · {count} step{'' if count == 1 else 's'} run"
+    return footer

@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, Union, default
 
 from .commands import help_text, run_line
 from .config import DEFAULTS as D
@@ -61,8 +61,9 @@ class ClaudeMagic(Magics):
     top_k = Int(None, allow_none=True, help="Default top_k (0–500).").tag(config=True)
     system = Unicode(None, allow_none=True, help="Default system prompt.").tag(config=True)
     stream = Bool(D.stream, help="Stream replies (InvokeModelWithResponseStream).").tag(config=True)
-    api = Enum(["invoke", "converse"], D.api, help="Bedrock API for cells: InvokeModel (and its "
-               "stream) or Converse / ConverseStream.").tag(config=True)
+    api = Enum(["invoke", "converse", "mantle"], D.api, help="Bedrock API for cells: InvokeModel (and "
+               "its stream), Converse / ConverseStream, or mantle: the Messages API on bedrock-mantle "
+               "(model ids without a geography prefix; base URL $ANTHROPIC_BEDROCK_MANTLE_BASE_URL).").tag(config=True)
     guardrail_id = Unicode(None, allow_none=True, help="Bedrock guardrail identifier (or ARN) "
                            "applied to every request.").tag(config=True)
     guardrail_version = Unicode(None, allow_none=True, help="The guardrail's version: a number "
@@ -74,10 +75,18 @@ class ClaudeMagic(Magics):
     offline_pace = Float(None, allow_none=True, help="Tokens per second for the built-in emulator "
                          f"(default: ${PACE_ENV}, else unlimited).").tag(config=True)
     tools: List[Any] = List([], help="Functions (or their names) offered to Claude as tools in every cell.").tag(config=True)
+    mcp_servers = Union([Dict(), Unicode()], default_value=D.mcp_servers, allow_none=True,
+                        help="MCP servers for --mcp: a dict as .mcp.json and Claude Desktop write it "
+                        "(the servers, or {'mcpServers': ...}), or the path of such a JSON file.").tag(config=True)
     auto_approve_tools = Bool(D.auto_approve_tools, help="Run tools that ask for approval without asking.").tag(config=True)
     background = Bool(D.background, help="Answer every cell in the background, as with --background "
                        "(cells with tools still answer in the foreground).").tag(config=True)
     max_steps = Int(D.max_steps, help="Most tool-loop steps per cell.").tag(config=True)
+    agent_mode = Enum(["ask", "plan", "auto"], D.agent_mode,
+                      help="How an agent cell (--agent) runs code: ask before each step, plan "
+                      "(read only, no code runs) or auto (run without asking).").tag(config=True)
+    agent_step_timeout = Float(D.agent_step_timeout, help="Seconds an agent step may run before "
+                               "it is interrupted.").tag(config=True)
     effort = Enum(["low", "medium", "high", "xhigh", "max"], None, allow_none=True,
                   help="Default thinking effort (--effort); None: the model's default.").tag(config=True)
     cache = Bool(D.cache, help="Prompt caching: cache_control breakpoints on models that cache.").tag(config=True)
@@ -149,9 +158,14 @@ class ClaudeMagic(Magics):
               "array shape, dtype, sample; else a short repr (repeatable)")
     @argument("--doc", action="append", default=[], metavar="PATH", help="attach a PDF or text document (repeatable)")
     @argument("--tools", metavar="F,G", help="offer these functions from the namespace as tools")
+    @argument("--mcp", metavar="NAME[,NAME]", help="offer the tools of these MCP servers (started on "
+              "first use; see %%claude mcp)")
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
     @argument("--max-steps", type=int, help="most tool-loop steps (default 10)")
     @argument("--computer-use", action="store_true", help="offer the computer-use beta tools (bash, editor, screen)")
+    @argument("--agent", nargs="?", const="", default=None, metavar="MODE",
+              help="agent cell: Claude reads the notebook and runs code in cells below, "
+              "asking first (MODE ask, the default), read-only (plan) or without asking (auto)")
     @argument("-b", "--background", action="store_true",
               help="return at once; the answer streams into this cell while other cells run")
     @argument("--map", metavar="VAR", help="ask once per row of VAR (list, Series, DataFrame); "
@@ -163,6 +177,8 @@ class ClaudeMagic(Magics):
             return run_line(self.session, line)
         options = parse_options(self.claude, line)
         if options.map or options.concurrency is not None:
+            if options.agent is not None:
+                raise UsageError("--agent can't be combined with --map: drop one of them.")
             from .many import run_map_cell
 
             return run_map_cell(self.session, options, cell)
@@ -183,6 +199,7 @@ def parse_options(magic_func: Any, line: str) -> CellOptions:
 def load(shell: InteractiveShell) -> ClaudeMagic:
     magic = ClaudeMagic(shell)
     shell.register_magics(magic)
+    magic.session.frontend.announce()  # JupyterLab with claude-magic's extension answers
     return magic
 
 

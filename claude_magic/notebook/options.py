@@ -43,9 +43,11 @@ class CellOptions:
     var: tuple[str, ...] = ()
     doc: tuple[str, ...] = ()
     tools: str | None = None
+    mcp: str | None = None  # --mcp: MCP servers whose tools are offered
     tool_choice: str | None = None
     max_steps: int | None = None
     computer_use: bool = False
+    agent: str | None = None  # --agent: "" for the configured mode, else ask, plan or auto
     background: bool = False
     map: str | None = None
     concurrency: int | None = None

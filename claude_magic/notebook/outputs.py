@@ -401,6 +401,29 @@ class OutputRecorder:
                 self._image_bytes -= image.size
                 cell.images_dropped += 1
 
+    def replace_outputs(self, n: int, outputs: list[dict[str, Any]]) -> None:
+        """Set what cell [n] showed from nbformat output dicts, for a cell whose outputs
+        were captured instead of shown (an agent cell's inline step); its error stays as
+        recorded."""
+        cell = self._cells.get(n)
+        if cell is None:
+            return
+        self._clear(cell)
+        for output in outputs:
+            kind = output.get("output_type")
+            if kind == "stream":
+                value = output.get("text")
+                text = self._budget_text(cell, "".join(value) if isinstance(value, list) else str(value or ""))
+                if text and cell.outputs and cell.outputs[-1].kind == "stream":
+                    cell.outputs[-1].parts.append(text)
+                elif text:
+                    cell.outputs.append(_Output("stream", [text]))
+            elif kind in ("display_data", "execute_result") and isinstance(output.get("data"), dict):
+                data = {mime: "".join(value) if isinstance(value, list) else value
+                        for mime, value in output["data"].items()}
+                self._safely(self._add_bundle, cell, "display" if kind == "display_data" else "result",
+                             data, None)
+
     # ------------------------------------------------------------ queries
 
     def cells(self) -> list[int]:

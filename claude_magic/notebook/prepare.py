@@ -12,6 +12,7 @@ from ..core.messages import Block, text_block
 from ..core.model_choice import resolve_model
 from ..core.prompt import substitute_names
 from ..core.request import RequestSpec
+from ..models.routes import route, sendable
 from .attachments import AttachmentError
 from .config import Config
 from .options import CellOptions
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ..bedrock.shaping import Shaped
     from ..models import catalog
     from ..tools.toolset import ToolSet
+    from .agent import AgentWorkspace
     from .attachments import AttachedImage
     from .structured_turn import StructuredPlan
 
@@ -42,6 +44,7 @@ class PreparedCell:
     toolset: ToolSet | None
     notices: list[str] = field(default_factory=list)  # shown under the header
     plan: StructuredPlan | None = None  # --json: how the structured answer is asked for
+    agent: AgentWorkspace | None = None  # --agent: what the agent's tools act on
 
     @property
     def resolved(self) -> catalog.Resolved:
@@ -75,6 +78,7 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
     region = settings.region or _default_region(settings)
     resolved = resolve_model(options.model or config.model, region, config.geography,
                              offer=session.offer)
+    resolved = route(config.api).resolved(resolved)  # the id this route takes
     model = resolved.model
     options.check_ranges()
     chat = options.chat or session.chats.default_name
@@ -82,8 +86,20 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
     images, user_content = _user_content(session, config, options, model, cell, chat, notices)
 
     toolset, betas, tool_choice = _tools(session, config, options, model)
+    agent = None
+    if options.agent is not None:
+        from .agent import add_agent
+
+        if options.json or options.prefill:
+            raise ClaudeMagicError("--agent can't be combined with --json or --prefill: drop one of them.")
+        if model and not model.tools:
+            raise ClaudeMagicError(f"{model.name} can't use tools, so it can't be an agent: "
+                                   "pick another model, e.g. -m sonnet.")
+        agent, toolset, agent_notices = add_agent(session, config, options, chat, toolset)
+        notices += agent_notices
+        betas = list(dict.fromkeys([*betas, *toolset.betas()]))
     shaped = shape_for(config, options, model)
-    plan = _structured(session, options, model, shaped, toolset)
+    plan = _structured(session, options, route(config.api).model_view(model), shaped, toolset)
     tools = toolset.definitions() if toolset else []
     fields = shaped.fields
     if plan is not None:
@@ -91,17 +107,20 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         tools, tool_choice, fields = plan.tools, plan.tool_choice, plan.fields(fields)
     from ..bedrock.shaping import thinking_betas
 
+    sent_betas, refused = sendable(config.api, [*betas, *thinking_betas(model, shaped, bool(toolset)),
+                                                *options.beta], options.beta)
+    notices += refused
     request = RequestSpec(
         resolved=resolved,
         region=region,
         max_tokens=shaped.max_tokens,
-        system=options.system if options.system is not None else config.system,
+        system=_system(options, config, agent),
         temperature=_first(options.temperature, config.temperature),
         top_p=_first(options.top_p, config.top_p),
         top_k=_first(options.top_k, config.top_k),
         stop_sequences=options.stop,
         prefill=options.prefill,
-        betas=tuple(dict.fromkeys([*betas, *thinking_betas(model, shaped, bool(toolset)), *options.beta])),
+        betas=sent_betas,
         stream=config.stream and not options.no_stream,
         tools=tools,
         tool_choice=tool_choice,
@@ -114,8 +133,17 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         options=options, config=config, settings=settings, request=request,
         user_content=user_content, images=images, chat=chat,
         cell_id=session.cell.cell_id, execution_count=session.cell.execution_count,
-        toolset=toolset, notices=notices, plan=plan,
+        toolset=toolset, notices=notices, plan=plan, agent=agent,
     )
+
+
+def _system(options: CellOptions, config: Config, agent: AgentWorkspace | None) -> str | None:
+    system = options.system if options.system is not None else config.system
+    if agent is None:
+        return system
+    from .agent import agent_system
+
+    return agent_system(agent.mode, system)
 
 
 def _user_content(session: KernelSession, config: Config, options: CellOptions,
@@ -178,19 +206,23 @@ def _attachments(session: KernelSession, config: Config, options: CellOptions,
     return images, contexts, documents
 
 
-def toolset_for(session: KernelSession, config: Config, names: str | None) -> ToolSet | None:
-    """The tools offered in a cell: --tools names, configured tools, decorated functions."""
+def toolset_for(session: KernelSession, config: Config, names: str | None,
+                mcp: str | None = None) -> ToolSet | None:
+    """The tools offered in a cell: --tools names, configured tools, decorated functions,
+    and the tools of the --mcp servers (started on first use)."""
     from ..tools.toolset import ToolSet
 
     namespace = session.shell.user_ns
     toolset = (ToolSet.resolve(names, namespace) | ToolSet.resolve(list(config.tools), namespace)
                | ToolSet.decorated_in(namespace))
+    if mcp is not None:
+        toolset = toolset | ToolSet(session.mcp().tools(mcp, config.mcp_servers))
     return toolset if len(toolset) else None
 
 
 def _tools(session: KernelSession, config: Config, options: CellOptions,
            model: catalog.Model | None) -> tuple[ToolSet | None, list[str], dict[str, Any] | None]:
-    toolset = toolset_for(session, config, options.tools)
+    toolset = toolset_for(session, config, options.tools, options.mcp)
     if options.computer_use:
         from ..tools.toolset import ToolSet
 

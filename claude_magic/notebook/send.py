@@ -4,6 +4,7 @@ failure of any kind becomes one line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..bedrock.exchange import Exchange, as_user_error, interrupted_error
@@ -53,10 +54,13 @@ def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepa
     from ..tools.loop import ToolLoopInterrupted, run_tool_loop
 
     config, shell = prepared.config, session.shell
-    # a question goes below the answer so far, and the rest of the answer below the question
-    approver = Approver(auto_approve=config.auto_approve_tools,
-                        stdin_available=lambda: stdin_available(shell),
-                        before_asking=view.continue_below)
+    if hasattr(view, "stop_event"):  # a background answer: buttons, heard between cells
+        approver = Approver(auto_approve=config.auto_approve_tools, stdin_available=lambda: True,
+                            ask=_button_question(view))
+    else:  # a question goes below the answer so far, and the rest of the answer below it
+        approver = Approver(auto_approve=config.auto_approve_tools,
+                            stdin_available=lambda: stdin_available(shell),
+                            before_asking=view.continue_below)
     try:
         result = run_tool_loop(
             exchange.send, messages, toolset, approver,
@@ -71,6 +75,22 @@ def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepa
     if result.notice:
         view.notice(result.notice)
     return result.as_messages()
+
+
+def _button_question(view: AnswerView) -> Callable[[str], str]:
+    """The approval question as Approve / Reject buttons in the answer's cell, for a
+    background answer (its worker can't read stdin); "y" or "n" as typed answers are."""
+    import html
+
+    from .agent_approval import ButtonAsker
+
+    asker = ButtonAsker(lambda: bool(getattr(view, "stop_requested", False)), before_asking=view.continue_below)
+
+    def ask(prompt: str) -> str:
+        question = f'<div class="claude-magic-agent-ask"><b>{html.escape(prompt.removesuffix(" [y/N] "))}</b></div>'
+        return "y" if asker.ask(question, "The tool call", allow_all=False).runs else "n"
+
+    return ask
 
 
 def failure(exc: BaseException, exchange: Exchange, view: AnswerView) -> tuple[ClaudeMagicError, str]:

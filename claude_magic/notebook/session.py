@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.conversation import Chats
 from .config import Config, Configured
+from .frontend import FrontEnd
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
     from ..models.catalog import Model
     from ..tools.computer import ComputerUseHandlers
+    from ..tools.mcp.hub import McpHub
     from .outputs import OutputRecorder
 
 OFFLINE_ENV = "CLAUDE_MAGIC_OFFLINE"
@@ -65,10 +67,14 @@ class KernelSession:
         self._clients: dict[ClientSettings, BedrockClient] = {}
         self.emulator: Emulator | None = None
         self._computer: dict[str, ComputerUseHandlers] = {}
+        self._mcp: McpHub | None = None  # the kernel's MCP servers, made on first use
         self.cell_help = ""  # what `%%claude?` shows (the magic's help), for `%claude help`
         self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
         self.jobs: Closable | None = None  # background answers (background.jobs_of makes them)
         self.said: set[str] = set()  # notes printed once per kernel (e.g. "no X display")
+        self._frontend: FrontEnd | None = None  # the comm to the JupyterLab extension, once asked for
+        self.agent_cells: dict[str, dict[str, str]] = {}  # agent cell id -> cells it inserted (id -> source)
+        self.last_agent: Any = None  # the latest agent cell's workspace (its steps, for a look afterwards)
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
@@ -125,6 +131,13 @@ class KernelSession:
             source=getattr(info, "raw_cell", "") or "",
         )
 
+    @property
+    def frontend(self) -> FrontEnd:
+        """The bridge to claude-magic's JupyterLab extension (made on first use)."""
+        if self._frontend is None:
+            self._frontend = FrontEnd(self.shell)
+        return self._frontend
+
     def client(self, settings: ClientSettings) -> BedrockClient:
         """A cached client for these settings."""
         from ..bedrock.client import BedrockClient
@@ -153,12 +166,26 @@ class KernelSession:
             self._computer[key] = ComputerUseHandlers(model, root=os.getcwd())
         return self._computer[key]
 
+    def mcp(self) -> McpHub:
+        """The kernel's MCP servers (started on first use, stopped by `close`)."""
+        if self._mcp is None:
+            from ..tools.mcp.hub import McpHub
+
+            self._mcp = McpHub()
+        return self._mcp
+
     def close(self) -> None:
         """Remove every hook and stop what was started."""
         _sessions.pop(id(self.shell), None)
         if self.jobs is not None:  # first: the answers still talk to the emulator
             self.jobs.close()
             self.jobs = None
+        if self._mcp is not None:
+            self._mcp.close()
+            self._mcp = None
+        if self._frontend is not None:
+            self._frontend.close()
+            self._frontend = None
         for handlers in self._computer.values():
             handlers.close()
         self._computer.clear()

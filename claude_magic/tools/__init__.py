@@ -1,8 +1,9 @@
 """Tools: Python functions Claude may call, and the computer-use tools.
 
 Schemas from signatures and docstrings (`schema`, `docstrings`), tool sets (`toolset`),
-approval (`approval`), one call into a `tool_result` (`results`), the loop (`loop`), and
-the computer-use tools (`computer`, `bash`, `text_editor`).
+approval (`approval`), one call into a `tool_result` (`results`), the loop (`loop`), the
+computer-use tools (`computer`, `bash`, `text_editor`), and an agent cell's notebook tools
+(`notebook_tools`, reading cell outputs with `cell_outputs`).
 
 May import `core`, `models` and `bedrock`; never IPython or ipywidgets.
 """

@@ -62,12 +62,20 @@ class Approver:
             return NO_ONE_TO_ASK
         if self.before_asking is not None:
             self.before_asking()
-        try:
-            answer = self.ask(f"Run tool {name} with {_brief_json(tool_input)}? [y/N] ")
-        except EOFError:
+        answer = answer_or_none(self.ask, f"Run tool {name} with {_brief_json(tool_input)}? [y/N] ")
+        if answer is None:
             return NO_ONE_TO_ASK
-        except Exception as exc:
-            if type(exc).__name__ == "StdinNotImplementedError":
-                return NO_ONE_TO_ASK
-            raise
         return None if str(answer).strip().lower() in ("y", "yes") else DECLINED
+
+
+def answer_or_none(ask: Callable[[str], Any], prompt: str) -> Any:
+    """`ask(prompt)`, or None when it turns out no one can answer (stdin closed, or a
+    front end that doesn't take input)."""
+    try:
+        return ask(prompt)
+    except EOFError:
+        return None
+    except Exception as exc:
+        if type(exc).__name__ == "StdinNotImplementedError":
+            return None
+        raise

@@ -6,7 +6,7 @@ import json
 import os
 import sysconfig
 import traceback
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from ..core.messages import Block, text_block, tool_result_block
 from .approval import (
@@ -150,6 +150,20 @@ def _error_result(use_id: str, exc: BaseException) -> Block:
     return block
 
 
+class RichResult(Protocol):
+    """A tool's return value that makes its own tool_result: its content, and whether it
+    is an error (a notebook step's outcome does so)."""
+
+    @property
+    def is_error(self) -> bool: ...
+
+    def content(self) -> str | list[Block]: ...
+
+
+def is_rich_result(value: Any) -> TypeGuard[RichResult]:
+    return callable(getattr(type(value), "content", None)) and hasattr(value, "is_error")
+
+
 def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
     """Run one `tool_use` block and return its `tool_result` block (never raises,
     except KeyboardInterrupt)."""
@@ -170,6 +184,11 @@ def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
         return tool_result_block(use_id, str(exc) or type(exc).__name__, is_error=True)
     except (Exception, SystemExit) as exc:
         return _error_result(use_id, exc)
+    if is_rich_result(value):
+        try:
+            return tool_result_block(use_id, value.content(), is_error=bool(value.is_error))
+        except Exception as exc:  # a result that can't say what it is
+            return _error_result(use_id, exc)
     try:
         return tool_result_block(use_id, result_content(value))
     except Exception as exc:  # e.g. an array that is no image after all

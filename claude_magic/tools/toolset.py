@@ -30,6 +30,7 @@ class Tool:
     confirm: bool = False  # ask the user before every call
     beta: str | None = None  # the anthropic_beta flag the definition needs
     func: Callable | None = None
+    thread_safe: bool = False  # may run on a background answer's thread (touches no kernel state)
 
     @classmethod
     def from_function(

@@ -96,13 +96,14 @@ _DATE_TEXT = (
     r"(?:Z|[+-]\d{2}:?\d{2})?)?"
 )
 _VALUE = (
-    rf"(\"[^\"\n]*\"|'[^'\n]*'|{_DATE_TEXT}(?![\w-])|-?\d+(?:\.\d+)?(?!\w|\.\d)"
-    r"|(?-i:[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*)|[^\s,;!?\"']+)"
+    rf"(\"[^\"\n]*\"|'[^'\n]*'|{_DATE_TEXT}(?![\w-])|\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?![\w:])"
+    r"|-?\d+(?:\.\d+)?(?!\w|\.\d)"
+    r"|(?-i:[A-Z][\w'-]*(?:/[A-Z][\w'-]*)*(?:[ \t]+[A-Z][\w'-]*)*)|[^\s,;!?\"']+)"
 )
 _QUOTED = re.compile(r"(?<!\w)\"([^\"\n]{1,200})\"|(?<![\w'])'([^'\n]{1,200})'(?!\w)")
 _DATE = re.compile(rf"(?<![\w-]){_DATE_TEXT}(?![\w-])")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)")
-_NAME_WORD = r"[A-Z][\w'’-]*"
+_NAME_WORD = r"[A-Z][\w'’-]*(?:/[A-Z][\w'’-]*)*"  # Europe/Paris is one name
 _PROPER = re.compile(
     rf"(?<![\w'’-]){_NAME_WORD}"
     rf"(?:[ \t]+(?:(?:of|de|del|da|la|le|van|von)[ \t]+)?{_NAME_WORD})*"

@@ -5,7 +5,8 @@ offline emulator and describes the request (see `reflect.py`); it calls the tool
 `tool_choice`, the user's words or the prompt's plain request pick (`tool_choice.py`) with
 input built from the schema and the prompt (`prompt_values.py`), answers tool results,
 continues a prefill, and obeys `max_tokens` and `stop_sequences` exactly as the stop
-reasons say.
+reasons say. Offered the notebook agent's tools, it plays a short, honest agent run
+(`agent.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..signatures import sign_thinking
 from ..tokens import estimate_input_tokens
 from ..validation.thinking import shows_thinking_text, thinking_on
 from ..validation.tools import COMPUTER_USE_VERSIONS, computer_use_kind
+from .agent import agent_step
 from .prompt_values import prompt_values
 from .reflect import (
     describe_request,
@@ -162,7 +164,12 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
     results = [b for b in user_blocks if b.get("type") == "tool_result"]
 
     tool_uses: list[Block] = []
-    if results:
+    agent = agent_step(body)
+    if agent is not None:
+        text = agent.text
+        tool_uses = [tool_use_block(stable_id("toolu_bdrk_", message_id, i, name), name, given)
+                     for i, (name, given) in enumerate(agent.calls)]
+    elif results:
         previous = messages[user_index - 1] if user_index else None
         text = describe_tool_results(results, _tool_names(previous))
     else:

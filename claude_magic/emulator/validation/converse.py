@@ -36,7 +36,7 @@ def validate_converse(
     request = converse_request(parse_body(raw), model)
     try:
         _, request.body = validate_invoke(model_id, json.dumps(request.body).encode(), headers,
-                                          models=models, today=today)
+                                          models=models, today=today, route="converse")
     except BedrockError as error:
         raise _as_model_error(error) from None
     request.cache_ttls = cache_ttls(request.body)

@@ -197,14 +197,15 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
             raise validation("metadata.user_id: Input should be a valid string")
 
 
-def check_body(model: Model, body: dict[str, Any]) -> None:
-    """Raise BedrockError for the first problem of an InvokeModel body for `model`."""
+def check_body(model: Model, body: dict[str, Any], route: str = "invoke") -> None:
+    """Raise BedrockError for the first problem of an InvokeModel body for `model` (sent
+    on `route`: invoke, converse or mantle, which take different betas)."""
     violations = _schema_violations(body)
     if violations:
         raise malformed("".join(violations))
     check_rules(model, body)
     betas = body.get("anthropic_beta", [])
-    check_betas(model, betas)
+    check_betas(model, betas, route)
     if body["max_tokens"] > model.max_output_tokens:
         raise validation(f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, which is "
                          f"the maximum allowed number of output tokens for {model.api_model}")
@@ -232,12 +233,12 @@ def check_body(model: Model, body: dict[str, Any]) -> None:
 
 
 def validate_invoke(model_id: str, body: bytes, headers: Mapping[str, str], *, models: Any = None,
-                    today: Any = None) -> tuple[Model, dict]:
+                    today: Any = None, route: str = "invoke") -> tuple[Model, dict]:
     """Check an InvokeModel / InvokeModelWithResponseStream request; the model and body."""
     model = resolve_model(model_id, models=models, today=today)
     check_content_type(headers)
     data = parse_body(body)
-    check_body(model, data)
+    check_body(model, data, route)
     return model, data
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...models.catalog import MODELS, ComputerUse, Model
+from ...models.catalog import MODELS, ROUTE_BETAS, ComputerUse, Model
 from ..errors import validation
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -58,9 +58,12 @@ def computer_use_version(model: Model, tool_type: str, betas: list[str]) -> Comp
     return next((c for c in model.computer_use if tool_type in c.tool_types and c.beta in betas), None)
 
 
-def check_betas(model: Model, betas: list[str]) -> None:
+def check_betas(model: Model, betas: list[str], route: str = "invoke") -> None:
+    """Each beta must be one Bedrock knows, taken on `route` (the catalogue's route_betas)
+    and by the model (computer use)."""
     for beta in betas:
-        if beta not in KNOWN_BETAS:
+        routes = ROUTE_BETAS.get(beta)
+        if (beta not in KNOWN_BETAS and routes is None) or (routes is not None and route not in routes):
             raise validation("invalid beta flag")
         if beta.startswith("computer-use-") and model.computer_use_for(beta) is None:
             raise validation(f"{model.api_model} does not support the beta flag {beta}.")

@@ -98,10 +98,11 @@ def check_request(
     body: bytes,
     credentials: Mapping[str, str] | None,
     bearer_tokens: frozenset[str] | None = None,
+    service: str = SERVICE,
 ) -> None:
     """Raise a 403 BedrockError unless the request is signed (and, when `credentials`
-    are given, signed correctly by one of them) or carries an acceptable Bedrock API
-    key (see `bearer.check_bearer`)."""
+    are given, signed correctly by one of them, for `service`) or carries an acceptable
+    Bedrock API key (see `bearer.check_bearer`)."""
     authorization = next((v for k, v in headers if k.lower() == "authorization"), "").strip()
     if bearer.is_bearer(authorization):
         strict = credentials is not None
@@ -119,9 +120,10 @@ def check_request(
         return
     key, *scope = fields["Credential"].split("/")
     if len(scope) != 4 or scope[3] != "aws4_request":
-        raise invalid_signature("Credential should be scoped to a valid date, region and service: KEY/YYYYMMDD/REGION/bedrock/aws4_request.")
-    if scope[2] != SERVICE:
-        raise invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'.")
+        raise invalid_signature("Credential should be scoped to a valid date, region and service: "
+                                f"KEY/YYYYMMDD/REGION/{service}/aws4_request.")
+    if scope[2] != service:
+        raise invalid_signature(f"Credential should be scoped to correct service: '{service}'.")
     if key not in credentials:
         raise unrecognized_client()
     amz_date = next((v for k, v in headers if k.lower() == "x-amz-date"), "").strip()

@@ -32,7 +32,8 @@ def models(session: KernelSession, args: argparse.Namespace) -> None:
     from ...bedrock.settings import effective_region
 
     print(models_table(region=settings.region or effective_region(settings),
-                       geography=config.geography, offer=session.offer, show_retired=args.all))
+                       geography=config.geography, offer=session.offer, show_retired=args.all,
+                       api=config.api))
 
 
 ID_PREFIX = "anthropic.claude-"  # every catalogue id starts so: the column's title says it once
@@ -41,10 +42,12 @@ NOTE_WIDTH = 100  # the table (at most ~110 columns) and its notes fit a noteboo
 
 
 def models_table(*, region: str, geography: str = "auto", offer: Any = None,
-                 show_retired: bool = False) -> str:
+                 show_retired: bool = False, api: str = "invoke") -> str:
     """The catalogue as a table: per model its alias, profiles, window, output, thinking,
-    prices and status; with `offer` (from --refresh), what this account offers here."""
+    prices and status; with `offer` (from --refresh), what this account offers here; a
+    note on the route `api` when it is not InvokeModel."""
     from ...models import catalog
+    from ...models.routes import INVOKE, describe_route
 
     today = catalog.current_date()
     by_model: dict[str, str] = {}
@@ -83,6 +86,8 @@ def models_table(*, region: str, geography: str = "auto", offer: Any = None,
         ]
         rows.append(tuple(row))
     notes = [_price_basis(shown, by_model), _column_notes(shown)]
+    if api != INVOKE:
+        notes.append(describe_route(api))
     if offer is not None:
         lacking = f"all of these but {', '.join(not_here)}." if not_here else "all of these."
         notes.append(f"Bedrock offers this account in {offer.region}: {lacking}")
@@ -158,14 +163,26 @@ def config(session: KernelSession, args: argparse.Namespace) -> None:
         value = getattr(values, name)
         if name == "tools":
             value = [getattr(t, "__name__", t) for t in value]
+        elif name == "mcp_servers":
+            from ...tools.mcp.config import masked_setting
+
+            value = masked_setting(value)
         print(f"ClaudeMagic.{name} = {value!r}")
-    print(f"# endpoint in use: {settings.endpoint_url or 'AWS (boto3 default)'}"
-          + ("  [offline emulator]" if settings.offline else ""))
-    print(f"# model in use: {describe_model(values.model, settings.region, values.geography)}")
+    from ...models.routes import MANTLE, route
+
+    if values.api == MANTLE:
+        from ...bedrock.mantle import describe
+
+        endpoint, auth = describe(settings)
+    else:
+        endpoint, auth = settings.endpoint_url or "AWS (boto3 default)", describe_auth(settings)
+    print(f"# route: {route(values.api).title} (ClaudeMagic.api = {values.api!r})")
+    print(f"# endpoint in use: {endpoint}" + ("  [offline emulator]" if settings.offline else ""))
+    print(f"# model in use: {describe_model(values.model, settings.region, values.geography, values.api)}")
     sent = _max_tokens_sent(session, values)
     if sent:
         print(sent)
-    print(f"# authentication: {describe_auth(settings)}")
+    print(f"# authentication: {auth}")
 
 
 def _max_tokens_sent(session: KernelSession, values: Config) -> str:
