@@ -181,3 +181,42 @@ def test_agent_refuses_what_it_cannot_combine(shell, emulator, options):
     run = shell.ask(options, "Go.")
     assert not run.success and "--agent can't be combined" in run.stdout + run.stderr
     assert emulator.requests() == []
+
+
+def test_save_load_and_export_keep_the_steps_images_included(shell, emulator, tmp_path):
+    code = "from IPython.display import Image, display\nfrom helpers import png\ndisplay(Image(data=png(size=(40, 30))))"
+    _steps(emulator, code)
+    run = shell.ask("--agent auto", "Show a picture.")
+    assert run.success, run.stdout + run.stderr
+    assert "[result · ok · 1 line · 1 image" in run.stdout  # the step's one line: status, what it gave, time
+    result = _results(last_body(emulator))[0]
+    assert [part["type"] for part in result["content"]] == ["text", "image"]
+    saved = tmp_path / "chats.json"
+    assert shell.run(f"%claude save {saved}").success
+    assert shell.run("%claude reset").success
+    loaded = shell.run(f"%claude load {saved}")
+    assert loaded.success, loaded.stdout + loaded.stderr
+    history = shell.run("%claude history").stdout
+    assert "🔧 run_code: from IPython.display import Image" in history and "→ [image 1]" in history
+    exported = tmp_path / "chat.ipynb"
+    assert shell.run(f"%claude export {exported}").success
+    text = exported.read_text()
+    assert "run_code" in text and "display(Image(data=png(size=(40, 30))))" in text
+    emulator.clear_requests()
+    assert shell.ask("--agent auto", "And now?").success  # the loaded chat sends the image back
+    first = emulator.requests()[0]["body"]
+    assert any(part.get("type") == "image" for r in _results(first) for part in r["content"])
+
+
+def test_agent_cells_offer_mcp_tools_beside_the_notebooks(shell, emulator):
+    assert shell.run("%claude mcp add demo --trusted -- python -m claude_magic.tools.mcp.demo_server").success
+    emulator.script_steps([{"tool": "demo__station_reading", "input": {"station": "Oslo"}},
+                           {"tool": "run_code", "input": {"code": "reading = 3.5\nprint(reading * 2)"}},
+                           "Done."])
+    run = shell.ask("--agent auto --mcp demo", "Read Oslo's station, then double it.")
+    assert run.success, run.stdout + run.stderr
+    names = {t["name"] for t in emulator.requests()[0]["body"]["tools"]}
+    assert {"demo__station_reading", "run_code", "list_variables"} <= names
+    station, step = _results(last_body(emulator))
+    assert "Oslo" in _text(station) and "7.0" in _text(step)
+    assert shell.ip.user_ns["reading"] == 3.5

@@ -62,6 +62,7 @@ class ToolOutcome:
     is_error: bool = False
     image_png: bytes | None = None  # keep it small: it is embedded in the notebook
     traceback_text: str | None = None  # a failed tool's full traceback, shown collapsed
+    headline: str | None = None  # the line shown for it (else the summary's start)
 
     @classmethod
     def from_block(cls, block: Block) -> ToolOutcome:
@@ -83,7 +84,7 @@ class ToolOutcome:
                 else:
                     texts.append(f"[{source.get('media_type', 'image')}, {size:,} bytes]")
         return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image,
-                   getattr(block, "traceback", None))
+                   getattr(block, "traceback", None), getattr(block, "headline", None))
 
 
 @dataclass
@@ -492,7 +493,7 @@ def tool_call_html(block: Block) -> str:
 def tool_result_html(outcome: ToolOutcome) -> str:
     """A collapsed section showing what a tool call returned."""
     mark, kind = ("✗", "claude-magic-tool-error") if outcome.is_error else ("↳", "claude-magic-tool-result")
-    line = html.escape(_shorten(outcome.summary, 100) or "(no output)")
+    line = html.escape(_shorten(outcome.headline or outcome.summary, 100) or "(no output)")
     image = ""
     if outcome.image_png:
         data = base64.b64encode(outcome.image_png).decode()
@@ -603,9 +604,10 @@ def static_bundle(
         elif isinstance(entry, ToolOutcome):
             html_parts.append(tool_result_html(entry))
             label = "error" if entry.is_error else "result"
+            headline = f" ({escape_markdown(entry.headline)})" if entry.headline else ""
             name = code_span(names.get(entry.tool_use_id, "tool"))
-            md_parts.append(f"{label} of {name}:\n\n" + code_fence(entry.summary, "text"))
-            text_parts.append(f"[{label}] {entry.summary}")
+            md_parts.append(f"{label} of {name}{headline}:\n\n" + code_fence(entry.summary, "text"))
+            text_parts.append(f"[{label}{' · ' + entry.headline if entry.headline else ''}] {entry.summary}")
         else:
             for block in entry.content:
                 kind = block.get("type")

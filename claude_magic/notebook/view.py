@@ -241,7 +241,10 @@ class TextView(View):
         self._line(f"[tool] {block.get('name', '?')} {tool_input_text(block.get('input') or {})}")
 
     def _show_tool_result(self, outcome: ToolOutcome) -> None:
-        self._line(f"[{'error' if outcome.is_error else 'result'}] {outcome.summary}")
+        label = "error" if outcome.is_error else "result"
+        if outcome.headline:
+            label += f" · {outcome.headline}"
+        self._line(f"[{label}] {outcome.summary}")
 
     def _show_notice(self, text: str) -> None:
         self._line(f"[note] {text}")

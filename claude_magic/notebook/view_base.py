@@ -103,9 +103,9 @@ class View(ABC):
 
     def tool_result(
         self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
-        traceback_text: str | None = None,
+        traceback_text: str | None = None, headline: str | None = None,
     ) -> None:
-        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text)
+        outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text, headline)
         self._reopen()
         self._end_message()
         self.transcript.append(outcome)
@@ -116,7 +116,7 @@ class View(ABC):
         """`tool_result` for a Messages API tool_result block."""
         outcome = ToolOutcome.from_block(block)
         self.tool_result(outcome.tool_use_id, outcome.summary, outcome.is_error, outcome.image_png,
-                         traceback_text=outcome.traceback_text)
+                         traceback_text=outcome.traceback_text, headline=outcome.headline)
 
     def new_message(self) -> None:
         self._reopen()

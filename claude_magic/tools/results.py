@@ -100,6 +100,7 @@ class ToolResultBlock(dict):
     eyes only, the full traceback of the exception the tool raised."""
 
     traceback: str | None = None
+    headline: str | None = None  # one line for the view (a notebook step: status, lines, time)
 
 
 def _is_package_file(filename: str) -> bool:
@@ -186,9 +187,12 @@ def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
         return _error_result(use_id, exc)
     if is_rich_result(value):
         try:
-            return tool_result_block(use_id, value.content(), is_error=bool(value.is_error))
+            block = ToolResultBlock(tool_result_block(use_id, value.content(), is_error=bool(value.is_error)))
         except Exception as exc:  # a result that can't say what it is
             return _error_result(use_id, exc)
+        summary = getattr(value, "summary", None)
+        block.headline = summary() if callable(summary) else None
+        return block
     try:
         return tool_result_block(use_id, result_content(value))
     except Exception as exc:  # e.g. an array that is no image after all
