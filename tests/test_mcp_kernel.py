@@ -88,7 +88,9 @@ def _click(kc, comm_id: str) -> None:
 
 
 def _button(kc, msg_id: str, description: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
+    """The comm id of the button, once the question holding it is shown (as a user sees it:
+    the button is made, its click handler set, then the question displayed)."""
+    deadline, found = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         try:
             msg = kc.get_iopub_msg(timeout=1)
@@ -96,7 +98,10 @@ def _button(kc, msg_id: str, description: str, timeout: float = 30) -> str:
             continue
         state = ((msg["content"].get("data") or {}).get("state") or {}) if msg["msg_type"] == "comm_open" else {}
         if state.get("_model_name") == "ButtonModel" and state.get("description") == description:
-            return msg["content"]["comm_id"]
+            found = msg["content"]["comm_id"]
+        shown = msg["msg_type"] == "display_data" and "widget-view" in json.dumps(msg["content"].get("data"))
+        if found and shown:
+            return found
     raise AssertionError(f"no {description!r} button appeared")
 
 
