@@ -80,6 +80,22 @@ def placement_ms(model, turns: int, repeat: int) -> tuple[float, float]:
     return statistics.median(plain) * 1000, statistics.median(marked) * 1000
 
 
+def measure(turns: int = 20) -> dict:
+    """The input cost of a `turns`-turn conversation with breakpoints ÷ without (bench/run.py)."""
+    from claude_magic.emulator import Emulator
+    from claude_magic.models import catalog
+
+    model = catalog.newest("sonnet")
+    invoke_id = catalog.preferred_profile(model, "us-east-1") if not model.on_demand else model.id
+    with Emulator() as emulator:
+        client = _client(emulator.url)
+        uncached, _ = conversation_cost(client, model, invoke_id, turns, cached=False)
+        emulator.reset()
+        cached, _ = conversation_cost(client, model, invoke_id, turns, cached=True)
+    return {"bench": "caching", "model": model.id, "turns": turns, "input_cost_ratio": round(cached / uncached, 4),
+            "uncached_usd": round(uncached, 6), "cached_usd": round(cached, 6)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=20)

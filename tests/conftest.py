@@ -18,10 +18,11 @@ TODAY = "2026-12-01"
 os.environ["CLAUDE_MAGIC_TODAY"] = TODAY
 
 # Each marker, and the fixtures that make a test need it: starting a real Jupyter kernel or
-# running notebooks (kernel; binder_install builds the environment binder's notebooks run in),
+# running notebooks (kernel; binder_install builds the environment binder's notebooks run in,
+# wheel_env one from the built wheel),
 # driving JupyterLab in Chromium (browser), moto's S3 server (s3).
 MARKED_BY_FIXTURE = {
-    "kernel": {"new_kernel", "run_notebook", "binder_install", "demo_first_run"},
+    "kernel": {"new_kernel", "run_notebook", "binder_install", "demo_first_run", "wheel_env"},
     "browser": {"browser", "lab", "lab_without_anywidget"},
     "s3": {"s3_server"},
 }

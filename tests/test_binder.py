@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-REPO_FILES = ("pyproject.toml", "README.md", "claude_magic", "binder", "notebooks")
+REPO_FILES = ("pyproject.toml", "README.md", "LICENSE", "claude_magic", "binder", "notebooks")
 OFFLINE_LINE = "claude-magic: offline mode"
 BEDROCK_LINE = "claude-magic: AWS credentials found"
 

@@ -201,8 +201,9 @@ def test_structured_output_is_refused_on_mantle_and_betas_per_route(emulator, be
             "type": "json_schema", "schema": {"type": "object", "additionalProperties": False}}}}).encode())
     assert status == 400 and body["error"]["message"].startswith("output_config.format: structured outputs")
     for beta in ("compact-2026-01-12", "interleaved-thinking-2025-05-14"):  # both taken on mantle
-        status, _ = _raw(emulator, "POST", "/anthropic/v1/messages", json.dumps(
-            {"model": SONNET_45, "max_tokens": 100, "messages": HELLO}).encode(), {"anthropic-beta": beta})
+        status, _ = _raw(emulator, "POST", "/anthropic/v1/messages", json.dumps(  # (compaction: 4.6 and later)
+            {"model": "anthropic.claude-sonnet-4-6", "max_tokens": 100, "messages": HELLO}).encode(),
+            {"anthropic-beta": beta})
         assert status == 200
     with pytest.raises(Exception, match="invalid beta flag"):  # the catalogue: Converse doesn't take it
         bedrock_client.converse(modelId="us." + SONNET_45, messages=[{"role": "user", "content": [{"text": "Hi"}]}],

@@ -15,10 +15,35 @@ def _redacted_data(value: Any) -> str:
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
+_LOCATIONS = {  # Converse location -> (Anthropic citation type, start field, end field)
+    "documentChar": ("char_location", "start_char_index", "end_char_index"),
+    "documentPage": ("page_location", "start_page_number", "end_page_number"),
+    "documentChunk": ("content_block_location", "start_block_index", "end_block_index"),
+}
+
+
+def anthropic_citation(citation: dict[str, Any]) -> dict[str, Any]:
+    """A Converse citation as an InvokeModel one (`char_location`, `page_location`, ...)."""
+    cited = "".join(str(c.get("text", "")) for c in citation.get("sourceContent") or [] if isinstance(c, dict))
+    out: dict[str, Any] = {"type": "char_location", "cited_text": cited, "document_title": citation.get("title")}
+    for key, (kind, start, end) in _LOCATIONS.items():
+        where = (citation.get("location") or {}).get(key)
+        if isinstance(where, dict):
+            out.update({"type": kind, "document_index": where.get("documentIndex", 0),
+                        start: where.get("start"), end: where.get("end")})
+            break
+    return out
+
+
 def anthropic_block(block: dict[str, Any]) -> Block | None:
     """One Converse ContentBlock of a reply as an Anthropic block (None: nothing to keep)."""
     if "text" in block:
         return {"type": "text", "text": block["text"]}
+    cited = block.get("citationsContent")
+    if isinstance(cited, dict):
+        text = "".join(str(c.get("text", "")) for c in cited.get("content") or [] if isinstance(c, dict))
+        return {"type": "text", "text": text,
+                "citations": [anthropic_citation(c) for c in cited.get("citations") or [] if isinstance(c, dict)]}
     if "toolUse" in block:
         use = block["toolUse"]
         return {"type": "tool_use", "id": use["toolUseId"], "name": use["name"],
@@ -27,8 +52,8 @@ def anthropic_block(block: dict[str, Any]) -> Block | None:
     if isinstance(reasoning, dict):
         if "redactedContent" in reasoning:
             return {"type": "redacted_thinking", "data": _redacted_data(reasoning["redactedContent"])}
-        text = reasoning.get("reasoningText") or {}
-        return {"type": "thinking", "thinking": text.get("text", ""), "signature": text.get("signature", "")}
+        reasoned = reasoning.get("reasoningText") or {}
+        return {"type": "thinking", "thinking": reasoned.get("text", ""), "signature": reasoned.get("signature", "")}
     return None
 
 
@@ -126,7 +151,7 @@ class ConverseEvents:
         events: list[dict[str, Any]] = []
         reasoning = delta.get("reasoningContent")
         if converse_index not in self._indexes:
-            if "text" in delta:
+            if "text" in delta or "citation" in delta:
                 events = self._start(converse_index, {"type": "text", "text": ""})
             elif isinstance(reasoning, dict) and "redactedContent" in reasoning:
                 return self._start(converse_index, {
@@ -139,6 +164,9 @@ class ConverseEvents:
         if "text" in delta:
             events.append({"type": "content_block_delta", "index": index,
                            "delta": {"type": "text_delta", "text": delta["text"]}})
+        elif isinstance(delta.get("citation"), dict):
+            events.append({"type": "content_block_delta", "index": index, "delta": {
+                "type": "citations_delta", "citation": anthropic_citation(delta["citation"])}})
         elif isinstance(delta.get("toolUse"), dict):
             events.append({"type": "content_block_delta", "index": index, "delta": {
                 "type": "input_json_delta", "partial_json": delta["toolUse"].get("input", "")}})

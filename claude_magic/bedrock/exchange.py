@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ..core.context_edits import CLEAR_TOOL_USES, clearable_ids, without_edits
 from ..core.errors import ClaudeMagicError, Interrupted
 from ..core.messages import Message
 from ..core.request import RequestSpec
@@ -33,12 +34,33 @@ class Exchange:
         self._mantle_failed = False  # the Messages API's count_tokens failed: estimate instead
 
     def send(self, messages: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> Message:
-        """One request; the reply is shown as it arrives and returned whole."""
+        """One request; the reply is shown as it arrives and returned whole. Where Bedrock
+        refuses context editing or compaction for the model, one line says so and the
+        request goes again without them (trimmed to the window instead)."""
         if self.fit is not None:
             messages = self.fit(messages)
-        body = self.request.body(messages, tool_choice)
+        base = self.request.body(messages, tool_choice)
+        if context_refused(self.request):
+            base = without_edits(base)
+        body = self._with_breakpoints(self._fit_window(dict(base)))  # (breakpoints go on a copy)
+        try:
+            return self._send(body)
+        except ClaudeMagicError as exc:
+            if "context_management" not in body or self.partial is None or self.partial.content \
+                    or not _refuses_context(str(exc)):
+                raise
+        key = _refusal_key(self.request)
+        _REFUSED.add(key)  # asked for no more (the window guard reads it)
+        try:
+            reply = self._send(self._with_breakpoints(self._fit_window(without_edits(base))))
+        except BaseException:
+            _REFUSED.discard(key)  # it fails without them too: not theirs to blame
+            raise
+        self.view.notice(context_refusal(self.request))
+        return reply
+
+    def _send(self, body: dict[str, Any]) -> Message:
         invoke_id = self.request.resolved.invoke_id
-        body = self._with_breakpoints(self._fit_window(body))
         started = self.clock()
         prefill = _prefill_of(body["messages"])
         message = Message()
@@ -93,7 +115,10 @@ class Exchange:
         if self.request.cache_ttl is not None:
             from .shaping import place_breakpoints
 
-            place_breakpoints(body, self.request.resolved.model, self.request.cache_ttl)
+            edits = (body.get("context_management") or {}).get("edits") or []
+            clears = any(e.get("type") == CLEAR_TOOL_USES for e in edits)
+            avoid = clearable_ids(body["messages"]) if clears else set()
+            place_breakpoints(body, self.request.resolved.model, self.request.cache_ttl, avoid=avoid)
         return body
 
     def _fit_window(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +127,11 @@ class Exchange:
 
         model = self.request.resolved.model
         count = self._count if model is not None else None
-        fitted = fit_window(body, model, count)
+        policy = self.request.context
+        compaction = policy is not None and policy.compaction and not context_refused(self.request)
+        fitted = fit_window(body, model, count, compaction=compaction,
+                            compact_at=policy.compact_at if policy else None,
+                            why_not=policy.unavailable if policy and not compaction else "")
         if fitted.notice and fitted.notice not in self._notices:
             self._notices.add(fitted.notice)
             self.view.notice(fitted.notice)
@@ -135,6 +164,36 @@ class Exchange:
         except ClaudeError:
             self._mantle_failed = self._mantle_failed or via_mantle
             return None
+
+
+# (route, model id) pairs whose context editing or compaction Bedrock refused in this process
+_REFUSED: set[tuple[str, str]] = set()
+_REFUSAL_MARKS = ("context-management-2025-06-27", "compact-2026-01-12", "context_management",
+                  "invalid beta flag", "compact_20260112", "clear_tool_uses_20250919", "clear_thinking_20251015")
+
+
+def _refusal_key(request: RequestSpec) -> tuple[str, str]:
+    model = request.resolved.model
+    return request.api, model.id if model is not None else request.resolved.invoke_id
+
+
+def _refuses_context(text: str) -> bool:
+    return any(mark in text for mark in _REFUSAL_MARKS)
+
+
+def context_refused(request: RequestSpec) -> bool:
+    """Whether Bedrock refused context management for this request's route and model."""
+    return _refusal_key(request) in _REFUSED
+
+
+def context_refusal(request: RequestSpec) -> str:
+    """One line: Bedrock refused context editing or compaction here; what happens instead."""
+    model = request.resolved.model
+    name = model.name if model is not None else request.resolved.invoke_id
+    from ..models.routes import route
+
+    return (f"Bedrock refused context editing and compaction for {name} on {route(request.api).title}: "
+            "this chat is trimmed to the window as before (oldest turns left out of requests).")
 
 
 def _prefill_of(messages: list[dict[str, Any]]) -> str:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..core.extras import missing_extra
 from ..core.messages import Message
 from ..models import catalog
 from .client import EventStream, Guardrail
@@ -119,6 +120,8 @@ class MantleClient:
         if self._sdk is not None and bearer_token() != self._token:
             self.close()
         if self._sdk is None:
+            if (line := missing_extra("anthropic", "mantle", 'ClaudeMagic.api = "mantle"')) is not None:
+                raise ClaudeError(line, "config")
             try:
                 self._sdk = self._make()
             except ClaudeError:
@@ -223,10 +226,10 @@ class MantleEventStream(EventStream):
 def mantle_error(exc: BaseException, *, invoke_id: str, settings: ClientSettings, mid_stream: bool = False,
                  partial: bool = False) -> ClaudeError:
     """Any failure of the SDK's calls as one line (shared with the other routes where they agree)."""
-    import anthropic
-
     if isinstance(exc, ClaudeError):
         return exc
+    import anthropic
+
     region = settings.region or catalog.DEFAULT_REGION
     model = catalog.lookup(invoke_id)
     name = model.name if model is not None else invoke_id

@@ -25,11 +25,12 @@ the answer (half of max_tokens when that is too little), and at least 1,024.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ..core.context_edits import compaction_index, is_compaction
 from ..core.errors import ClaudeMagicError
 from ..core.messages import as_blocks, estimate_text_tokens
 from ..core.thinking import omits_thinking_text
@@ -204,11 +205,13 @@ def _tools_estimate(tools: list[dict[str, Any]]) -> int:
 
 
 def place_breakpoints(body: dict[str, Any], model: Model | None, ttl: str = "5m",
-                      estimate: Callable[[Any], int] = block_estimate) -> int:
+                      estimate: Callable[[Any], int] = block_estimate, avoid: Collection[str] = ()) -> int:
     """Add `cache_control` to `body` (in place; the blocks it marks are copied, so the
     conversation's own blocks stay untouched) after the tools, the system prompt, the
     previous user turn and the newest one, where the prefix reaches the model's
-    minimum. At most four; returns how many were placed."""
+    minimum; with room to spare, on a compaction block too. Never before a compaction
+    block (Bedrock ignores what is there), nor on the results of the tool uses in
+    `avoid` (context editing may clear them). At most four; returns how many were placed."""
     if model is None or not model.caches:
         return 0
     if ttl not in model.cache_ttls:
@@ -231,32 +234,56 @@ def place_breakpoints(body: dict[str, Any], model: Model | None, ttl: str = "5m"
             body["system"] = [*blocks[:-1], {**blocks[-1], "cache_control": marker}]
             placed += 1
     messages = body.get("messages") or []
-    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    head = compaction_index(messages) or 0
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user" and (i > head or not head)
+             and _markable(m, avoid) is not None]
     targets = users[-2:]
     if not targets:
         return placed
-    marks: list[int] = []
+    reached: list[int] = []  # candidate messages whose prefix reaches the minimum
     for index, message in enumerate(messages[: targets[-1] + 1]):
         if total < minimum:
             total += sum(estimate(b) for b in as_blocks(message.get("content") or []))
-        if index in targets and total >= minimum and placed + len(marks) < MAX_BREAKPOINTS:
-            marks.append(index)
-    if marks:
+        if (index in targets or (index == head and head)) and total >= minimum:
+            reached.append(index)
+    room = MAX_BREAKPOINTS - placed
+    # the newest turn first, then the one before (what the last request cached), then the summary
+    chosen = sorted([i for i in reversed(targets) if i in reached][:room])
+    if head and head in reached and len(chosen) < room:
+        chosen = sorted([head, *chosen])
+    if chosen:
         body["messages"] = list(messages)
-        for index in marks:
-            _mark_last_block(body["messages"], index, marker)
-    return placed + len(marks)
+        for index in chosen:
+            _mark_block(body["messages"], index, marker, avoid)
+    return placed + len(chosen)
 
 
-def _mark_last_block(messages: list[dict[str, Any]], index: int, marker: dict[str, str]) -> None:
-    message = messages[index]
+def _markable(message: dict[str, Any], avoid: Collection[str]) -> int | None:
+    """The position of the block a breakpoint goes on in `message`: a compaction block,
+    else the last block that is no thinking and no result context editing may clear."""
     blocks = as_blocks(message.get("content") or [])
+    for position, block in enumerate(blocks):
+        if is_compaction(block):
+            return position
     for position in range(len(blocks) - 1, -1, -1):
         block = blocks[position]
-        if isinstance(block, dict) and block.get("type") not in ("thinking", "redacted_thinking"):
-            blocks = [*blocks[:position], {**block, "cache_control": marker}, *blocks[position + 1:]]
-            messages[index] = {**message, "content": blocks}
-            return
+        if not isinstance(block, dict) or block.get("type") in ("thinking", "redacted_thinking"):
+            continue
+        if block.get("type") == "tool_result" and block.get("tool_use_id") in avoid:
+            continue
+        return position
+    return None
+
+
+def _mark_block(messages: list[dict[str, Any]], index: int, marker: dict[str, str],
+                avoid: Collection[str]) -> None:
+    message = messages[index]
+    position = _markable(message, avoid)
+    if position is None:
+        return
+    blocks = as_blocks(message.get("content") or [])
+    blocks = [*blocks[:position], {**blocks[position], "cache_control": marker}, *blocks[position + 1:]]
+    messages[index] = {**message, "content": blocks}
 
 
 # ---------------------------------------------------------------- Bedrock's refusals, explained

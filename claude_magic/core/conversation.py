@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .context_edits import compacted_tokens, compaction_of, from_compaction
 from .fitting import BODY_BUDGET, fit_body
 from .messages import (
     MAX_IMAGES,
@@ -51,6 +52,7 @@ class Turn:
     `results[i]` is the user content (tool_result blocks) answering the tool_use
     blocks of `replies[i]`. `image_labels` runs parallel to the image blocks of
     `user` (e.g. "cell 3"), for the placeholders that replace trimmed images.
+    `compacted`: a later compaction summarised this turn; it is kept, not sent.
     """
 
     user: list[Block]
@@ -63,6 +65,7 @@ class Turn:
     error: str | None = None
     model_id: str = ""
     timestamp: float = field(default_factory=time.time)
+    compacted: bool = False
 
     def __post_init__(self) -> None:
         self.user = as_blocks(self.user)
@@ -110,7 +113,14 @@ class Turn:
 
     @property
     def usage(self) -> Usage:
-        return Usage.total(reply.usage for reply in self.replies)
+        """What the turn's requests used, compactions included."""
+        return Usage.total(reply.billed_usage for reply in self.replies)
+
+    @property
+    def compaction(self) -> Block | None:
+        """The compaction block Bedrock made in this turn, if any (the latest)."""
+        blocks = [b for b in map(compaction_of, self.replies) if b is not None]
+        return blocks[-1] if blocks else None
 
     @property
     def prompt_text(self) -> str:
@@ -132,7 +142,7 @@ class Turn:
     def has_answer(self) -> bool:
         """True when some reply holds content worth keeping (text or a tool call)."""
         return any(
-            (b.get("type") == "text" and b.get("text", "").strip()) or b.get("type") == "tool_use"
+            (b.get("type") == "text" and b.get("text", "").strip()) or b.get("type") in ("tool_use", "compaction")
             for r in self.replies for b in r.content
         )
 
@@ -173,6 +183,7 @@ class Turn:
             "error": self.error,
             "model_id": self.model_id,
             "timestamp": self.timestamp,
+            **({"compacted": True} if self.compacted else {}),
         }
 
     @classmethod
@@ -193,6 +204,7 @@ class Turn:
             error=data.get("error"),
             model_id=data.get("model_id") or "",
             timestamp=float(data.get("timestamp") or 0.0),
+            compacted=bool(data.get("compacted")),
         )
 
 
@@ -281,7 +293,14 @@ class Conversation:
                 return False
             turn.interrupted = True
         self.turns.append(turn)
+        self._mark_compacted()
         return True
+
+    def _mark_compacted(self) -> None:
+        """Mark the turns that the latest compaction summarised (every turn before it)."""
+        last = next((i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None), 0)
+        for index, turn in enumerate(self.turns):
+            turn.compacted = index < last
 
     def add_cut_short(self, turn: Turn, finished: list[Message], partial: Message | None,
                       reason: str) -> bool:
@@ -310,12 +329,15 @@ class Conversation:
             if turn.cell_id == cell_id:
                 dropped = len(self.turns) - index
                 del self.turns[index:]
+                self._mark_compacted()
                 return dropped
         return 0
 
     def undo(self) -> Turn | None:
         """Drop the last turn and return it."""
-        return self.turns.pop() if self.turns else None
+        turn = self.turns.pop() if self.turns else None
+        self._mark_compacted()
+        return turn
 
     def reset(self) -> None:
         self.turns.clear()
@@ -342,16 +364,19 @@ class Conversation:
         return self._messages(pending, prefill)[0]
 
     def _messages(self, pending: Turn | None, prefill: str | None) -> tuple[list[Wire], int]:
-        """The wire messages and the index where `pending`'s messages start."""
+        """The wire messages and the index where `pending`'s messages start. Turns that a
+        compaction summarised are not sent: the compaction block stands for them."""
         out: list[Wire] = []
-        for turn in self.turns:
+        first = next((i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None), 0)
+        for turn in self.turns[first:]:
             _extend(out, turn.wire())
         start = len(out) - 1 if out and out[-1]["role"] == "user" else len(out)
         if pending is not None:
             _extend(out, pending.wire() if pending.replies else [{"role": "user", "content": pending.user}])
         if prefill and prefill.rstrip() and out and out[-1]["role"] == "user":
             out.append({"role": "assistant", "content": prefill.rstrip()})
-        return out, start
+        out, dropped = from_compaction(out)
+        return out, max(0, start - dropped)
 
     def image_labels(self, pending: Turn | None = None) -> dict[int, str | None]:
         """`id(image_block)` -> label, for every user image (for `fit_body`)."""
@@ -408,7 +433,14 @@ class Conversation:
             where = f" (In [{turn.execution_count}])" if turn.execution_count is not None else ""
             images = len(list(turn.images()))
             extra = f" [+{images} image{'s' * (images != 1)}]" if images else ""
-            lines.append(f"[{n}]{where} You: {_clip(turn.prompt_text, max_chars)}{extra}")
+            marks = " [compacted: not sent]" if turn.compacted else ""
+            lines.append(f"[{n}]{where}{marks} You: {_clip(turn.prompt_text, max_chars)}{extra}")
+            compaction = turn.compaction
+            if compaction is not None:
+                tokens = sum(compacted_tokens(r) for r in turn.replies)
+                summed = f" ({tokens:,} tokens)" if tokens else ""
+                lines.append(f"    ── compacted here: Bedrock summarised the {n - 1} earlier turn(s)"
+                             f"{summed}: {_clip(str(compaction.get('content') or ''), max_chars)}")
             tools = sum(len(r.tool_uses) for r in turn.replies)
             calls = f" [{tools} tool call{'s' * (tools != 1)}]" if tools else ""
             u = turn.usage

@@ -24,7 +24,7 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_STOP_SEQUENCES = 8191
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
-                "model_context_window_exceeded")
+                "model_context_window_exceeded", "compaction")
 
 
 def text_block(text: str) -> Block:
@@ -117,9 +117,16 @@ class Message:
     stop_details: dict[str, Any] | None = None  # e.g. {"type": "refusal", "category": ...}
     usage: Usage = field(default_factory=Usage)
     metrics: dict[str, Any] = field(default_factory=dict)  # amazon-bedrock-invocationMetrics
+    # what Bedrock's context editing did ({"applied_edits": [...]}), when it did something
+    context_management: dict[str, Any] | None = None
+    # usage.iterations: a compaction's own usage beside the answer's (not in `usage`)
+    iterations: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
+        usage = data.get("usage")
+        iterations = usage.get("iterations") if isinstance(usage, dict) else None
+        managed = data.get("context_management")
         return cls(
             content=as_blocks(data.get("content") or []),
             role=data.get("role", "assistant"),
@@ -128,7 +135,9 @@ class Message:
             stop_reason=data.get("stop_reason"),
             stop_sequence=data.get("stop_sequence"),
             stop_details=data.get("stop_details") or None,
-            usage=Usage.from_dict(data.get("usage")),
+            usage=Usage.from_dict(usage),
+            context_management=managed if isinstance(managed, dict) else None,
+            iterations=list(iterations) if isinstance(iterations, list) else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,8 +150,17 @@ class Message:
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
             **({"stop_details": self.stop_details} if self.stop_details else {}),
-            "usage": self.usage.to_dict(),
+            "usage": {**self.usage.to_dict(), **({"iterations": self.iterations} if self.iterations else {})},
+            **({"context_management": self.context_management} if self.context_management else {}),
         }
+
+    @property
+    def billed_usage(self) -> Usage:
+        """`usage` plus what a compaction in this reply used (Bedrock reports it apart,
+        in `usage.iterations`): everything the reply costs."""
+        compactions = [Usage.from_dict(i) for i in self.iterations or []
+                       if isinstance(i, dict) and i.get("type") == "compaction"]
+        return self.usage + Usage.total(compactions) if compactions else self.usage
 
     @property
     def text(self) -> str:

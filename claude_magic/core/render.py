@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
+from .citations import Citations
 from .messages import Block, Message, Usage
 from .safe_markdown import (
     MARKDOWN_RULES,
@@ -508,6 +509,18 @@ def tool_result_html(outcome: ToolOutcome) -> str:
     )
 
 
+def compaction_html(block: Block) -> str:
+    """A collapsed section: Bedrock compacted the earlier turns, with its summary."""
+    summary = str(block.get("content") or "(Bedrock's compaction gave no summary.)")
+    return (f'<details class="claude-magic-compaction"><summary style="{_DIM}">🗜 Bedrock compacted the '
+            f'earlier turns into a summary (they stay in the chat, no longer sent)</summary>'
+            f"<pre>{html.escape(_capped(summary))}</pre></details>")
+
+
+def compaction_text(block: Block) -> str:
+    return "[compacted] Bedrock summarised the earlier turns: " + _shorten(str(block.get("content") or ""), 300)
+
+
 def tool_preview_html(name: str, partial: dict[str, Any] | None, limit: int = 600) -> str:
     """A tool call whose input is still streaming (the end of it, bounded)."""
     shown = tool_input_text(partial) if partial is not None else "…"
@@ -528,10 +541,12 @@ def footer_text(
     stop_details: dict[str, Any] | None = None,
     prices_as_of: str = "",
     thinking_note: str = "",
+    context_note: str = "",
 ) -> str:
     """One line: why the reply stopped, tokens (all the input, and the part of it read
     from or written to the prompt cache), time, cost (and the prices' date).
-    `thinking_note` says why no thinking section shows (see thinking.hidden_thinking_note)."""
+    `thinking_note` says why no thinking section shows (see thinking.hidden_thinking_note);
+    `context_note` what Bedrock's context editing and compaction did (context_edits.context_note)."""
     parts: list[str] = []
     if stop_reason:
         parts.append(stop_text(stop_reason, stop_details))
@@ -545,6 +560,8 @@ def footer_text(
             tokens = usage.thinking_tokens
             thinking = f"{tokens:,} thinking tokens" if tokens else "thinking"
             parts.append(thinking + (f" ({thinking_note})" if thinking_note else ""))
+    if context_note:
+        parts.append(context_note)
     if latency_s is not None:
         parts.append(f"{latency_s:.1f} s")
     if cost_usd is not None:
@@ -560,6 +577,8 @@ def stop_text(stop_reason: str, stop_details: dict[str, Any] | None = None) -> s
     if stop_reason == "model_context_window_exceeded":
         return ("cut off: the context window is full (start afresh with %claude reset, "
                 "or drop turns with %claude undo)")
+    if stop_reason == "compaction":
+        return "compacted (Bedrock summarised the earlier turns)"
     if stop_reason == "refusal":
         details = stop_details or {}
         category = details.get("category")
@@ -596,6 +615,7 @@ def static_bundle(
     html_parts = [header_html(model, chat, images)]
     md_parts: list[str] = []
     text_parts = [" · ".join(p for p in (model, chat and f"chat {chat}") if p)]
+    citations = Citations()
     for entry in transcript:
         if isinstance(entry, Notice):
             html_parts.append(notice_html(entry.text))
@@ -609,12 +629,16 @@ def static_bundle(
             md_parts.append(f"{label} of {name}{headline}:\n\n" + code_fence(entry.summary, "text"))
             text_parts.append(f"[{label}{' · ' + entry.headline if entry.headline else ''}] {entry.summary}")
         else:
-            for block in entry.content:
+            for block in _cited_runs(entry.content, citations):
                 kind = block.get("type")
                 if kind == "text" and block.get("text"):
                     html_parts.append(f'<div class="claude-magic-answer">{answer_html(block["text"], rendered)}</div>')
                     md_parts.append(safe_markdown(block["text"]))
                     text_parts.append(block["text"])
+                elif kind == "compaction":
+                    html_parts.append(compaction_html(block))
+                    md_parts.append(f"*{escape_markdown(compaction_text(block))}*")
+                    text_parts.append(compaction_text(block))
                 elif kind == "tool_use":
                     names[block.get("id", "")] = block.get("name", "?")
                     html_parts.append(tool_call_html(block))
@@ -624,6 +648,11 @@ def static_bundle(
                     text_parts.append(f"[tool] {block.get('name', '?')} {args}")
                 elif kind in ("thinking", "redacted_thinking"):
                     html_parts.append(thinking_html([block], entry.usage.thinking_tokens))
+    if len(citations):
+        html_parts.append(citations.html())
+        md_parts.append("**Sources**\n\n" + "\n".join(f"{n}. {escape_markdown(line)}"
+                                                     for n, line in enumerate(citations.lines(), 1)))
+        text_parts.append("Sources:\n" + citations.text())
     if error:
         html_parts.append(error_html(error))
         md_parts.append(f"**Error:** {escape_markdown(error)}")
@@ -637,3 +666,22 @@ def static_bundle(
         "text/markdown": "\n\n".join(md_parts),
         "text/plain": "\n\n".join(p for p in text_parts if p),
     }
+
+
+def _cited_runs(blocks: Sequence[Block], citations: Citations) -> list[Block]:
+    """`blocks` with each run of text blocks holding citations joined into one text block
+    whose cited parts carry numbered markers (`citations` numbers them)."""
+    if not any(b.get("type") == "text" and b.get("citations") for b in blocks):
+        return list(blocks)
+    out: list[Block] = []
+    run: list[Block] = []
+    for block in [*blocks, {"type": "end"}]:
+        if block.get("type") == "text":
+            run.append(block)
+            continue
+        if run:
+            out.append({"type": "text", "text": "".join(citations.marked(b) for b in run)})
+            run = []
+        if block.get("type") != "end":
+            out.append(block)
+    return out

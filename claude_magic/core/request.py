@@ -7,6 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .context_edits import (
+    COMPACT_BETA,
+    ContextPolicy,
+    clear_thinking_edit,
+    clear_tool_uses_edit,
+    compaction_as_text,
+    from_compaction,
+    needs_compact_beta,
+    with_edits,
+)
 from .costs import usage_cost
 from .messages import Message, build_request
 from .reply import Reply
@@ -41,6 +51,7 @@ class RequestSpec:
     guardrail: tuple[str, str] | None = None  # (identifier, version)
     cache_ttl: str | None = None  # prompt-caching breakpoints with this TTL; None: no caching
     schema_type: Any = None
+    context: ContextPolicy | None = None  # context editing and compaction this request may ask for
 
     @property
     def invoke_id(self) -> str:
@@ -54,9 +65,20 @@ class RequestSpec:
 
     def body(self, messages: list[dict[str, Any]], tool_choice: Any = _OWN) -> dict[str, Any]:
         """The InvokeModel body for `messages` (with the prefill after a user turn);
-        `tool_choice` overrides the spec's own (a tool loop's later steps)."""
+        `tool_choice` overrides the spec's own (a tool loop's later steps). Messages from
+        a compaction block on are sent (as text where compaction isn't taken); with tools,
+        old tool results are cleared past the policy's threshold. Compaction itself is
+        asked for near the window (bedrock/window.py)."""
+        policy = self.context or ContextPolicy()
+        messages = from_compaction(messages)[0]
+        compacted = needs_compact_beta(messages)
+        if compacted and not policy.compaction:
+            messages = compaction_as_text(messages)
         if self.prefill and messages and messages[-1].get("role") == "user":
             messages = [*messages, {"role": "assistant", "content": self.prefill.rstrip()}]
+        betas = list(self.betas)
+        if compacted and policy.compaction and COMPACT_BETA not in betas:
+            betas.append(COMPACT_BETA)
         body = build_request(
             messages,
             max_tokens=self.max_tokens,
@@ -67,9 +89,12 @@ class RequestSpec:
             stop_sequences=list(self.stop_sequences),
             tools=self.tools,
             tool_choice=self.tool_choice if tool_choice is _OWN else tool_choice,
-            anthropic_beta=list(self.betas),
+            anthropic_beta=betas,
         )
         body.update(self.fields)
+        edit = clear_tool_uses_edit(messages, policy.clear_at) if policy.clear_at and self.tools else None
+        if edit is not None:
+            body = with_edits(body, [edit, *([clear_thinking_edit()] if policy.clear_thinking else [])])
         return body
 
     def call_args(self) -> dict[str, Any]:

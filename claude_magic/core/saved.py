@@ -47,6 +47,7 @@ _BLOCK_FIELDS: dict[str, dict[str, Any]] = {
     },
     "thinking": {"thinking": {"type": "string"}, "signature": {"type": "string"}},
     "redacted_thinking": {"data": {"type": "string"}},
+    "compaction": {"content": {"type": ["string", "null"]}},
 }
 _REQUIRED = {
     "text": ["text"],
@@ -56,6 +57,7 @@ _REQUIRED = {
     "tool_result": ["tool_use_id"],
     "thinking": ["thinking"],
     "redacted_thinking": ["data"],
+    "compaction": [],
 }
 _STRING_OR_NULL = {"type": ["string", "null"]}
 _USAGE = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -108,6 +110,7 @@ SCHEMA: dict[str, Any] = {
                 "error": _STRING_OR_NULL,
                 "model_id": {"type": "string"},
                 "timestamp": {"type": "number"},
+                "compacted": {"type": "boolean"},
             },
         },
         "reply": {

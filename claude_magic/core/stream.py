@@ -74,7 +74,9 @@ def fold_event(message: Message, event: dict[str, Any]) -> Message:
             message.stop_sequence = delta["stop_sequence"]
         if delta.get("stop_details"):
             message.stop_details = delta["stop_details"]
-        _replace_usage(message.usage, event.get("usage"))
+        if isinstance(event.get("context_management"), dict):
+            message.context_management = event["context_management"]
+        _replace_usage(message, event.get("usage"))
     elif kind == "message_stop":
         metrics = event.get(METRICS_KEY)
         if isinstance(metrics, dict):
@@ -164,6 +166,9 @@ def _start_message(message: Message, data: dict[str, Any]) -> None:
     if data.get("content"):
         message.content = as_blocks(data["content"])
     message.usage = Usage.from_dict(data.get("usage"))
+    iterations = (data.get("usage") or {}).get("iterations")
+    if isinstance(iterations, list):
+        message.iterations = iterations
 
 
 def _start_block(message: Message, event: dict[str, Any]) -> None:
@@ -201,6 +206,8 @@ def _apply_delta(block: Block, delta: dict[str, Any]) -> None:
         block["signature"] = delta.get("signature") or ""
     elif kind == "citations_delta" and delta.get("citation") is not None:
         block.setdefault("citations", []).append(delta["citation"])
+    elif kind == "compaction_delta":
+        block["content"] = (block.get("content") or "") + (delta.get("content") or "")
 
 
 def _stop_block(block: Block) -> None:
@@ -216,9 +223,13 @@ def _stop_block(block: Block) -> None:
         raise StreamError(f"tool input for {block.get('name', '?')} is not valid JSON") from exc
 
 
-def _replace_usage(usage: Usage, data: dict[str, Any] | None) -> None:
+def _replace_usage(message: Message, data: dict[str, Any] | None) -> None:
     """message_delta usage fields are running totals: present, non-null ones replace."""
+    usage = message.usage
     data = dict(data or {})
+    iterations = data.pop("iterations", None)
+    if isinstance(iterations, list):
+        message.iterations = iterations
     details = data.pop("output_tokens_details", None)
     if isinstance(details, dict):
         data["thinking_tokens"] = details.get("thinking_tokens")

@@ -106,7 +106,6 @@ def invoke_form(data: dict[str, Any], headers: Mapping[str, str], exchange: Exch
 
 def answer_messages(exchange: Exchange, request: Request) -> None:
     """Messages (JSON or SSE) and their token counts: faults, validation, then the reply."""
-    from .cache import account
     from .guardrail import invoke_body
     from .responder.respond import estimate_input_tokens, respond
     from .validation.request import check_content_type, parse_body
@@ -125,19 +124,25 @@ def answer_messages(exchange: Exchange, request: Request) -> None:
     with checking_input():
         model, body = invoke_form(data, request.headers, exchange, counting)  # type: ignore[arg-type]
     if counting:
-        exchange.send_json({"input_tokens": estimate_input_tokens(body)})
+        from .context import manage  # counted as the model reads it: after context editing
+
+        exchange.send_json({"input_tokens": estimate_input_tokens(manage(body).body)})
         return
     exchange.note("invoke_body", body)  # the InvokeModel form it was answered as
     if not stream and fault is not None and fault.type == "disconnect":
         exchange.abort()  # before any reply is made: a queued script stays queued
         return
+    from .context import manage, settle
+
+    managed = manage(body)
+    body = managed.body
     script = state.next_script()
     if script is not None:
         message = complete_message(script, model, estimate_input_tokens(body))
     else:
-        reply = respond(model, body)
-        message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(body))
-    account(message, state.cache.use(model, body))
+        reply = respond(model, managed.model_body)
+        message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body))
+    settle(state.cache, model, managed, message)
     if stream:
         exchange.send_sse(sse_frames(message, request.started), fault)
         return

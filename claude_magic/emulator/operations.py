@@ -74,7 +74,9 @@ def answer_model(exchange: Exchange, request: Request) -> None:
             _, inner = validate_count_tokens(
                 model_id, request.body, models=state.models, today=state.today
             )
-        exchange.send_json({"inputTokens": estimate_input_tokens(inner)})
+        from .context import manage  # counted as the model reads it: after context editing
+
+        exchange.send_json({"inputTokens": estimate_input_tokens(manage(inner).body)})
         return
     converse = None
     guardrail: object = None  # the request names a guardrail (Converse: its config)
@@ -102,6 +104,10 @@ def answer_model(exchange: Exchange, request: Request) -> None:
     if operation in (INVOKE, CONVERSE) and fault is not None and fault.type == "disconnect":
         exchange.abort()  # before any reply is made: a queued script stays queued
         return
+    from .context import manage, settle
+
+    managed = manage(body)
+    body = managed.body
     intervention = state.faults.take(GUARDRAIL) if guardrail else None
     script = state.next_script() if intervention is None else None
     if intervention is not None:
@@ -111,13 +117,11 @@ def answer_model(exchange: Exchange, request: Request) -> None:
     elif script is not None:
         message = complete_message(script, model, estimate_input_tokens(body))
     else:
-        reply = respond(model, body)
+        reply = respond(model, managed.model_body)
         message = complete_message(
-            reply, model, reply.usage.input_tokens or estimate_input_tokens(body)
+            reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body)
         )
-    from .cache import account
-
-    account(message, state.cache.use(model, body))
+    settle(state.cache, model, managed, message)
     if operation == STREAM:
         exchange.send_event_stream(invoke_frames(message, request.started), fault)
     elif operation == CONVERSE_STREAM and converse is not None:

@@ -29,6 +29,10 @@ def image_tokens(source: Any) -> int:
 
 def document_tokens(source: Any) -> int:
     """Tokens for a document source: text by its pieces, a PDF by its pages."""
+    if isinstance(source, dict) and source.get("type") == "content":
+        content = source.get("content")
+        return 1 + (estimate_text_tokens(content) if isinstance(content, str)
+                    else sum(block_tokens(b) for b in content or []))
     if not isinstance(source, dict) or not isinstance(source.get("data"), str):
         return 1
     if source.get("type") == "text":
@@ -66,6 +70,8 @@ def block_tokens(block: Any) -> int:
         return 1 + sum(block_tokens(b) for b in content)
     if kind == "thinking":
         return estimate_text_tokens(str(block.get("thinking", "")))
+    if kind == "compaction":
+        return 1 + estimate_text_tokens(str(block.get("content") or ""))
     return estimate_text_tokens(_compact(block))
 
 

@@ -93,6 +93,8 @@ class Model:
     cache_ttls: tuple[str, ...] = ()
     top_p_min: float = 1.0  # without sampling: the lowest top_p still accepted
     interleaved_thinking_beta: str = ""
+    context_editing: bool = True  # takes context_management's clear_* edits
+    compaction: bool = True  # takes the compact_20260112 edit
     long_context: tuple[int, str] | None = None  # (window, beta) where a beta unlocks more
     computer_use: tuple[ComputerUse, ...] = field(default=())
     prices: Prices | None = None

@@ -52,6 +52,9 @@ class Config:
     max_recorded_image_mb: int = 256
     context_max_chars: int = 4000
     cache_dir: str | None = None
+    context_clear_at: int | None = 100_000
+    compact_at: int | None = None
+    cite: bool = False
 
     @classmethod
     def of(cls, source: Any) -> Config:

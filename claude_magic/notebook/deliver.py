@@ -36,10 +36,16 @@ def deliver(session: KernelSession, prepared: PreparedCell, turn: Turn, replies:
             failure.shown = True
             raise failure
         return
+    from ..core.citations import CitedText, answer_text, has_citations
+
     text = "\n\n".join(m.text for m in replies if m.role == "assistant" and m.text)
     blocks = code_blocks(text) if options.code else []
     if options.out:
-        namespace[options.out] = text
+        if has_citations(replies):  # the text with its markers; the passages as data beside it
+            marked, citations = answer_text(replies)
+            namespace[options.out] = CitedText(marked, citations.data())
+        else:
+            namespace[options.out] = text
         if background:
             view.notice(f"The answer's text is in the variable {options.out}.")
     if blocks and background:
@@ -50,6 +56,7 @@ def deliver(session: KernelSession, prepared: PreparedCell, turn: Turn, replies:
 
 
 def _footer(prepared: PreparedCell, replies: list[Message], turn: Turn, latency: float) -> str:
+    from ..core.context_edits import context_note
     from ..core.costs import usage_cost
     from ..core.render import footer_text
     from ..core.thinking import hidden_thinking_note, thinking_blocks
@@ -60,7 +67,7 @@ def _footer(prepared: PreparedCell, replies: list[Message], turn: Turn, latency:
     thinking = [block for reply in replies for block in thinking_blocks(reply)]
     footer = footer_text(final.stop_reason, turn.usage, latency, cost,
                          stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF,
-                         thinking_note=hidden_thinking_note(thinking))
+                         thinking_note=hidden_thinking_note(thinking), context_note=context_note(replies))
     if prepared.agent is not None:
         count = prepared.agent.steps_run
         footer += f" · {count} step{'' if count == 1 else 's'} run"

@@ -26,7 +26,7 @@ import uuid
 import zlib
 from typing import Any
 
-from ..core.render import header_html, sanitize, tool_call_html
+from ..core.render import compaction_html, header_html, sanitize, tool_call_html
 from ..core.stream import PARTIAL_JSON
 from ..core.thinking import THINKING_TYPES, thinking_html, thinking_summary
 from .view_base import DEFAULT_INTERVAL, Clock, View, tool_preview
@@ -104,8 +104,10 @@ class DeltaView(View):
         thought = ""  # thinking text added to the live section
         for block, done in self._blocks_to_show(final):
             kind = block.get("type")
+            if kind == "compaction" and done:
+                parts.append(sanitize(compaction_html(block), chrome=True))
             if kind == "text":
-                text = block.get("text", "")
+                text = self._text_of(block, done)
                 parts.append(self._answer_html(text, done))
                 start = len(text) if done else self._splitter.start
                 if start > self._tail_from:  # the page's text from there on is finished

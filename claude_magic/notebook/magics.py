@@ -98,6 +98,13 @@ class ClaudeMagic(Magics):
                             "sent as context; longer ones are cut in the middle.").tag(config=True)
     cache_dir = Unicode(None, allow_none=True, help="Folder of the answer cache of claude_magic.map "
                         "(default: $CLAUDE_MAGIC_CACHE_DIR, else ~/.cache/claude-magic).").tag(config=True)
+    context_clear_at = Int(D.context_clear_at, allow_none=True, help="In cells with tools, Bedrock "
+                           "clears old tool results once a request passes this many input tokens (the "
+                           "newest are kept; context editing, InvokeModel and mantle); None or 0: never.").tag(config=True)
+    compact_at = Int(D.compact_at, allow_none=True, help="Bedrock compacts a chat (summarises its earlier "
+                     "turns) once a request passes this many input tokens (at least 50,000); None: near "
+                     "the window; 0: never, leave out the oldest turns instead.").tag(config=True)
+    cite = Bool(D.cite, help="Citations on attached documents in every cell, as with --cite.").tag(config=True)
 
     @default("offline_pace")
     def _offline_pace_from_env(self) -> float | None:
@@ -124,12 +131,12 @@ class ClaudeMagic(Magics):
     @no_var_expand
     @magic_arguments()
     @_described(CELL_HELP)
-    @argument("-m", "--model", help="alias (sonnet, opus, haiku, fable, sonnet-4.5, opus-4.7, ...), model id, inference-profile id or ARN")
-    @argument("-s", "--system", help="system prompt for this request")
-    @argument("--max-tokens", type=int, help="most tokens in the reply")
-    @argument("-t", "--temperature", type=float, help="sampling temperature, 0–1")
-    @argument("--top-p", type=float, help="nucleus sampling, 0–1")
-    @argument("--top-k", type=int, help="sample from the top K tokens, 0–500")
+    @argument("-m", "--model", metavar="NAME", help="alias (sonnet, opus, haiku, fable, sonnet-4.5, opus-4.7, ...), model id, inference-profile id or ARN")
+    @argument("-s", "--system", metavar="TEXT", help="system prompt for this request")
+    @argument("--max-tokens", type=int, metavar="N", help="most tokens in the reply")
+    @argument("-t", "--temperature", type=float, metavar="X", help="sampling temperature, 0–1")
+    @argument("--top-p", type=float, metavar="X", help="nucleus sampling, 0–1")
+    @argument("--top-k", type=int, metavar="K", help="sample from the top K tokens, 0–500")
     @argument("--stop", action="append", default=[], metavar="TEXT", help="stop sequence (repeatable)")
     @argument("--prefill", metavar="TEXT", help="start of the answer; Claude continues from it")
     @argument("--effort", choices=["low", "medium", "high", "xhigh", "max"],
@@ -157,11 +164,13 @@ class ClaudeMagic(Magics):
               help="describe variable NAME as context: DataFrame shape, dtypes, head, describe; "
               "array shape, dtype, sample; else a short repr (repeatable)")
     @argument("--doc", action="append", default=[], metavar="PATH", help="attach a PDF or text document (repeatable)")
+    @argument("--cite", action="store_true", help="cite the --doc documents: numbered markers in the answer, "
+              "the cited passages below it (--out VAR: VAR.citations)")
     @argument("--tools", metavar="F,G", help="offer these functions from the namespace as tools")
     @argument("--mcp", metavar="NAME[,NAME]", help="offer the tools of these MCP servers (started on "
               "first use; see %%claude mcp)")
     @argument("--tool-choice", metavar="auto|any|none|NAME", help="how the first request may use tools")
-    @argument("--max-steps", type=int, help="most tool-loop steps (default 10)")
+    @argument("--max-steps", type=int, metavar="N", help="most tool-loop steps (default 10)")
     @argument("--computer-use", action="store_true", help="offer the computer-use beta tools (bash, editor, screen)")
     @argument("--agent", nargs="?", const="", default=None, metavar="MODE",
               help="agent cell: Claude reads the notebook and runs code in cells below, "

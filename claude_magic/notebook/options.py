@@ -42,6 +42,7 @@ class CellOptions:
     above: int | None = None
     var: tuple[str, ...] = ()
     doc: tuple[str, ...] = ()
+    cite: bool = False
     tools: str | None = None
     mcp: str | None = None  # --mcp: MCP servers whose tools are offered
     tool_choice: str | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..core.context_edits import COMPACT_BETA, CONTEXT_BETA, ContextPolicy
 from ..core.errors import ClaudeMagicError
 from ..core.messages import Block, text_block
 from ..core.model_choice import resolve_model
@@ -128,6 +129,8 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         guardrail=config.guardrail(),
         fields=fields,
         cache_ttl=None if options.no_cache else config.cache_breakpoints_ttl,
+        context=context_policy(config, model, thinking="thinking" in fields and
+                               fields["thinking"].get("type") != "disabled", tools=bool(tools)),
     )
     return PreparedCell(
         options=options, config=config, settings=settings, request=request,
@@ -155,6 +158,10 @@ def _user_content(session: KernelSession, config: Config, options: CellOptions,
         raise ClaudeMagicError(f"{model.name} can't read images: pick another model, e.g. -m sonnet.")
     text = substitute_names(cell, session.shell.user_ns).strip()
     images, contexts, documents = _attachments(session, config, options, model)
+    if options.cite and not documents:
+        raise ClaudeMagicError("--cite cites attached documents: add --doc PATH.")
+    if options.cite or config.cite:
+        documents = [{**document, "citations": {"enabled": True}} for document in documents]
     if not text and not images and not documents:
         raise ClaudeMagicError("The cell is empty: write your question below %%claude.")
     content: list[Block] = [text_block(c) for c in contexts]
@@ -268,6 +275,31 @@ def _structured(session: KernelSession, options: CellOptions, model: catalog.Mod
 
     return StructuredPlan.make(options.json, session.shell.user_ns, model, shaped.thinking,
                                bool(toolset))
+
+
+def context_policy(config: Config, model: catalog.Model | None, *, thinking: bool = False,
+                   tools: bool = False) -> ContextPolicy:
+    """What a request on the configured route may ask Bedrock to do with its context:
+    clear old tool results (and thinking) past `context_clear_at`, compact near the window
+    (or at `compact_at`), where the route and the model take it (an unknown model: try;
+    Bedrock decides). `unavailable` says why not, for the trimming notice."""
+    here = route(config.api)
+    editing = here.takes_beta(CONTEXT_BETA) and (model is None or model.context_editing)
+    compacting = here.takes_beta(COMPACT_BETA) and (model is None or model.compaction)
+    clear_at = config.context_clear_at if editing and config.context_clear_at else None
+    wanted = config.compact_at != 0
+    if not wanted:
+        unavailable = ""
+    elif not here.takes_beta(COMPACT_BETA):
+        unavailable = (f"{here.title} doesn't take compaction: with %config ClaudeMagic.api = 'invoke' "
+                       "Bedrock summarises the earlier turns instead.")
+    elif not compacting and model is not None:
+        unavailable = f"{model.name} doesn't take compaction on Bedrock (Claude 4.6 and later do)."
+    else:
+        unavailable = ""
+    return ContextPolicy(clear_at=clear_at, clear_thinking=bool(clear_at and thinking and tools),
+                         compaction=wanted and compacting, compact_at=config.compact_at or None,
+                         unavailable=unavailable)
 
 
 def _first(*values: Any) -> Any:

@@ -48,6 +48,8 @@ from typing import Any, TextIO
 from ..core.messages import Block
 from ..core.render import (
     ToolOutcome,
+    compaction_html,
+    compaction_text,
     header_html,
     markdown_to_html,
     status_html,
@@ -111,9 +113,11 @@ class WidgetView(View):
         for block, done in self._blocks_to_show(final):
             kind = block.get("type")
             if kind == "text":
-                parts.append(self._answer_html(block.get("text", ""), done))
+                parts.append(self._answer_html(self._text_of(block, done), done))
                 if not done and self._splitter.live:
                     tail = markdown_to_html(self._splitter.live)
+            elif kind == "compaction" and done:
+                parts.append(compaction_html(block))
             elif kind == "tool_use":
                 if done and PARTIAL_JSON not in block and self._first_showing(block):
                     parts.append(tool_call_html(block))
@@ -225,8 +229,10 @@ class TextView(View):
     # -- drawing
     def _render(self, final: bool = False) -> None:
         for block, done in self._blocks_to_show(final):
+            if block.get("type") == "compaction" and done:
+                self._line(compaction_text(block))
             if block.get("type") == "text":
-                text = block.get("text", "")
+                text = self._text_of(block, done)
                 if self._written == 0 and text and not self._line_start:
                     self._write("\n")
                 self._write(text[self._written :])
@@ -251,6 +257,9 @@ class TextView(View):
 
     def _show_status(self, text: str) -> None:
         """A terminal has no status line."""
+
+    def _show_citations(self) -> None:
+        self._line("Sources:\n" + self._citations.text())
 
     def _show_end(self, footer: str, error: str | None) -> None:
         if error is not None:

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from ..core.citations import Citations
 from ..core.messages import Block, Message
 from ..core.render import (
     BlockSplitter,
@@ -70,6 +71,7 @@ class View(ABC):
         self._sent: deque[float] = deque()  # when recent display messages went out
         self._first_entry = 0  # the transcript's first entry in the current output
         self._moved = False  # continue_below: the next drawing opens a new live output
+        self._citations = Citations()  # the answer's citations, numbered as they show
 
     # -- the interface
     def start(self, header: dict[str, Any]) -> None:
@@ -241,7 +243,17 @@ class View(ABC):
             return
         self.finished = True
         self._render(final=True)
+        if len(self._citations):
+            self._show_citations()
         self._show_end(footer, error)
+
+    def _text_of(self, block: Block, done: bool) -> str:
+        """A text block's text as shown: once it is finished, with its citations' markers."""
+        return self._citations.marked(block) if done else str(block.get("text", ""))
+
+    def _show_citations(self) -> None:
+        """Show the cited passages below the answer (before its footer)."""
+        self._show_html(self._citations.html())
 
     def _first_showing(self, block: Block) -> bool:
         """Whether the tool call `block` is not shown yet; from now on it counts as shown."""

@@ -21,8 +21,7 @@ IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "
 TEXT_DOCUMENT_FORMATS = ("txt", "md", "csv", "html")
 UNREAD_DOCUMENT_FORMATS = ("doc", "docx", "xls", "xlsx")
 CACHE_TTLS = ("5m", "1h")
-UNSUPPORTED_BLOCKS = ("video", "audio", "citationsContent", "searchResult", "toolAddition",
-                      "toolRemoval")
+UNSUPPORTED_BLOCKS = ("video", "audio", "searchResult", "toolAddition", "toolRemoval")
 _DOCUMENT_NAME = re.compile(r"^(?!.*\s\s)[A-Za-z0-9\s\-()\[\]]+$")
 
 BLANK_TEXT = ("The text field in the {shape} object at {where} is blank. Add text to the "
@@ -200,6 +199,12 @@ def content_block(block: Any, where: str, shape: str = "ContentBlock") -> dict[s
         return _tool_result(value, where)
     if kind == "reasoningContent":
         return _reasoning(value, where)
+    if kind == "citationsContent":  # a cited answer sent back: its text
+        parts = value.get("content") if isinstance(value, dict) else None
+        text = "".join(str(p.get("text", "")) for p in parts or [] if isinstance(p, dict))
+        if not text.strip():
+            raise validation(f"{where}.citationsContent.content: the generated content is required.")
+        return {"type": "text", "text": text}
     if kind in UNSUPPORTED_BLOCKS:
         raise validation(f"This model doesn't support the {kind} content block at {where}. Remove "
                          f"{kind} and try again.")

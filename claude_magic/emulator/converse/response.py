@@ -6,15 +6,27 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ...core.messages import Block, Message
+from ...core.messages import Block, Message, as_blocks
 from .request import ConverseRequest
 
 GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 
-def converse_block(block: Block) -> dict[str, Any] | None:
-    """One Anthropic content block as a Converse ContentBlock (None: no Converse form)."""
+def document_titles(request: ConverseRequest) -> list[str]:
+    """The names of the request's documents, in order (what Converse citations name)."""
+    return [str(b.get("title") or "document") for m in request.body.get("messages") or []
+            for b in as_blocks(m.get("content") or []) if isinstance(b, dict) and b.get("type") == "document"]
+
+
+def converse_block(block: Block, titles: list[str] | None = None) -> dict[str, Any] | None:
+    """One Anthropic content block as a Converse ContentBlock (None: no Converse form); a
+    text block with citations is a `citationsContent` block."""
     kind = block.get("type")
+    if kind == "text" and block.get("citations"):
+        from ..citations import converse_citation
+
+        return {"citationsContent": {"content": [{"text": block.get("text", "")}], "citations": [
+            converse_citation(c, titles or []) for c in block["citations"]]}}
     if kind == "text":
         return {"text": block.get("text", "")}
     if kind == "tool_use":
@@ -62,7 +74,8 @@ def additional_fields(message: Message, request: ConverseRequest) -> dict[str, A
 
 def converse_response(message: Message, request: ConverseRequest, latency_ms: int) -> dict[str, Any]:
     """The Converse response body for `message`."""
-    content = [b for b in map(converse_block, message.content) if b is not None]
+    titles = document_titles(request)
+    content = [b for b in (converse_block(block, titles) for block in message.content) if b is not None]
     body: dict[str, Any] = {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": message.stop_reason or "end_turn",

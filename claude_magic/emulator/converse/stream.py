@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...core.messages import Block, Message, split_tokens
+from ..citations import converse_citation
 from ..wire.events import json_fragments
 from ..wire.eventstream import JSON, encode_frame, encode_headers
 from .request import ConverseRequest
-from .response import additional_fields, guardrail_trace, redacted_bytes, token_usage
+from .response import (
+    additional_fields,
+    document_titles,
+    guardrail_trace,
+    redacted_bytes,
+    token_usage,
+)
 
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _HEADERS: dict[str, bytes] = {}
@@ -57,11 +64,14 @@ def _text_delta_payload(index: int, text: str, sequence: int) -> bytes:
         index, json.dumps(text).encode(), _padding(sequence).encode())
 
 
-def _block_events(index: int, block: Block) -> Iterator[Event]:
+def _block_events(index: int, block: Block, titles: list[str]) -> Iterator[Event]:
     kind = block.get("type")
     if kind == "text":
         for piece in split_tokens(block.get("text", "")):
             yield "contentBlockDelta", {"contentBlockIndex": index, "delta": {"text": piece}}, True
+        for citation in block.get("citations") or []:
+            delta = {"citation": converse_citation(citation, titles)}
+            yield "contentBlockDelta", {"contentBlockIndex": index, "delta": delta}, False
     elif kind == "tool_use":
         start = {"toolUse": {"toolUseId": block["id"], "name": block["name"]}}
         yield "contentBlockStart", {"contentBlockIndex": index, "start": start}, False
@@ -90,8 +100,9 @@ def converse_events(
     """The ConverseStream events for `message`; latency is measured when `metadata` is made."""
     yield "messageStart", {"role": "assistant"}, False
     index = 0
+    titles = document_titles(request)
     for block in message.content:
-        events = list(_block_events(index, block))
+        events = list(_block_events(index, block, titles))
         if events:
             yield from events
             index += 1

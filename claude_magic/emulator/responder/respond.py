@@ -29,6 +29,7 @@ from ...core.messages import (
     tool_use_block,
 )
 from ...models.catalog import Model
+from ..citations import cited_blocks
 from ..signatures import sign_thinking
 from ..tokens import estimate_input_tokens
 from ..validation.thinking import shows_thinking_text, thinking_on
@@ -164,6 +165,7 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
     results = [b for b in user_blocks if b.get("type") == "tool_result"]
 
     tool_uses: list[Block] = []
+    cited: list[Block] = []
     agent = agent_step(body)
     if agent is not None:
         text = agent.text
@@ -187,7 +189,8 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
             values = prompt_values(schema, user_text)
             text = json.dumps(instance_for(schema, values.given, values.spare), ensure_ascii=False)
         else:
-            text = describe_request(model, body, user_index, input_tokens)
+            cited = cited_blocks(messages)
+            text = "".join(b["text"] for b in cited) if cited else describe_request(model, body, user_index, input_tokens)
 
     prefill = text_of(messages[-1]["content"]) if messages[-1].get("role") == "assistant" else ""
     if prefill and text:
@@ -207,7 +210,9 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
         stop_reason = "tool_use" if tool_uses else "end_turn"
 
     content: list[Block] = [thinking] if thinking else []
-    if text:
+    if cited and stop_reason == "end_turn" and not prefill:
+        content += cited
+    elif text:
         content.append(text_block(text))
     content += tool_uses
     output_tokens = thinking_tokens + text_tokens + sum(tool_use_tokens(b) for b in tool_uses)

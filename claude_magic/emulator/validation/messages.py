@@ -32,10 +32,11 @@ BLOCK_KEYS = {
     "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"},
     "thinking": {"type", "thinking", "signature"},
     "redacted_thinking": {"type", "data"},
+    "compaction": {"type", "content", "cache_control", "encrypted_content", "signature", "tool_changes"},
 }
 MESSAGE_KEYS = ("role", "content")
 USER_ONLY = {"image", "document", "tool_result"}
-ASSISTANT_ONLY = {"tool_use", "thinking", "redacted_thinking"}
+ASSISTANT_ONLY = {"tool_use", "thinking", "redacted_thinking", "compaction"}
 RESULT_BLOCK_TYPES = ("text", "image")
 DOCUMENT_MEDIA_TYPES = ("application/pdf", "text/plain")
 _TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -128,9 +129,15 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
     walk.documents += 1
     source = _source_of(block, f"{path}.document")
     kind = source.get("type")
+    citations = block.get("citations")
+    if citations is not None and (not isinstance(citations, dict) or not isinstance(citations.get("enabled", False), bool)):
+        raise validation(f"{path}.document.citations.enabled: Input should be a valid boolean")
+    if kind == "content":
+        _check_content_source(source, f"{path}.document.source.content")
+        return
     if kind not in ("base64", "text"):
         raise validation(f"{path}.document.source: Input tag '{kind}' found using 'type' does "
-                         "not match any of the expected tags: 'base64', 'text'")
+                         "not match any of the expected tags: 'base64', 'text', 'content'")
     where = f"{path}.document.source.{kind}"
     media_type = source.get("media_type")
     allowed = DOCUMENT_MEDIA_TYPES if kind == "base64" else ("text/plain",)
@@ -155,6 +162,21 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
     if size > MAX_DOCUMENT_BYTES:
         raise validation(f"{where}: document exceeds 4.5 MB maximum: {size} bytes > "
                          f"{MAX_DOCUMENT_BYTES} bytes")
+
+
+def _check_content_source(source: dict[str, Any], where: str) -> None:
+    """A custom-content document: its `content`, a string or a list of text blocks."""
+    content = source.get("content")
+    if isinstance(content, str):
+        if not content.strip():
+            raise validation(f"{where}: text content blocks must be non-empty")
+        return
+    if not isinstance(content, list) or not content:
+        raise validation(f"{where}: Input should be a valid string or a non-empty list")
+    for i, item in enumerate(content):
+        kind = _block_type(item, f"{where}.{i}", ("text", "image"))
+        if kind == "text":
+            _check_text(item, f"{where}.{i}")
 
 
 def _check_toolset_name(block: dict[str, Any], where: str) -> None:
@@ -235,6 +257,10 @@ def _check_block(block: Any, role: str, path: str, walk: _Walk) -> str:
         _check_tool_result(block, path, walk)
     elif kind == "thinking":
         _require_str(block, "thinking", f"{path}.thinking")
+    elif kind == "compaction":
+        content = block.get("content")
+        if content is not None and (not isinstance(content, str) or not content):
+            raise validation(f"{path}.compaction.content: Input should be a non-empty string or null")
     else:
         _require_str(block, "data", f"{path}.redacted_thinking")
     return kind

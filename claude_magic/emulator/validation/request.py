@@ -19,6 +19,7 @@ from ..cache import check_breakpoints
 from ..errors import malformed, validation
 from ..json_body import load_json
 from ..tokens import estimate_input_tokens
+from .context import check_context
 from .messages import BLOCK_KEYS, check_messages
 from .rules import check_count_tokens, check_lifecycle, check_rules
 from .thinking import check_thinking, check_unmodified
@@ -45,6 +46,7 @@ TOP_LEVEL_TYPES: dict[str, tuple[str, ...]] = {
     "metadata": ("JSONObject",),
     "thinking": ("JSONObject",),
     "output_config": ("JSONObject",),
+    "context_management": ("JSONObject",),
 }
 RANGES: dict[str, tuple[float, float | None]] = {
     "max_tokens": (1, None),
@@ -222,10 +224,13 @@ def check_body(model: Model, body: dict[str, Any], route: str = "invoke") -> Non
     check_messages(model, body["messages"], has_tools=bool(tools))
     check_unmodified(body["messages"])
     check_breakpoints(model, body)
+    check_context(model, body, betas)
     window = model.context_window
     if model.long_context and model.long_context[1] in betas:
         window = model.long_context[0]
-    if estimate_input_tokens(body) > window:
+    from ..context import manage  # the window holds what the model reads, after context management
+
+    if estimate_input_tokens(manage(body).body) > window:
         raise validation("Input is too long for requested model.")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...core.context_edits import COMPACT_BETA, CONTEXT_BETA
 from ...models.catalog import MODELS, ROUTE_BETAS, ComputerUse, Model
 from ..errors import validation
 
@@ -66,6 +67,8 @@ def check_betas(model: Model, betas: list[str], route: str = "invoke") -> None:
         if (beta not in KNOWN_BETAS and routes is None) or (routes is not None and route not in routes):
             raise validation("invalid beta flag")
         if beta.startswith("computer-use-") and model.computer_use_for(beta) is None:
+            raise validation(f"{model.api_model} does not support the beta flag {beta}.")
+        if (beta == CONTEXT_BETA and not model.context_editing) or (beta == COMPACT_BETA and not model.compaction):
             raise validation(f"{model.api_model} does not support the beta flag {beta}.")
 
 

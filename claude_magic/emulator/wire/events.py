@@ -131,6 +131,8 @@ def _block_start(index: int, block: dict[str, Any]) -> bytes:
     kind = block.get("type")
     if kind == "text":
         start: dict[str, Any] = {"type": "text", "text": ""}
+    elif kind == "compaction":
+        start = {"type": "compaction", "content": None}
     elif kind == "tool_use":
         start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
     elif kind == "thinking":
@@ -160,8 +162,14 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[bytes, bo
     yield _block_start(index, block), False
     kind = block.get("type")
     if kind == "text":
+        for citation in block.get("citations") or []:
+            yield _compact({"type": "content_block_delta", "index": index,
+                            "delta": {"type": "citations_delta", "citation": citation}}).encode(), False
         for event in _deltas(index, "text_delta", "text", split_tokens(block.get("text", ""))):
             yield event, True
+    elif kind == "compaction":
+        yield _compact({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "compaction_delta", "content": block.get("content")}}).encode(), False
     elif kind == "tool_use":
         for event in _deltas(index, "input_json_delta", "partial_json", json_fragments(block.get("input") or {})):
             yield event, True
@@ -188,6 +196,7 @@ def stream_events(
     head["stop_reason"] = None
     head["stop_sequence"] = None
     head.pop("stop_details", None)
+    head.pop("context_management", None)
     head["usage"] = {**usage, "output_tokens": min(1, usage["output_tokens"])}
     first_byte = clock()
     yield _compact({"type": "message_start", "message": head}).encode(), False
@@ -200,7 +209,12 @@ def stream_events(
     details = head["usage"].pop("output_tokens_details", None)
     if details:
         usage_delta["output_tokens_details"] = details
-    yield _compact({"type": "message_delta", "delta": delta, "usage": usage_delta}).encode(), False
+    if message.iterations:
+        usage_delta["iterations"] = message.iterations
+    end: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage_delta}
+    if message.context_management is not None:
+        end["context_management"] = message.context_management
+    yield _compact(end).encode(), False
     now = clock()
     metrics = {
         "inputTokenCount": usage["input_tokens"],

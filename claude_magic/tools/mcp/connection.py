@@ -49,6 +49,16 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
+def _version() -> str:
+    """claude-magic's version, as installed (what it tells servers it is)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("claude-magic")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
 def _error_code(exc: BaseException) -> int | None:
     code = getattr(exc, "code", None)
     if code is None:
@@ -166,7 +176,7 @@ class Connection:
 
         assert self._stop is not None
         try:
-            client = Client(self._transport(), client_info=Implementation(name="claude-magic", version="0.1"))
+            client = Client(self._transport(), client_info=Implementation(name="claude-magic", version=_version()))
             async with client:
                 self.client = client
                 self.server_info = _server_info(client)

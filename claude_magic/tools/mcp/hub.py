@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ...core.errors import ClaudeMagicError
+from ...core.extras import missing_extra
 from ..schema import ToolError
 from ..toolset import Tool
 from .config import McpConfigError, ServerSpec, parse_servers, server_spec
@@ -138,6 +139,8 @@ class McpHub:
                 return current
             if current is not None:
                 self._close(spec.name)
+            if (line := missing_extra("mcp", "mcp", "MCP servers")) is not None:
+                raise McpError(line)
             try:
                 expanded = run_command(spec.expanded())
             except McpConfigError as exc:
