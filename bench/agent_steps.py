@@ -28,8 +28,10 @@ from claude_magic import Emulator
 
 TARGET_P95_MS = 50.0
 
-STEP = ("import time as _time\n_STARTS.append(_time.monotonic())\n"
-        "print('step {n}:', sum(range({n} * 1000)))\n{n} * 2")
+STEP = (
+    "import time as _time\n_STARTS.append(_time.monotonic())\n"
+    "print('step {n}:', sum(range({n} * 1000)))\n{n} * 2"
+)
 
 
 def measure(steps: int = 10, repeat: int = 3) -> dict:
@@ -39,16 +41,28 @@ def measure(steps: int = 10, repeat: int = 3) -> dict:
     with Emulator() as emulator, BenchKernel(emulator.url) as kernel:
         kernel.run("%load_ext claude_magic")
         for _ in range(repeat):
-            emulator.script_steps([*({"tool": "run_code", "input": {"code": STEP.format(n=n)}}
-                                     for n in range(1, steps + 1)), "Done."])
+            emulator.script_steps(
+                [
+                    *(
+                        {"tool": "run_code", "input": {"code": STEP.format(n=n)}}
+                        for n in range(1, steps + 1)
+                    ),
+                    "Done.",
+                ]
+            )
             kernel.run("_STARTS = []")
             run = kernel.run(f"%%claude --agent auto --max-steps {steps}\nRun the steps.")
-            kernel.run("from claude_magic.notebook.session import session_of as _session_of\n"
-                       "_steps = _session_of(get_ipython()).last_agent.steps")
+            kernel.run(
+                "from claude_magic.notebook.session import session_of as _session_of\n"
+                "_steps = _session_of(get_ipython()).last_agent.steps"
+            )
             called, started, own = kernel.value(
                 "[[s.called_at for s in _steps], _STARTS, "
-                "[len(s.code) + len(_bench_json.dumps(s.outcome.outputs)) for s in _steps]]")
-            latencies += [(start - call) * 1000 for call, start in zip(called, started, strict=True)]
+                "[len(s.code) + len(_bench_json.dumps(s.outcome.outputs)) for s in _steps]]"
+            )
+            latencies += [
+                (start - call) * 1000 for call, start in zip(called, started, strict=True)
+            ]
             ratios.append(run.iopub_bytes / max(1, sum(own)))
             sizes.append((run.iopub_bytes, sum(own)))
     latencies.sort()

@@ -33,15 +33,26 @@ def measure(steps: int = 10) -> dict:
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM, CHROMIUM_ARGS, Lab, _jupyter_lab
 
-    with _jupyter_lab(Path(tempfile.mkdtemp(prefix="agent-bench-"))) as lab, sync_playwright() as playwright:
+    with (
+        _jupyter_lab(Path(tempfile.mkdtemp(prefix="agent-bench-"))) as lab,
+        sync_playwright() as playwright,
+    ):
         nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.cells = [nbformat.v4.new_code_cell(s) for s in (
-            "%load_ext claude_magic\n%claude offline\n_STARTS = []",
-            f"%%claude --agent auto --max-steps {steps}\nRun the steps.",
-            "from claude_magic.notebook.session import session_of\n"
-            "import json\nprint('RESULT', json.dumps([[s.called_at for s in "
-            "session_of(get_ipython()).last_agent.steps], _STARTS]))")]
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nb.cells = [
+            nbformat.v4.new_code_cell(s)
+            for s in (
+                "%load_ext claude_magic\n%claude offline\n_STARTS = []",
+                f"%%claude --agent auto --max-steps {steps}\nRun the steps.",
+                "from claude_magic.notebook.session import session_of\n"
+                "import json\nprint('RESULT', json.dumps([[s.called_at for s in "
+                "session_of(get_ipython()).last_agent.steps], _STARTS]))",
+            )
+        ]
         nbformat.write(nb, lab["root"] / "bench.ipynb")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -49,10 +60,18 @@ def measure(steps: int = 10) -> dict:
             setup, _ = notebook.run_and_watch(0)
             url = re.search(r"http://127\.0\.0\.1:\d+", setup["text"]).group(0)
             time.sleep(1.0)  # the extension's handshake, answered once the kernel is idle
-            script = [*({"tool": "run_code", "input": {"code": STEP.format(n=n)}} for n in range(1, steps + 1)),
-                      "Done."]
-            request = urllib.request.Request(f"{url}/_emulator/script", data=json.dumps(script).encode(),
-                                             headers={"Content-Type": "application/json"})
+            script = [
+                *(
+                    {"tool": "run_code", "input": {"code": STEP.format(n=n)}}
+                    for n in range(1, steps + 1)
+                ),
+                "Done.",
+            ]
+            request = urllib.request.Request(
+                f"{url}/_emulator/script",
+                data=json.dumps(script).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             urllib.request.urlopen(request, timeout=10).close()
             notebook.run(1)
             deadline = time.monotonic() + 300
@@ -61,13 +80,19 @@ def measure(steps: int = 10) -> dict:
                 time.sleep(0.1)
             last = notebook.count() - 1
             report, _ = notebook.run_and_watch(last)
-            called, started = json.loads(report["text"].split("RESULT", 1)[1].strip().splitlines()[0])
+            called, started = json.loads(
+                report["text"].split("RESULT", 1)[1].strip().splitlines()[0]
+            )
         finally:
             browser.close()
     latencies = sorted((start - call) * 1000 for call, start in zip(called, started, strict=True))
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    return {"steps": steps, "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(p95, 1),
-            "target_p95_ms": TARGET_P95_MS}
+    return {
+        "steps": steps,
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(p95, 1),
+        "target_p95_ms": TARGET_P95_MS,
+    }
 
 
 def main() -> None:

@@ -33,8 +33,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(ms: list[float]) -> dict[str, float]:
-    return {"n": len(ms), "p50": round(statistics.median(ms), 1), "p95": round(percentile(ms, 95), 1),
-            "max": round(max(ms), 1)}
+    return {
+        "n": len(ms),
+        "p50": round(statistics.median(ms), 1),
+        "p95": round(percentile(ms, 95), 1),
+        "max": round(max(ms), 1),
+    }
 
 
 def trips(kernel: BenchKernel, count: int, gap: float, until: float | None = None) -> list[float]:
@@ -100,8 +104,10 @@ def measure(pace: float = 50.0, tokens: int = 300, count: int = 60, gap: float =
         "trivial_cell_ms": {"idle": summary(idle), "while_streaming": summary(streaming)},
         "p95_ratio_streaming_to_idle": round(percentile(streaming, 95) / percentile(idle, 95), 2),
         "background_cell_returned_ms": round(started.seconds * 1000, 1),
-        "kernel_cpu_ms_per_token": {"foreground": round(fg_cpu / tokens * 1000, 3),
-                                    "background": round(bg_cpu / tokens * 1000, 3)},
+        "kernel_cpu_ms_per_token": {
+            "foreground": round(fg_cpu / tokens * 1000, 3),
+            "background": round(bg_cpu / tokens * 1000, 3),
+        },
         "cpu_ratio_background_to_foreground": round(bg_cpu / fg_cpu, 2),
         "foreground_cell_seconds": round(foreground.seconds, 2),
         "background_cell_seconds": round(background.seconds, 3),
@@ -120,12 +126,16 @@ def main() -> None:
     r = measure(args.pace, args.tokens, args.trips)
     idle, busy = r["trivial_cell_ms"]["idle"], r["trivial_cell_ms"]["while_streaming"]
     print(f"`{TRIVIAL}` round trip, idle kernel: {idle}")
-    print(f"`{TRIVIAL}` round trip, while a -b answer streams at {r['pace_tokens_per_s']:g} tokens/s: {busy} "
-          f"(p95 {r['p95_ratio_streaming_to_idle']}x idle; target p95 <= {TARGET_P95_MS:g} ms)")
+    print(
+        f"`{TRIVIAL}` round trip, while a -b answer streams at {r['pace_tokens_per_s']:g} tokens/s: {busy} "
+        f"(p95 {r['p95_ratio_streaming_to_idle']}x idle; target p95 <= {TARGET_P95_MS:g} ms)"
+    )
     print(f"the -b cell itself returned in {r['background_cell_returned_ms']} ms")
     cpu = r["kernel_cpu_ms_per_token"]
-    print(f"kernel CPU per streamed token: foreground {cpu['foreground']} ms, background {cpu['background']} ms "
-          f"({r['cpu_ratio_background_to_foreground']}x)")
+    print(
+        f"kernel CPU per streamed token: foreground {cpu['foreground']} ms, background {cpu['background']} ms "
+        f"({r['cpu_ratio_background_to_foreground']}x)"
+    )
     print(f"took {time.monotonic() - began:.0f} s")
     print(json.dumps(r))
 

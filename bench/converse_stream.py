@@ -25,14 +25,24 @@ def _boto3(url: str):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=url,
-                        aws_access_key_id="bench", aws_secret_access_key="bench",
-                        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120))
+    return boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120),
+    )
 
 
 def boto3_invoke(client, text: str) -> str:
-    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64000,
-                       "messages": [{"role": "user", "content": "Write a lot."}]})
+    body = json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 64000,
+            "messages": [{"role": "user", "content": "Write a lot."}],
+        }
+    )
     pieces = []
     for event in client.invoke_model_with_response_stream(modelId=MODEL, body=body)["body"]:
         payload = json.loads(event["chunk"]["bytes"])
@@ -43,8 +53,9 @@ def boto3_invoke(client, text: str) -> str:
 
 def boto3_converse(client, text: str) -> str:
     pieces = []
-    stream = client.converse_stream(modelId=MODEL, messages=[{"role": "user", "content": [
-        {"text": "Write a lot."}]}])["stream"]
+    stream = client.converse_stream(
+        modelId=MODEL, messages=[{"role": "user", "content": [{"text": "Write a lot."}]}]
+    )["stream"]
     for event in stream:
         delta = event.get("contentBlockDelta")
         if delta:
@@ -58,7 +69,9 @@ def magic_client(api: str):
         from claude_magic.core.stream import fold_event
 
         body = build_request([{"role": "user", "content": "Write a lot."}], max_tokens=64000)
-        events = client.stream(MODEL, body) if api == "invoke" else client.converse_stream(MODEL, body)
+        events = (
+            client.stream(MODEL, body) if api == "invoke" else client.converse_stream(MODEL, body)
+        )
         message = Message()
         for event in events:
             fold_event(message, event)
@@ -93,18 +106,27 @@ def main() -> None:
     text = _reply_text(args.tokens)
     with Emulator(pace=None) as emulator:
         raw = _boto3(emulator.url)
-        ours = BedrockClient(ClientSettings(region="us-east-1", endpoint_url=emulator.url, offline=True))
+        ours = BedrockClient(
+            ClientSettings(region="us-east-1", endpoint_url=emulator.url, offline=True)
+        )
         results = {
             "boto3_invoke_deltas_per_s": measure(emulator, raw, boto3_invoke, text, args.repeat),
-            "boto3_converse_deltas_per_s": measure(emulator, raw, boto3_converse, text, args.repeat),
-            "client_invoke_deltas_per_s": measure(emulator, ours, magic_client("invoke"), text, args.repeat),
-            "client_converse_deltas_per_s": measure(emulator, ours, magic_client("converse"), text,
-                                                    args.repeat),
+            "boto3_converse_deltas_per_s": measure(
+                emulator, raw, boto3_converse, text, args.repeat
+            ),
+            "client_invoke_deltas_per_s": measure(
+                emulator, ours, magic_client("invoke"), text, args.repeat
+            ),
+            "client_converse_deltas_per_s": measure(
+                emulator, ours, magic_client("converse"), text, args.repeat
+            ),
         }
-    results["boto3_converse_over_invoke"] = (results["boto3_converse_deltas_per_s"]
-                                             / results["boto3_invoke_deltas_per_s"])
-    results["client_converse_over_invoke"] = (results["client_converse_deltas_per_s"]
-                                              / results["client_invoke_deltas_per_s"])
+    results["boto3_converse_over_invoke"] = (
+        results["boto3_converse_deltas_per_s"] / results["boto3_invoke_deltas_per_s"]
+    )
+    results["client_converse_over_invoke"] = (
+        results["client_converse_deltas_per_s"] / results["client_invoke_deltas_per_s"]
+    )
     for name, value in results.items():
         print(f"{name:32} {value:12,.2f}")
     print(json.dumps({k: round(v, 3) for k, v in results.items()}))

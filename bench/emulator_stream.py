@@ -64,8 +64,11 @@ def raw_rates(text: str) -> tuple[float, float]:
     from claude_magic.emulator.wire.eventstream import chunk_frame
 
     message = Message(
-        content=[{"type": "text", "text": text}], id="msg_bench", model="bench",
-        stop_reason="end_turn", usage=Usage(10, 20000),
+        content=[{"type": "text", "text": text}],
+        id="msg_bench",
+        model="bench",
+        stop_reason="end_turn",
+        usage=Usage(10, 20000),
     )
     started = time.perf_counter()
     frames = [chunk_frame(event, i) for i, (event, _) in enumerate(stream_events(message))]
@@ -98,19 +101,27 @@ def main() -> None:
         for run in range(args.repeat):
             deltas, elapsed = stream_through_boto3(emulator, client, text)
             rates.append(deltas / elapsed)
-            print(f"boto3 stream run {run + 1}: {deltas} text deltas in {elapsed:.3f} s = {rates[-1]:,.0f} deltas/s")
+            print(
+                f"boto3 stream run {run + 1}: {deltas} text deltas in {elapsed:.3f} s = {rates[-1]:,.0f} deltas/s"
+            )
     encode_rate, decode_rate = raw_rates(text)
-    print(f"raw frames, no HTTP: encoded at {encode_rate:,.0f}/s, decoded (FrameDecoder) at {decode_rate:,.0f}/s")
+    print(
+        f"raw frames, no HTTP: encoded at {encode_rate:,.0f}/s, decoded (FrameDecoder) at {decode_rate:,.0f}/s"
+    )
     best = max(rates)
     print(f"best through boto3: {best:,.0f} text deltas/s (target >= 10,000)")
-    print(json.dumps({
-        "benchmark": "emulator_stream",
-        "tokens": args.tokens,
-        "boto3_deltas_per_s": round(best),
-        "boto3_runs": [round(r) for r in rates],
-        "raw_encode_frames_per_s": round(encode_rate),
-        "raw_decode_frames_per_s": round(decode_rate),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "emulator_stream",
+                "tokens": args.tokens,
+                "boto3_deltas_per_s": round(best),
+                "boto3_runs": [round(r) for r in rates],
+                "raw_encode_frames_per_s": round(encode_rate),
+                "raw_decode_frames_per_s": round(decode_rate),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,17 +30,24 @@ def _text_conversation(turns: int) -> dict:
     messages = []
     for i in range(turns):
         role = "user" if i % 2 == 0 else "assistant"
-        messages.append({"role": role, "content": f"Turn {i}: " + "some words of the conversation " * 40})
+        messages.append(
+            {"role": role, "content": f"Turn {i}: " + "some words of the conversation " * 40}
+        )
     return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024, "messages": messages}
 
 
 def _image_request(images: int) -> dict:
     data = _noise_png(1100, 1000)
-    blocks = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
-              for _ in range(images)]
+    blocks = [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+        for _ in range(images)
+    ]
     blocks.append({"type": "text", "text": "Compare these plots."})
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": blocks}]}
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": blocks}],
+    }
 
 
 def _time(raw: bytes, repeat: int) -> tuple[float, float]:
@@ -64,13 +71,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     results = {}
-    for name, body in (("text_200_turns", _text_conversation(199)), ("images_4x4MB", _image_request(4))):
+    for name, body in (
+        ("text_200_turns", _text_conversation(199)),
+        ("images_4x4MB", _image_request(4)),
+    ):
         raw = json.dumps(body).encode()
         validate_s, respond_s = _time(raw, args.repeat)
-        results[name] = {"body_mb": round(len(raw) / 1e6, 2), "validate_ms": round(validate_s * 1000, 1),
-                         "respond_ms": round(respond_s * 1000, 1)}
-        print(f"{name}: body {len(raw) / 1e6:.1f} MB, validate {validate_s * 1000:.1f} ms, "
-              f"respond {respond_s * 1000:.1f} ms (best of {args.repeat})")
+        results[name] = {
+            "body_mb": round(len(raw) / 1e6, 2),
+            "validate_ms": round(validate_s * 1000, 1),
+            "respond_ms": round(respond_s * 1000, 1),
+        }
+        print(
+            f"{name}: body {len(raw) / 1e6:.1f} MB, validate {validate_s * 1000:.1f} ms, "
+            f"respond {respond_s * 1000:.1f} ms (best of {args.repeat})"
+        )
     print(json.dumps(results))
 
 

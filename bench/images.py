@@ -68,8 +68,10 @@ def figure_ways(repeat: int = 5) -> dict:
     from claude_magic.media.figures import image_from_object, prepare_figure
 
     fig = plot_figure(4000, 3000)
-    ways = {"saved whole, then prepare_image": lambda: prepare_image(image_from_object(fig)),
-            "prepare_figure (drawn at the target size)": lambda: prepare_figure(fig)}
+    ways = {
+        "saved whole, then prepare_image": lambda: prepare_image(image_from_object(fig)),
+        "prepare_figure (drawn at the target size)": lambda: prepare_figure(fig),
+    }
     times: dict[str, list[float]] = {name: [] for name in ways}
     sizes = {name: way() for name, way in ways.items()}
     for _ in range(repeat):
@@ -78,8 +80,14 @@ def figure_ways(repeat: int = 5) -> dict:
             way()
             times[name].append((time.perf_counter() - start) * 1000)
     plt.close(fig)
-    result = {name: {"median_ms": round(statistics.median(t), 1), "min_ms": round(min(t), 1),
-                     "result": f"{sizes[name].width}x{sizes[name].height}"} for name, t in times.items()}
+    result = {
+        name: {
+            "median_ms": round(statistics.median(t), 1),
+            "min_ms": round(min(t), 1),
+            "result": f"{sizes[name].width}x{sizes[name].height}",
+        }
+        for name, t in times.items()
+    }
     names = list(ways)
     result["ratio"] = round(result[names[1]]["median_ms"] / result[names[0]]["median_ms"], 2)
     return result
@@ -115,8 +123,10 @@ def interleaved(ways: dict, repeat: int) -> dict[str, dict[str, float]]:
             start = time.perf_counter()
             way()
             times[name].append((time.perf_counter() - start) * 1000)
-    return {name: {"median_ms": round(statistics.median(t), 1), "min_ms": round(min(t), 1)}
-            for name, t in times.items()}
+    return {
+        name: {"median_ms": round(statistics.median(t), 1), "min_ms": round(min(t), 1)}
+        for name, t in times.items()
+    }
 
 
 def pillow_only(data: bytes):
@@ -171,35 +181,59 @@ def main() -> None:
     made = {key: way() for key, way in ways.items() if key[1] in ("libvips", "pillow")}
     figures = interleaved(ways, repeat)
     results: dict = {}
-    print(f"{'input':30} {'bytes':>10} {'result':>20} {'median ms':>10} {'min ms':>7}"
-          f" {'Pillow only':>12} {'min ms':>7} {'out bytes':>10} {'Pillow only':>12}")
+    print(
+        f"{'input':30} {'bytes':>10} {'result':>20} {'median ms':>10} {'min ms':>7}"
+        f" {'Pillow only':>12} {'min ms':>7} {'out bytes':>10} {'Pillow only':>12}"
+    )
     for name, data in inputs.items():
         new, old = figures[(name, "libvips")], figures[(name, "pillow")]
         fast, slow = made[(name, "libvips")], made[(name, "pillow")]
-        results[name] = {"bytes": len(data), "out_bytes": len(fast.data), "result": _result(fast), **new,
-                         "pillow_only": {"out_bytes": len(slow.data), "result": _result(slow), **old}}
-        print(f"{name:30} {len(data):>10} {_result(fast):>20} {new['median_ms']:>10} {new['min_ms']:>7}"
-              f" {old['median_ms']:>12} {old['min_ms']:>7} {len(fast.data):>10} {len(slow.data):>12}")
+        results[name] = {
+            "bytes": len(data),
+            "out_bytes": len(fast.data),
+            "result": _result(fast),
+            **new,
+            "pillow_only": {"out_bytes": len(slow.data), "result": _result(slow), **old},
+        }
+        print(
+            f"{name:30} {len(data):>10} {_result(fast):>20} {new['median_ms']:>10} {new['min_ms']:>7}"
+            f" {old['median_ms']:>12} {old['min_ms']:>7} {len(fast.data):>10} {len(slow.data):>12}"
+        )
     for name in inputs:
         if (name, "decode") in figures:
             pillow, vips = figures[(name, "decode")], figures[(name, "vips_decode")]
             results[f"{name}_decode_only"] = pillow
             results[f"{name}_vips_decode_only"] = vips
-            print(f"{name + ' decode only':30} {'':>10} {'libvips | Pillow':>20} {vips['median_ms']:>10}"
-                  f" {vips['min_ms']:>7} {pillow['median_ms']:>12} {pillow['min_ms']:>7}")
+            print(
+                f"{name + ' decode only':30} {'':>10} {'libvips | Pillow':>20} {vips['median_ms']:>10}"
+                f" {vips['min_ms']:>7} {pillow['median_ms']:>12} {pillow['min_ms']:>7}"
+            )
     ways = figure_ways(max(3, repeat // 2))
     results["figure_4000x3000"] = ways
     for name, row in ways.items():
         if name != "ratio":
-            print(f"{'figure: ' + name:46} {row['result']:>14} {row['median_ms']:>10} {row['min_ms']:>7}")
+            print(
+                f"{'figure: ' + name:46} {row['result']:>14} {row['median_ms']:>10} {row['min_ms']:>7}"
+            )
     print(f"figure drawn at the target size ÷ saved whole and prepared: {ways['ratio']}")
     headline = results["plot_png_4000x3000"]["median_ms"]
-    print(f"\n4000x3000 plot PNG prepared in {headline} ms (target {TARGET_MS:.0f} ms; Pillow only "
-          f"{results['plot_png_4000x3000']['pillow_only']['median_ms']} ms); decoding it alone takes libvips "
-          f"{results['plot_png_4000x3000_vips_decode_only']['median_ms']} ms, Pillow "
-          f"{results['plot_png_4000x3000_decode_only']['median_ms']} ms")
-    print(json.dumps({"bench": "images", "headline_ms": headline, "target_ms": TARGET_MS,
-                      "within_target": headline <= TARGET_MS, "scenarios": results}))
+    print(
+        f"\n4000x3000 plot PNG prepared in {headline} ms (target {TARGET_MS:.0f} ms; Pillow only "
+        f"{results['plot_png_4000x3000']['pillow_only']['median_ms']} ms); decoding it alone takes libvips "
+        f"{results['plot_png_4000x3000_vips_decode_only']['median_ms']} ms, Pillow "
+        f"{results['plot_png_4000x3000_decode_only']['median_ms']} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "images",
+                "headline_ms": headline,
+                "target_ms": TARGET_MS,
+                "within_target": headline <= TARGET_MS,
+                "scenarios": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ def _summary(run: CellRun, text: str) -> dict:
     bundle = {}
     finals = [m.msg["content"]["data"] for m in run.messages if m.msg_type == "update_display_data"]
     if finals and "text/html" in finals[-1]:
-        bundle = {mime: len(json.dumps(value, ensure_ascii=False).encode()) for mime, value in finals[-1].items()}
+        bundle = {
+            mime: len(json.dumps(value, ensure_ascii=False).encode())
+            for mime, value in finals[-1].items()
+        }
     return {
         "reply_bytes": size,
         "iopub_bytes": run.iopub_bytes,
@@ -44,12 +47,17 @@ def _summary(run: CellRun, text: str) -> dict:
     }
 
 
-def measure(sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, paced_tokens: int = 1000) -> dict:
+def measure(
+    sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, paced_tokens: int = 1000
+) -> dict:
     from claude_magic.emulator import Emulator
 
     results: dict[str, dict] = {"claude": {}, "naive": {}}
     with Emulator() as emulator:
-        kernels = {"claude": BenchKernel(emulator.url).start(), "naive": BenchKernel(emulator.url).start()}
+        kernels = {
+            "claude": BenchKernel(emulator.url).start(),
+            "naive": BenchKernel(emulator.url).start(),
+        }
         try:
             kernels["claude"].run("%load_ext claude_magic")
             kernels["naive"].run(NAIVE_MAGIC_SOURCE)
@@ -57,7 +65,9 @@ def measure(sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, 
             for name, kernel in kernels.items():  # warm up
                 emulator.script({"content": [{"type": "text", "text": reply_text(200)}]})
                 kernel.run(cells[name])
-            runs = [(f"{n}", n, None) for n in sizes] + [(f"{paced_tokens}@{pace:g}/s", paced_tokens, pace)]
+            runs = [(f"{n}", n, None) for n in sizes] + [
+                (f"{paced_tokens}@{pace:g}/s", paced_tokens, pace)
+            ]
             for label, tokens, run_pace in runs:
                 text = reply_text(tokens)
                 emulator.pace = run_pace
@@ -65,10 +75,14 @@ def measure(sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, 
                     emulator.script({"content": [{"type": "text", "text": text}]})
                     run = kernel.run(cells[name], timeout=600)
                     results[name][label] = _summary(run, text)
-                    if name == "naive":  # one update per delta: the count proves nothing was dropped
+                    if (
+                        name == "naive"
+                    ):  # one update per delta: the count proves nothing was dropped
                         from claude_magic.core.messages import split_tokens
 
-                        updates = sum(1 for m in run.messages if m.msg_type == "update_display_data")
+                        updates = sum(
+                            1 for m in run.messages if m.msg_type == "update_display_data"
+                        )
                         results[name][label]["updates_expected"] = len(split_tokens(text))
                         results[name][label]["updates_received"] = updates
             emulator.pace = None
@@ -76,9 +90,15 @@ def measure(sizes: tuple[int, ...] = (1000, 5000, 20_000), pace: float = 100.0, 
             for kernel in kernels.values():
                 kernel.stop()
     largest = str(max(sizes))
-    growth = {f"{a}->{b}": round(results["claude"][str(b)]["iopub_bytes"] / results["claude"][str(a)]["iopub_bytes"]
-                                 / (b / a), 3)
-              for a, b in zip(sizes, sizes[1:], strict=False)}
+    growth = {
+        f"{a}->{b}": round(
+            results["claude"][str(b)]["iopub_bytes"]
+            / results["claude"][str(a)]["iopub_bytes"]
+            / (b / a),
+            3,
+        )
+        for a, b in zip(sizes, sizes[1:], strict=False)
+    }
     return {
         "claude": results["claude"],
         "naive": results["naive"],
@@ -98,16 +118,22 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     result = measure(tuple(args.sizes), args.pace, args.paced_tokens)
-    print(f"{'reply':>12} {'text B':>8} | {'claude B':>10} {'ratio':>6} {'msgs':>5} | {'naive B':>12} {'ratio':>8} {'msgs':>6}")
+    print(
+        f"{'reply':>12} {'text B':>8} | {'claude B':>10} {'ratio':>6} {'msgs':>5} | {'naive B':>12} {'ratio':>8} {'msgs':>6}"
+    )
     for label, claude in result["claude"].items():
         naive = result["naive"][label]
-        print(f"{label:>12} {claude['reply_bytes']:>8,} | {claude['iopub_bytes']:>10,} {claude['ratio']:>6} "
-              f"{claude['messages']:>5} | {naive['iopub_bytes']:>12,} {naive['ratio']:>8} {naive['messages']:>6}")
+        print(
+            f"{label:>12} {claude['reply_bytes']:>8,} | {claude['iopub_bytes']:>10,} {claude['ratio']:>6} "
+            f"{claude['messages']:>5} | {naive['iopub_bytes']:>12,} {naive['ratio']:>8} {naive['messages']:>6}"
+        )
     largest = str(max(args.sizes))
     print(f"claude-magic at {largest} tokens, by type:")
     for kind, row in result["claude"][largest]["by_type"].items():
         print(f"  {kind:32} {row['messages']:>5} msgs {row['bytes']:>10,} B")
-    print(f"final bundle: {result['claude'][largest]['final_bundle_bytes']}; took {time.monotonic() - started:.0f} s")
+    print(
+        f"final bundle: {result['claude'][largest]['final_bundle_bytes']}; took {time.monotonic() - started:.0f} s"
+    )
     print(json.dumps(result))
 
 

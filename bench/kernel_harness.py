@@ -35,11 +35,20 @@ def bytecode_env(env: dict[str, str]) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = PYCACHE
     if os.environ.get(KERNEL_PATH_ENV):  # e.g. an older copy of the package, to compare
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ[KERNEL_PATH_ENV], env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (os.environ[KERNEL_PATH_ENV], env.get("PYTHONPATH")) if p
+        )
     return env
 
 
-UPDATE_TYPES = ("display_data", "update_display_data", "comm_msg", "stream", "execute_result", "clear_output")
+UPDATE_TYPES = (
+    "display_data",
+    "update_display_data",
+    "comm_msg",
+    "stream",
+    "execute_result",
+    "clear_output",
+)
 
 
 @dataclass
@@ -76,7 +85,9 @@ class CellRun:
 
     def by_type(self) -> dict[str, dict[str, int]]:
         """Messages and bytes per message type (comm_msg split by the widget state key)."""
-        table: dict[str, dict[str, int]] = collections.defaultdict(lambda: {"messages": 0, "bytes": 0})
+        table: dict[str, dict[str, int]] = collections.defaultdict(
+            lambda: {"messages": 0, "bytes": 0}
+        )
         for m in self.messages:
             row = table[_kind(m.msg)]
             row["messages"] += 1
@@ -88,12 +99,21 @@ class CellRun:
         binary buffers (the delta view's finished blocks) are inflated and added."""
         import json
 
-        return [(m.time, json.dumps(m.msg["content"], ensure_ascii=False) + _inflated(m.msg.get("buffers")))
-                for m in self.messages if m.msg_type in kinds]
+        return [
+            (
+                m.time,
+                json.dumps(m.msg["content"], ensure_ascii=False) + _inflated(m.msg.get("buffers")),
+            )
+            for m in self.messages
+            if m.msg_type in kinds
+        ]
 
     def stdout(self) -> str:
-        return "".join(m.msg["content"].get("text", "") for m in self.messages
-                       if m.msg_type == "stream" and m.msg["content"].get("name") == "stdout")
+        return "".join(
+            m.msg["content"].get("text", "")
+            for m in self.messages
+            if m.msg_type == "stream" and m.msg["content"].get("name") == "stdout"
+        )
 
 
 def _inflated(buffers: Any) -> str:
@@ -119,13 +139,22 @@ def _kind(msg: dict[str, Any]) -> str:
 class BenchKernel:
     """A python3 ipykernel with claude-magic's emulator environment."""
 
-    def __init__(self, endpoint_url: str | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, endpoint_url: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
         env = dict(os.environ)
         if endpoint_url:
             env["CLAUDE_MAGIC_ENDPOINT_URL"] = endpoint_url
-        env.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            }
+        )
         env.pop("CLAUDE_MAGIC_OFFLINE", None)
         # as in JupyterLab, where the page loads the delta widget (a kernel with no
         # page would otherwise fall back to the ipywidgets view after its first answer)
@@ -237,7 +266,7 @@ def run_kernel_side_send_log() -> str:
     """Code that, run in a kernel, logs every message the kernel serializes:
     (monotonic time, msg_type, parent msg_id, wire bytes, content bytes, msg_id) in
     `_bench_sent`; the content frame is kept only with `_bench_keep_content = True`."""
-    return '''
+    return """
 import time as _bench_time
 _bench_sent = []
 _bench_keep_content = False
@@ -253,4 +282,4 @@ def _bench_install():
         return frames
     session.serialize = serialize
 _bench_install()
-'''
+"""

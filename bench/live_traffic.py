@@ -38,8 +38,15 @@ from workload import (
 FRAMING_BYTES = 150
 TARGET_LIVE_RATIO = 2.0
 TARGET_BUNDLE_RATIO = 4.0
-LIVE_TYPES = ("display_data", "update_display_data", "comm_open", "comm_msg", "comm_close", "stream",
-              "clear_output")
+LIVE_TYPES = (
+    "display_data",
+    "update_display_data",
+    "comm_open",
+    "comm_msg",
+    "comm_close",
+    "stream",
+    "clear_output",
+)
 DEFAULT_RUNS = ((10.0, 1000), (50.0, 2000), (200.0, 2000))
 
 
@@ -83,7 +90,11 @@ def _one_pace(pace: float, tokens: int, results: dict) -> None:
     from claude_magic.emulator import Emulator
 
     cells = {"claude": claude_cell(), "print": print_cell(), "naive": naive_cell()}
-    setup = {"claude": "%load_ext claude_magic", "print": PRINT_LOOP_SOURCE, "naive": NAIVE_MAGIC_SOURCE}
+    setup = {
+        "claude": "%load_ext claude_magic",
+        "print": PRINT_LOOP_SOURCE,
+        "naive": NAIVE_MAGIC_SOURCE,
+    }
     text = reply_text(tokens, variant=int(pace) % 10)
     with Emulator() as emulator:
         kernels: dict[str, BenchKernel] = {}
@@ -110,13 +121,18 @@ def _one_pace(pace: float, tokens: int, results: dict) -> None:
             for kernel in kernels.values():
                 kernel.stop()
     for name in cells:
-        results[name][f"{pace:g}"] = {"tokens": tokens, **summary(done[name], text, name == "claude")}
+        results[name][f"{pace:g}"] = {
+            "tokens": tokens,
+            **summary(done[name], text, name == "claude"),
+        }
 
 
 def measure(runs: tuple[tuple[float, int], ...] = DEFAULT_RUNS) -> dict:
     """Every pace at once (an emulator and three kernels each): the slowest sets the time."""
     results: dict[str, dict] = {"claude": {}, "print": {}, "naive": {}}
-    threads = [threading.Thread(target=_one_pace, args=(pace, tokens, results)) for pace, tokens in runs]
+    threads = [
+        threading.Thread(target=_one_pace, args=(pace, tokens, results)) for pace, tokens in runs
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -143,13 +159,17 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     result = measure(tuple(zip(args.paces, args.tokens, strict=True)))
-    print(f"{'pace':>6} {'tokens':>6} {'answer B':>9} | {'claude live B':>13} {'msgs':>5} {'ratio':>6} "
-          f"{'raw':>6} {'bundle':>6} {'max/s':>5} | {'print':>7} {'ratio':>6} | {'naive':>9} {'ratio':>7}")
+    print(
+        f"{'pace':>6} {'tokens':>6} {'answer B':>9} | {'claude live B':>13} {'msgs':>5} {'ratio':>6} "
+        f"{'raw':>6} {'bundle':>6} {'max/s':>5} | {'print':>7} {'ratio':>6} | {'naive':>9} {'ratio':>7}"
+    )
     for label, c in result["claude"].items():
         p, n = result["print"][label], result["naive"][label]
-        print(f"{label:>6} {c['tokens']:>6} {c['answer_bytes']:>9,} | {c['live_bytes']:>13,} {c['live_messages']:>5} "
-              f"{c['live_ratio']:>6} {c['live_raw_ratio']:>6} {c['bundle_ratio']:>6} {c['max_messages_per_s']:>5} | "
-              f"{p['live_bytes']:>7,} {p['live_ratio']:>6} | {n['live_bytes']:>9,} {n['live_ratio']:>7}")
+        print(
+            f"{label:>6} {c['tokens']:>6} {c['answer_bytes']:>9,} | {c['live_bytes']:>13,} {c['live_messages']:>5} "
+            f"{c['live_ratio']:>6} {c['live_raw_ratio']:>6} {c['bundle_ratio']:>6} {c['max_messages_per_s']:>5} | "
+            f"{p['live_bytes']:>7,} {p['live_ratio']:>6} | {n['live_bytes']:>9,} {n['live_ratio']:>7}"
+        )
     print(f"took {time.monotonic() - started:.0f} s")
     print(json.dumps(result))
 

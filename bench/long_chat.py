@@ -23,8 +23,11 @@ from typing import Any
 
 WINDOW = 200_000
 BENCH_MODEL_ID = "anthropic.claude-sonnet-4-6-bench-200k"
-TOOL = {"name": "run_step", "description": "Runs one analysis step of the notebook and returns its output.",
-        "input_schema": {"type": "object", "properties": {"step": {"type": "integer"}}}}
+TOOL = {
+    "name": "run_step",
+    "description": "Runs one analysis step of the notebook and returns its output.",
+    "input_schema": {"type": "object", "properties": {"step": {"type": "integer"}}},
+}
 
 
 def _words(tokens: int, seed: int) -> str:
@@ -53,13 +56,22 @@ def bench_model() -> Any:
     from claude_magic.models import catalog
 
     base = catalog.resolve("sonnet-4.6").model
-    return dataclasses.replace(base, id=BENCH_MODEL_ID, name="Claude Sonnet 4.6 (200k window)",
-                               api_model="claude-sonnet-4-6-bench-200k", context_window=WINDOW,
-                               on_demand=True, profiles=(), aliases=(), known=False)
+    return dataclasses.replace(
+        base,
+        id=BENCH_MODEL_ID,
+        name="Claude Sonnet 4.6 (200k window)",
+        api_model="claude-sonnet-4-6-bench-200k",
+        context_window=WINDOW,
+        on_demand=True,
+        profiles=(),
+        aliases=(),
+        known=False,
+    )
 
 
-def run_chat(url: str, model: Any, turns: int, result_tokens: int, managed: bool,
-             prompt_tokens: int = 800) -> dict[str, Any]:
+def run_chat(
+    url: str, model: Any, turns: int, result_tokens: int, managed: bool, prompt_tokens: int = 800
+) -> dict[str, Any]:
     """One arm: the chat's input tokens and cost, requests, what Bedrock did."""
     from claude_magic.bedrock.client import BedrockClient
     from claude_magic.bedrock.exchange import Exchange
@@ -74,16 +86,31 @@ def run_chat(url: str, model: Any, turns: int, result_tokens: int, managed: bool
     settings = ClientSettings(endpoint_url=url, region="us-east-1", max_attempts=1)
     client = BedrockClient(settings)
     policy = ContextPolicy(clear_at=100_000, compaction=True) if managed else ContextPolicy()
-    spec = RequestSpec(resolved=Resolved(model.id, model), max_tokens=1024, region="us-east-1", tools=[TOOL],
-                       stream=False, cache_ttl="5m", context=policy)
+    spec = RequestSpec(
+        resolved=Resolved(model.id, model),
+        max_tokens=1024,
+        region="us-east-1",
+        tools=[TOOL],
+        stream=False,
+        cache_ttl="5m",
+        context=policy,
+    )
     conversation = Conversation()
     view = _QuietView()
     used, cost, requests, compactions, cleared = Usage(), 0.0, 0, 0, 0
     for n in range(turns):
-        turn = conversation.new_turn([text_block(f"Step {n}, with the cells above as context: {_words(prompt_tokens, n)}. "
-                                      f"Use run_step for step {n}.")],
-                                     model_id=model.id)
-        exchange = Exchange(client, spec, view, fit=lambda wire, turn=turn: conversation.fit_request(wire, turn)[0])
+        turn = conversation.new_turn(
+            [
+                text_block(
+                    f"Step {n}, with the cells above as context: {_words(prompt_tokens, n)}. "
+                    f"Use run_step for step {n}."
+                )
+            ],
+            model_id=model.id,
+        )
+        exchange = Exchange(
+            client, spec, view, fit=lambda wire, turn=turn: conversation.fit_request(wire, turn)[0]
+        )
         messages = conversation.messages(pending=turn)
         replies, steps = [], []
         while True:
@@ -93,11 +120,16 @@ def run_chat(url: str, model: Any, turns: int, result_tokens: int, managed: bool
             requests += 1
             if not reply.tool_uses:
                 break
-            results = [tool_result_block(use["id"], f"Output of step {n}:\n{_words(result_tokens, n + 7)}")
-                       for use in reply.tool_uses]
+            results = [
+                tool_result_block(use["id"], f"Output of step {n}:\n{_words(result_tokens, n + 7)}")
+                for use in reply.tool_uses
+            ]
             steps.append(Message(role="user", content=results))
-            messages = [*messages, {"role": "assistant", "content": reply.content},
-                        {"role": "user", "content": results}]
+            messages = [
+                *messages,
+                {"role": "assistant", "content": reply.content},
+                {"role": "user", "content": results},
+            ]
         turn.complete(steps)
         conversation.add(turn)
         for reply in replies:
@@ -109,12 +141,18 @@ def run_chat(url: str, model: Any, turns: int, result_tokens: int, managed: bool
     client.close()
     read = used.input_tokens + used.cache_read_input_tokens + used.cache_creation_input_tokens
     input_cost = cost - model.cost(0, used.output_tokens)
-    return {"input_tokens": read, "uncached_input_tokens": used.input_tokens,
-            "cache_read_tokens": used.cache_read_input_tokens, "cache_write_tokens": used.cache_creation_input_tokens,
-            "input_usd": round(input_cost, 4), "requests": requests, "compactions": compactions,
-            "requests_with_cleared_results": cleared,
-            "trimming_notices": sum("leaves out" in notice for notice in view.notices),
-            "chat_tokens": chat_tokens(conversation)}
+    return {
+        "input_tokens": read,
+        "uncached_input_tokens": used.input_tokens,
+        "cache_read_tokens": used.cache_read_input_tokens,
+        "cache_write_tokens": used.cache_creation_input_tokens,
+        "input_usd": round(input_cost, 4),
+        "requests": requests,
+        "compactions": compactions,
+        "requests_with_cleared_results": cleared,
+        "trimming_notices": sum("leaves out" in notice for notice in view.notices),
+        "chat_tokens": chat_tokens(conversation),
+    }
 
 
 def chat_tokens(conversation: Any) -> int:
@@ -134,10 +172,17 @@ def measure(turns: int = 200, result_tokens: int = 2000) -> dict[str, Any]:
         emulator.reset()
         emulator.add_model(model)
         managed = run_chat(emulator.url, model, turns, result_tokens, managed=True)
-    return {"bench": "long_chat", "model": model.name, "turns": turns, "result_tokens": result_tokens,
-            "window": WINDOW, "trimmed": trimmed, "managed": managed,
-            "input_cost_ratio": round(managed["input_usd"] / trimmed["input_usd"], 4),
-            "input_token_ratio": round(managed["input_tokens"] / trimmed["input_tokens"], 4)}
+    return {
+        "bench": "long_chat",
+        "model": model.name,
+        "turns": turns,
+        "result_tokens": result_tokens,
+        "window": WINDOW,
+        "trimmed": trimmed,
+        "managed": managed,
+        "input_cost_ratio": round(managed["input_usd"] / trimmed["input_usd"], 4),
+        "input_token_ratio": round(managed["input_tokens"] / trimmed["input_tokens"], 4),
+    }
 
 
 def main() -> None:
@@ -148,13 +193,17 @@ def main() -> None:
     r = measure(args.turns, args.result_tokens)
     for arm in ("trimmed", "managed"):
         a = r[arm]
-        print(f"{arm:8}: {a['input_tokens']:>12,} input tokens ({a['cache_read_tokens']:,} read from cache, "
-              f"{a['cache_write_tokens']:,} written), ${a['input_usd']:.2f} input, {a['requests']} requests, "
-              f"{a['compactions']} compactions, {a['requests_with_cleared_results']} requests with cleared results, "
-              f"{a['trimming_notices']} trimmed")
-    print(f"{r['model']}, {r['turns']} turns, {r['result_tokens']}-token tool results: context editing + "
-          f"compaction ÷ trimming: input cost {r['input_cost_ratio']:.3f}x (target <= 0.5x), "
-          f"input tokens {r['input_token_ratio']:.3f}x")
+        print(
+            f"{arm:8}: {a['input_tokens']:>12,} input tokens ({a['cache_read_tokens']:,} read from cache, "
+            f"{a['cache_write_tokens']:,} written), ${a['input_usd']:.2f} input, {a['requests']} requests, "
+            f"{a['compactions']} compactions, {a['requests_with_cleared_results']} requests with cleared results, "
+            f"{a['trimming_notices']} trimmed"
+        )
+    print(
+        f"{r['model']}, {r['turns']} turns, {r['result_tokens']}-token tool results: context editing + "
+        f"compaction ÷ trimming: input cost {r['input_cost_ratio']:.3f}x (target <= 0.5x), "
+        f"input tokens {r['input_token_ratio']:.3f}x"
+    )
     print(json.dumps(r))
 
 

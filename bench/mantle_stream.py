@@ -111,11 +111,17 @@ def main() -> None:
     started = time.monotonic()
     result = measure(args.runs, args.tokens)
     m = result["median_s"]
-    print(f"bare AnthropicBedrockMantle stream loop (in kernel): median {m['m']:.3f} s; "
-          f"%%claude over mantle end to end: {m['M']:.3f} s")
-    print(f"bare boto3 InvokeModel stream loop: {m['a']:.3f} s; %%claude over InvokeModel: {m['A']:.3f} s")
-    print(f"mantle ratio {result['mantle_overhead_ratio']} (target <= {TARGET_RATIO}); InvokeModel ratio "
-          f"{result['invoke_overhead_ratio']}; took {time.monotonic() - started:.0f} s")
+    print(
+        f"bare AnthropicBedrockMantle stream loop (in kernel): median {m['m']:.3f} s; "
+        f"%%claude over mantle end to end: {m['M']:.3f} s"
+    )
+    print(
+        f"bare boto3 InvokeModel stream loop: {m['a']:.3f} s; %%claude over InvokeModel: {m['A']:.3f} s"
+    )
+    print(
+        f"mantle ratio {result['mantle_overhead_ratio']} (target <= {TARGET_RATIO}); InvokeModel ratio "
+        f"{result['invoke_overhead_ratio']}; took {time.monotonic() - started:.0f} s"
+    )
     print(json.dumps(result))
 
 

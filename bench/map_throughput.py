@@ -33,8 +33,13 @@ CONCURRENCY = 16
 
 def start_emulator(*args: str) -> tuple[subprocess.Popen, str, str | None]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "claude_magic.emulator", "--quiet", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "claude_magic.emulator", "--quiet", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     url = re.search(r"http://[\d.]+:\d+", process.stdout.readline()).group(0)
     s3 = None
     if "--with-s3" in args:
@@ -43,8 +48,12 @@ def start_emulator(*args: str) -> tuple[subprocess.Popen, str, str | None]:
 
 
 def admin(url: str, route: str, payload: object, method: str = "POST") -> None:
-    request = urllib.request.Request(url + "/_emulator/" + route, data=json.dumps(payload).encode(), method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + "/_emulator/" + route,
+        data=json.dumps(payload).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(request, timeout=10).read()
 
 
@@ -54,8 +63,13 @@ def requests_log(url: str) -> list[dict]:
 
 
 def use(url: str, cache_dir: str) -> None:
-    os.environ.update(CLAUDE_MAGIC_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_DEFAULT_REGION="us-east-1", CLAUDE_MAGIC_CACHE_DIR=cache_dir)
+    os.environ.update(
+        CLAUDE_MAGIC_ENDPOINT_URL=url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        CLAUDE_MAGIC_CACHE_DIR=cache_dir,
+    )
 
 
 def prompts(n: int, tag: str) -> list[str]:
@@ -80,16 +94,28 @@ def paced_figures(url: str, rows: int, naive_rows: int, adaptive_rows: int = 300
 
     ideal = rows * single_s / CONCURRENCY
     began = time.perf_counter()
-    result = claude_magic.map(prompts(rows, "map"), model=MODEL, max_tokens=ANSWER_TOKENS,
-                              concurrency=CONCURRENCY, progress=False, cache=False)
+    result = claude_magic.map(
+        prompts(rows, "map"),
+        model=MODEL,
+        max_tokens=ANSWER_TOKENS,
+        concurrency=CONCURRENCY,
+        progress=False,
+        cache=False,
+    )
     wall = time.perf_counter() - began
     assert result.failed == 0, result.summary()
 
     admin(url, "requests", None, method="DELETE")
     admin(url, "faults", {"type": "throttle", "times": 100_000, "rate": 0.05})
     began = time.perf_counter()
-    throttled = claude_magic.map(prompts(rows, "throttled"), model=MODEL, max_tokens=ANSWER_TOKENS,
-                                 concurrency=CONCURRENCY, progress=False, cache=False)
+    throttled = claude_magic.map(
+        prompts(rows, "throttled"),
+        model=MODEL,
+        max_tokens=ANSWER_TOKENS,
+        concurrency=CONCURRENCY,
+        progress=False,
+        cache=False,
+    )
     throttled_wall = time.perf_counter() - began
     admin(url, "faults", None, method="DELETE")
     statuses = [r["status"] for r in requests_log(url)]
@@ -101,20 +127,34 @@ def paced_figures(url: str, rows: int, naive_rows: int, adaptive_rows: int = 300
     for mode in ("standard", "adaptive"):
         admin(url, "faults", {"type": "throttle", "times": 100_000, "rate": 0.05})
         began = time.perf_counter()
-        claude_magic.map(prompts(small, f"mode-{mode}"), model=MODEL, max_tokens=ANSWER_TOKENS,
-                         concurrency=CONCURRENCY, progress=False, cache=False, retry_mode=mode)
+        claude_magic.map(
+            prompts(small, f"mode-{mode}"),
+            model=MODEL,
+            max_tokens=ANSWER_TOKENS,
+            concurrency=CONCURRENCY,
+            progress=False,
+            cache=False,
+            retry_mode=mode,
+        )
         times[mode] = time.perf_counter() - began
         admin(url, "faults", None, method="DELETE")
     admin(url, "config", {"pace": None})
     return {
-        "rows": rows, "concurrency": CONCURRENCY, "pace_tokens_per_s": PACE,
+        "rows": rows,
+        "concurrency": CONCURRENCY,
+        "pace_tokens_per_s": PACE,
         "single_request_s": round(single_s, 3),
-        "ideal_s": round(ideal, 1), "map_s": round(wall, 1), "map_over_ideal": round(wall / ideal, 3),
-        "naive_rows_measured": naive_rows, "naive_s_per_row": round(naive_per_row, 3),
+        "ideal_s": round(ideal, 1),
+        "map_s": round(wall, 1),
+        "map_over_ideal": round(wall / ideal, 3),
+        "naive_rows_measured": naive_rows,
+        "naive_s_per_row": round(naive_per_row, 3),
         "naive_s_for_all_rows": round(naive_per_row * rows, 1),
         "naive_over_map": round(naive_per_row * rows / wall, 1),
-        "throttled_429s": statuses.count(429), "throttled_rows_lost": throttled.failed,
-        "throttled_map_s": round(throttled_wall, 1), "throttled_over_ideal": round(throttled_wall / ideal, 3),
+        "throttled_429s": statuses.count(429),
+        "throttled_rows_lost": throttled.failed,
+        "throttled_map_s": round(throttled_wall, 1),
+        "throttled_over_ideal": round(throttled_wall / ideal, 3),
         "retry_mode_rows": small,
         "throttled_standard_over_ideal": round(times["standard"] / small_ideal, 3),
         "throttled_adaptive_over_ideal": round(times["adaptive"] / small_ideal, 3),
@@ -128,8 +168,13 @@ def memory_figures(url: str, rows: int) -> dict:
     for n in (rows // 10, rows):
         tracemalloc.start()
         began = time.perf_counter()
-        result = claude_magic.map(prompts(n, f"memory{n}"), model=MODEL, max_tokens=ANSWER_TOKENS,
-                                  concurrency=CONCURRENCY, progress=False)
+        result = claude_magic.map(
+            prompts(n, f"memory{n}"),
+            model=MODEL,
+            max_tokens=ANSWER_TOKENS,
+            concurrency=CONCURRENCY,
+            progress=False,
+        )
         seconds = time.perf_counter() - began
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -153,7 +198,9 @@ def batch_figures(url: str, s3_url: str, records: int) -> dict:
     from claude_magic.notebook.config import DEFAULTS
 
     os.environ["AWS_ENDPOINT_URL_S3"] = s3_url
-    boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(Bucket="bench-batch")
+    boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(
+        Bucket="bench-batch"
+    )
     admin(url, "config", {"batch_step": 0.05})
     settings = settings_from_env(ClientSettings())
     spec = make_spec(DEFAULTS, "us-east-1", model=MODEL, max_tokens=ANSWER_TOKENS)
@@ -167,17 +214,34 @@ def batch_figures(url: str, s3_url: str, records: int) -> dict:
             marks.setdefault("ended", time.perf_counter())
 
     began = time.perf_counter()
-    prepared = prepare(spec, [user_content(p) for p in prompts(records, "batch")], cache,
-                       source=answer_source(settings, built_in_emulator=False))
-    map_batch(settings, spec, prepared, cache=cache, s3_uri="s3://bench-batch/jobs",
-              role_arn="arn:aws:iam::123456789012:role/bench", poll_interval=0.2, report=report)
+    prepared = prepare(
+        spec,
+        [user_content(p) for p in prompts(records, "batch")],
+        cache,
+        source=answer_source(settings, built_in_emulator=False),
+    )
+    map_batch(
+        settings,
+        spec,
+        prepared,
+        cache=cache,
+        s3_uri="s3://bench-batch/jobs",
+        role_arn="arn:aws:iam::123456789012:role/bench",
+        poll_interval=0.2,
+        report=report,
+    )
     finished = time.perf_counter()
     assert all(r is not None and r.error is None for r in prepared.replies)
     upload = marks["submitted"] - began
     collect = finished - marks["ended"]
-    return {"records": records, "prepare_upload_submit_s": round(upload, 2), "collect_s": round(collect, 2),
-            "client_s": round(upload + collect, 2), "client_ms_per_record": round((upload + collect) / records * 1000, 3),
-            "job_wait_s": round(marks["ended"] - marks["submitted"], 1)}
+    return {
+        "records": records,
+        "prepare_upload_submit_s": round(upload, 2),
+        "collect_s": round(collect, 2),
+        "client_s": round(upload + collect, 2),
+        "client_ms_per_record": round((upload + collect) / records * 1000, 3),
+        "job_wait_s": round(marks["ended"] - marks["submitted"], 1),
+    }
 
 
 def main() -> None:
@@ -188,22 +252,34 @@ def main() -> None:
     parser.add_argument("--batch-records", type=int, default=10_000)
     parser.add_argument("--skip-batch", action="store_true")
     args = parser.parse_args()
-    print(json.dumps(measure(args.rows, args.naive_rows, args.memory_rows,
-                             0 if args.skip_batch else args.batch_records)))
+    print(
+        json.dumps(
+            measure(
+                args.rows,
+                args.naive_rows,
+                args.memory_rows,
+                0 if args.skip_batch else args.batch_records,
+            )
+        )
+    )
 
 
-def measure(rows: int = 1000, naive_rows: int = 40, memory_rows: int = 10_000,
-            batch_records: int = 10_000) -> dict:
+def measure(
+    rows: int = 1000, naive_rows: int = 40, memory_rows: int = 10_000, batch_records: int = 10_000
+) -> dict:
     process, url, s3_url = start_emulator("--with-s3")
     results: dict = {}
     try:
         with tempfile.TemporaryDirectory() as cache_dir:
             use(url, cache_dir)
             results["paced"] = paced_figures(url, rows, naive_rows)
-            print(f"map of {rows} rows at concurrency {CONCURRENCY}: {results['paced']['map_s']} s, "
-                  f"{results['paced']['map_over_ideal']}x the ideal; naive loop "
-                  f"{results['paced']['naive_over_map']}x slower; with 5 % throttling "
-                  f"{results['paced']['throttled_rows_lost']} rows lost", file=sys.stderr)
+            print(
+                f"map of {rows} rows at concurrency {CONCURRENCY}: {results['paced']['map_s']} s, "
+                f"{results['paced']['map_over_ideal']}x the ideal; naive loop "
+                f"{results['paced']['naive_over_map']}x slower; with 5 % throttling "
+                f"{results['paced']['throttled_rows_lost']} rows lost",
+                file=sys.stderr,
+            )
             results["memory"] = memory_figures(url, memory_rows)
             print(f"memory: {results['memory']}", file=sys.stderr)
             if batch_records:

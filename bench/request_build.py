@@ -45,8 +45,10 @@ def png_b64(width: int, height: int, seed: int) -> str:
 
 def build(turns: int, image_turns: list[int], image: str) -> Conversation:
     conv = Conversation(system="You are a careful data analyst.")
-    answer = ("Here is what the data shows. " * 8 + "\n\n```python\nimport pandas as pd\n"
-              "df = pd.read_csv('data.csv')\nprint(df.describe())\n```\n\n") * 3
+    answer = (
+        "Here is what the data shows. " * 8 + "\n\n```python\nimport pandas as pd\n"
+        "df = pd.read_csv('data.csv')\nprint(df.describe())\n```\n\n"
+    ) * 3
     for n in range(turns):
         user = [text_block(f"Question {n}: what about the column 'value_{n}'? " * 4)]
         labels: list[str | None] = []
@@ -55,13 +57,22 @@ def build(turns: int, image_turns: list[int], image: str) -> Conversation:
             labels.append(f"cell {n}")
         turn = Turn(user, image_labels=labels, cell_id=f"cell-{n}", execution_count=n)
         if n % 25 == 0:  # a tool loop now and then
-            turn.complete([
-                Message(content=[text_block("Let me compute that."),
-                                 tool_use_block(f"toolu_{n}", "describe", {"column": f"value_{n}"})],
-                        usage=Usage(900, 40)),
-                Message(role="user", content=[tool_result_block(f"toolu_{n}", "count 100, mean 3.2")]),
-                Message(content=[text_block(answer)], usage=Usage(1000, 400)),
-            ])
+            turn.complete(
+                [
+                    Message(
+                        content=[
+                            text_block("Let me compute that."),
+                            tool_use_block(f"toolu_{n}", "describe", {"column": f"value_{n}"}),
+                        ],
+                        usage=Usage(900, 40),
+                    ),
+                    Message(
+                        role="user",
+                        content=[tool_result_block(f"toolu_{n}", "count 100, mean 3.2")],
+                    ),
+                    Message(content=[text_block(answer)], usage=Usage(1000, 400)),
+                ]
+            )
         else:
             turn.add_reply(Message(content=[text_block(answer)], usage=Usage(800, 350)))
         conv.add(turn)
@@ -80,8 +91,11 @@ def time_it(fn, repeat: int) -> list[float]:
 
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
-    return {"min_ms": round(ordered[0], 3), "median_ms": round(statistics.median(ordered), 3),
-            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 3)}
+    return {
+        "min_ms": round(ordered[0], 3),
+        "median_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 3),
+    }
 
 
 def main() -> None:
@@ -98,18 +112,42 @@ def main() -> None:
         "200 turns, 6 big images (> 20 MB, trims)": build(200, list(range(0, 200, 34)), big),
     }
     results = {}
-    print(f"{'scenario':44} {'omitted':>7} {'body MB':>8} {'build med':>10} {'build p95':>10} {'json.dumps med':>15}")
+    print(
+        f"{'scenario':44} {'omitted':>7} {'body MB':>8} {'build med':>10} {'build p95':>10} {'json.dumps med':>15}"
+    )
     for name, conv in scenarios.items():
         body, omitted = conv.request_body(pending, max_tokens=4096)
-        built = summary(time_it(lambda conv=conv: conv.request_body(pending, max_tokens=4096), args.repeat))
-        dumped = summary(time_it(lambda body=body: json.dumps(body, separators=(",", ":")), max(5, args.repeat // 5)))
+        built = summary(
+            time_it(lambda conv=conv: conv.request_body(pending, max_tokens=4096), args.repeat)
+        )
+        dumped = summary(
+            time_it(
+                lambda body=body: json.dumps(body, separators=(",", ":")), max(5, args.repeat // 5)
+            )
+        )
         size = len(json.dumps(body, separators=(",", ":"))) / 1e6
-        print(f"{name:44} {len(omitted):7d} {size:8.2f} {built['median_ms']:9.2f}ms {built['p95_ms']:9.2f}ms "
-              f"{dumped['median_ms']:14.2f}ms")
-        results[name] = {"omitted": len(omitted), "body_mb": round(size, 2), "build": built, "json_dumps": dumped}
+        print(
+            f"{name:44} {len(omitted):7d} {size:8.2f} {built['median_ms']:9.2f}ms {built['p95_ms']:9.2f}ms "
+            f"{dumped['median_ms']:14.2f}ms"
+        )
+        results[name] = {
+            "omitted": len(omitted),
+            "body_mb": round(size, 2),
+            "build": built,
+            "json_dumps": dumped,
+        }
     headline = results["200 turns, 20 images (fits)"]["build"]["median_ms"]
-    print(json.dumps({"bench": "request_build", "target_ms": TARGET_MS, "median_ms_200_turns_20_images": headline,
-                      "within_target": headline <= TARGET_MS, "scenarios": results}))
+    print(
+        json.dumps(
+            {
+                "bench": "request_build",
+                "target_ms": TARGET_MS,
+                "median_ms_200_turns_20_images": headline,
+                "within_target": headline <= TARGET_MS,
+                "scenarios": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

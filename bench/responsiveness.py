@@ -82,7 +82,8 @@ def measure(pace: float = 50.0, tokens: int = 300) -> dict:
         emulator.pace = None
         msg_id = run.messages[0].msg["parent_header"]["msg_id"]
         kernel_log = kernel.value(
-            f"[(t, k, c.decode('utf-8', 'replace'), i) for t, k, p, n, c, i in _bench_sent if p == {msg_id!r}]")
+            f"[(t, k, c.decode('utf-8', 'replace'), i) for t, k, p, n, c, i in _bench_sent if p == {msg_id!r}]"
+        )
     markers = _marker_send_times(sent)
     if len(markers) != tokens:
         raise RuntimeError(f"{len(markers)} markers were streamed, not {tokens}")
@@ -97,16 +98,26 @@ def measure(pace: float = 50.0, tokens: int = 300) -> dict:
     stream_end = max(when for when, _, _ in sent)
     kernel_streaming = [t for t, k, c, _ in kernel_log if k in UPDATE_TYPES and t <= stream_end]
     streaming_ids = {i for t, k, c, i in kernel_log if t <= stream_end}
-    streaming = [m.time for m in run.messages if m.msg_type in UPDATE_TYPES and m.msg["header"]["msg_id"] in streaming_ids]
+    streaming = [
+        m.time
+        for m in run.messages
+        if m.msg_type in UPDATE_TYPES and m.msg["header"]["msg_id"] in streaming_ids
+    ]
     all_updates = [m.time for m in run.messages if m.msg_type in UPDATE_TYPES]
     return {
         "pace_tokens_per_s": pace,
         "tokens": tokens,
         "markers_shown": len(client_ms),
-        "client_latency_ms": {"p50": round(statistics.median(client_ms), 1), "p95": round(percentile(client_ms, 95), 1),
-                              "max": round(max(client_ms), 1)},
-        "kernel_latency_ms": {"p50": round(statistics.median(kernel_ms), 1), "p95": round(percentile(kernel_ms, 95), 1),
-                              "max": round(max(kernel_ms), 1)},
+        "client_latency_ms": {
+            "p50": round(statistics.median(client_ms), 1),
+            "p95": round(percentile(client_ms, 95), 1),
+            "max": round(max(client_ms), 1),
+        },
+        "kernel_latency_ms": {
+            "p50": round(statistics.median(kernel_ms), 1),
+            "p95": round(percentile(kernel_ms, 95), 1),
+            "max": round(max(kernel_ms), 1),
+        },
         "p95_display_latency_ms": round(percentile(client_ms, 95), 1),
         "max_updates_per_s": max_in_window(streaming),
         "max_updates_per_s_kernel_side": max_in_window(kernel_streaming),
@@ -118,7 +129,10 @@ def measure(pace: float = 50.0, tokens: int = 300) -> dict:
         "cell_seconds": round(run.seconds, 2),
         "timeline": {  # for the plot: when each marker was sent and first shown (relative seconds)
             "sent": [round(markers[w] - first_token, 4) for w in sorted(markers)],
-            "shown": [round(client_seen[w] - first_token, 4) if w in client_seen else None for w in sorted(markers)],
+            "shown": [
+                round(client_seen[w] - first_token, 4) if w in client_seen else None
+                for w in sorted(markers)
+            ],
         },
         "targets": {"p95_ms": TARGET_P95_MS, "updates_per_s": TARGET_UPDATES_PER_S},
     }
@@ -131,11 +145,15 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     result = measure(args.pace, args.tokens)
-    print(f"{result['tokens']} tokens at {result['pace_tokens_per_s']:g}/s: latency to the first IOPub message "
-          f"showing each token, client side {result['client_latency_ms']}, kernel side {result['kernel_latency_ms']}")
-    print(f"display messages: at most {result['max_updates_per_s']} in any second while streaming "
-          f"(kernel side {result['max_updates_per_s_kernel_side']}; {result['max_updates_per_s_whole_cell']} "
-          f"with the {result['finish_messages']} messages of the finish); {result['by_type']}")
+    print(
+        f"{result['tokens']} tokens at {result['pace_tokens_per_s']:g}/s: latency to the first IOPub message "
+        f"showing each token, client side {result['client_latency_ms']}, kernel side {result['kernel_latency_ms']}"
+    )
+    print(
+        f"display messages: at most {result['max_updates_per_s']} in any second while streaming "
+        f"(kernel side {result['max_updates_per_s_kernel_side']}; {result['max_updates_per_s_whole_cell']} "
+        f"with the {result['finish_messages']} messages of the finish); {result['by_type']}"
+    )
     print(f"took {time.monotonic() - started:.0f} s")
     result.pop("timeline")
     print(json.dumps(result))

@@ -31,7 +31,7 @@ from workload import PROMPT, claude_cell, model_id
 TARGET_LOAD_EXT_MS = 300.0
 TARGET_FIRST_CLAUDE_MS = 50.0
 
-PLAIN_IPYTHON = r'''
+PLAIN_IPYTHON = r"""
 import json, time
 started = time.perf_counter()
 from IPython.core.interactiveshell import InteractiveShell
@@ -41,7 +41,7 @@ shell.run_line_magic("load_ext", "claude_magic")
 loaded = time.perf_counter()
 print(json.dumps({"shell_s": shell_ready - started, "load_ext_s": loaded - shell_ready,
                   "has_magic": "claude" in shell.magics_manager.magics["cell"]}))
-'''
+"""
 
 BARE_CLIENT = """
 import json as _j, os as _os
@@ -86,14 +86,18 @@ def measure(runs: int = 3) -> dict:
                 load_ms.append(kernel.run("%load_ext claude_magic").seconds * 1000)
                 claude_first.append(_to_request(emulator, kernel, claude_cell()) * 1000)
                 claude_warm.append(_to_request(emulator, kernel, claude_cell()) * 1000)
-            with BenchKernel(emulator.url) as kernel:  # load_ext, a user's pause, the first %%claude
+            with BenchKernel(
+                emulator.url
+            ) as kernel:  # load_ext, a user's pause, the first %%claude
                 kernel.run("%load_ext claude_magic")
                 time.sleep(PAUSE_S)
                 claude_first_after_pause.append(_to_request(emulator, kernel, claude_cell()) * 1000)
             with BenchKernel(emulator.url) as kernel:  # the same, ipywidgets imported beforehand
                 kernel.run("%load_ext claude_magic")
                 kernel.run("import ipywidgets")
-                claude_first_widgets_loaded.append(_to_request(emulator, kernel, claude_cell()) * 1000)
+                claude_first_widgets_loaded.append(
+                    _to_request(emulator, kernel, claude_cell()) * 1000
+                )
             with BenchKernel(emulator.url) as kernel:  # an empty first cell, then bare boto3
                 empty_ms.append(kernel.run("").seconds * 1000)
                 bare_first.append(_to_request(emulator, kernel, BARE_CLIENT + request) * 1000)
@@ -101,8 +105,14 @@ def measure(runs: int = 3) -> dict:
     plain = []
     env = bytecode_env(dict(os.environ))
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", PLAIN_IPYTHON], capture_output=True, text=True, timeout=120,
-                             check=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", PLAIN_IPYTHON],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            env=env,
+        )
         plain.append(json.loads(out.stdout.strip().splitlines()[-1]))
     med = statistics.median
     return {
@@ -115,13 +125,22 @@ def measure(runs: int = 3) -> dict:
         "first_claude_to_request_ms": round(med(claude_first), 1),
         "first_bare_boto3_to_request_ms": round(med(bare_first), 1),
         "first_claude_overhead_ms": round(med(claude_first) - med(bare_first), 1),
-        "first_claude_after_pause_overhead_ms": round(med(claude_first_after_pause) - med(bare_first), 1),
-        "first_claude_to_request_ipywidgets_imported_ms": round(med(claude_first_widgets_loaded), 1),
-        "first_claude_overhead_ipywidgets_imported_ms": round(med(claude_first_widgets_loaded) - med(bare_first), 1),
+        "first_claude_after_pause_overhead_ms": round(
+            med(claude_first_after_pause) - med(bare_first), 1
+        ),
+        "first_claude_to_request_ipywidgets_imported_ms": round(
+            med(claude_first_widgets_loaded), 1
+        ),
+        "first_claude_overhead_ipywidgets_imported_ms": round(
+            med(claude_first_widgets_loaded) - med(bare_first), 1
+        ),
         "warm_claude_to_request_ms": round(med(claude_warm), 1),
         "warm_bare_boto3_to_request_ms": round(med(bare_warm), 1),
         "warm_claude_overhead_ms": round(med(claude_warm) - med(bare_warm), 1),
-        "targets": {"load_ext_ms": TARGET_LOAD_EXT_MS, "first_claude_overhead_ms": TARGET_FIRST_CLAUDE_MS},
+        "targets": {
+            "load_ext_ms": TARGET_LOAD_EXT_MS,
+            "first_claude_overhead_ms": TARGET_FIRST_CLAUDE_MS,
+        },
     }
 
 
@@ -130,12 +149,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     started = time.monotonic()
     result = measure(parser.parse_args().runs)
-    print(f"%load_ext claude_magic in a fresh kernel: {result['load_ext_ms']} ms end to end "
-          f"(an empty first cell: {result['empty_first_cell_ms']} ms); in plain IPython: "
-          f"{result['load_ext_plain_ipython_ms']} ms")
-    print(f"first %%claude to request: {result['first_claude_to_request_ms']} ms vs bare boto3 "
-          f"{result['first_bare_boto3_to_request_ms']} ms -> overhead {result['first_claude_overhead_ms']} ms; "
-          f"warm: {result['warm_claude_overhead_ms']} ms; took {time.monotonic() - started:.0f} s")
+    print(
+        f"%load_ext claude_magic in a fresh kernel: {result['load_ext_ms']} ms end to end "
+        f"(an empty first cell: {result['empty_first_cell_ms']} ms); in plain IPython: "
+        f"{result['load_ext_plain_ipython_ms']} ms"
+    )
+    print(
+        f"first %%claude to request: {result['first_claude_to_request_ms']} ms vs bare boto3 "
+        f"{result['first_bare_boto3_to_request_ms']} ms -> overhead {result['first_claude_overhead_ms']} ms; "
+        f"warm: {result['warm_claude_overhead_ms']} ms; took {time.monotonic() - started:.0f} s"
+    )
     print(json.dumps(result))
 
 

@@ -36,7 +36,7 @@ from workload import BARE_LOOP_SOURCE, CLIENT_LOOP_SOURCE, claude_cell, model_id
 TARGET_RATIO = 1.15
 TARGET_EMULATOR_RATE = 40_000
 
-RAW_READER = r'''
+RAW_READER = r"""
 import http.client, json, sys, time
 host, port, path, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64000,
@@ -54,7 +54,7 @@ for _ in range(runs):
         size += len(chunk)
     print(json.dumps({"seconds": time.perf_counter() - started, "bytes": size, "status": response.status}))
     connection.close()
-'''
+"""
 
 
 def emulator_rate(emulator, tokens: int = 20_000, runs: int = 3) -> dict:
@@ -68,14 +68,23 @@ def emulator_rate(emulator, tokens: int = 20_000, runs: int = 3) -> dict:
     for _ in range(runs):
         emulator.script({"content": [{"type": "text", "text": text}]})
     path = f"/model/{quote(model_id(), safe='')}/invoke-with-response-stream"
-    out = subprocess.run([sys.executable, "-c", RAW_READER, emulator.host, str(emulator.port), path, str(runs)],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", RAW_READER, emulator.host, str(emulator.port), path, str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     results = [json.loads(line) for line in out.stdout.splitlines()]
     if any(r["status"] != 200 for r in results):
         raise RuntimeError(f"the emulator refused the raw stream: {results}")
     rates = [deltas / r["seconds"] for r in results]
-    return {"deltas": deltas, "deltas_per_s_best": round(max(rates)), "deltas_per_s_median": round(statistics.median(rates)),
-            "frame_bytes": results[0]["bytes"]}
+    return {
+        "deltas": deltas,
+        "deltas_per_s_best": round(max(rates)),
+        "deltas_per_s_median": round(statistics.median(rates)),
+        "frame_bytes": results[0]["bytes"],
+    }
 
 
 # Runs in the kernel: time the parts of a %%claude run with perf_counter wrappers.
@@ -156,9 +165,16 @@ def profile_parts(tokens: int = 20_000, runs: int = 3) -> dict:
         emulator.script({"content": [{"type": "text", "text": reply_text(tokens, 8)}]})
         tree = kernel.value(
             "(lambda p: (p.start(), get_ipython().run_cell_magic('claude', '--no-history', 'x'), p.stop(), "
-            "p.output_text(unicode=True, show_all=False))[-1])(__import__('pyinstrument').Profiler(interval=0.001))")
-    order = [line.split('"')[-2] for line in PROFILE_SOURCE.splitlines() if line.startswith(("_timed(", "_timed_iter("))]
-    table = {name: round(statistics.median(p.get(name, 0.0) for p in parts) * 1000, 1) for name in order}
+            "p.output_text(unicode=True, show_all=False))[-1])(__import__('pyinstrument').Profiler(interval=0.001))"
+        )
+    order = [
+        line.split('"')[-2]
+        for line in PROFILE_SOURCE.splitlines()
+        if line.startswith(("_timed(", "_timed_iter("))
+    ]
+    table = {
+        name: round(statistics.median(p.get(name, 0.0) for p in parts) * 1000, 1) for name in order
+    }
     return {
         "runs": [round(t * 1000, 1) for t in totals],
         "claude_run_ms": round(statistics.median(totals) * 1000, 1),
@@ -216,20 +232,28 @@ def measure(runs: int = 7, tokens: int = 20_000) -> dict:
         "claude_cell_median_s": round(b, 4),
         # each %%claude run against the bare run just before it, then the median: a slow
         # phase of a shared machine slows both runs of a pair, so it cancels out
-        "overhead_ratio": round(statistics.median(y / x for x, y in zip(bare_in, claude_e2e, strict=True)), 3),
+        "overhead_ratio": round(
+            statistics.median(y / x for x, y in zip(bare_in, claude_e2e, strict=True)), 3
+        ),
         "overhead_ratio_of_medians": round(b / a, 3),
         "overhead_ratio_of_best": round(min(claude_e2e) / min(bare_in), 3),  # noise only adds time
         "overhead_ratio_vs_bare_cell": round(b / a_e2e, 3),
         # the same stream through claude-magic's client alone (c), and what the magic adds to it
         "client_loop_s": [round(x, 4) for x in client_in],
         "client_loop_median_s": round(c, 4),
-        "client_vs_bare_ratio": round(statistics.median(y / x for x, y in zip(bare_in, client_in, strict=True)), 3),
-        "magic_vs_client_ratio": round(statistics.median(y / x for x, y in zip(client_in, claude_e2e, strict=True)), 3),
+        "client_vs_bare_ratio": round(
+            statistics.median(y / x for x, y in zip(bare_in, client_in, strict=True)), 3
+        ),
+        "magic_vs_client_ratio": round(
+            statistics.median(y / x for x, y in zip(client_in, claude_e2e, strict=True)), 3
+        ),
         # the kernel's own CPU time per cell (all its threads), the same runs: what
         # %%claude costs the kernel, barely moved by other work on a shared machine
         "bare_cell_cpu_s": [round(x, 3) for x in bare_cpu],
         "claude_cell_cpu_s": [round(x, 3) for x in claude_cpu],
-        "cpu_overhead_ratio": round(statistics.median(claude_cpu) / max(statistics.median(bare_cpu), 1e-9), 3),
+        "cpu_overhead_ratio": round(
+            statistics.median(claude_cpu) / max(statistics.median(bare_cpu), 1e-9), 3
+        ),
         "bare_deltas_per_s": round(tokens / a),
         "emulator": rate,
         "target_ratio": TARGET_RATIO,
@@ -243,13 +267,21 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     result = measure(args.runs, args.tokens)
-    print(f"bare boto3 loop (in kernel): median {result['bare_loop_median_s']:.3f} s "
-          f"({result['bare_deltas_per_s']:,} deltas/s); as a cell end to end {result['bare_cell_median_s']:.3f} s")
-    print(f"the same loop through claude-magic's client: median {result['client_loop_median_s']:.3f} s")
-    print(f"%%claude cell end to end:    median {result['claude_cell_median_s']:.3f} s "
-          f"({result['magic_vs_client_ratio']} × claude-magic's client loop)")
-    print(f"ratio {result['overhead_ratio']} (target <= {TARGET_RATIO}); emulator alone "
-          f"{result['emulator']['deltas_per_s_median']:,} deltas/s; took {time.monotonic() - started:.0f} s")
+    print(
+        f"bare boto3 loop (in kernel): median {result['bare_loop_median_s']:.3f} s "
+        f"({result['bare_deltas_per_s']:,} deltas/s); as a cell end to end {result['bare_cell_median_s']:.3f} s"
+    )
+    print(
+        f"the same loop through claude-magic's client: median {result['client_loop_median_s']:.3f} s"
+    )
+    print(
+        f"%%claude cell end to end:    median {result['claude_cell_median_s']:.3f} s "
+        f"({result['magic_vs_client_ratio']} × claude-magic's client loop)"
+    )
+    print(
+        f"ratio {result['overhead_ratio']} (target <= {TARGET_RATIO}); emulator alone "
+        f"{result['emulator']['deltas_per_s_median']:,} deltas/s; took {time.monotonic() - started:.0f} s"
+    )
     print(f"kernel CPU time per cell, %%claude ÷ bare cell: {result['cpu_overhead_ratio']}")
     print(json.dumps(result))
 

@@ -29,7 +29,9 @@ def main(sizes: list[int], view: str = "deltas") -> None:
     try:
         client.wait_for_ready(timeout=120)
         run_cell(client, REPLY_SOURCE + FEED_SOURCE + f"\nVIEW = {view!r}")
-        print(f"{'tokens':>7} {'reply B':>9} {'IOPub B':>10} {'ratio':>6} {'msgs':>6}  by type (bytes)")
+        print(
+            f"{'tokens':>7} {'reply B':>9} {'IOPub B':>10} {'ratio':>6} {'msgs':>6}  by type (bytes)"
+        )
         for tokens in sizes:
             reply = synthetic_reply(tokens).encode()
             messages = run_cell(client, f"feed(synthetic_reply({tokens}), {STEP})")
@@ -38,7 +40,9 @@ def main(sizes: list[int], view: str = "deltas") -> None:
                 by_type[m["msg_type"]] += message_bytes(m)
             total = sum(by_type.values())
             detail = ", ".join(f"{k} {v:,}" for k, v in by_type.most_common())
-            print(f"{tokens:>7} {len(reply):>9,} {total:>10,} {total / len(reply):>6.1f} {len(messages):>6}  {detail}")
+            print(
+                f"{tokens:>7} {len(reply):>9,} {total:>10,} {total / len(reply):>6.1f} {len(messages):>6}  {detail}"
+            )
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -37,7 +37,9 @@ def reply_text(tokens: int, variant: int = 0) -> str:
     text = _synthetic(tokens)
     if variant % 10:
         digits = "0123456789"
-        text = text.translate(str.maketrans(digits, digits[variant % 10:] + digits[:variant % 10]))
+        text = text.translate(
+            str.maketrans(digits, digits[variant % 10 :] + digits[: variant % 10])
+        )
     return text
 
 
@@ -53,8 +55,11 @@ def marker_reply(tokens: int, per_paragraph: int = 24) -> str:
         words.append(f"q{i:03d}")
         if len(words) == per_paragraph:
             block = len(parts)
-            parts.append("\n".join(f"- {w}" for w in words[:4]) + "\n" + " ".join(words[4:])
-                         if block % 4 == 3 else " ".join(words))
+            parts.append(
+                "\n".join(f"- {w}" for w in words[:4]) + "\n" + " ".join(words[4:])
+                if block % 4 == 3
+                else " ".join(words)
+            )
             words = []
     if words:
         parts.append(" ".join(words))
@@ -153,6 +158,7 @@ def naive(line, cell):
 
 def naive_cell(prompt: str = PROMPT) -> str:
     return f"%%naive {model_id()}\n{prompt}"
+
 
 # Runs in the kernel: the least a notebook can do. Each delta printed as it comes
 # (ipykernel batches stdout into `stream` messages).

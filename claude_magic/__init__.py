@@ -1,9 +1,9 @@
 """claude-magic: talk to Anthropic Claude on Amazon Bedrock from Jupyter cells.
 
-    %load_ext claude_magic
+%load_ext claude_magic
 
-    %%claude --image 3
-    What does the plot above show?
+%%claude --image 3
+What does the plot above show?
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ if TYPE_CHECKING:  # the lazy names below, as type checkers and IDEs see them
 
 __version__ = "0.1.0"
 # `map` is left out of __all__ so that `from claude_magic import *` can't hide the builtin.
-__all__ = ["load_ipython_extension", "unload_ipython_extension", "tool", "Emulator", "ask",
-           "batch_jobs", "stop_batch"]
+__all__ = [
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    "tool",
+    "Emulator",
+    "ask",
+    "batch_jobs",
+    "stop_batch",
+]
 _MANY = ("ask", "map", "batch_jobs", "stop_batch")
 
 _loaded: dict[int, Any] = {}

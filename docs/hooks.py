@@ -75,8 +75,14 @@ def _trait_type(trait: Any) -> str:
         return " \\| ".join(_code(value) for value in trait.values)
     if isinstance(trait, traitlets.Union):
         return " or ".join(_trait_type(t) for t in trait.trait_types)
-    names = {traitlets.Unicode: "str", traitlets.Int: "int", traitlets.Float: "float",
-             traitlets.Bool: "bool", traitlets.List: "list", traitlets.Dict: "dict"}
+    names = {
+        traitlets.Unicode: "str",
+        traitlets.Int: "int",
+        traitlets.Float: "float",
+        traitlets.Bool: "bool",
+        traitlets.List: "list",
+        traitlets.Dict: "dict",
+    }
     for kind, name in names.items():
         if isinstance(trait, kind):
             return name
@@ -118,30 +124,44 @@ def models() -> str:
     from claude_magic.models import catalog
 
     today = catalog.current_date()
-    family_names = {id(model): name for name, model in catalog.aliases(today).items()
-                    if name in catalog.FAMILIES}
-    ordered = sorted(catalog.MODELS, key=lambda m: (m.launched is not None, m.launched), reverse=True)
+    family_names = {
+        id(model): name
+        for name, model in catalog.aliases(today).items()
+        if name in catalog.FAMILIES
+    }
+    ordered = sorted(
+        catalog.MODELS, key=lambda m: (m.launched is not None, m.launched), reverse=True
+    )
     current = [m for m in ordered if m.status(today) != "retired"]
     retired = [m for m in ordered if m.status(today) == "retired"]
-    head = ("| model | aliases | profiles | window | max output | thinking | effort | "
-            "$ / M in, out | status |")
+    head = (
+        "| model | aliases | profiles | window | max output | thinking | effort | "
+        "$ / M in, out | status |"
+    )
     rows = [head, "|---|---|---|---|---|---|---|---|---|"]
     for m in current:
-        aliases = ([family_names[id(m)]] if id(m) in family_names else []) + list(m.versioned_aliases[:1])
-        window = _tokens(m.context_window) + (f" ({_tokens(m.long_context[0])} with a beta)"
-                                              if m.long_context else "")
+        aliases = ([family_names[id(m)]] if id(m) in family_names else []) + list(
+            m.versioned_aliases[:1]
+        )
+        window = _tokens(m.context_window) + (
+            f" ({_tokens(m.long_context[0])} with a beta)" if m.long_context else ""
+        )
         status = m.status(today) + (f" until {m.end_of_life}" if m.end_of_life else "")
         rows.append(
             f"| {m.name}<br>{_code(m.id)} | {', '.join(_code(a) for a in aliases)} | "
             f"{', '.join(m.profiles) or 'none'}{', bare id' if m.on_demand else ''} | "
             f"{window} | {_tokens(m.max_output_tokens)} | {m.thinking} | "
             f"{', '.join(m.effort_levels) or '—'} | "
-            f"{_price(m.input_price)}, {_price(m.output_price)} | {status} |")
+            f"{_price(m.input_price)}, {_price(m.output_price)} | {status} |"
+        )
     gone = ["| model | id | retired on |", "|---|---|---|"]
     gone += [f"| {m.name} | {_code(m.id)} | {m.end_of_life} |" for m in retired]
-    return (f"Prices as of {catalog.PRICES_AS_OF}; lifecycles judged on {today}.\n\n"
-            + "\n".join(rows) + "\n\n**Retired models** (choosing one stops before any request):\n\n"
-            + "\n".join(gone))
+    return (
+        f"Prices as of {catalog.PRICES_AS_OF}; lifecycles judged on {today}.\n\n"
+        + "\n".join(rows)
+        + "\n\n**Retired models** (choosing one stops before any request):\n\n"
+        + "\n".join(gone)
+    )
 
 
 # ---------------------------------------------------------------- the module map
@@ -203,7 +223,9 @@ def generate(markdown: str, where: str = "") -> str:
         if name not in GENERATORS:
             from mkdocs.exceptions import PluginError
 
-            raise PluginError(f"{where}: no generator named {name!r} (known: {', '.join(GENERATORS)})")
+            raise PluginError(
+                f"{where}: no generator named {name!r} (known: {', '.join(GENERATORS)})"
+            )
         return GENERATORS[name]()
 
     return MARKER.sub(replace, markdown)

@@ -86,9 +86,16 @@ def bedrock_client(emulator):
 @pytest.fixture
 def aws_env(monkeypatch, tmp_path):
     """Dummy AWS keys and an isolated AWS config, as a user with keys would have."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "CLAUDE_MAGIC_OFFLINE",
-                 "CLAUDE_MAGIC_ENDPOINT_URL", "AWS_BEARER_TOKEN_BEDROCK", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "CLAUDE_MAGIC_OFFLINE",
+        "CLAUDE_MAGIC_ENDPOINT_URL",
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-never-shown")

@@ -37,13 +37,18 @@ def run_notebook(notebook: Any, cwd: Path | str | None = None, *, timeout: float
     return notebook
 
 
-def run_in_kernel(client: Any, code: str, *, check: bool = True, timeout: float = 120) -> tuple[dict, list[dict]]:
+def run_in_kernel(
+    client: Any, code: str, *, check: bool = True, timeout: float = 120
+) -> tuple[dict, list[dict]]:
     """Execute code; return the execute reply's content and the IOPub messages it caused
     (up to, not including, the final idle status)."""
     messages: list[dict] = []
     reply = client.execute_interactive(code, timeout=timeout, output_hook=messages.append)
-    messages = [m for m in messages
-                if not (m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")]
+    messages = [
+        m
+        for m in messages
+        if not (m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")
+    ]
     if check:
         errors = [m["content"] for m in messages if m["msg_type"] == "error"]
         assert reply["content"]["status"] == "ok", errors or reply["content"]

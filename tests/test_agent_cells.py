@@ -20,18 +20,28 @@ class Terminal(io.StringIO):
 
 
 def _results(body):
-    return [b for m in body["messages"] if m["role"] == "user" for b in m["content"]
-            if isinstance(b, dict) and b.get("type") == "tool_result"]
+    return [
+        b
+        for m in body["messages"]
+        if m["role"] == "user"
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    ]
 
 
 def _text(result) -> str:
     content = result["content"]
-    return content if isinstance(content, str) else "\n".join(
-        b.get("text", "") for b in content if b.get("type") == "text")
+    return (
+        content
+        if isinstance(content, str)
+        else "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
+    )
 
 
 def _steps(emulator, *codes: str, final: str = "All done.") -> None:
-    emulator.script_steps([*({"tool": "run_code", "input": {"code": code}} for code in codes), final])
+    emulator.script_steps(
+        [*({"tool": "run_code", "input": {"code": code}} for code in codes), final]
+    )
 
 
 def test_auto_runs_steps_inline_into_the_history(shell, emulator):
@@ -48,7 +58,12 @@ def test_auto_runs_steps_inline_into_the_history(shell, emulator):
     assert not any(r.get("is_error") for r in _results(body))
     first = emulator.requests()[0]["body"]
     names = [t["name"] for t in first["tools"]]
-    assert names[:0] == [] and {"run_code", "read_cells", "list_variables", "inspect_variable"} <= set(names)
+    assert names[:0] == [] and {
+        "run_code",
+        "read_cells",
+        "list_variables",
+        "inspect_variable",
+    } <= set(names)
     assert "Jupyter notebook" in str(first["system"])
     assert "auto: steps run without asking" in run.stdout
     assert "2 steps run" in run.stdout
@@ -147,9 +162,14 @@ def test_max_steps_stops_the_agent(shell, emulator):
 
 def test_reading_tools_never_ask(shell, emulator):
     shell.run("import numpy as np\nsales = [1, 2, 3]\narr = np.zeros((3, 4))")
-    emulator.script_steps([{"tool": "list_variables", "input": {}},
-                           {"tool": "inspect_variable", "input": {"name": "arr"}},
-                           {"tool": "read_cells", "input": {}}, "Seen it."])
+    emulator.script_steps(
+        [
+            {"tool": "list_variables", "input": {}},
+            {"tool": "inspect_variable", "input": {"name": "arr"}},
+            {"tool": "read_cells", "input": {}},
+            "Seen it.",
+        ]
+    )
     run = shell.ask("--agent", "Look around.")
     assert run.success, run.stdout + run.stderr
     listed, inspected, cells = (_text(r) for r in _results(last_body(emulator)))
@@ -188,7 +208,9 @@ def test_save_load_and_export_keep_the_steps_images_included(shell, emulator, tm
     _steps(emulator, code)
     run = shell.ask("--agent auto", "Show a picture.")
     assert run.success, run.stdout + run.stderr
-    assert "[result · ok · 1 line · 1 image" in run.stdout  # the step's one line: status, what it gave, time
+    assert (
+        "[result · ok · 1 line · 1 image" in run.stdout
+    )  # the step's one line: status, what it gave, time
     result = _results(last_body(emulator))[0]
     assert [part["type"] for part in result["content"]] == ["text", "image"]
     saved = tmp_path / "chats.json"
@@ -209,10 +231,16 @@ def test_save_load_and_export_keep_the_steps_images_included(shell, emulator, tm
 
 
 def test_agent_cells_offer_mcp_tools_beside_the_notebooks(shell, emulator):
-    assert shell.run("%claude mcp add demo --trusted -- python -m claude_magic.tools.mcp.demo_server").success
-    emulator.script_steps([{"tool": "demo__station_reading", "input": {"station": "Oslo"}},
-                           {"tool": "run_code", "input": {"code": "reading = 3.5\nprint(reading * 2)"}},
-                           "Done."])
+    assert shell.run(
+        "%claude mcp add demo --trusted -- python -m claude_magic.tools.mcp.demo_server"
+    ).success
+    emulator.script_steps(
+        [
+            {"tool": "demo__station_reading", "input": {"station": "Oslo"}},
+            {"tool": "run_code", "input": {"code": "reading = 3.5\nprint(reading * 2)"}},
+            "Done.",
+        ]
+    )
     run = shell.ask("--agent auto --mcp demo", "Read Oslo's station, then double it.")
     assert run.success, run.stdout + run.stderr
     names = {t["name"] for t in emulator.requests()[0]["body"]["tools"]}

@@ -21,17 +21,29 @@ def _outputs_text(messages: list[dict]) -> str:
 def test_inline_steps_in_a_kernel_send_a_plot_and_say_where_they_run(magic_env, new_kernel):
     with new_kernel() as kc:
         _run(kc, "%load_ext claude_magic")
-        magic_env.script_steps([
-            {"tool": "run_code", "input": {"code": "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\n"
-                                           "plt.title('trend');\nprint('plotted')"}},
-            "Plotted.",
-        ])
+        magic_env.script_steps(
+            [
+                {
+                    "tool": "run_code",
+                    "input": {
+                        "code": "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\n"
+                        "plt.title('trend');\nprint('plotted')"
+                    },
+                },
+                "Plotted.",
+            ]
+        )
         messages = _run(kc, "%%claude --agent auto\nPlot it.")
         assert not [m for m in messages if m["msg_type"] == "error"]
         text = _outputs_text(messages)
         assert "steps run inline in this cell" in text and "1 step run" in text
-        result = [b for m in magic_env.requests()[-1]["body"]["messages"] if m["role"] == "user"
-                  for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"][0]
+        result = [
+            b
+            for m in magic_env.requests()[-1]["body"]["messages"]
+            if m["role"] == "user"
+            for b in m["content"]
+            if isinstance(b, dict) and b.get("type") == "tool_result"
+        ][0]
         kinds = [part["type"] for part in result["content"]]
         assert kinds == ["text", "image"] and "plotted" in result["content"][0]["text"]
         # no raw step output reached the agent cell: only the view's own displays
@@ -45,13 +57,20 @@ def test_inline_steps_in_a_kernel_send_a_plot_and_say_where_they_run(magic_env, 
 def test_a_kernel_interrupt_mid_step_ends_the_loop_and_keeps_the_chat(magic_env, new_kernel):
     with new_kernel() as kc:
         _run(kc, "%load_ext claude_magic")
-        magic_env.script_steps([
-            {"tool": "run_code", "input": {"code": "first = 1"}},
-            {"tool": "run_code", "input": {"code": "import time\nprint('sleeping', flush=True)\n"
-                                           "time.sleep(60)\nsecond = 2"}},
-            {"tool": "run_code", "input": {"code": "third = 3"}},
-            "Never said.",
-        ])
+        magic_env.script_steps(
+            [
+                {"tool": "run_code", "input": {"code": "first = 1"}},
+                {
+                    "tool": "run_code",
+                    "input": {
+                        "code": "import time\nprint('sleeping', flush=True)\n"
+                        "time.sleep(60)\nsecond = 2"
+                    },
+                },
+                {"tool": "run_code", "input": {"code": "third = 3"}},
+                "Never said.",
+            ]
+        )
         msg_id = kc.execute("%%claude --agent auto\nThree steps.")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the second step has started
@@ -76,14 +95,29 @@ def test_a_kernel_interrupt_mid_step_ends_the_loop_and_keeps_the_chat(magic_env,
 def test_steps_never_run_without_approval_in_nbclient(magic_env, run_notebook, tmp_path):
     import nbformat
 
-    magic_env.script_steps([{"tool": "run_code", "input": {"code": "open('ran.txt', 'w').write('x')"}},
-                            "Could not run it."])
+    magic_env.script_steps(
+        [
+            {"tool": "run_code", "input": {"code": "open('ran.txt', 'w').write('x')"}},
+            "Could not run it.",
+        ]
+    )
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic"),
-                nbformat.v4.new_code_cell("%%claude --agent\nWrite a file.")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext claude_magic"),
+        nbformat.v4.new_code_cell("%%claude --agent\nWrite a file."),
+    ]
     run_notebook(nb, tmp_path)
     assert not (tmp_path / "ran.txt").exists()
-    result = [b for m in magic_env.requests()[-1]["body"]["messages"] if m["role"] == "user"
-              for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"][0]
+    result = [
+        b
+        for m in magic_env.requests()[-1]["body"]["messages"]
+        if m["role"] == "user"
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    ][0]
     assert result["is_error"] and "approval" in str(result["content"])

@@ -47,9 +47,14 @@ def _stream(text: str, name: str = "stdout") -> dict:
 
 
 def _png_output(colour=(200, 30, 30), kind: str = "display_data") -> dict:
-    output = {"output_type": kind, "metadata": {},
-              "data": {"image/png": base64.b64encode(png(colour, (64, 48))).decode("ascii"),
-                       "text/plain": "<Figure size 640x480 with 1 Axes>"}}
+    output = {
+        "output_type": kind,
+        "metadata": {},
+        "data": {
+            "image/png": base64.b64encode(png(colour, (64, 48))).decode("ascii"),
+            "text/plain": "<Figure size 640x480 with 1 Axes>",
+        },
+    }
     if kind == "execute_result":
         output["execution_count"] = 4
     return output
@@ -78,9 +83,21 @@ def test_plan_mode_leaves_run_code_out():
 
 
 def test_run_tool_calls_the_workspace_and_turns_an_outcome_into_its_result():
-    workspace = Workspace(StepOutcome(code="1/0", status="error", execution_count=3, outputs=[
-        {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
-         "traceback": ["\x1b[31mZeroDivisionError\x1b[39m: division by zero"]}]))
+    workspace = Workspace(
+        StepOutcome(
+            code="1/0",
+            status="error",
+            execution_count=3,
+            outputs=[
+                {
+                    "output_type": "error",
+                    "ename": "ZeroDivisionError",
+                    "evalue": "division by zero",
+                    "traceback": ["\x1b[31mZeroDivisionError\x1b[39m: division by zero"],
+                }
+            ],
+        )
+    )
     tools = agent_tools(workspace, can_run=True)
     use = {"type": "tool_use", "id": "toolu_1", "name": "run_code", "input": {"code": "1/0"}}
     result = run_tool(use, tools, Approver())
@@ -100,16 +117,36 @@ def test_run_tool_calls_the_workspace_and_turns_an_outcome_into_its_result():
 
 
 def test_text_merges_streams_in_order_with_the_result():
-    outcome = StepOutcome(code="...", execution_count=12, elapsed=0.42, outputs=[
-        _stream("loading\n"), _stream("warning: slow\n", "stderr"), _stream(["done", "\n"]),
-        {"output_type": "display_data", "data": {"text/plain": "<b>table</b>", "text/html": "<b>"},
-         "metadata": {}},
-        {"output_type": "display_data", "data": {"text/html": "<i>only html</i>"}, "metadata": {}},
-        {"output_type": "execute_result", "execution_count": 12, "data": {"text/plain": "42"},
-         "metadata": {}}])
+    outcome = StepOutcome(
+        code="...",
+        execution_count=12,
+        elapsed=0.42,
+        outputs=[
+            _stream("loading\n"),
+            _stream("warning: slow\n", "stderr"),
+            _stream(["done", "\n"]),
+            {
+                "output_type": "display_data",
+                "data": {"text/plain": "<b>table</b>", "text/html": "<b>"},
+                "metadata": {},
+            },
+            {
+                "output_type": "display_data",
+                "data": {"text/html": "<i>only html</i>"},
+                "metadata": {},
+            },
+            {
+                "output_type": "execute_result",
+                "execution_count": 12,
+                "data": {"text/plain": "42"},
+                "metadata": {},
+            },
+        ],
+    )
     [block] = outcome.content()
-    assert block["text"] == ("loading\nwarning: slow\ndone\n<b>table</b>\n[a display of text/html]\n"
-                             "Out[12]: 42")
+    assert block["text"] == (
+        "loading\nwarning: slow\ndone\n<b>table</b>\n[a display of text/html]\nOut[12]: 42"
+    )
     assert not outcome.is_error
     assert outcome.summary() == "ok · 6 lines · 0.4 s"
     assert StepOutcome(code="x = 1").content() == [{"type": "text", "text": "(no output)"}]
@@ -142,10 +179,12 @@ def test_an_error_keeps_the_users_frames_and_reduces_library_ones():
         "\x1b[31mKeyError\x1b[39m                                  Traceback (most recent call last)",
         "\x1b[36mCell\x1b[39m \x1b[32mIn[7]\x1b[39m, line 3\n\x1b[32m      1\x1b[39m import pandas as pd\n"
         "\x1b[32m      2\x1b[39m df = pd.DataFrame({'a': [1]})\n\x1b[32m----> 3\x1b[39m df['b']\n",
-        *[f"\x1b[36mFile \x1b[39m\x1b[32m/opt/env/lib/python3.11/site-packages/pandas/core/f{i}.py:{100 + i}"
-          f"\x1b[39m, in \x1b[36mDataFrame.get{i}\x1b[39m\x1b[34m(self, key)\x1b[39m\n"
-          f"\x1b[32m   {99 + i}\x1b[39m     x = 1\n\x1b[32m-> {100 + i}\x1b[39m     raise KeyError(key)\n"
-          for i in range(5)],
+        *[
+            f"\x1b[36mFile \x1b[39m\x1b[32m/opt/env/lib/python3.11/site-packages/pandas/core/f{i}.py:{100 + i}"
+            f"\x1b[39m, in \x1b[36mDataFrame.get{i}\x1b[39m\x1b[34m(self, key)\x1b[39m\n"
+            f"\x1b[32m   {99 + i}\x1b[39m     x = 1\n\x1b[32m-> {100 + i}\x1b[39m     raise KeyError(key)\n"
+            for i in range(5)
+        ],
         "\x1b[31mKeyError\x1b[39m: 'b'",
     ]
     output = {"output_type": "error", "ename": "KeyError", "evalue": "'b'", "traceback": frames}
@@ -153,11 +192,17 @@ def test_an_error_keeps_the_users_frames_and_reduces_library_ones():
     assert "\x1b" not in text and "-----" not in text and "Traceback (most recent" not in text
     lines = text.splitlines()
     assert lines[0] == "KeyError: 'b'"
-    assert lines[1:5] == ["  Cell In[7], line 3", "        1 import pandas as pd",
-                          "        2 df = pd.DataFrame({'a': [1]})", "  ----> 3 df['b']"]
-    assert lines[5:] == ["  File …/pandas/core/f0.py:100, in DataFrame.get0",
-                         "  [... 3 library frames]",
-                         "  File …/pandas/core/f4.py:104, in DataFrame.get4"]
+    assert lines[1:5] == [
+        "  Cell In[7], line 3",
+        "        1 import pandas as pd",
+        "        2 df = pd.DataFrame({'a': [1]})",
+        "  ----> 3 df['b']",
+    ]
+    assert lines[5:] == [
+        "  File …/pandas/core/f0.py:100, in DataFrame.get0",
+        "  [... 3 library frames]",
+        "  File …/pandas/core/f4.py:104, in DataFrame.get4",
+    ]
     outcome = StepOutcome(code="df['b']", status="error", outputs=[_stream("before\n"), output])
     assert outcome.is_error
     assert outcome.content()[0]["text"] == "before\n" + text
@@ -165,47 +210,88 @@ def test_an_error_keeps_the_users_frames_and_reduces_library_ones():
 
 
 def test_a_chained_error_names_its_cause():
-    output = {"output_type": "error", "ename": "RuntimeError", "evalue": "wrapped", "traceback": [
-        "Traceback (most recent call last)", "Cell In[2], line 2\n----> 2 int('x')\n",
-        "ValueError: invalid literal for int() with base 10: 'x'",
-        "\nThe above exception was the direct cause of the following exception:\n",
-        "RuntimeError   Traceback (most recent call last)", "Cell In[2], line 4\n----> 4 raise RuntimeError('wrapped') from e\n",
-        "RuntimeError: wrapped"]}
+    output = {
+        "output_type": "error",
+        "ename": "RuntimeError",
+        "evalue": "wrapped",
+        "traceback": [
+            "Traceback (most recent call last)",
+            "Cell In[2], line 2\n----> 2 int('x')\n",
+            "ValueError: invalid literal for int() with base 10: 'x'",
+            "\nThe above exception was the direct cause of the following exception:\n",
+            "RuntimeError   Traceback (most recent call last)",
+            "Cell In[2], line 4\n----> 4 raise RuntimeError('wrapped') from e\n",
+            "RuntimeError: wrapped",
+        ],
+    }
     assert error_text(output).splitlines() == [
-        "RuntimeError: wrapped", "  Cell In[2], line 4", "  ----> 4 raise RuntimeError('wrapped') from e",
-        "Raised from: ValueError: invalid literal for int() with base 10: 'x'"]
+        "RuntimeError: wrapped",
+        "  Cell In[2], line 4",
+        "  ----> 4 raise RuntimeError('wrapped') from e",
+        "Raised from: ValueError: invalid literal for int() with base 10: 'x'",
+    ]
 
 
 def test_pngs_become_image_blocks_and_at_most_a_few_are_sent():
-    outcome = StepOutcome(code="plot", outputs=[_stream("plotting\n"), _png_output(),
-                                                _png_output(kind="execute_result")])
+    outcome = StepOutcome(
+        code="plot",
+        outputs=[_stream("plotting\n"), _png_output(), _png_output(kind="execute_result")],
+    )
     blocks = outcome.content()
     assert [b["type"] for b in blocks] == ["text", "image", "image"]
-    assert blocks[0]["text"] == "plotting\n[image 1]\nOut[4]: [image 2] <Figure size 640x480 with 1 Axes>"
+    assert (
+        blocks[0]["text"]
+        == "plotting\n[image 1]\nOut[4]: [image 2] <Figure size 640x480 with 1 Axes>"
+    )
     expected = prepare_image(png((200, 30, 30), (64, 48))).to_block()
     assert blocks[1] == expected and blocks[1]["source"]["media_type"] == "image/png"
     assert outcome.summary() == "ok · 3 lines · 2 images · 0.0 s"
 
-    many = StepOutcome(code="plots", outputs=[_png_output((i * 20, 0, 0)) for i in range(MAX_STEP_IMAGES + 3)])
+    many = StepOutcome(
+        code="plots", outputs=[_png_output((i * 20, 0, 0)) for i in range(MAX_STEP_IMAGES + 3)]
+    )
     blocks = many.content()
     assert [b["type"] for b in blocks] == ["text"] + ["image"] * MAX_STEP_IMAGES
     assert f"[3 more image(s) not sent: at most {MAX_STEP_IMAGES} per step" in blocks[0]["text"]
 
-    broken = StepOutcome(code="", outputs=[{"output_type": "display_data", "metadata": {},
-                                            "data": {"image/png": base64.b64encode(b"not a png").decode()}}])
+    broken = StepOutcome(
+        code="",
+        outputs=[
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {"image/png": base64.b64encode(b"not a png").decode()},
+            }
+        ],
+    )
     [block] = broken.content()
     assert "[image 1]" in block["text"] and "[image 1 could not be sent:" in block["text"]
 
 
-@pytest.mark.parametrize(("status", "note", "says", "summary"), [
-    ("rejected", "use the cleaned data", "The user rejected this step; it did not run. Reason: use the cleaned data",
-     "rejected: use the cleaned data"),
-    ("needs_approval", "no one can answer here (nbclient, papermill or no stdin)",
-     "Nothing ran: this step needs the user's approval and no one can answer here (nbclient, papermill "
-     "or no stdin). Stop and tell the user", "not run: needs approval"),
-    ("failed", "the notebook was closed", "The step could not be run: the notebook was closed",
-     "failed: the notebook was closed"),
-])
+@pytest.mark.parametrize(
+    ("status", "note", "says", "summary"),
+    [
+        (
+            "rejected",
+            "use the cleaned data",
+            "The user rejected this step; it did not run. Reason: use the cleaned data",
+            "rejected: use the cleaned data",
+        ),
+        (
+            "needs_approval",
+            "no one can answer here (nbclient, papermill or no stdin)",
+            "Nothing ran: this step needs the user's approval and no one can answer here (nbclient, papermill "
+            "or no stdin). Stop and tell the user",
+            "not run: needs approval",
+        ),
+        (
+            "failed",
+            "the notebook was closed",
+            "The step could not be run: the notebook was closed",
+            "failed: the notebook was closed",
+        ),
+    ],
+)
 def test_steps_that_did_not_run_say_why(status, note, says, summary):
     outcome = StepOutcome(code="x", status=status, note=note)
     [block] = outcome.content()
@@ -217,14 +303,28 @@ def test_steps_that_did_not_run_say_why(status, note, says, summary):
 
 
 def test_timeouts_and_interrupts_keep_the_output_until_then():
-    stopped = {"output_type": "error", "ename": "KeyboardInterrupt", "evalue": "", "traceback": [
-        "KeyboardInterrupt   Traceback (most recent call last)",
-        "Cell In[5], line 2\n      1 import time\n----> 2 time.sleep(100)\n", "KeyboardInterrupt: "]}
-    outcome = StepOutcome(code="", status="timeout", time_limit=30, elapsed=30.2,
-                          outputs=[_stream("started\n"), stopped])
+    stopped = {
+        "output_type": "error",
+        "ename": "KeyboardInterrupt",
+        "evalue": "",
+        "traceback": [
+            "KeyboardInterrupt   Traceback (most recent call last)",
+            "Cell In[5], line 2\n      1 import time\n----> 2 time.sleep(100)\n",
+            "KeyboardInterrupt: ",
+        ],
+    }
+    outcome = StepOutcome(
+        code="",
+        status="timeout",
+        time_limit=30,
+        elapsed=30.2,
+        outputs=[_stream("started\n"), stopped],
+    )
     text = outcome.content()[0]["text"]
-    assert text.startswith("The step was interrupted after 30 s, the time limit for a step "
-                           "(ClaudeMagic.agent_step_timeout). Output until then:\nstarted\nWhere it stopped:")
+    assert text.startswith(
+        "The step was interrupted after 30 s, the time limit for a step "
+        "(ClaudeMagic.agent_step_timeout). Output until then:\nstarted\nWhere it stopped:"
+    )
     assert "----> 2 time.sleep(100)" in text and "KeyboardInterrupt" not in text
     assert outcome.is_error and outcome.summary() == "timed out after 30 s · 1 line"
     interrupted = StepOutcome(code="", status="interrupted", elapsed=1.5, outputs=[stopped])

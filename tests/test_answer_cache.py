@@ -36,8 +36,9 @@ def umask_022():
 
 
 def _map(folder, items=ITEMS, **options):
-    return claude_magic.map(items, "Say {item}", model=HAIKU, max_tokens=20, progress=False,
-                            cache_dir=folder, **options)
+    return claude_magic.map(
+        items, "Say {item}", model=HAIKU, max_tokens=20, progress=False, cache_dir=folder, **options
+    )
 
 
 def _sent(emulator):
@@ -130,11 +131,17 @@ def test_a_file_from_before_sources_were_keyed_opens_its_rows_asked_again(env, t
             s3_uri TEXT NOT NULL, records TEXT NOT NULL, status TEXT, created REAL NOT NULL,
             collected INTEGER DEFAULT 0);""")
     for body in bodies:
-        payload = json.dumps({"model": HAIKU, "body": body}, sort_keys=True, separators=(",", ":"),
-                             ensure_ascii=False)
+        payload = json.dumps(
+            {"model": HAIKU, "body": body},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         message = {"role": "assistant", "content": [{"type": "text", "text": "from an old run"}]}
-        old.execute("INSERT INTO replies VALUES (?, ?, ?, 0)",
-                    (hashlib.sha256(payload.encode()).hexdigest(), HAIKU, json.dumps(message)))
+        old.execute(
+            "INSERT INTO replies VALUES (?, ?, ?, 0)",
+            (hashlib.sha256(payload.encode()).hexdigest(), HAIKU, json.dumps(message)),
+        )
     old.commit()
     old.close()
     again = _map(tmp_path)
@@ -180,15 +187,26 @@ def test_an_unreadable_file_is_set_aside_and_the_run_goes_on(env, tmp_path, caps
     assert _notices(capsys) == []
 
 
-@pytest.mark.parametrize("message", [
-    "{not json", "[1, 2]", "42", '{"content": 5}', '{"content": [1]}',
-    '{"content": [{"type": "text", "text": 7}]}', '{"content": [], "usage": {"input_tokens": "x"}}',
-    b"\x00\xff"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "{not json",
+        "[1, 2]",
+        "42",
+        '{"content": 5}',
+        '{"content": [1]}',
+        '{"content": [{"type": "text", "text": 7}]}',
+        '{"content": [], "usage": {"input_tokens": "x"}}',
+        b"\x00\xff",
+    ],
+)
 def test_a_bad_row_is_dropped_and_asked_again(env, tmp_path, capsys, message):
     path = _answered_copy(tmp_path / "cache", tmp_path / "scratch")
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE replies SET message = ? WHERE rowid = (SELECT MIN(rowid) FROM replies)",
-                   (message,))
+        db.execute(
+            "UPDATE replies SET message = ? WHERE rowid = (SELECT MIN(rowid) FROM replies)",
+            (message,),
+        )
     db.close()
     env.clear_requests()
     _notices(capsys)
@@ -204,8 +222,9 @@ def test_a_bad_row_is_dropped_and_asked_again(env, tmp_path, capsys, message):
 def test_a_bad_batch_job_row_is_dropped(env, tmp_path, capsys):
     path = _answered_copy(tmp_path / "cache", tmp_path / "scratch")
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO batch_jobs VALUES ('k', 'arn', 'm', 's3://b/p', '{oops', NULL, 0,"
-                   " 0)")
+        db.execute(
+            "INSERT INTO batch_jobs VALUES ('k', 'arn', 'm', 's3://b/p', '{oops', NULL, 0, 0)"
+        )
     db.close()
     _notices(capsys)
     assert claude_magic.batch_jobs(cache_dir=tmp_path / "cache") == []
@@ -244,8 +263,9 @@ def test_an_existing_cache_file_is_made_private(env, tmp_path, umask_022):
     assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
 
 
-def test_the_default_folder_an_older_version_made_0755_is_made_private(env, tmp_path, monkeypatch,
-                                                                      umask_022):
+def test_the_default_folder_an_older_version_made_0755_is_made_private(
+    env, tmp_path, monkeypatch, umask_022
+):
     monkeypatch.delenv("CLAUDE_MAGIC_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     folder = tmp_path / "xdg" / "claude-magic"

@@ -25,7 +25,12 @@ def _body(emulator):
 
 
 def test_ask_sends_one_request_and_reads_the_reply(env):
-    env.script({"content": [{"type": "text", "text": "Paris."}], "usage": {"input_tokens": 12, "output_tokens": 3}})
+    env.script(
+        {
+            "content": [{"type": "text", "text": "Paris."}],
+            "usage": {"input_tokens": 12, "output_tokens": 3},
+        }
+    )
     reply = claude_magic.ask("Capital of France?", model=HAIKU)
     assert reply.text == "Paris." and reply.error is None
     assert reply.stop_reason == "end_turn"
@@ -34,7 +39,9 @@ def test_ask_sends_one_request_and_reads_the_reply(env):
     assert reply.cost == pytest.approx(1.1 * (12 * 1.0 + 3 * 5.0) / 1e6)
     (request,) = env.requests()
     assert request["operation"] == "InvokeModel" and request["model_id"] == HAIKU
-    assert request["body"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]
+    assert request["body"]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}
+    ]
 
 
 def test_model_alias_system_and_max_tokens(env):
@@ -76,8 +83,12 @@ def test_effort_sends_adaptive_thinking_and_lets_bedrock_decide(env):
 
 
 def test_json_schema_is_sent_as_output_config_format(env):
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
     try:
         claude_magic.ask("Where?", model=HAIKU, json=schema)
     except ClaudeMagicError as exc:
@@ -95,7 +106,9 @@ def test_json_with_a_pydantic_model_closes_objects_and_validates_the_answer():
 
     spec = make_spec(DEFAULTS, "us-east-1", model=HAIKU, json=City)
     assert spec.schema["additionalProperties"] is False
-    reply = spec.reply(Message(content=[{"type": "text", "text": '{"name": "Oslo", "population": 709000}'}]))
+    reply = spec.reply(
+        Message(content=[{"type": "text", "text": '{"name": "Oslo", "population": 709000}'}])
+    )
     assert isinstance(reply.data, City) and reply.data.population == 709000
     bad = spec.reply(Message(content=[{"type": "text", "text": '{"name": "Oslo"}'}]))
     assert bad.error and "City" in bad.error and bad.data == {"name": "Oslo"}
@@ -120,7 +133,13 @@ def test_throttling_is_retried_then_reported_in_one_line(env):
 
 
 def test_reply_html_is_sanitised_and_markdown_escaped(env):
-    env.script({"content": [{"type": "text", "text": "**hi** <img src=x onerror=alert(1)><script>x()</script>"}]})
+    env.script(
+        {
+            "content": [
+                {"type": "text", "text": "**hi** <img src=x onerror=alert(1)><script>x()</script>"}
+            ]
+        }
+    )
     reply = claude_magic.ask("Hi", model=HAIKU)
     html = reply._repr_html_()
     assert "<strong>hi</strong>" in html and "<script" not in html and "<img" not in html

@@ -106,9 +106,11 @@ def test_underscore_and_minus_one_mean_the_latest_earlier_image_cell(shell, reco
 
 
 def test_matplotlib_figure_variable(shell, recorder):
-    shell.run_cell("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-                   "fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\nax.plot([0, 1], [1, 0])\n"
-                   "class Result:\n    pass\nresult = Result()\nresult.fig = fig\n")
+    shell.run_cell(
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\nax.plot([0, 1], [1, 0])\n"
+        "class Result:\n    pass\nresult = Result()\nresult.fig = fig\n"
+    )
     try:
         [image] = attach(shell, recorder, "fig")
         assert image.label == "fig" and image.prepared.media_type == "image/png"
@@ -120,8 +122,10 @@ def test_matplotlib_figure_variable(shell, recorder):
 
 
 def test_a_large_figure_variable_is_drawn_at_max_edge(shell, recorder):
-    shell.run_cell("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-                   "big, ax = plt.subplots(figsize=(30, 20), dpi=100)\nax.plot([0, 1, 0.5], [1, 0, 0.3])\n")
+    shell.run_cell(
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "big, ax = plt.subplots(figsize=(30, 20), dpi=100)\nax.plot([0, 1, 0.5], [1, 0, 0.3])\n"
+    )
     try:
         [image] = attach(shell, recorder, "big", max_edge=800)
         [axes] = attach(shell, recorder, "ax", max_edge=800)  # an Axes means its figure
@@ -144,7 +148,9 @@ def test_pil_numpy_bytes_and_ipython_image_variables(shell, recorder):
     shell.run_cell("ipimage = Image(raw)")
     images = attach(shell, recorder, "pil", "gray", "rgb", "rgba", "raw", "ipimage")
     assert [i.label for i in images] == ["pil", "gray", "rgb", "rgba", "raw", "ipimage"]
-    assert [(i.prepared.width, i.prepared.height) for i in images] == [(30, 20)] + [(16, 12)] * 3 + [(40, 30)] * 2
+    assert [(i.prepared.width, i.prepared.height) for i in images] == [(30, 20)] + [
+        (16, 12)
+    ] * 3 + [(40, 30)] * 2
     modes = [Image.open(io.BytesIO(i.prepared.data)).mode for i in images[1:4]]
     assert modes == ["L", "RGB", "RGBA"]
     assert images[4].prepared.data == images[5].prepared.data == shell.user_ns["raw"]
@@ -178,11 +184,14 @@ def test_cell_errors_name_the_fix(shell, recorder):
     no_image = run(shell, "x = 1")
     two = run(shell, "display(Image(red))\ndisplay(Image(blue))")
     assert error_of(attach, shell, recorder, "7") == (
-        "Cell [7] has no recorded output; run it first, or use --image _ for the latest plot")
+        "Cell [7] has no recorded output; run it first, or use --image _ for the latest plot"
+    )
     assert error_of(attach, shell, recorder, str(no_image)).startswith(
-        f"Cell [{no_image}] showed no image; use --image _ for the latest plot")
+        f"Cell [{no_image}] showed no image; use --image _ for the latest plot"
+    )
     assert error_of(attach, shell, recorder, f"{two}:3") == (
-        f"Cell [{two}] showed 2 image(s), not 3: use {two}:1 to {two}:2")
+        f"Cell [{two}] showed 2 image(s), not 3: use {two}:1 to {two}:2"
+    )
     assert "start at 1" in error_of(attach, shell, recorder, f"{two}:0")
     assert "Only 1 earlier cell(s) showed images" in error_of(attach, shell, recorder, "-2")
 
@@ -213,13 +222,17 @@ def test_variable_file_and_glob_errors(shell, recorder, tmp_path, monkeypatch):
     (tmp_path / "plots").mkdir()
     shell.user_ns["numbers"] = [1, 2, 3]
     assert error_of(attach, shell, recorder, "nosuchvar").startswith(
-        "No variable or file named 'nosuchvar'")
+        "No variable or file named 'nosuchvar'"
+    )
     assert error_of(attach, shell, recorder, "numbers").startswith(
-        "--image numbers: can't make an image from a list")
+        "--image numbers: can't make an image from a list"
+    )
     assert error_of(attach, shell, recorder, "missing.png") == "No such file: 'missing.png'"
     assert error_of(attach, shell, recorder, "*.gif") == "--image '*.gif' matched no files"
     assert "is a folder" in error_of(attach, shell, recorder, "plots")
-    assert error_of(attach, shell, recorder, "broken.png").startswith("broken.png: the image data is corrupt")
+    assert error_of(attach, shell, recorder, "broken.png").startswith(
+        "broken.png: the image data is corrupt"
+    )
     assert "--image needs a value" in error_of(attach, shell, recorder, " ")
 
 
@@ -268,8 +281,13 @@ def test_cell_context_of_an_error_and_of_cells_run_before_recording(shell):
     try:
         failing = run(shell, "int('x')")
         assert "ValueError: invalid literal for int()" in cell_context(failing, recorder)
-        assert cell_context(before, recorder) == f"Cell [{before}]:\n```python\ny = 'from before'\n```\n"
-        assert error_of(cell_context, 99, recorder) == "Cell [99] has no recorded source; run it first"
+        assert (
+            cell_context(before, recorder)
+            == f"Cell [{before}]:\n```python\ny = 'from before'\n```\n"
+        )
+        assert (
+            error_of(cell_context, 99, recorder) == "Cell [99] has no recorded source; run it first"
+        )
     finally:
         recorder.uninstall()
 
@@ -310,9 +328,15 @@ def test_pdf_and_text_documents(tmp_path, pdf_path):
     assert pdf["type"] == "document" and pdf["title"] == "report.pdf"
     assert pdf["source"]["type"] == "base64" and pdf["source"]["media_type"] == "application/pdf"
     assert base64.b64decode(pdf["source"]["data"]) == pdf_path.read_bytes()
-    assert text == {"type": "document", "title": "notes.md",
-                    "source": {"type": "text", "media_type": "text/plain",
-                               "data": "# Notes\nThe outliers are sensor glitches. ✓\n"}}
+    assert text == {
+        "type": "document",
+        "title": "notes.md",
+        "source": {
+            "type": "text",
+            "media_type": "text/plain",
+            "data": "# Notes\nThe outliers are sensor glitches. ✓\n",
+        },
+    }
     assert resolve_documents([], None) == []
     assert len(resolve_documents([str(tmp_path / "*")], None)) == 2
 
@@ -321,18 +345,22 @@ def test_document_errors(tmp_path, pdf_path):
     for i in range(6):
         (tmp_path / f"part{i}.txt").write_text(f"part {i}")
     assert error_of(resolve_documents, [str(tmp_path / "part*.txt")], None) == (
-        "6 documents in one turn, but Claude takes at most 5: attach fewer")
+        "6 documents in one turn, but Claude takes at most 5: attach fewer"
+    )
     haiku3 = lookup("anthropic.claude-3-haiku-20240307-v1:0")
     assert haiku3 is not None and not haiku3.documents
     assert error_of(resolve_documents, [str(pdf_path)], haiku3).startswith(
-        "Claude 3 Haiku can't read documents")
+        "Claude 3 Haiku can't read documents"
+    )
     big = tmp_path / "big.pdf"
     big.write_bytes(b"%PDF-1.4\n" + b"0" * 5_000_000)
     assert "at most 4.5 MB" in error_of(resolve_documents, [str(big)], None)
     binary = tmp_path / "data.bin"
     binary.write_bytes(bytes(range(256)))
     assert "neither a PDF nor UTF-8 text" in error_of(resolve_documents, [str(binary)], None)
-    assert error_of(resolve_documents, [str(tmp_path / "nope.pdf")], None).startswith("No such file")
+    assert error_of(resolve_documents, [str(tmp_path / "nope.pdf")], None).startswith(
+        "No such file"
+    )
     assert "matched no files" in error_of(resolve_documents, [str(tmp_path / "*.docx")], None)
     (tmp_path / "empty.txt").write_text("  \n")
     assert "is empty" in error_of(resolve_documents, [str(tmp_path / "empty.txt")], None)

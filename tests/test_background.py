@@ -74,23 +74,36 @@ class Iopub:
 
 
 def _idle(msg: dict, msg_id: str) -> bool:
-    return (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-            and msg["content"]["execution_state"] == "idle")
+    return (
+        msg["parent_header"].get("msg_id") == msg_id
+        and msg["msg_type"] == "status"
+        and msg["content"]["execution_state"] == "idle"
+    )
 
 
 def _is_final(msg: dict, msg_id: str) -> bool:
-    return (msg["msg_type"] == "update_display_data" and msg["parent_header"].get("msg_id") == msg_id
-            and "text/markdown" in msg["content"]["data"])
+    return (
+        msg["msg_type"] == "update_display_data"
+        and msg["parent_header"].get("msg_id") == msg_id
+        and "text/markdown" in msg["content"]["data"]
+    )
 
 
 def stdout(messages: list[dict]) -> str:
-    return "".join(m["content"].get("text", "") for m in messages
-                   if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+    return "".join(
+        m["content"].get("text", "")
+        for m in messages
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
 
 
 def live_display_id(messages: list[dict]) -> str:
-    shown = [m for m in messages if m["msg_type"] == "display_data"
-             and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+    shown = [
+        m
+        for m in messages
+        if m["msg_type"] == "display_data"
+        and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]
+    ]
     assert shown, "no live view was displayed in the cell"
     return shown[0]["content"]["transient"]["display_id"]
 
@@ -103,7 +116,12 @@ def has_text(messages: list[dict], text: str) -> bool:
 def kernel(new_kernel):
     """One kernel for the module, pointed at a paced emulator of its own."""
     with Emulator(pace=None) as emu, pytest.MonkeyPatch.context() as mp:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "CLAUDE_MAGIC_OFFLINE"):
+        for name in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "CLAUDE_MAGIC_OFFLINE",
+        ):
             mp.delenv(name, raising=False)
         mp.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emu.url)
         mp.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
@@ -113,8 +131,10 @@ def kernel(new_kernel):
         mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         with new_kernel() as kc:
             io = Iopub(kc)
-            io.run(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\n"
-                   "%config ClaudeMagic.max_attempts = 1")
+            io.run(
+                f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\n"
+                "%config ClaudeMagic.max_attempts = 1"
+            )
             io.emulator = emu
             yield io
 
@@ -134,7 +154,12 @@ def io(kernel):
 def test_cell_returns_while_the_answer_streams_into_it(io):
     emu = io.emulator
     emu._state.sent_frames = []
-    emu.script({"content": [{"type": "text", "text": "First answer: " + "word " * 120}], "stop_reason": "end_turn"})
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "First answer: " + "word " * 120}],
+            "stop_reason": "end_turn",
+        }
+    )
     bg, reply, replied = io.execute("%%claude -b\nTell me a long story")
     assert reply["status"] == "ok"
     assert not any(_is_final(m, bg) for _, m in io.messages)
@@ -145,8 +170,14 @@ def test_cell_returns_while_the_answer_streams_into_it(io):
     assert code_reply["status"] == "ok"
     code_messages = io.of(code)
     assert stdout(code_messages) == "hello from a cell\n"
-    assert [m["content"]["data"]["text/plain"] for m in code_messages if m["msg_type"] == "execute_result"] == ["2"]
-    assert not any(_is_final(m, bg) for _, m in io.messages), "the answer ended before the code cell ran"
+    assert [
+        m["content"]["data"]["text/plain"]
+        for m in code_messages
+        if m["msg_type"] == "execute_result"
+    ] == ["2"]
+    assert not any(_is_final(m, bg) for _, m in io.messages), (
+        "the answer ended before the code cell ran"
+    )
 
     final = io.final(bg)
     assert final["content"]["transient"]["display_id"] == display_id
@@ -167,13 +198,19 @@ def test_cell_returns_while_the_answer_streams_into_it(io):
 def test_a_thread_started_by_another_cell_prints_into_that_cell(io):
     emu = io.emulator
     emu.pace = 80
-    emu.script({"content": [{"type": "text", "text": "\n\n".join(f"para{i} word" for i in range(100))}],
-                "stop_reason": "end_turn"})
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "\n\n".join(f"para{i} word" for i in range(100))}],
+            "stop_reason": "end_turn",
+        }
+    )
     bg, _, _ = io.execute("%%claude -b\nMany short paragraphs")
     # the answer starts showing blocks while this cell sleeps; then a thread of this cell prints
-    code = io.execute("import threading, time\ntime.sleep(1.5)\n"
-                      "def _ticks():\n    for j in range(15):\n        print('thread', j, flush=True); time.sleep(0.05)\n"
-                      "_t = threading.Thread(target=_ticks); _t.start(); _t.join()")[0]
+    code = io.execute(
+        "import threading, time\ntime.sleep(1.5)\n"
+        "def _ticks():\n    for j in range(15):\n        print('thread', j, flush=True); time.sleep(0.05)\n"
+        "_t = threading.Thread(target=_ticks); _t.start(); _t.join()"
+    )[0]
     assert has_text(io.of(bg), "para3"), "the answer did not stream while the cell ran"
     assert not any(_is_final(m, bg) for _, m in io.messages), "the answer ended too soon"
     assert stdout(io.of(code)).count("thread ") == 15
@@ -184,16 +221,22 @@ def test_a_thread_started_by_another_cell_prints_into_that_cell(io):
 def test_same_chat_in_order_other_chats_side_by_side(io):
     emu = io.emulator
     for label in ("one", "two", "three"):
-        emu.script({"content": [{"type": "text", "text": f"Answer {label}: " + "word " * 40}],
-                    "stop_reason": "end_turn"})
+        emu.script(
+            {
+                "content": [{"type": "text", "text": f"Answer {label}: " + "word " * 40}],
+                "stop_reason": "end_turn",
+            }
+        )
     first, _, _ = io.execute("%%claude -b\nQuestion one")
     second, _, _ = io.execute("%%claude -b\nQuestion two")
     other, _, _ = io.execute("%%claude -b --chat side\nQuestion three")
     assert has_text(io.of(second), "Queued")
     # the other chat's request is sent while the first answer still streams
     io.pump(lambda m: len(emu.requests()) >= 2, timeout=30)
-    assert [r["body"]["messages"][-1]["content"][-1]["text"] for r in emu.requests()[:2]] == \
-        ["Question one", "Question three"]
+    assert [r["body"]["messages"][-1]["content"][-1]["text"] for r in emu.requests()[:2]] == [
+        "Question one",
+        "Question three",
+    ]
     assert not any(_is_final(m, first) for _, m in io.messages)
     for msg_id in (first, other, second):
         io.final(msg_id)
@@ -208,8 +251,15 @@ def test_same_chat_in_order_other_chats_side_by_side(io):
 
 def test_foreground_cell_waits_for_its_chat(io):
     emu = io.emulator
-    emu.script({"content": [{"type": "text", "text": "Background first: " + "word " * 40}], "stop_reason": "end_turn"})
-    emu.script({"content": [{"type": "text", "text": "Then the foreground."}], "stop_reason": "end_turn"})
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "Background first: " + "word " * 40}],
+            "stop_reason": "end_turn",
+        }
+    )
+    emu.script(
+        {"content": [{"type": "text", "text": "Then the foreground."}], "stop_reason": "end_turn"}
+    )
     bg, _, _ = io.execute("%%claude -b\nFirst")
     queued = io.run("%claude jobs")
     assert "running" in queued
@@ -224,8 +274,12 @@ def test_foreground_cell_waits_for_its_chat(io):
 def test_code_blocks_of_a_background_answer_go_below_the_next_cell(io):
     emu = io.emulator
     emu.pace = None
-    emu.script({"content": [{"type": "text", "text": "Here:\n\n```python\nx = 41 + 1\n```\n"}],
-                "stop_reason": "end_turn"})
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "Here:\n\n```python\nx = 41 + 1\n```\n"}],
+            "stop_reason": "end_turn",
+        }
+    )
     bg, _, _ = io.execute("%%claude -b --code\nSome code")
     final = io.final(bg)
     assert "new cell below the next cell you run" in final["content"]["data"]["text/html"]
@@ -248,8 +302,12 @@ def test_throttling_in_the_background_is_one_line_in_its_cell(io):
 
 
 def _wait_for_text(io, msg_id: str) -> None:
-    assert io.pump(lambda m: m["parent_header"].get("msg_id") == msg_id and "word word" in json.dumps(m["content"]),
-                   timeout=30), "no text streamed"
+    assert io.pump(
+        lambda m: (
+            m["parent_header"].get("msg_id") == msg_id and "word word" in json.dumps(m["content"])
+        ),
+        timeout=30,
+    ), "no text streamed"
 
 
 def test_stop_command_keeps_the_partial_answer(io):
@@ -291,12 +349,18 @@ def test_stop_button_click_stops_the_answer(io):
     emu = io.emulator
     emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
     bg, _, _ = io.execute("%%claude -b --chat clicks\nA long answer please")
-    buttons = [m["content"]["comm_id"] for m in io.of(bg) if m["msg_type"] == "comm_open"
-               and m["content"]["data"]["state"].get("_model_name") == "ButtonModel"]
+    buttons = [
+        m["content"]["comm_id"]
+        for m in io.of(bg)
+        if m["msg_type"] == "comm_open"
+        and m["content"]["data"]["state"].get("_model_name") == "ButtonModel"
+    ]
     assert len(buttons) == 1
     _wait_for_text(io, bg)
-    click = io.kc.session.msg("comm_msg", {"comm_id": buttons[0],
-                                           "data": {"method": "custom", "content": {"event": "click"}}})
+    click = io.kc.session.msg(
+        "comm_msg",
+        {"comm_id": buttons[0], "data": {"method": "custom", "content": {"event": "click"}}},
+    )
     io.kc.shell_channel.send(click)
     final = io.final(bg, timeout=10)
     assert "Stopped." in final["content"]["data"]["text/plain"]
@@ -312,13 +376,20 @@ def test_stop_button_beside_the_delta_views_header_stops_the_answer(io):
         bg, _, _ = io.execute("%%claude -b --chat deltas\nA long answer please")
     finally:
         io.run("del os.environ['CLAUDE_MAGIC_LIVE_VIEW']")
-    opened = {m["content"]["comm_id"]: m["content"]["data"]["state"] for m in io.of(bg) if m["msg_type"] == "comm_open"}
-    (button,) = [comm for comm, state in opened.items() if state.get("_model_name") == "ButtonModel"]
+    opened = {
+        m["content"]["comm_id"]: m["content"]["data"]["state"]
+        for m in io.of(bg)
+        if m["msg_type"] == "comm_open"
+    }
+    (button,) = [
+        comm for comm, state in opened.items() if state.get("_model_name") == "ButtonModel"
+    ]
     (answer,) = [state for state in opened.values() if state.get("_model_name") == "AnyModel"]
     assert answer["controls"] == [f"IPY_MODEL_{button}"]  # the page shows it beside the header
     _wait_for_text(io, bg)
-    click = io.kc.session.msg("comm_msg", {"comm_id": button,
-                                           "data": {"method": "custom", "content": {"event": "click"}}})
+    click = io.kc.session.msg(
+        "comm_msg", {"comm_id": button, "data": {"method": "custom", "content": {"event": "click"}}}
+    )
     io.kc.shell_channel.send(click)
     final = io.final(bg, timeout=10)
     assert final["content"]["transient"]["display_id"] == live_display_id(io.of(bg))
@@ -329,7 +400,12 @@ def test_stop_button_beside_the_delta_views_header_stops_the_answer(io):
 
 def test_wait_blocks_until_the_answer_ends(io):
     emu = io.emulator
-    emu.script({"content": [{"type": "text", "text": "Waited for " + "word " * 60}], "stop_reason": "end_turn"})
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "Waited for " + "word " * 60}],
+            "stop_reason": "end_turn",
+        }
+    )
     bg, _, _ = io.execute("%%claude -b -o story\nTell me")
     msg_id, reply, _ = io.execute("%claude wait --timeout 0.2")
     assert reply["status"] == "error" and "Still running after 0.2 s" in reply["evalue"]
@@ -364,11 +440,15 @@ def test_kernel_interrupt_leaves_background_answers_running(io):
     bg, _, _ = io.execute("%%claude -b\nKeep going")
     _wait_for_text(io, bg)
     busy = io.kc.execute("import time\ntime.sleep(30)")
-    assert io.pump(lambda m: m["parent_header"].get("msg_id") == busy and m["msg_type"] == "execute_input")
+    assert io.pump(
+        lambda m: m["parent_header"].get("msg_id") == busy and m["msg_type"] == "execute_input"
+    )
     io.pump(timeout=0.5)  # into the sleep
     io.kc.manager.interrupt_kernel()
     assert io.pump(lambda m: _idle(m, busy), timeout=20)
-    assert [m["content"]["ename"] for m in io.of(busy) if m["msg_type"] == "error"] == ["KeyboardInterrupt"]
+    assert [m["content"]["ename"] for m in io.of(busy) if m["msg_type"] == "error"] == [
+        "KeyboardInterrupt"
+    ]
     final = io.final(bg)
     assert final["content"]["data"]["text/markdown"] == full
     assert "Stopped" not in final["content"]["data"]["text/plain"]
@@ -378,7 +458,9 @@ def test_kernel_interrupt_leaves_background_answers_running(io):
 def test_rerunning_a_cell_stops_its_earlier_answer(io):
     emu = io.emulator
     emu.script({"content": [{"type": "text", "text": LONG}], "stop_reason": "end_turn"})
-    emu.script({"content": [{"type": "text", "text": "The second take."}], "stop_reason": "end_turn"})
+    emu.script(
+        {"content": [{"type": "text", "text": "The second take."}], "stop_reason": "end_turn"}
+    )
     cell = "%%claude -b\nOnce more"
     bg = _execute_with_cell_id(io, cell, "cell-a")
     _wait_for_text(io, bg)
@@ -388,14 +470,24 @@ def test_rerunning_a_cell_stops_its_earlier_answer(io):
     assert shown.endswith("The second take.") and "Queued" not in shown
     body = emu.requests()[-1]["body"]
     assert len(body["messages"]) == 1  # the stopped first take was replaced, not sent
-    assert "The second take." in io.run("%claude history") and "[stopped]" not in io.run("%claude history")
+    assert "The second take." in io.run("%claude history") and "[stopped]" not in io.run(
+        "%claude history"
+    )
 
 
 def _execute_with_cell_id(io, code: str, cell_id: str) -> str:
     """Execute as JupyterLab does, with the cell's id in the request metadata."""
-    msg = io.kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
-                                                "user_expressions": {}, "allow_stdin": False,
-                                                "stop_on_error": True})
+    msg = io.kc.session.msg(
+        "execute_request",
+        {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    )
     msg["metadata"]["cellId"] = cell_id
     io.kc.shell_channel.send(msg)
     msg_id = msg["header"]["msg_id"]
@@ -407,27 +499,40 @@ def test_images_and_documents_in_the_background(io, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("The outlier is row 7.")
     io.run("%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2]); plt.show()")
-    io.emulator.script({"content": [{"type": "text", "text": "Seen both."}], "stop_reason": "end_turn"})
+    io.emulator.script(
+        {"content": [{"type": "text", "text": "Seen both."}], "stop_reason": "end_turn"}
+    )
     bg, _, _ = io.execute(f"%%claude -b --image _ --doc {notes}\nWhat do these show?")
     io.run("x = 2")  # a later cell: the image was taken when the -b cell ran
     final = io.final(bg)
-    assert "data:image/png;base64," in final["content"]["data"]["text/html"]  # the header's thumbnail
+    assert (
+        "data:image/png;base64," in final["content"]["data"]["text/html"]
+    )  # the header's thumbnail
     content = io.emulator.requests()[-1]["body"]["messages"][-1]["content"]
     assert [b["type"] for b in content] == ["image", "document", "text"]
 
 
 def test_background_trait(io):
     emu = io.emulator
-    emu.script({"content": [{"type": "text", "text": "By default: " + "word " * 60}], "stop_reason": "end_turn"})
-    io.run("%config ClaudeMagic.background = True\n"
-           "def area(r: float) -> float:\n    \"\"\"Area of a circle.\"\"\"\n    return 3.14 * r * r")
+    emu.script(
+        {
+            "content": [{"type": "text", "text": "By default: " + "word " * 60}],
+            "stop_reason": "end_turn",
+        }
+    )
+    io.run(
+        "%config ClaudeMagic.background = True\n"
+        'def area(r: float) -> float:\n    """Area of a circle."""\n    return 3.14 * r * r'
+    )
     try:
         bg, reply, _ = io.execute("%%claude\nNo -b needed")
         assert reply["status"] == "ok"
         assert not any(_is_final(m, bg) for _, m in io.messages)  # returned while it streams
         assert io.final(bg)["content"]["data"]["text/markdown"].startswith("By default: word")
         emu.pace = None
-        emu.script({"content": [{"type": "text", "text": "Foreground."}], "stop_reason": "end_turn"})
+        emu.script(
+            {"content": [{"type": "text", "text": "Foreground."}], "stop_reason": "end_turn"}
+        )
         fg, reply, _ = io.execute("%%claude --tools area\nWith a tool")
         assert reply["status"] == "ok" and "answers in the foreground" in stdout(io.of(fg))
         assert any(_is_final(m, fg) for m in io.of(fg))  # it ended within its own execution
@@ -444,7 +549,9 @@ def test_background_refuses_tools(io):
     assert reply["status"] == "error"
     assert "--background can't be combined with Python tools" in reply["evalue"]
     assert io.emulator.requests() == []
-    handlers = io.run("import claude_magic\nprint(len(claude_magic._loaded[id(get_ipython())].session._computer))")
+    handlers = io.run(
+        "import claude_magic\nprint(len(claude_magic._loaded[id(get_ipython())].session._computer))"
+    )
     assert handlers.strip() == "0"  # refused before any computer-use tool was set up
 
 
@@ -474,8 +581,10 @@ def test_kernel_shutdown_stops_background_answers(magic_env, new_kernel, tmp_pat
     probe = tmp_path / "threads.txt"
     with new_kernel() as kc:
         io = Iopub(kc)
-        io.run(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\nimport atexit, threading\n"
-               f"atexit.register(lambda: open({str(probe)!r}, 'w').write(repr([t.name for t in threading.enumerate()])))")
+        io.run(
+            f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'\nimport atexit, threading\n"
+            f"atexit.register(lambda: open({str(probe)!r}, 'w').write(repr([t.name for t in threading.enumerate()])))"
+        )
         bg, _, _ = io.execute("%%claude -b\nLong")
         _wait_for_text(io, bg)
         kc.stop_channels()
@@ -490,13 +599,24 @@ def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, run_notebo
     import nbformat
 
     magic_env.pace = 40
-    magic_env.script({"content": [{"type": "text", "text": "## Saved\n\n" + "word " * 60}], "stop_reason": "end_turn"})
+    magic_env.script(
+        {
+            "content": [{"type": "text", "text": "## Saved\n\n" + "word " * 60}],
+            "stop_reason": "end_turn",
+        }
+    )
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'"),
-                nbformat.v4.new_code_cell("%%claude -b\nWrite it down"),
-                nbformat.v4.new_code_cell("print('meanwhile')"),
-                nbformat.v4.new_code_cell("%claude wait")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'"),
+        nbformat.v4.new_code_cell("%%claude -b\nWrite it down"),
+        nbformat.v4.new_code_cell("print('meanwhile')"),
+        nbformat.v4.new_code_cell("%claude wait"),
+    ]
     run_notebook(nb, tmp_path)
     bundles = [o["data"] for o in nb.cells[1].outputs if o.get("output_type") == "display_data"]
     assert bundles and bundles[-1]["text/markdown"].startswith("## Saved\n\nword word")

@@ -20,8 +20,11 @@ from claude_magic.bedrock.settings import ClientSettings, boto_endpoint, setting
 from claude_magic.emulator import Emulator
 
 TOKEN = "ABSKQmVkcm9ja0FQSUtleS1leGFtcGxlLXRva2VuLXdxyz9"
-BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
-        "messages": [{"role": "user", "content": "Hi"}]}
+BODY = {
+    "anthropic_version": "bedrock-2023-05-31",
+    "max_tokens": 20,
+    "messages": [{"role": "user", "content": "Hi"}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,9 @@ def _printed(messages: list[dict]) -> str:
 
 def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
     emu = key_only_env
-    emu.script({"content": [{"type": "text", "text": "Answer via API key"}], "stop_reason": "end_turn"})
+    emu.script(
+        {"content": [{"type": "text", "text": "Answer via API key"}], "stop_reason": "end_turn"}
+    )
     with new_kernel() as kc:
         run_in_kernel(kc, "%load_ext claude_magic")
         _, messages = run_in_kernel(kc, f"%%claude -m {HAIKU}\nHello")
@@ -85,7 +90,9 @@ def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
         assert TOKEN not in config and TOKEN[:-4] not in config
         assert f"# endpoint in use: {emu.url}" in config
 
-        run_in_kernel(kc, "import os; os.environ['AWS_BEARER_TOKEN_BEDROCK'] = 'ABSKwrong-or-expired-key'")
+        run_in_kernel(
+            kc, "import os; os.environ['AWS_BEARER_TOKEN_BEDROCK'] = 'ABSKwrong-or-expired-key'"
+        )
         reply, messages = run_in_kernel(kc, f"%%claude -m {HAIKU}\nAgain", check=False)
         assert reply["status"] == "error"
         errors = [m["content"] for m in messages if m["msg_type"] == "error"]
@@ -96,19 +103,33 @@ def test_a_kernel_with_only_an_api_key_talks_bearer(key_only_env, new_kernel):
         assert emu.requests()[-1]["status"] == 403
 
 
-def test_the_emulator_refuses_unknown_keys_with_bedrocks_message(https_emulator, tls_files, monkeypatch):
+def test_the_emulator_refuses_unknown_keys_with_bedrocks_message(
+    https_emulator, tls_files, monkeypatch
+):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "ABSKnot-a-key-it-knows")
-    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=https_emulator.url,
-                          verify=tls_files["ca"], config=Config(retries={"total_max_attempts": 1}))
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=https_emulator.url,
+        verify=tls_files["ca"],
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     with pytest.raises(client.exceptions.AccessDeniedException) as info:
         client.invoke_model(modelId=HAIKU, body=json.dumps(BODY))
     assert info.value.response["Error"]["Message"] == (
-        "Authentication failed: Please make sure your API Key is valid.")
+        "Authentication failed: Please make sure your API Key is valid."
+    )
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", TOKEN)
-    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=https_emulator.url,
-                          verify=tls_files["ca"])
-    assert json.loads(client.invoke_model(modelId=HAIKU, body=json.dumps(BODY))["body"].read())["content"]
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=https_emulator.url,
+        verify=tls_files["ca"],
+    )
+    assert json.loads(client.invoke_model(modelId=HAIKU, body=json.dumps(BODY))["body"].read())[
+        "content"
+    ]
 
 
 def test_an_emulator_checking_signatures_refuses_any_api_key(monkeypatch, tls_files):
@@ -116,14 +137,24 @@ def test_an_emulator_checking_signatures_refuses_any_api_key(monkeypatch, tls_fi
     from claude_magic.emulator.wire.sigv4 import check_request
 
     headers = [("Authorization", f"Bearer {TOKEN}")]
-    check_request("POST", "/model/x/invoke", "", headers, b"{}", None)  # nothing configured: presence
+    check_request(
+        "POST", "/model/x/invoke", "", headers, b"{}", None
+    )  # nothing configured: presence
     with pytest.raises(BedrockError) as info:
         check_request("POST", "/model/x/invoke", "", headers, b"{}", {"AKID": "secret"})
     assert info.value.status == 403 and "API Key" in info.value.message
     with pytest.raises(BedrockError) as info:
         check_request("POST", "/model/x/invoke", "", [("Authorization", "Bearer  ")], b"{}", None)
     assert info.value.code == "MissingAuthenticationTokenException"
-    check_request("POST", "/model/x/invoke", "", headers, b"{}", {"AKID": "s"}, bearer_tokens=frozenset([TOKEN]))
+    check_request(
+        "POST",
+        "/model/x/invoke",
+        "",
+        headers,
+        b"{}",
+        {"AKID": "s"},
+        bearer_tokens=frozenset([TOKEN]),
+    )
 
 
 def test_config_names_the_auth_in_use_masked(magic_env, monkeypatch):
@@ -170,14 +201,23 @@ def test_offline_mode_never_sends_the_api_key(aws_env, monkeypatch):
 
 
 def test_boto3_endpoint_variables_count_like_claude_magics():
-    env = {"AWS_ENDPOINT_URL": "https://all.example", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "https://br.example"}
+    env = {
+        "AWS_ENDPOINT_URL": "https://all.example",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "https://br.example",
+    }
     assert boto_endpoint(env) == "https://br.example"
     assert boto_endpoint({"AWS_ENDPOINT_URL": "https://all.example"}) == "https://all.example"
     assert boto_endpoint({**env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}) is None
     assert settings_from_env(ClientSettings(), env).endpoint_url == "https://br.example"
-    assert settings_from_env(ClientSettings(endpoint_url="https://mine"), env).endpoint_url == "https://mine"
+    assert (
+        settings_from_env(ClientSettings(endpoint_url="https://mine"), env).endpoint_url
+        == "https://mine"
+    )
     ours = {**env, "CLAUDE_MAGIC_ENDPOINT_URL": "http://127.0.0.1:1"}
-    assert settings_from_env(ClientSettings(endpoint_url="https://mine"), ours).endpoint_url == "http://127.0.0.1:1"
+    assert (
+        settings_from_env(ClientSettings(endpoint_url="https://mine"), ours).endpoint_url
+        == "http://127.0.0.1:1"
+    )
 
 
 def test_the_emulator_cli_takes_keys_and_a_certificate_pair(capsys):

@@ -30,8 +30,13 @@ def body(prompt: str = "Hello", max_tokens: int = 200) -> dict:
 
 
 def make_client(emulator, **settings) -> BedrockClient:
-    settings = {"region": "us-east-1", "endpoint_url": emulator.url, "offline": True,
-                "max_attempts": 1, **settings}
+    settings = {
+        "region": "us-east-1",
+        "endpoint_url": emulator.url,
+        "offline": True,
+        "max_attempts": 1,
+        **settings,
+    }
     return BedrockClient(ClientSettings(**settings))
 
 
@@ -52,10 +57,20 @@ def text_of(events: list[dict]) -> str:
 @pytest.fixture
 def no_aws_credentials(monkeypatch, tmp_path):
     """An environment where boto3's credential chain finds nothing."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-                 "CLAUDE_MAGIC_ENDPOINT_URL", "CLAUDE_MAGIC_OFFLINE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "CLAUDE_MAGIC_ENDPOINT_URL",
+        "CLAUDE_MAGIC_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
         empty = tmp_path / name.lower()
@@ -179,7 +194,10 @@ def test_environment_overrides_endpoint_and_offline():
     settings = settings_from_env(base, env)
     assert settings.endpoint_url == "http://127.0.0.1:9999" and settings.offline
     assert settings.region == "eu-west-1"
-    assert settings_from_env(ClientSettings(offline=True), {"CLAUDE_MAGIC_OFFLINE": "0"}).offline is False
+    assert (
+        settings_from_env(ClientSettings(offline=True), {"CLAUDE_MAGIC_OFFLINE": "0"}).offline
+        is False
+    )
     assert settings_from_env(base, {}) is base
 
 
@@ -190,32 +208,47 @@ def test_wrong_secret_and_unknown_key_are_explained(monkeypatch):
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDCLAUDEMAGIC")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        client = BedrockClient(ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1))
+        client = BedrockClient(
+            ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1)
+        )
         with pytest.raises(ClaudeError, match="secret access key") as caught:
             client.invoke(MODEL, body())
         assert caught.value.kind == "bad_credentials"
 
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSOMEONEELSE")
-        client = BedrockClient(ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1))
+        client = BedrockClient(
+            ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1)
+        )
         with pytest.raises(ClaudeError, match="doesn't recognise these credentials"):
             client.invoke(MODEL, body())
 
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "right-secret")
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDCLAUDEMAGIC")
         emu.script({"content": "signed correctly"})
-        client = BedrockClient(ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1))
+        client = BedrockClient(
+            ClientSettings(region="us-east-1", endpoint_url=emu.url, max_attempts=1)
+        )
         assert client.invoke(MODEL, body()).text == "signed correctly"
 
 
 def test_access_denied_names_the_model_region_and_permission():
     from botocore.exceptions import ClientError
 
-    exc = ClientError({"Error": {"Code": "AccessDeniedException",
-                                 "Message": "You don't have access to the model with the specified model ID."},
-                       "ResponseMetadata": {"HTTPStatusCode": 403}}, "InvokeModel")
+    exc = ClientError(
+        {
+            "Error": {
+                "Code": "AccessDeniedException",
+                "Message": "You don't have access to the model with the specified model ID.",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        },
+        "InvokeModel",
+    )
     error = friendly_error(exc, invoke_id=MODEL, region="eu-central-1")
     assert error.kind == "access_denied"
-    assert error.message.startswith(f"Access denied to {MODEL} in eu-central-1: enable model access")
+    assert error.message.startswith(
+        f"Access denied to {MODEL} in eu-central-1: enable model access"
+    )
     assert "bedrock:InvokeModel" in error.message
 
 
@@ -233,19 +266,26 @@ def test_unknown_model(emulator):
 SONNET_45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
-@pytest.mark.parametrize("region, model_id, profile", [
-    ("us-east-1", SONNET_45, "us."), ("eu-west-1", SONNET_45, "eu."),
-    ("ap-northeast-1", SONNET_45, "apac."),  # no jp. profile for Sonnet 4.5: the APAC one
-    ("ap-northeast-1", "anthropic.claude-opus-4-7", "jp."),
-    ("ap-southeast-2", "anthropic.claude-opus-4-7", "au."),
-    ("ap-southeast-2", "anthropic.claude-opus-4-8", "global."),  # neither au. nor apac.
-])
+@pytest.mark.parametrize(
+    "region, model_id, profile",
+    [
+        ("us-east-1", SONNET_45, "us."),
+        ("eu-west-1", SONNET_45, "eu."),
+        ("ap-northeast-1", SONNET_45, "apac."),  # no jp. profile for Sonnet 4.5: the APAC one
+        ("ap-northeast-1", "anthropic.claude-opus-4-7", "jp."),
+        ("ap-southeast-2", "anthropic.claude-opus-4-7", "au."),
+        ("ap-southeast-2", "anthropic.claude-opus-4-8", "global."),  # neither au. nor apac.
+    ],
+)
 def test_on_demand_not_supported_suggests_the_regions_profile(emulator, region, model_id, profile):
     name = catalog.lookup(model_id).name
     with pytest.raises(ClaudeError) as caught:
         make_client(emulator, region=region).invoke(model_id, body())
     assert caught.value.kind == "needs_profile"
-    assert caught.value.message == f"{name} needs an inference profile here: use -m {profile}{model_id}"
+    assert (
+        caught.value.message
+        == f"{name} needs an inference profile here: use -m {profile}{model_id}"
+    )
 
 
 def test_other_validation_errors_pass_bedrocks_message_on(emulator):
@@ -262,8 +302,10 @@ def test_throttling_after_retries_counts_the_attempts(emulator):
     with pytest.raises(ClaudeError) as caught:
         client.invoke(MODEL, body())
     assert caught.value.kind == "throttled" and caught.value.attempts == 3
-    assert caught.value.message == ("Bedrock is throttling requests (after 3 attempts): wait a moment "
-                                    "and retry, or request a higher quota.")
+    assert caught.value.message == (
+        "Bedrock is throttling requests (after 3 attempts): wait a moment "
+        "and retry, or request a higher quota."
+    )
     assert len(emulator.requests()) == 3
 
 
@@ -275,11 +317,18 @@ def test_a_throttle_that_clears_is_retried_quietly(emulator):
     assert message.metrics["retryAttempts"] == 1
 
 
-@pytest.mark.parametrize("fault, kind, words", [
-    ("unavailable", "unavailable", "Bedrock is unavailable in us-east-1 right now (after 2 attempts)"),
-    ("internal", "internal", "internal error (after 2 attempts)"),
-    ("model_timeout", "model_timeout", "took too long to answer"),
-])
+@pytest.mark.parametrize(
+    "fault, kind, words",
+    [
+        (
+            "unavailable",
+            "unavailable",
+            "Bedrock is unavailable in us-east-1 right now (after 2 attempts)",
+        ),
+        ("internal", "internal", "internal error (after 2 attempts)"),
+        ("model_timeout", "model_timeout", "took too long to answer"),
+    ],
+)
 def test_server_side_failures(emulator, fault, kind, words):
     emulator.fault(fault, times=10)
     with pytest.raises(ClaudeError) as caught:
@@ -299,8 +348,10 @@ def test_read_timeout(emulator):
     with pytest.raises(ClaudeError) as caught:
         make_client(emulator, read_timeout=0.5).invoke(MODEL, body())
     assert caught.value.kind == "timeout"
-    assert caught.value.message == ("No reply from Bedrock within 0.5 s (read timeout): raise it with "
-                                    "%config ClaudeMagic.read_timeout = 600")
+    assert caught.value.message == (
+        "No reply from Bedrock within 0.5 s (read timeout): raise it with "
+        "%config ClaudeMagic.read_timeout = 600"
+    )
 
 
 def test_could_not_connect():
@@ -309,7 +360,9 @@ def test_could_not_connect():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    client = BedrockClient(ClientSettings(region="us-east-1", endpoint_url=url, offline=True, max_attempts=1))
+    client = BedrockClient(
+        ClientSettings(region="us-east-1", endpoint_url=url, offline=True, max_attempts=1)
+    )
     with pytest.raises(ClaudeError) as caught:
         client.invoke(MODEL, body())
     assert caught.value.kind == "connection"
@@ -332,8 +385,10 @@ def test_stream_exception_mid_stream_keeps_what_arrived(emulator):
     events, error = collect(make_client(emulator).stream(MODEL, body()))
     assert len(events) == 4 and text_of(events)
     assert error.kind == "stream_error" and error.mid_stream
-    assert error.message == ("The stream broke off: The model stream failed. Try your request again. "
-                             "The partial answer is kept.")
+    assert error.message == (
+        "The stream broke off: The model stream failed. Try your request again. "
+        "The partial answer is kept."
+    )
 
 
 def test_throttling_inside_the_stream(emulator):
@@ -358,7 +413,9 @@ def test_bad_checksum_mid_stream(emulator):
     events, error = collect(make_client(emulator).stream(MODEL, body()))
     assert len(events) == 3
     assert error.kind == "connection_dropped"
-    assert "checksum" in error.message and error.message.startswith("The connection dropped mid-answer")
+    assert "checksum" in error.message and error.message.startswith(
+        "The connection dropped mid-answer"
+    )
 
 
 def test_stalled_stream_hits_the_read_timeout(emulator):
@@ -382,13 +439,15 @@ class _InBandErrorHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for n, event in enumerate((
-            b'{"type":"message_start","message":{"id":"m","type":"message","role":"assistant",'
-            b'"model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}',
-            b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
-            b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hal"}}',
-            b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
-        )):
+        for n, event in enumerate(
+            (
+                b'{"type":"message_start","message":{"id":"m","type":"message","role":"assistant",'
+                b'"model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}',
+                b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
+                b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hal"}}',
+                b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+            )
+        ):
             frame = chunk_frame(event, n)
             self.wfile.write(b"%x\r\n%b\r\n" % (len(frame), frame))
         self.wfile.write(b"0\r\n\r\n")
@@ -402,13 +461,23 @@ def test_in_band_error_event():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        client = BedrockClient(ClientSettings(region="us-east-1", offline=True, max_attempts=1,
-                                              endpoint_url=f"http://127.0.0.1:{server.server_port}"))
+        client = BedrockClient(
+            ClientSettings(
+                region="us-east-1",
+                offline=True,
+                max_attempts=1,
+                endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            )
+        )
         events, error = collect(client.stream(MODEL, body()))
     finally:
         server.shutdown()
         server.server_close()
-    assert [e["type"] for e in events] == ["message_start", "content_block_start", "content_block_delta"]
+    assert [e["type"] for e in events] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+    ]
     assert error.kind == "overloaded" and error.mid_stream
     assert error.message == "The stream broke off: Overloaded. The partial answer is kept."
 

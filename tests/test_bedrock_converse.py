@@ -15,17 +15,27 @@ from claude_magic.bedrock.converse import converse_request, document_name
 from claude_magic.core.stream import fold_event
 from claude_magic.emulator.signatures import sign_thinking
 
-PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-       b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
-       b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-TOOL = {"name": "get_weather", "description": "Weather.", "input_schema": {
-    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
+TOOL = {
+    "name": "get_weather",
+    "description": "Weather.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
 
 
 @pytest.fixture
 def client(emulator):
-    return BedrockClient(ClientSettings(region="us-east-1", endpoint_url=emulator.url, offline=True,
-                                        max_attempts=1))
+    return BedrockClient(
+        ClientSettings(region="us-east-1", endpoint_url=emulator.url, offline=True, max_attempts=1)
+    )
 
 
 def base(**fields) -> dict:
@@ -33,25 +43,78 @@ def base(**fields) -> dict:
 
 
 BODIES = {
-    "text": base(system="Be brief.", temperature=0.5, stop_sequences=["END"],
-                 messages=[{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]),
+    "text": base(
+        system="Be brief.",
+        temperature=0.5,
+        stop_sequences=["END"],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+    ),
     "cache": base(
-        system=[{"type": "text", "text": "Rules.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        system=[
+            {"type": "text", "text": "Rules.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+        ],
         tools=[{**TOOL, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],  # longer TTLs first
-        messages=[{"role": "user", "content": [
-            {"type": "text", "text": "Doc", "cache_control": {"type": "ephemeral"}},
-            {"type": "text", "text": "Q?"}]}]),
-    "tool loop": base(tools=[TOOL], tool_choice={"type": "auto"}, messages=[
-        {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
-        {"role": "assistant", "content": [
-            {"type": "thinking", "thinking": "Need the tool.", "signature": sign_thinking("Need the tool.")},
-            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True,
-                                      "content": [{"type": "text", "text": "offline"}]}]}],
-        thinking={"type": "enabled", "budget_tokens": 1024}, anthropic_beta=["interleaved-thinking-2025-05-14"]),
-    "media": base(top_k=20, messages=[{"role": "user", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64()}},
-        {"type": "text", "text": "Look"}]}]),
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Doc", "cache_control": {"type": "ephemeral"}},
+                    {"type": "text", "text": "Q?"},
+                ],
+            }
+        ],
+    ),
+    "tool loop": base(
+        tools=[TOOL],
+        tool_choice={"type": "auto"},
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "thinking",
+                        "thinking": "Need the tool.",
+                        "signature": sign_thinking("Need the tool."),
+                    },
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Oslo"},
+                    },
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "is_error": True,
+                        "content": [{"type": "text", "text": "offline"}],
+                    }
+                ],
+            },
+        ],
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        anthropic_beta=["interleaved-thinking-2025-05-14"],
+    ),
+    "media": base(
+        top_k=20,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "image",
+                        "source": {"type": "base64", "media_type": "image/png", "data": png_b64()},
+                    },
+                    {"type": "text", "text": "Look"},
+                ],
+            }
+        ],
+    ),
 }
 
 
@@ -66,12 +129,30 @@ def test_body_round_trips_through_converse(client, emulator, name):
 
 
 def test_documents_are_named_for_converse(client, emulator):
-    body = base(messages=[{"role": "user", "content": [
-        {"type": "document", "name": "report.pdf", "source": {
-            "type": "base64", "media_type": "application/pdf", "data": base64.b64encode(PDF).decode()}},
-        {"type": "document", "name": "report.pdf", "source": {
-            "type": "text", "media_type": "text/plain", "data": "notes"}},
-        {"type": "text", "text": "Summarise"}]}])
+    body = base(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "document",
+                        "name": "report.pdf",
+                        "source": {
+                            "type": "base64",
+                            "media_type": "application/pdf",
+                            "data": base64.b64encode(PDF).decode(),
+                        },
+                    },
+                    {
+                        "type": "document",
+                        "name": "report.pdf",
+                        "source": {"type": "text", "media_type": "text/plain", "data": "notes"},
+                    },
+                    {"type": "text", "text": "Summarise"},
+                ],
+            }
+        ]
+    )
     client.converse(HAIKU, body)
     content = emulator.requests()[-1]["invoke_body"]["messages"][0]["content"]
     assert [c["title"] for c in content[:2]] == ["report-pdf", "report-pdf (2)"]
@@ -80,12 +161,18 @@ def test_documents_are_named_for_converse(client, emulator):
 
 
 def test_stream_folds_into_the_converse_reply(client, emulator):
-    script = {"content": [{"type": "thinking", "thinking": "Hmm.", "signature": "sig"},
-                          {"type": "redacted_thinking", "data": "opaque"},
-                          {"type": "text", "text": "Answer."},
-                          {"type": "tool_use", "name": "get_weather", "input": {"city": "Rome"}}],
-              "usage": {"input_tokens": 30, "output_tokens": 12, "cache_read_input_tokens": 100}}
-    body = base(tools=[TOOL], messages=[{"role": "user", "content": [{"type": "text", "text": "Go"}]}])
+    script = {
+        "content": [
+            {"type": "thinking", "thinking": "Hmm.", "signature": "sig"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "text", "text": "Answer."},
+            {"type": "tool_use", "name": "get_weather", "input": {"city": "Rome"}},
+        ],
+        "usage": {"input_tokens": 30, "output_tokens": 12, "cache_read_input_tokens": 100},
+    }
+    body = base(
+        tools=[TOOL], messages=[{"role": "user", "content": [{"type": "text", "text": "Go"}]}]
+    )
     emulator.script(script)
     whole = client.converse(HAIKU, body)
     emulator.script(script)
@@ -95,7 +182,12 @@ def test_stream_folds_into_the_converse_reply(client, emulator):
     for event in client.converse_stream(HAIKU, body):
         fold_event(folded, event)
     for message in (whole, folded):
-        assert [b["type"] for b in message.content] == ["thinking", "redacted_thinking", "text", "tool_use"]
+        assert [b["type"] for b in message.content] == [
+            "thinking",
+            "redacted_thinking",
+            "text",
+            "tool_use",
+        ]
         assert message.content[0]["thinking"] == "Hmm." and message.content[0]["signature"] == "sig"
         assert message.content[1]["data"] == "opaque"
         assert message.content[3]["input"] == {"city": "Rome"}
@@ -113,8 +205,13 @@ def test_stop_sequence_comes_back(client, emulator):
 
 
 def test_output_config_goes_to_output_config():
-    body = base(messages=[{"role": "user", "content": "Hi"}], output_config={
-        "effort": "high", "format": {"type": "json_schema", "schema": {"type": "object"}}})
+    body = base(
+        messages=[{"role": "user", "content": "Hi"}],
+        output_config={
+            "effort": "high",
+            "format": {"type": "json_schema", "schema": {"type": "object"}},
+        },
+    )
     request = converse_request(HAIKU, body)
     assert request["outputConfig"]["effort"] == "high"
     schema = request["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"]
@@ -122,13 +219,35 @@ def test_output_config_goes_to_output_config():
     assert "additionalModelRequestFields" not in request
 
 
-@pytest.mark.parametrize("body, words", [
-    (base(messages=[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Sure"}]), "prefill"),
-    (base(tools=[TOOL], tool_choice={"type": "none"}, messages=[{"role": "user", "content": "Hi"}]),
-     "tool_choice none"),
-    (base(tools=[{"type": "bash_20250124", "name": "bash"}], messages=[{"role": "user", "content": "Hi"}]),
-     "bash_20250124 tool"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (
+            base(
+                messages=[
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Sure"},
+                ]
+            ),
+            "prefill",
+        ),
+        (
+            base(
+                tools=[TOOL],
+                tool_choice={"type": "none"},
+                messages=[{"role": "user", "content": "Hi"}],
+            ),
+            "tool_choice none",
+        ),
+        (
+            base(
+                tools=[{"type": "bash_20250124", "name": "bash"}],
+                messages=[{"role": "user", "content": "Hi"}],
+            ),
+            "bash_20250124 tool",
+        ),
+    ],
+)
 def test_what_converse_cannot_say(client, emulator, body, words):
     with pytest.raises(ClaudeError) as caught:
         client.converse(HAIKU, body)
@@ -154,4 +273,6 @@ def test_guardrail_goes_to_guardrail_config(client, emulator):
     message = client.converse(HAIKU, BODIES["text"], guardrail=("gr1", "DRAFT"))
     assert message.stop_reason == "guardrail_intervened"
     assert emulator.requests()[-1]["body"]["guardrailConfig"] == {
-        "guardrailIdentifier": "gr1", "guardrailVersion": "DRAFT"}
+        "guardrailIdentifier": "gr1",
+        "guardrailVersion": "DRAFT",
+    }

@@ -24,7 +24,15 @@ BEDROCK_LINE = "claude-magic: AWS credentials found"
 
 def clean_env(home: Path, path_prefix: Path | None = None, **extra: str) -> dict[str, str]:
     """A launch environment with no AWS or claude-magic settings and its own HOME."""
-    drop = ("AWS_", "CLAUDE_MAGIC_", "JUPYTER", "IPYTHONDIR", "PYTHONPATH", "VIRTUAL_ENV", "PIP_REQUIRE")
+    drop = (
+        "AWS_",
+        "CLAUDE_MAGIC_",
+        "JUPYTER",
+        "IPYTHONDIR",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "PIP_REQUIRE",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     home.mkdir(parents=True, exist_ok=True)
     env["HOME"] = str(home)
@@ -40,8 +48,13 @@ def clean_env(home: Path, path_prefix: Path | None = None, **extra: str) -> dict
 def start_env_of(env: dict[str, str]) -> tuple[dict[str, str], str]:
     """The environment binder/start hands to the command it runs, and its stderr."""
     show = "import json, os; print(json.dumps(dict(os.environ)))"
-    run = subprocess.run([str(BINDER / "start"), sys.executable, "-c", show], env=env,
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [str(BINDER / "start"), sys.executable, "-c", show],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(run.stdout), run.stderr
 
 
@@ -58,8 +71,17 @@ def start_env_of(env: dict[str, str]) -> tuple[dict[str, str], str]:
         ({"AWS_BEARER_TOKEN_BEDROCK": "ABSKexample-api-key"}, {}, False),
         ({"AWS_BEARER_TOKEN_BEDROCK": ""}, {}, True),
     ],
-    ids=["nothing", "keys", "profile", "container", "credentials-file", "sso-config", "region-only-config",
-         "api-key", "empty-api-key"],
+    ids=[
+        "nothing",
+        "keys",
+        "profile",
+        "container",
+        "credentials-file",
+        "sso-config",
+        "region-only-config",
+        "api-key",
+        "empty-api-key",
+    ],
 )
 def test_start_turns_offline_mode_on_without_credentials(tmp_path, extra, files, offline):
     home = tmp_path / "home"
@@ -80,8 +102,9 @@ def test_start_turns_offline_mode_on_without_credentials(tmp_path, extra, files,
 def test_start_respects_an_explicit_choice(tmp_path):
     seen, stderr = start_env_of(clean_env(tmp_path / "home", CLAUDE_MAGIC_OFFLINE="0"))
     assert seen["CLAUDE_MAGIC_OFFLINE"] == "0" and stderr.startswith(BEDROCK_LINE)
-    seen, stderr = start_env_of(clean_env(tmp_path / "home", CLAUDE_MAGIC_OFFLINE="1",
-                                          AWS_ACCESS_KEY_ID="AKIDEXAMPLE"))
+    seen, stderr = start_env_of(
+        clean_env(tmp_path / "home", CLAUDE_MAGIC_OFFLINE="1", AWS_ACCESS_KEY_ID="AKIDEXAMPLE")
+    )
     assert seen["CLAUDE_MAGIC_OFFLINE"] == "1" and stderr.startswith(OFFLINE_LINE)
     seen, _ = start_env_of(clean_env(tmp_path / "home", CLAUDE_MAGIC_OFFLINE_PACE="500"))
     assert seen["CLAUDE_MAGIC_OFFLINE_PACE"] == "500"
@@ -96,7 +119,11 @@ def _repository_copy(repo):
     for name in REPO_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(
+                source,
+                repo / name,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
         else:
             shutil.copy2(source, repo / name)
     return repo
@@ -110,14 +137,25 @@ def binder_install(tmp_path_factory):
     env_dir = base / "env"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     install = subprocess.run(
-        [str(env_dir / "bin" / "pip"), "install", "--disable-pip-version-check", "-q",
-         "-r", "binder/requirements.txt"],
-        cwd=repo, capture_output=True, text=True, env={**os.environ, "PIP_NO_INPUT": "1"},
+        [
+            str(env_dir / "bin" / "pip"),
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+            "binder/requirements.txt",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
     )
     assert install.returncode == 0, install.stderr[-3000:]
     post_build = repo / "binder" / "postBuild"
     if post_build.exists():
-        subprocess.run([str(post_build)], cwd=repo, check=True, env=clean_env(base / "home", env_dir / "bin"))
+        subprocess.run(
+            [str(post_build)], cwd=repo, check=True, env=clean_env(base / "home", env_dir / "bin")
+        )
     return repo, env_dir
 
 
@@ -125,9 +163,15 @@ def binder_install(tmp_path_factory):
 def test_binder_installs_the_package_not_the_checkout(binder_install, tmp_path):
     repo, env_dir = binder_install
     where = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-c", "import claude_magic, jupyterlab, ipywidgets, pandas; "
-         "print(claude_magic.__file__)"],
-        cwd=tmp_path, capture_output=True, text=True, env=clean_env(tmp_path / "home"),
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import claude_magic, jupyterlab, ipywidgets, pandas; print(claude_magic.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path / "home"),
     )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(env_dir)
@@ -139,8 +183,17 @@ def test_binder_runs_each_notebook_offline(binder_install, notebook):
     repo, env_dir = binder_install
     path = repo / "notebooks" / notebook.name
     run = subprocess.run(
-        ["binder/start", "jupyter", "execute", "--inplace", "--timeout=300", f"notebooks/{notebook.name}"],
-        cwd=repo, capture_output=True, text=True,
+        [
+            "binder/start",
+            "jupyter",
+            "execute",
+            "--inplace",
+            "--timeout=300",
+            f"notebooks/{notebook.name}",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
         env=clean_env(repo.parent / f"home-{notebook.stem}", env_dir / "bin"),
     )
     assert run.returncode == 0, run.stderr[-3000:]
@@ -149,7 +202,9 @@ def test_binder_runs_each_notebook_offline(binder_install, notebook):
     outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
-    shown = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+    shown = "\n".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", "")) for o in outputs
+    )
     assert "Offline emulator" in shown
 
 
@@ -159,8 +214,14 @@ def demo_first_run(tmp_path_factory):
     .venv, installs claude-magic and starts `jupyter lab --version`."""
     base = tmp_path_factory.mktemp("demo")
     repo = _repository_copy(base / "repo")
-    return subprocess.run([str(repo / "binder" / "demo"), "--version"], cwd=base, capture_output=True,
-                          text=True, env=clean_env(base / "home", PIP_NO_INPUT="1"), timeout=1200)
+    return subprocess.run(
+        [str(repo / "binder" / "demo"), "--version"],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        env=clean_env(base / "home", PIP_NO_INPUT="1"),
+        timeout=1200,
+    )
 
 
 @pytest.mark.timeout(1500)
@@ -171,8 +232,9 @@ def test_first_demo_run_installs_without_build_warnings(demo_first_run):
     assert "Installing claude-magic into .venv" in stderr and OFFLINE_LINE in stderr
     assert "Editable install" not in stderr and "BuildBackendWarning" not in stderr, stderr[-3000:]
     venv = Path(demo_first_run.args[0]).parents[1] / ".venv"
-    assert list(venv.glob("lib/python*/site-packages/__editable__*claude_magic*")), \
+    assert list(venv.glob("lib/python*/site-packages/__editable__*claude_magic*")), (
         "the demo installs the checkout editable, so edits show"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -182,8 +244,13 @@ def test_demo_script_launches_jupyterlab_through_start(binder_install, tmp_path)
     venv = repo / ".venv"
     if not venv.exists():
         venv.symlink_to(env_dir)
-    run = subprocess.run([str(repo / "binder" / "demo"), "--version"], cwd=tmp_path,
-                         capture_output=True, text=True, env=clean_env(tmp_path / "home"))
+    run = subprocess.run(
+        [str(repo / "binder" / "demo"), "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path / "home"),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().split(".")[0].isdigit()  # `jupyter lab --version`
     assert OFFLINE_LINE in run.stderr

@@ -28,19 +28,27 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKEN = "claude-magic-browser-test"
 PACE = 50  # tokens per second: an answer takes a few seconds to arrive
 XSS_REPLY = (
-    "Injected: <img src=x onerror=\"window.__pwned=1\"> and <script>window.__pwned=2</script>\n\n"
-    "[x](javascript:window.__pwned=3) and [y](http://127.0.0.1:9/ \"harmless\")\n"
+    'Injected: <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>\n\n'
+    '[x](javascript:window.__pwned=3) and [y](http://127.0.0.1:9/ "harmless")\n'
 )
 README_IMAGE_MAX_BYTES = 150_000
 
 pytestmark = [
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 
@@ -69,14 +77,20 @@ def _jupyter_lab(base: Path, disabled: tuple[str, ...] = ()):
     if disabled:
         (base / "config" / "labconfig").mkdir(parents=True)
         (base / "config" / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": {name: True for name in disabled}}))
+            json.dumps({"disabledExtensions": {name: True for name in disabled}})
+        )
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"checkForUpdates": False, "fetchNews": "false"}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLAUDE_MAGIC_", "JUPYTER"))}
+        json.dumps({"checkForUpdates": False, "fetchNews": "false"})
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "CLAUDE_MAGIC_", "JUPYTER"))
+    }
     env.update(
         CLAUDE_MAGIC_OFFLINE="1",
         CLAUDE_MAGIC_OFFLINE_PACE=str(PACE),
@@ -91,11 +105,20 @@ def _jupyter_lab(base: Path, disabled: tuple[str, ...] = ()):
     port = _free_port()
     log = (base / "lab.log").open("w")
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("jupyter-lab")), "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={TOKEN}",
-         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).with_name("jupyter-lab")),
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -147,7 +170,8 @@ class Lab:
                     && w.sessionContext.session && w.sessionContext.session.kernel
                     && w.sessionContext.session.kernel.status === 'idle');
             }""",
-            arg=notebook, timeout=90_000,
+            arg=notebook,
+            timeout=90_000,
         )
 
     def count(self) -> int:
@@ -179,7 +203,9 @@ class Lab:
             i,
         )
 
-    def run_and_watch(self, i: int, timeout: float = 120, snapshot: Path | None = None) -> tuple[dict, list[dict]]:
+    def run_and_watch(
+        self, i: int, timeout: float = 120, snapshot: Path | None = None
+    ) -> tuple[dict, list[dict]]:
         """Run cell i to the end; also return what it looked like while it ran (and save a
         screenshot to `snapshot` the first time an answer is seen arriving)."""
         before = self.cell(i)
@@ -212,12 +238,14 @@ class Lab:
 
     def _idle(self) -> bool:
         return self.page.evaluate(
-            "() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
+            "() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+        )
 
     def outputs(self) -> list[list[dict]]:
         return self.page.evaluate(
             """() => jupyterapp.shell.currentWidget.content.widgets.map(
-                c => c.model.type === 'code' ? c.model.outputs.toJSON() : [])""")
+                c => c.model.type === 'code' ? c.model.outputs.toJSON() : [])"""
+        )
 
     def cell_locator(self, i: int):
         widget = self.page.evaluate("() => jupyterapp.shell.currentWidget.id")
@@ -233,15 +261,24 @@ def test_quickstart_streams_and_renders(lab, browser):
     partial_seen: dict[int, str] = {}
     finals: dict[int, dict] = {}
     for i in range(notebook.count()):
-        final, seen = notebook.run_and_watch(i, snapshot=None if partial_seen else ARTIFACTS / "01-streaming.png")
+        final, seen = notebook.run_and_watch(
+            i, snapshot=None if partial_seen else ARTIFACTS / "01-streaming.png"
+        )
         if not _is_claude(final):
             continue
         finals[i] = final
         # a table shows once it is complete, never as raw Markdown rows while it streams
-        assert not [s for s in seen if "| Request |" in s["text"] or "|---|" in s["text"]], final["source"]
+        assert not [s for s in seen if "| Request |" in s["text"] or "|---|" in s["text"]], final[
+            "source"
+        ]
         # the answer grows in the page while the cell's prompt still reads [*]
-        partial = [s["text"] for s in seen if "Offline emulator" in s["text"]
-                   and "get Claude's answer" not in s["text"] and "out tokens" not in s["text"]]
+        partial = [
+            s["text"]
+            for s in seen
+            if "Offline emulator" in s["text"]
+            and "get Claude's answer" not in s["text"]
+            and "out tokens" not in s["text"]
+        ]
         if partial:
             partial_seen[i] = partial[0]
             # streamed by the delta widget (live_widget.py), not its fallback
@@ -268,23 +305,34 @@ def test_quickstart_streams_and_renders(lab, browser):
     for outputs in notebook.outputs():
         assert not [o for o in outputs if o["output_type"] == "error"]
         # what a saved notebook keeps: the static bundle, no live widget
-        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert not [
+            o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        ]
     notebook.page.close()
 
 
 def test_model_output_cannot_run_script_in_the_page(lab, browser):
     name = "injection.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-                nbformat.v4.new_code_cell("%%claude\nShow me something.")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
+        nbformat.v4.new_code_cell("%%claude\nShow me something."),
+    ]
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)
     emulator_url = re.search(r"http://127\.0\.0\.1:\d+", setup["text"]).group(0)
-    request = urllib.request.Request(f"{emulator_url}/_emulator/script", method="POST",
-                                     data=json.dumps({"content": XSS_REPLY}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{emulator_url}/_emulator/script",
+        method="POST",
+        data=json.dumps({"content": XSS_REPLY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
@@ -307,8 +355,11 @@ def test_model_output_cannot_run_script_in_the_page(lab, browser):
     assert area.locator("script").count() == 0
     assert area.locator("img[src='x']").count() == 0
     assert area.locator("[onerror], [onclick]").count() == 0
-    assert not [h for h in area.locator("a").evaluate_all("els => els.map(e => e.href)")
-                if h.lower().startswith("javascript:")]
+    assert not [
+        h
+        for h in area.locator("a").evaluate_all("els => els.map(e => e.href)")
+        if h.lower().startswith("javascript:")
+    ]
     # shown as text instead
     assert '<img src=x onerror="window.__pwned=1">' in final["text"]
     assert "<script>window.__pwned=2</script>" in final["text"]
@@ -347,8 +398,14 @@ def test_screenshot_of_an_answer_about_a_plot(lab, browser):
     page.wait_for_timeout(500)
     first = notebook.cell_locator(plot_index).bounding_box()
     last = notebook.cell_locator(answer_index).bounding_box()
-    shot = page.screenshot(clip={"x": first["x"], "y": first["y"], "width": first["width"],
-                                 "height": last["y"] + last["height"] - first["y"] + 8})
+    shot = page.screenshot(
+        clip={
+            "x": first["x"],
+            "y": first["y"],
+            "width": first["width"],
+            "height": last["y"] + last["height"] - first["y"] + 8,
+        }
+    )
     path = ARTIFACTS / "streamed-answer.png"
     path.write_bytes(_small_png(shot))
     assert path.stat().st_size <= README_IMAGE_MAX_BYTES
@@ -363,7 +420,9 @@ def _small_png(data: bytes, width: int = 900) -> bytes:
         image = image.convert("RGB")
         if image.width > width:
             image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
-        small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        small = image.quantize(
+            colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
         out = io.BytesIO()
         small.save(out, "PNG", optimize=True)
         return out.getvalue()
@@ -372,22 +431,45 @@ def _small_png(data: bytes, width: int = 900) -> bytes:
 def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anywidget, browser):
     name = "plain-widgets.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-                nbformat.v4.new_code_cell("%%claude\nHello there."),
-                nbformat.v4.new_code_cell("%%claude\nAnd once more.")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
+        nbformat.v4.new_code_cell("%%claude\nHello there."),
+        nbformat.v4.new_code_cell("%%claude\nAnd once more."),
+    ]
     nbformat.write(nb, lab_without_anywidget["root"] / name)
     notebook = Lab(browser, lab_without_anywidget["url"], name)
     notebook.run_and_watch(0)
-    first, _ = notebook.run_and_watch(1)  # the delta widget can't load here: the answer still ends rendered
-    assert re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", first["text"]) and "<strong>" in first["html"]
-    second, seen = notebook.run_and_watch(2)  # the kernel has learnt it: the ipywidgets view streams
-    live = [s for s in seen if "claude-magic-live" in s["html"] and "Offline emulator" in s["text"]
-            and "out tokens" not in s["text"]]
+    first, _ = notebook.run_and_watch(
+        1
+    )  # the delta widget can't load here: the answer still ends rendered
+    assert (
+        re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", first["text"])
+        and "<strong>" in first["html"]
+    )
+    second, seen = notebook.run_and_watch(
+        2
+    )  # the kernel has learnt it: the ipywidgets view streams
+    live = [
+        s
+        for s in seen
+        if "claude-magic-live" in s["html"]
+        and "Offline emulator" in s["text"]
+        and "out tokens" not in s["text"]
+    ]
     assert live and not [s for s in seen if "claude-magic-delta" in s["html"]]
-    assert re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", second["text"]) and "<strong>" in second["html"]
+    assert (
+        re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", second["text"])
+        and "<strong>" in second["html"]
+    )
     for outputs in notebook.outputs():
-        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert not [
+            o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        ]
     notebook.page.close()
 
 
@@ -395,24 +477,37 @@ def test_a_failed_answer_says_so_once_and_run_all_stops_there(lab, browser):
     """The error shows in the answer (⚠) and nowhere else; the cell still fails."""
     name = "failing.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline\n"
-                                          "%config ClaudeMagic.max_attempts = 1"),
-                nbformat.v4.new_code_cell("%%claude\nAnything."),
-                nbformat.v4.new_code_cell("print('ran after the failure')")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "%load_ext claude_magic\n%claude offline\n%config ClaudeMagic.max_attempts = 1"
+        ),
+        nbformat.v4.new_code_cell("%%claude\nAnything."),
+        nbformat.v4.new_code_cell("print('ran after the failure')"),
+    ]
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)
     emulator_url = re.search(r"http://127\.0\.0\.1:\d+", setup["text"]).group(0)
-    request = urllib.request.Request(f"{emulator_url}/_emulator/faults", method="POST",
-                                     data=json.dumps({"type": "throttle", "times": 5}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{emulator_url}/_emulator/faults",
+        method="POST",
+        data=json.dumps({"type": "throttle", "times": 5}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(request, timeout=10).close()
     page = notebook.page
     page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-below')")
-    page.wait_for_function("() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                           " === 'idle' && jupyterapp.shell.currentWidget.content.widgets[1].model"
-                           ".outputs.toJSON().some(o => o.output_type === 'error')", timeout=60_000)
+    page.wait_for_function(
+        "() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle' && jupyterapp.shell.currentWidget.content.widgets[1].model"
+        ".outputs.toJSON().some(o => o.output_type === 'error')",
+        timeout=60_000,
+    )
     failed = notebook._settled(1)
     assert failed["text"].count("throttling requests") == 1, failed["text"]
     assert "⚠" in failed["text"] and "claude-magic:" not in failed["text"]

@@ -18,7 +18,9 @@ from test_browser import CHROMIUM, Lab, browser, lab  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 PLOT = "import matplotlib.pyplot as plt\nprint('plotting')\nplt.plot([1, 3, 2])\nplt.show()"
@@ -26,16 +28,25 @@ PLOT = "import matplotlib.pyplot as plt\nprint('plotting')\nplt.plot([1, 3, 2])\
 
 def _admin(url: str, route: str, payload=None, method: str | None = None):
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url + route, data=data, method=method or ("POST" if data else "GET"),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + route,
+        data=data,
+        method=method or ("POST" if data else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
 def _results(url: str) -> list[dict]:
     body = _admin(url, "/_emulator/requests")["requests"][-1]["body"]
-    return [b for m in body["messages"] if m["role"] == "user" for b in m["content"]
-            if isinstance(b, dict) and b.get("type") == "tool_result"]
+    return [
+        b
+        for m in body["messages"]
+        if m["role"] == "user"
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    ]
 
 
 def _wait(what, condition, timeout: float = 60):
@@ -62,8 +73,14 @@ def _info(notebook: Lab, i: int) -> dict:
 
 def _open(browser, lab, name: str, *sources: str) -> tuple[Lab, str]:  # noqa: F811
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in ("%load_ext claude_magic\n%claude offline", *sources)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(s) for s in ("%load_ext claude_magic\n%claude offline", *sources)
+    ]
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)
@@ -76,11 +93,22 @@ def _click(notebook: Lab, cell: int, name: str, exact: bool = True) -> None:
 
 
 def test_ask_approve_reject_then_auto_and_a_rerun(lab, browser):  # noqa: F811
-    notebook, url = _open(browser, lab, "agent-ask.ipynb", "%%claude --agent\nPlot, then clean up.",
-                          "print('a cell of my own')")
-    _admin(url, "/_emulator/script", [{"tool": "run_code", "input": {"code": PLOT}},
-                                      {"tool": "run_code", "input": {"code": "cleaned = True"}},
-                                      "**Offline emulator** (scripted reply): plotted; the clean-up was rejected."])
+    notebook, url = _open(
+        browser,
+        lab,
+        "agent-ask.ipynb",
+        "%%claude --agent\nPlot, then clean up.",
+        "print('a cell of my own')",
+    )
+    _admin(
+        url,
+        "/_emulator/script",
+        [
+            {"tool": "run_code", "input": {"code": PLOT}},
+            {"tool": "run_code", "input": {"code": "cleaned = True"}},
+            "**Offline emulator** (scripted reply): plotted; the clean-up was rejected.",
+        ],
+    )
     notebook.run(1)
     _wait(lambda: notebook.cell(1), lambda s: "Run step 1?" in s["text"] and "*" not in s["prompt"])
     assert notebook.count() == 3  # the agent cell returned; nothing inserted before the approval
@@ -89,7 +117,11 @@ def test_ask_approve_reject_then_auto_and_a_rerun(lab, browser):  # noqa: F811
     step = _info(notebook, 2)  # inserted right below the agent cell, run by the front end
     agent = _info(notebook, 1)
     assert step["source"] == PLOT and step["count"] is not None
-    assert step["metadata"]["claude_magic"] == {"agent_cell": agent["id"], "chat": "default", "step": 1}
+    assert step["metadata"]["claude_magic"] == {
+        "agent_cell": agent["id"],
+        "chat": "default",
+        "step": 1,
+    }
     assert {o["output_type"] for o in step["outputs"]} >= {"stream", "display_data"}
     assert any("image/png" in o.get("data", {}) for o in step["outputs"])
     notebook.cell_locator(1).get_by_placeholder("Reason for Reject").last.fill("not now, thanks")
@@ -104,8 +136,14 @@ def test_ask_approve_reject_then_auto_and_a_rerun(lab, browser):  # noqa: F811
     # re-run in auto mode: offers to remove the earlier step cell, runs the new step without asking
     notebook.page.evaluate("""() => jupyterapp.shell.currentWidget.content.widgets[1].model.sharedModel
         .setSource('%%claude --agent auto\\nAgain, without asking.')""")
-    _admin(url, "/_emulator/script", [{"tool": "run_code", "input": {"code": "print('auto step')"}},
-                                      "**Offline emulator** (scripted reply): done again."])
+    _admin(
+        url,
+        "/_emulator/script",
+        [
+            {"tool": "run_code", "input": {"code": "print('auto step')"}},
+            "**Offline emulator** (scripted reply): done again.",
+        ],
+    )
     notebook.run(1)
     _wait(lambda: notebook.cell(1), lambda s: "out tokens" in s["text"])
     assert "auto: steps run without asking" in notebook.cell(1)["text"]
@@ -116,19 +154,36 @@ def test_ask_approve_reject_then_auto_and_a_rerun(lab, browser):  # noqa: F811
     _click(notebook, 1, "Remove the 1 earlier step cell(s)", exact=False)
     _wait(lambda: notebook.cell(1), lambda s: "Removed 1 earlier step cell(s)" in s["text"])
     sources = [_info(notebook, i)["source"] for i in range(notebook.count())]
-    assert PLOT not in sources and "print('auto step')" in sources and "print('a cell of my own')" in sources
+    assert (
+        PLOT not in sources
+        and "print('auto step')" in sources
+        and "print('a cell of my own')" in sources
+    )
     notebook.page.close()
 
 
 def test_stop_and_interrupt_end_the_loop_with_what_ran_kept(lab, browser):  # noqa: F811
-    notebook, url = _open(browser, lab, "agent-stop.ipynb", "%%claude --agent auto\nSlow steps.",
-                          "%%claude --agent auto --chat other\nSlow again.", "%%claude --chat other\nStill there?")
+    notebook, url = _open(
+        browser,
+        lab,
+        "agent-stop.ipynb",
+        "%%claude --agent auto\nSlow steps.",
+        "%%claude --agent auto --chat other\nSlow again.",
+        "%%claude --chat other\nStill there?",
+    )
     # a click is heard when the kernel is free: Stop ends the loop once the running step ends
     brief = "import time\nprint('started', flush=True)\ntime.sleep(4)"
     slow = "import time\nprint('started', flush=True)\ntime.sleep(60)\nprint('never')"
-    _admin(url, "/_emulator/script", [{"tool": "run_code", "input": {"code": "first = 1"}},
-                                      {"tool": "run_code", "input": {"code": brief}},
-                                      {"tool": "run_code", "input": {"code": "third = 3"}}, "Never."])
+    _admin(
+        url,
+        "/_emulator/script",
+        [
+            {"tool": "run_code", "input": {"code": "first = 1"}},
+            {"tool": "run_code", "input": {"code": brief}},
+            {"tool": "run_code", "input": {"code": "third = 3"}},
+            "Never.",
+        ],
+    )
     notebook.run(1)
     _wait(lambda: notebook.count(), lambda n: n == 6)  # two steps inserted below the agent cell
     _wait(lambda: _info(notebook, 3)["outputs"], lambda outs: "started" in json.dumps(outs))
@@ -139,12 +194,21 @@ def test_stop_and_interrupt_end_the_loop_with_what_ran_kept(lab, browser):  # no
     _wait(lambda: notebook._idle(), bool)
 
     _admin(url, "/_emulator/script", method="DELETE")  # what the stopped run left unused
-    _admin(url, "/_emulator/script", [{"tool": "run_code", "input": {"code": slow}},
-                                      {"tool": "run_code", "input": {"code": "after = 1"}}, "Never."])
+    _admin(
+        url,
+        "/_emulator/script",
+        [
+            {"tool": "run_code", "input": {"code": slow}},
+            {"tool": "run_code", "input": {"code": "after = 1"}},
+            "Never.",
+        ],
+    )
     notebook.run(4)  # the second agent cell, now at index 4
     _wait(lambda: notebook.count(), lambda n: n == 7)
     _wait(lambda: _info(notebook, 5)["outputs"], lambda outs: "started" in json.dumps(outs))
-    notebook.page.evaluate("() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.interrupt()")
+    notebook.page.evaluate(
+        "() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.interrupt()"
+    )
     final = _wait(lambda: notebook.cell(4), lambda s: "Interrupted" in s["text"], timeout=30)
     assert "Traceback" not in final["text"] and notebook.count() == 7
     _wait(lambda: notebook._idle(), bool)

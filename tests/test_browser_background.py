@@ -15,16 +15,21 @@ from test_browser import ARTIFACTS, CHROMIUM, Lab, browser, lab  # noqa: F401 - 
 
 pytestmark = [
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 TICKS = "import time\nfor i in range(8):\n    print('tick', i, flush=True)\n    time.sleep(0.4)"
 
 
 def _script(emulator_url: str, text: str) -> None:
-    request = urllib.request.Request(f"{emulator_url}/_emulator/script", method="POST",
-                                     data=json.dumps({"content": text}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{emulator_url}/_emulator/script",
+        method="POST",
+        data=json.dumps({"content": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 
@@ -42,11 +47,17 @@ def _wait(notebook: Lab, i: int, condition, timeout: float = 60) -> dict:
 def test_background_answer_grows_while_another_cell_runs(lab, browser):  # noqa: F811
     name = "background.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-                nbformat.v4.new_code_cell("%%claude -b\nTell me a long story."),
-                nbformat.v4.new_code_cell(TICKS),
-                nbformat.v4.new_code_cell("%%claude -b --chat other\nAnother long one.")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
+        nbformat.v4.new_code_cell("%%claude -b\nTell me a long story."),
+        nbformat.v4.new_code_cell(TICKS),
+        nbformat.v4.new_code_cell("%%claude -b --chat other\nAnother long one."),
+    ]
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)
@@ -71,15 +82,22 @@ def test_background_answer_grows_while_another_cell_runs(lab, browser):  # noqa:
     assert "tick 7" in ticks["text"] and "word" not in ticks["text"]
     notebook.cell_locator(1).screenshot(path=str(ARTIFACTS / "background-streaming.png"))
 
-    final = _wait(notebook, 1, lambda s: re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", s["text"]))
+    final = _wait(
+        notebook, 1, lambda s: re.search(r"\d+ in (\(.*?\) )?/ \d+ out tokens", s["text"])
+    )
     assert "Story: word" in final["text"] and "tick" not in final["text"]
-    assert "Stop" not in [b.strip() for b in notebook.cell_locator(1).locator("button").all_inner_texts()]
+    assert "Stop" not in [
+        b.strip() for b in notebook.cell_locator(1).locator("button").all_inner_texts()
+    ]
 
     # the Stop button in the header of a streaming answer stops it, keeping what arrived
     notebook.run(3)
     _wait(notebook, 3, lambda s: "word word" in s["text"])
     # streamed by the delta widget, its Stop button rendered inside that widget's header
-    assert notebook.cell_locator(3).locator(".claude-magic-delta .claude-magic-head button").count() == 1
+    assert (
+        notebook.cell_locator(3).locator(".claude-magic-delta .claude-magic-head button").count()
+        == 1
+    )
     notebook.cell_locator(3).get_by_role("button", name="Stop").click()
     stopped = _wait(notebook, 3, lambda s: "Stopped." in s["text"], timeout=20)
     assert "Other: word" in stopped["text"] and stopped["text"].count("word") < 400

@@ -15,7 +15,9 @@ from test_browser import CHROMIUM, Lab, _jupyter_lab, browser, lab  # noqa: F401
 
 pytestmark = [
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 PLOT = "import matplotlib.pyplot as plt\nprint('plotting')\nplt.plot([1, 3, 2])\nplt.show()"
@@ -104,9 +106,24 @@ def _wait(condition, what: str, timeout: float = 90) -> None:
 def test_steps_run_in_cells_inserted_below_the_agent_cell(lab, browser):  # noqa: F811
     name = "frontend.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
-        SETUP, STATE, AGENT, REPORT, REMOVE, "print(json.dumps(removal))", AGAIN, "print(again.result(30))")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(source)
+        for source in (
+            SETUP,
+            STATE,
+            AGENT,
+            REPORT,
+            REMOVE,
+            "print(json.dumps(removal))",
+            AGAIN,
+            "print(again.result(30))",
+        )
+    ]
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
 
@@ -118,23 +135,43 @@ def test_steps_run_in_cells_inserted_below_the_agent_cell(lab, browser):  # noqa
     agent_id = _cell_info(notebook, 2)["id"]
     notebook.run_and_watch(2)
     _wait(lambda: notebook.count() == 12, "four step cells inserted")
-    _wait(lambda: _cell_info(notebook, 6)["count"] is not None and notebook._idle(), "the steps ran")
+    _wait(
+        lambda: _cell_info(notebook, 6)["count"] is not None and notebook._idle(), "the steps ran"
+    )
     # the user's active cell stayed where it was
-    assert notebook.page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCell.model.id") == agent_id
+    assert (
+        notebook.page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCell.model.id")
+        == agent_id
+    )
 
     plot, error, slow, stopped = (_cell_info(notebook, i) for i in (3, 4, 5, 6))
-    assert [plot["source"], error["source"], slow["source"], stopped["source"]] == [PLOT, "1/0", SLOW, SLOW]
+    assert [plot["source"], error["source"], slow["source"], stopped["source"]] == [
+        PLOT,
+        "1/0",
+        SLOW,
+        SLOW,
+    ]
     for n, cell in enumerate((plot, error, slow, stopped), 1):
-        assert cell["metadata"]["claude_magic"] == {"agent_cell": agent_id, "chat": "default", "step": n}
+        assert cell["metadata"]["claude_magic"] == {
+            "agent_cell": agent_id,
+            "chat": "default",
+            "step": n,
+        }
         assert isinstance(cell["count"], int)
     assert _cell_info(notebook, 7)["source"] == REPORT  # the cells below moved down
 
     report = json.loads(_printed(notebook, 7).splitlines()[-1])
     assert report["failed"] == "The agent cell is not in an open notebook of this kernel."
     # the thread got what the page shows: the same cells, counts and outputs
-    for step, cell in zip(("plot", "error", "slow", "stopped"), (plot, error, slow, stopped), strict=True):
+    for step, cell in zip(
+        ("plot", "error", "slow", "stopped"), (plot, error, slow, stopped), strict=True
+    ):
         got = report[step]
-        assert (got["cell_id"], got["execution_count"], got["outputs"]) == (cell["id"], cell["count"], cell["outputs"])
+        assert (got["cell_id"], got["execution_count"], got["outputs"]) == (
+            cell["id"],
+            cell["count"],
+            cell["outputs"],
+        )
         assert got["queued_at"] <= got["started_at"] <= got["ended_at"]
     assert report["plot"]["status"] == "ok"
     kinds = {(o["output_type"], o.get("name")) for o in plot["outputs"]}
@@ -143,21 +180,28 @@ def test_steps_run_in_cells_inserted_below_the_agent_cell(lab, browser):  # noqa
     assert "plotting" in "".join(o.get("text", "") for o in plot["outputs"])
 
     assert report["error"]["status"] == "error"
-    assert [o["ename"] for o in error["outputs"] if o["output_type"] == "error"] == ["ZeroDivisionError"]
+    assert [o["ename"] for o in error["outputs"] if o["output_type"] == "error"] == [
+        "ZeroDivisionError"
+    ]
 
     # the slow step was interrupted after its 2 seconds; the kernel went on (the report ran)
     assert report["slow"]["status"] == "timeout"
     assert 1.9 <= report["slow"]["ended_at"] - report["slow"]["started_at"] < 10
-    assert [o["ename"] for o in slow["outputs"] if o["output_type"] == "error"] == ["KeyboardInterrupt"]
+    assert [o["ename"] for o in slow["outputs"] if o["output_type"] == "error"] == [
+        "KeyboardInterrupt"
+    ]
     assert not [o for o in slow["outputs"] if o["output_type"] == "stream"]  # never printed
     # setting `stop` interrupts the step that runs
     assert report["stopped"]["status"] == "interrupted"
     assert report["stopped"]["ended_at"] - report["stopped"]["started_at"] < 10
-    assert [o["ename"] for o in stopped["outputs"] if o["output_type"] == "error"] == ["KeyboardInterrupt"]
+    assert [o["ename"] for o in stopped["outputs"] if o["output_type"] == "error"] == [
+        "KeyboardInterrupt"
+    ]
 
     # removing: the user edited the error step's cell, so it stays; the plot's cell goes
     notebook.page.evaluate(
-        "() => jupyterapp.shell.currentWidget.content.widgets[4].model.sharedModel.setSource('1/0  # mine')")
+        "() => jupyterapp.shell.currentWidget.content.widgets[4].model.sharedModel.setSource('1/0  # mine')"
+    )
     notebook.run(8)
     _wait(lambda: notebook.count() == 11 and notebook._idle(), "the plot step's cell removed")
     removal = json.loads(_printed(notebook, 8))
@@ -173,7 +217,10 @@ def test_steps_run_in_cells_inserted_below_the_agent_cell(lab, browser):  # noqa
     assert notebook.count() == 11 and _cell_info(notebook, 2)["id"] == agent_id
     assert _state(notebook, 1).startswith("ready | JupyterLab 4.")
     notebook.run(9)
-    _wait(lambda: notebook.count() == 12 and _cell_info(notebook, 3)["count"] is not None, "the step ran")
+    _wait(
+        lambda: notebook.count() == 12 and _cell_info(notebook, 3)["count"] is not None,
+        "the step ran",
+    )
     assert _cell_info(notebook, 3)["source"] == "print('again')"
     assert _printed(notebook, 11) == "ok"
     notebook.page.close()
@@ -189,9 +236,15 @@ def lab_without_extension(tmp_path_factory):
 def test_a_page_without_the_extension_closes_the_hello(lab_without_extension, browser):  # noqa: F811
     name = "no-extension.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP),
-                nbformat.v4.new_code_cell("print(session.frontend.state, session.frontend.ready)")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell("print(session.frontend.state, session.frontend.ready)"),
+    ]
     nbformat.write(nb, lab_without_extension["root"] / name)
     notebook = Lab(browser, lab_without_extension["url"], name)
     notebook.run_and_watch(0)

@@ -33,7 +33,9 @@ def _markers(body):
             found.append(("tools", i, tool["cache_control"]))
     system = body.get("system")
     if isinstance(system, list):
-        found += [("system", i, b["cache_control"]) for i, b in enumerate(system) if "cache_control" in b]
+        found += [
+            ("system", i, b["cache_control"]) for i, b in enumerate(system) if "cache_control" in b
+        ]
     for m, message in enumerate(body["messages"]):
         content = message["content"]
         if isinstance(content, list):
@@ -49,12 +51,19 @@ def test_breakpoints_on_system_and_newest_turn_then_read(shell, emulator):
     shell.run("%config ClaudeMagic.system = LONG")
     first = _ok(shell.ask("-m sonnet-4.5", "First question?"))
     body = last_body(emulator)
-    assert _markers(body) == [("system", 0, {"type": "ephemeral"}), ("messages", 0, {"type": "ephemeral"})]
+    assert _markers(body) == [
+        ("system", 0, {"type": "ephemeral"}),
+        ("messages", 0, {"type": "ephemeral"}),
+    ]
     assert body["system"][0]["text"] == LONG
     assert "written to cache" in first.stdout and "cached" not in first.stdout
     second = _ok(shell.ask("-m sonnet-4.5", "Second question?"))
     body = last_body(emulator)
-    assert [(w, i) for w, i, _ in _markers(body)] == [("system", 0), ("messages", 0), ("messages", 2)]
+    assert [(w, i) for w, i, _ in _markers(body)] == [
+        ("system", 0),
+        ("messages", 0),
+        ("messages", 2),
+    ]
     assert "cached" in second.stdout
     turns = shell.magic.session.chats.get().turns
     assert turns[0].usage.cache_creation_input_tokens > 0
@@ -85,7 +94,9 @@ def test_one_hour_ttl(shell, emulator):
     shell.run("%config ClaudeMagic.system = LONG")
     shell.run("%config ClaudeMagic.cache_ttl = '1h'")
     _ok(shell.ask("-m sonnet-4.5", "Hi"))
-    assert {str(c) for _, _, c in _markers(last_body(emulator))} == {str({"type": "ephemeral", "ttl": "1h"})}
+    assert {str(c) for _, _, c in _markers(last_body(emulator))} == {
+        str({"type": "ephemeral", "ttl": "1h"})
+    }
     emulator.advance_clock(600)  # past 5 minutes, within the hour
     _ok(shell.ask("-m sonnet-4.5", "Again"))
     assert shell.magic.session.chats.get().turns[-1].usage.cache_read_input_tokens > 0
@@ -103,8 +114,13 @@ def test_usage_and_cost_with_cache(shell, emulator):
     summary = summarise(turns)
     model = catalog.resolve("sonnet-4.5").model
     u = summary.usage
-    expected = model.cost(u.input_tokens, u.output_tokens, cache_write_tokens=u.cache_creation_input_tokens,
-                          cache_read_tokens=u.cache_read_input_tokens, geography="us")
+    expected = model.cost(
+        u.input_tokens,
+        u.output_tokens,
+        cache_write_tokens=u.cache_creation_input_tokens,
+        cache_read_tokens=u.cache_read_input_tokens,
+        geography="us",
+    )
     assert summary.cost == pytest.approx(expected)  # the us. profile the alias picked
     assert summary.cost < summary.uncached_cost
     assert f"{summary.cost:.4f}" in run.stdout and f"{summary.uncached_cost:.4f}" in run.stdout
@@ -116,13 +132,26 @@ PROFILE = SONNET
 
 
 def _body(system_marker=None, user="Hi", **extra):
-    system = [{"type": "text", "text": LONG, **({"cache_control": system_marker} if system_marker else {})}]
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "system": system,
-            "messages": [{"role": "user", "content": user}], **extra}
+    system = [
+        {
+            "type": "text",
+            "text": LONG,
+            **({"cache_control": system_marker} if system_marker else {}),
+        }
+    ]
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "system": system,
+        "messages": [{"role": "user", "content": user}],
+        **extra,
+    }
 
 
 def _invoke(client, body):
-    return json.loads(client.invoke_model(modelId=PROFILE, body=json.dumps(body))["body"].read())["usage"]
+    return json.loads(client.invoke_model(modelId=PROFILE, body=json.dumps(body))["body"].read())[
+        "usage"
+    ]
 
 
 def test_emulator_cache_write_read_and_expiry(bedrock_client, emulator):
@@ -133,9 +162,12 @@ def test_emulator_cache_write_read_and_expiry(bedrock_client, emulator):
     assert read["cache_read_input_tokens"] == written["cache_creation_input_tokens"]
     assert read["cache_creation_input_tokens"] == 0 and read["input_tokens"] < 20
     # the clock moved past the TTL, by the admin route
-    request = urllib.request.Request(emulator.url + "/_emulator/clock", method="POST",
-                                     data=json.dumps({"advance": 301}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        emulator.url + "/_emulator/clock",
+        method="POST",
+        data=json.dumps({"advance": 301}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         assert json.loads(response.read())["offset"] == 301
     expired = _invoke(bedrock_client, _body(marker))
@@ -152,7 +184,10 @@ def test_emulator_stream_metrics_count_the_cache(bedrock_client, emulator):
     events = [json.loads(item["chunk"]["bytes"]) for item in response["body"]]
     metrics = events[-1]["amazon-bedrock-invocationMetrics"]
     assert metrics["cacheReadInputTokenCount"] > 1024 and metrics["cacheWriteInputTokenCount"] == 0
-    assert events[0]["message"]["usage"]["cache_read_input_tokens"] == metrics["cacheReadInputTokenCount"]
+    assert (
+        events[0]["message"]["usage"]["cache_read_input_tokens"]
+        == metrics["cacheReadInputTokenCount"]
+    )
 
 
 def test_emulator_below_minimum_caches_nothing(bedrock_client):
@@ -162,15 +197,43 @@ def test_emulator_below_minimum_caches_nothing(bedrock_client):
     assert usage["cache_creation_input_tokens"] == 0
 
 
-@pytest.mark.parametrize(("messages", "error"), [
-    ([{"role": "user", "content": [{"type": "text", "text": f"t{i}", "cache_control": {"type": "ephemeral"}}
-                                   for i in range(5)]}],
-     "A maximum of 4 blocks with cache_control may be provided. Found 5."),
-    ([{"role": "user", "content": [
-        {"type": "text", "text": "a", "cache_control": {"type": "ephemeral", "ttl": "5m"}},
-        {"type": "text", "text": "b", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}],
-     "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block"),
-])
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        (
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": f"t{i}", "cache_control": {"type": "ephemeral"}}
+                        for i in range(5)
+                    ],
+                }
+            ],
+            "A maximum of 4 blocks with cache_control may be provided. Found 5.",
+        ),
+        (
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "a",
+                            "cache_control": {"type": "ephemeral", "ttl": "5m"},
+                        },
+                        {
+                            "type": "text",
+                            "text": "b",
+                            "cache_control": {"type": "ephemeral", "ttl": "1h"},
+                        },
+                    ],
+                }
+            ],
+            "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block",
+        ),
+    ],
+)
 def test_emulator_breakpoint_rules(bedrock_client, messages, error):
     from botocore.exceptions import ClientError
 

@@ -67,12 +67,20 @@ def test_retired_models_name_the_date_and_what_to_use():
 
 
 def test_every_seed_model_is_kept_and_retired():
-    seed = ["anthropic.claude-instant-v1", "anthropic.claude-v2", "anthropic.claude-v2:1",
-            "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-sonnet-20240229-v1:0",
-            "anthropic.claude-3-opus-20240229-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0",
-            "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-haiku-20241022-v1:0",
-            "anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0",
-            "anthropic.claude-opus-4-20250514-v1:0"]
+    seed = [
+        "anthropic.claude-instant-v1",
+        "anthropic.claude-v2",
+        "anthropic.claude-v2:1",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic.claude-3-sonnet-20240229-v1:0",
+        "anthropic.claude-3-opus-20240229-v1:0",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic.claude-opus-4-20250514-v1:0",
+    ]
     assert {catalog.lookup(i).status(TODAY) for i in seed} == {"retired"}
 
 
@@ -104,7 +112,9 @@ def test_prices_with_cache_batch_and_profiles():
     assert sonnet_5.cost(1_000_000, 1_000_000, batch=True) == pytest.approx(9.0)
     assert catalog.cost_of("global.anthropic.claude-sonnet-5", 1_000_000, 0) == pytest.approx(3.0)
     assert catalog.cost_of("us.anthropic.claude-sonnet-5", 1_000_000, 0) == pytest.approx(3.3)
-    assert catalog.cost_of("us.anthropic.claude-opus-4-1-20250805-v1:0", 1_000_000, 0) == pytest.approx(15.0)
+    assert catalog.cost_of(
+        "us.anthropic.claude-opus-4-1-20250805-v1:0", 1_000_000, 0
+    ) == pytest.approx(15.0)
     assert catalog.cost_of("us.anthropic.claude-opus-6", 1, 1) is None  # not priced, not guessed
     assert catalog.PRICES_AS_OF == "2026-11-15"
 
@@ -112,12 +122,18 @@ def test_prices_with_cache_batch_and_profiles():
 def test_computer_use_versions_of_the_newer_models():
     from claude_magic.tools.computer import newest_computer_use
 
-    for model_id in ("anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-sonnet-5-5",
-                     "anthropic.claude-opus-4-6-v1"):
+    for model_id in (
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic.claude-sonnet-5-5",
+        "anthropic.claude-opus-4-6-v1",
+    ):
         version = newest_computer_use(catalog.lookup(model_id))
         assert (version.beta, version.computer, version.text_editor, version.text_editor_name) == (
-            "computer-use-2025-11-24", "computer_20251124", "text_editor_20250728",
-            "str_replace_based_edit_tool")
+            "computer-use-2025-11-24",
+            "computer_20251124",
+            "text_editor_20250728",
+            "str_replace_based_edit_tool",
+        )
     haiku = newest_computer_use(catalog.lookup("anthropic.claude-haiku-4-5-20251001-v1:0"))
     assert haiku.computer == "computer_20250124"
 

@@ -27,8 +27,27 @@ def docs_hooks():
 
 
 def test_every_command_is_declared_once_with_help_and_usage():
-    assert {"history", "reset", "undo", "chats", "models", "config", "usage", "offline", "save",
-            "load", "export", "tools", "jobs", "stop", "wait", "help", "fix", "mcp", "compact"} == set(COMMANDS)
+    assert {
+        "history",
+        "reset",
+        "undo",
+        "chats",
+        "models",
+        "config",
+        "usage",
+        "offline",
+        "save",
+        "load",
+        "export",
+        "tools",
+        "jobs",
+        "stop",
+        "wait",
+        "help",
+        "fix",
+        "mcp",
+        "compact",
+    } == set(COMMANDS)
     for name, cmd in COMMANDS.items():
         assert cmd.name == name and cmd.help and cmd.usage.startswith(name)
         assert not cmd.help.endswith(".")  # one line in a table, like the others
@@ -54,7 +73,9 @@ def test_help_unknown_and_the_cell_help_list_the_registry(shell):
 def test_a_command_option_error_is_one_line(shell):
     run = shell.run("%claude wait --timeout soon")
     assert not run.success
-    assert "%claude wait: argument --timeout: invalid float value: 'soon'." in run.stdout + run.stderr
+    assert (
+        "%claude wait: argument --timeout: invalid float value: 'soon'." in run.stdout + run.stderr
+    )
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -82,8 +103,11 @@ def test_the_docs_document_each_admin_route_once_in_its_table():
     lines = (DOCS / "emulator.md").read_text().splitlines()
     rows = [n for n, line in enumerate(lines) if line.startswith("| ") and "/_emulator/" in line]
     assert rows == list(range(rows[0], rows[0] + len(rows))), "admin route rows outside their table"
-    documented = [(method, path) for n in rows
-                  for path in re.findall(r"/_emulator/\w+", lines[n].split(" | ")[0])
-                  for method in re.findall(r"`(GET|POST|DELETE)", lines[n].split(" | ")[0])]
+    documented = [
+        (method, path)
+        for n in rows
+        for path in re.findall(r"/_emulator/\w+", lines[n].split(" | ")[0])
+        for method in re.findall(r"`(GET|POST|DELETE)", lines[n].split(" | ")[0])
+    ]
     served = [(r.method, r.shown) for r in ROUTES if r.service is ADMIN]
     assert sorted(documented) == sorted(served)  # each once

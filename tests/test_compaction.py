@@ -32,8 +32,13 @@ def _edits(body):
 
 def _marked(body):
     """(message index, block type) of each cache breakpoint in the messages."""
-    return [(i, b.get("type")) for i, m in enumerate(body["messages"]) if isinstance(m["content"], list)
-            for b in m["content"] if "cache_control" in b]
+    return [
+        (i, b.get("type"))
+        for i, m in enumerate(body["messages"])
+        if isinstance(m["content"], list)
+        for b in m["content"]
+        if "cache_control" in b
+    ]
 
 
 @pytest.fixture
@@ -86,8 +91,10 @@ def test_the_summary_is_sent_as_text_where_compaction_isnt_taken(compacting, emu
     request = emulator.requests()[-1]["body"]
     texts = [c.get("text", "") for m in request["messages"] for c in m["content"]]
     assert any(t.startswith("[Summary of the earlier conversation]") for t in texts)
-    assert "additionalModelRequestFields" not in request or "anthropic_beta" not in request[
-        "additionalModelRequestFields"]
+    assert (
+        "additionalModelRequestFields" not in request
+        or "anthropic_beta" not in request["additionalModelRequestFields"]
+    )
 
 
 def test_claude_compact_summarises_on_demand(shell, emulator):
@@ -101,8 +108,11 @@ def test_claude_compact_summarises_on_demand(shell, emulator):
     assert "Chat 'default' compacted" in out and "no longer sent" in out
     body = last_body(emulator)
     (edit,) = body["context_management"]["edits"]
-    assert edit == {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000},
-                    "pause_after_compaction": True}
+    assert edit == {
+        "type": "compact_20260112",
+        "trigger": {"type": "input_tokens", "value": 50_000},
+        "pause_after_compaction": True,
+    }
     chat = shell.magic.session.chats.get()
     assert [t.compacted for t in chat.turns] == [True, True, True, False]
     _ok(shell.ask("", "What did we cover?"))
@@ -123,10 +133,13 @@ def test_claude_compact_where_compaction_isnt_available(shell, emulator):
     assert not run.success and "No chat named 'nope'" in str(run.error)
 
 
-@pytest.mark.parametrize(("api", "reason"), [
-    ("invoke", "Claude Haiku 4.5 doesn't take compaction on Bedrock"),
-    ("converse", "Converse doesn't take compaction"),
-])
+@pytest.mark.parametrize(
+    ("api", "reason"),
+    [
+        ("invoke", "Claude Haiku 4.5 doesn't take compaction on Bedrock"),
+        ("converse", "Converse doesn't take compaction"),
+    ],
+)
 def test_trimming_as_before_says_why_not_compaction(shell, emulator, api, reason):
     shell.run("%config ClaudeMagic.cache = False")
     shell.run(f"%config ClaudeMagic.api = '{api}'")
@@ -138,15 +151,27 @@ def test_trimming_as_before_says_why_not_compaction(shell, emulator, api, reason
 
 
 def test_a_bedrock_refusal_is_explained_and_the_chat_trimmed_instead(compacting, emulator):
-    emulator.add_model({"id": "anthropic.claude-opus-9", "profiles": ["us", "global"], "context_window": 1_000_000,
-                        "max_output_tokens": 64_000, "input_price": 5, "output_price": 25, "compaction": False,
-                        "context_editing": False, "launched": "2026-01-01"})
+    emulator.add_model(
+        {
+            "id": "anthropic.claude-opus-9",
+            "profiles": ["us", "global"],
+            "context_window": 1_000_000,
+            "max_output_tokens": 64_000,
+            "input_price": 5,
+            "output_price": 25,
+            "compaction": False,
+            "context_editing": False,
+            "launched": "2026-01-01",
+        }
+    )
     shell = compacting
     run = _ok(shell.ask("-m us.anthropic.claude-opus-9", "Part 0. " + BIG * 3))
     assert "Bedrock refused context editing and compaction for" in run.stdout
     assert "context_management" not in last_body(emulator)
     run = _ok(shell.ask("-m us.anthropic.claude-opus-9", "Part 1. " + BIG * 3))
-    assert "refused" not in run.stdout and "context_management" not in last_body(emulator)  # remembered
+    assert "refused" not in run.stdout and "context_management" not in last_body(
+        emulator
+    )  # remembered
 
 
 def get_log(name: str) -> str:
@@ -160,7 +185,9 @@ def test_a_tool_heavy_chat_clears_old_results_and_the_footer_says_so(shell, emul
     shell.run("%config ClaudeMagic.auto_approve_tools = True")
     for n in range(11):
         _ok(shell.ask("-m sonnet-4.6 --tools get_log", f"Use get_log for run {n}."))
-    assert all(CONTEXT_BETA not in (r["body"].get("anthropic_beta") or []) for r in _invokes(emulator)[:-1])
+    assert all(
+        CONTEXT_BETA not in (r["body"].get("anthropic_beta") or []) for r in _invokes(emulator)[:-1]
+    )
     body = last_body(emulator)
     assert _edits(body) == ["clear_tool_uses_20250919"] and CONTEXT_BETA in body["anthropic_beta"]
     assert body["context_management"]["edits"][0]["keep"] == {"type": "tool_uses", "value": 3}
@@ -218,12 +245,21 @@ def test_trimming_keeps_the_summary_and_compacts_what_is_left():
 
     model = catalog.resolve("sonnet-4.6").model
     big = "word " * 300_000
-    messages = [{"role": "user", "content": [{"type": "text", "text": STAND_IN}]},
-                {"role": "assistant", "content": [{"type": "compaction", "content": "Summary."},
-                                                  {"type": "text", "text": "Ok."}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": STAND_IN}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "compaction", "content": "Summary."},
+                {"type": "text", "text": "Ok."},
+            ],
+        },
+    ]
     for n in range(4):
-        messages += [{"role": "user", "content": [{"type": "text", "text": f"Part {n} {big}"}]},
-                     {"role": "assistant", "content": [{"type": "text", "text": "Noted."}]}]
+        messages += [
+            {"role": "user", "content": [{"type": "text", "text": f"Part {n} {big}"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "Noted."}]},
+        ]
     messages.append({"role": "user", "content": [{"type": "text", "text": "And?"}]})
     fitted = fit_window({"max_tokens": 1000, "messages": messages}, model, compaction=True)
     kept = fitted.body["messages"]
@@ -241,18 +277,33 @@ def test_breakpoints_follow_the_summary_and_avoid_clearable_results():
 
     model = catalog.resolve("sonnet-4.6").model
     long = "word " * 2_000
-    messages = [{"role": "user", "content": [{"type": "text", "text": STAND_IN}]},
-                {"role": "assistant", "content": [{"type": "compaction", "content": long}]},
-                {"role": "user", "content": [{"type": "text", "text": long}]},
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}},
-                                                  {"type": "tool_use", "id": "b", "name": "f", "input": {}}]},
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": long},
-                                             {"type": "tool_result", "tool_use_id": "b", "content": long}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": STAND_IN}]},
+        {"role": "assistant", "content": [{"type": "compaction", "content": long}]},
+        {"role": "user", "content": [{"type": "text", "text": long}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "a", "name": "f", "input": {}},
+                {"type": "tool_use", "id": "b", "name": "f", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "a", "content": long},
+                {"type": "tool_result", "tool_use_id": "b", "content": long},
+            ],
+        },
+    ]
     body = {"messages": messages}
     assert place_breakpoints(body, model, avoid={"b"}) == 3
     marks = _marked(body)
     assert marks == [(1, "compaction"), (2, "text"), (4, "tool_result")]
-    assert "cache_control" in body["messages"][4]["content"][0] and "cache_control" not in body["messages"][4]["content"][1]
+    assert (
+        "cache_control" in body["messages"][4]["content"][0]
+        and "cache_control" not in body["messages"][4]["content"][1]
+    )
 
 
 def test_the_messages_api_route_compacts_too(compacting, emulator):

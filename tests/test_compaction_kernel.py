@@ -17,8 +17,13 @@ def _text(messages: list[dict]) -> str:
 
 
 def _html(messages: list[dict]) -> str:
-    return json.dumps([m["content"].get("data", {}).get("text/html", "") for m in messages
-                       if m["msg_type"] in ("display_data", "update_display_data", "execute_result")])
+    return json.dumps(
+        [
+            m["content"].get("data", {}).get("text/html", "")
+            for m in messages
+            if m["msg_type"] in ("display_data", "update_display_data", "execute_result")
+        ]
+    )
 
 
 def test_a_chat_crossing_the_window_twice_keeps_answering(magic_env, new_kernel, tmp_path):
@@ -31,18 +36,31 @@ def test_a_chat_crossing_the_window_twice_keeps_answering(magic_env, new_kernel,
             html = _html(messages)
             assert "out tokens" in html and "leaves out" not in html, html[-2000:]
             footers.append(html)
-        compacted = [n for n, html in enumerate(footers) if "Bedrock compacted the earlier turns" in html]
+        compacted = [
+            n for n, html in enumerate(footers) if "Bedrock compacted the earlier turns" in html
+        ]
         assert len(compacted) >= 2, compacted
-        invokes = [r for r in magic_env.requests() if r["operation"] == "InvokeModelWithResponseStream"]
+        invokes = [
+            r for r in magic_env.requests() if r["operation"] == "InvokeModelWithResponseStream"
+        ]
         assert len(invokes) == 6
-        sent = [r["body"].get("bytes") or len(json.dumps(r["body"])) for r in invokes]  # large bodies: size only
-        _, messages = run_in_kernel(kc, "import claude_magic\nchat = claude_magic._loaded[id(get_ipython())]"
-                                        ".session.chats.get()\nprint(sum(len(t.prompt_text) for t in chat.turns))")
-        assert int(_text(messages)) > 2 * 5 * 1_000_000  # the chat holds over twice the window ("word " is a token)
+        sent = [
+            r["body"].get("bytes") or len(json.dumps(r["body"])) for r in invokes
+        ]  # large bodies: size only
+        _, messages = run_in_kernel(
+            kc,
+            "import claude_magic\nchat = claude_magic._loaded[id(get_ipython())]"
+            ".session.chats.get()\nprint(sum(len(t.prompt_text) for t in chat.turns))",
+        )
+        assert (
+            int(_text(messages)) > 2 * 5 * 1_000_000
+        )  # the chat holds over twice the window ("word " is a token)
         assert max(sent) < 5 * 1_000_000  # every request fits the window
         for n in compacted:
             body = invokes[n]["body"]
-            (edit,) = [e for e in body["context_management"]["edits"] if e["type"] == "compact_20260112"]
+            (edit,) = [
+                e for e in body["context_management"]["edits"] if e["type"] == "compact_20260112"
+            ]
             assert 50_000 <= edit["trigger"]["value"] < 1_000_000
         _, messages = run_in_kernel(kc, "%%claude\nWhat were the parts about?", timeout=300)
         assert "out tokens" in _html(messages)
@@ -54,9 +72,13 @@ def test_a_chat_crossing_the_window_twice_keeps_answering(magic_env, new_kernel,
 
         notes = tmp_path / "notes.txt"
         notes.write_text("Otters <b>hold</b> hands while sleeping.\n", encoding="utf-8")
-        _, messages = run_in_kernel(kc, f"%%claude --new --chat cited --doc {notes} --cite -o cited\nWhat do otters do?")
+        _, messages = run_in_kernel(
+            kc, f"%%claude --new --chat cited --doc {notes} --cite -o cited\nWhat do otters do?"
+        )
         final = json.loads(_html(messages))[-1]
         assert "hands while sleeping.[1]" in final and 'class="claude-magic-citations"' in final
         assert "Otters &lt;b&gt;hold&lt;/b&gt; hands" in final and "characters 0–" in final
-        _, messages = run_in_kernel(kc, "print(cited.citations[0]['location'], cited.citations[0]['cited_text'])")
+        _, messages = run_in_kernel(
+            kc, "print(cited.citations[0]['location'], cited.citations[0]['cited_text'])"
+        )
         assert _text(messages).startswith("characters 0–")

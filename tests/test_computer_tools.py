@@ -66,7 +66,9 @@ def test_bash_timeout_restarts_the_shell(tmp_path):
     session = BashSession(tmp_path, timeout=1)
     try:
         session.run("cd /tmp; echo started")
-        with pytest.raises(ToolError, match=r"Timed out after 1 s: the shell was restarted") as caught:
+        with pytest.raises(
+            ToolError, match=r"Timed out after 1 s: the shell was restarted"
+        ) as caught:
             session.run("echo partial; sleep 30")
         assert "partial" in str(caught.value)
         assert session.run("pwd") == str(tmp_path)  # a fresh shell
@@ -114,12 +116,17 @@ def edit(editor: TextEditor, **tool_input) -> str:
 def test_editor_create_view_and_ranges(editor):
     root = editor.root
     assert edit(editor, command="create", path="notes/a.txt", file_text="one\ntwo\nthree\n") == (
-        "File created successfully at: notes/a.txt")
+        "File created successfully at: notes/a.txt"
+    )
     assert (root / "notes/a.txt").read_text() == "one\ntwo\nthree\n"
     assert edit(editor, command="view", path=str(root / "notes/a.txt")).splitlines()[1:] == [
-        "     1\tone", "     2\ttwo", "     3\tthree"]
-    assert edit(editor, command="view", path="notes/a.txt", view_range=[2, -1]).splitlines()[1:] == [
-        "     2\ttwo", "     3\tthree"]
+        "     1\tone",
+        "     2\ttwo",
+        "     3\tthree",
+    ]
+    assert edit(editor, command="view", path="notes/a.txt", view_range=[2, -1]).splitlines()[
+        1:
+    ] == ["     2\ttwo", "     3\tthree"]
     with pytest.raises(ToolError, match="Invalid view_range"):
         edit(editor, command="view", path="notes/a.txt", view_range=[3, 9])
     with pytest.raises(ToolError, match="File already exists"):
@@ -189,7 +196,10 @@ def test_editor_symlink_inside_root_is_fine(editor):
 
 def _free_display() -> int:
     for number in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
             return number
     raise RuntimeError("no free X display number")
 
@@ -199,10 +209,15 @@ def xvfb():
     """A real Xvfb at 1024×768 on a free display number (CI installs xvfb and xdotool)."""
     for program, package in (("Xvfb", "xvfb"), ("xdotool", "xdotool")):
         if shutil.which(program) is None:
-            pytest.fail(f"{program} is not installed: apt-get install {package} (.ci/run installs it)")
+            pytest.fail(
+                f"{program} is not installed: apt-get install {package} (.ci/run installs it)"
+            )
     number = _free_display()
-    process = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1024x768x24"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1024x768x24"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -243,15 +258,27 @@ def test_mouse_move_then_cursor_position(xvfb):
         assert computer({"action": "cursor_position"}) == "X=100,Y=200"
         computer({"action": "left_click", "coordinate": [300, 40]})
         assert computer({"action": "cursor_position"}) == "X=300,Y=40"
-        computer({"action": "left_click_drag", "start_coordinate": [10, 10], "coordinate": [60, 70]})
+        computer(
+            {"action": "left_click_drag", "start_coordinate": [10, 10], "coordinate": [60, 70]}
+        )
         assert computer({"action": "cursor_position"}) == "X=60,Y=70"
-        for action in ({"action": "double_click"}, {"action": "right_click"},
-                       {"action": "key", "text": "ctrl+a"}, {"action": "type", "text": "hello"},
-                       {"action": "scroll", "coordinate": [5, 5], "scroll_direction": "down",
-                        "scroll_amount": 2}):
+        for action in (
+            {"action": "double_click"},
+            {"action": "right_click"},
+            {"action": "key", "text": "ctrl+a"},
+            {"action": "type", "text": "hello"},
+            {
+                "action": "scroll",
+                "coordinate": [5, 5],
+                "scroll_direction": "down",
+                "scroll_amount": 2,
+            },
+        ):
             note, _ = computer(action)
             assert note["type"] == "text"
-        with pytest.raises(ToolError, match=r"coordinate \[2000, 10\] is outside the 1024×768 screen"):
+        with pytest.raises(
+            ToolError, match=r"coordinate \[2000, 10\] is outside the 1024×768 screen"
+        ):
             computer({"action": "mouse_move", "coordinate": [2000, 10]})
         with pytest.raises(ToolError, match="Unknown computer action 'dance'"):
             computer({"action": "dance"})
@@ -295,8 +322,13 @@ def test_definitions_for_claude_35_sonnet_v2():
     beta, tools = computer_use_tools(SONNET_35_V2, (1280, 800), display_number=1)
     assert beta == "computer-use-2024-10-22"
     assert tools == [
-        {"type": "computer_20241022", "name": "computer", "display_width_px": 1280,
-         "display_height_px": 800, "display_number": 1},
+        {
+            "type": "computer_20241022",
+            "name": "computer",
+            "display_width_px": 1280,
+            "display_height_px": 800,
+            "display_number": 1,
+        },
         {"type": "bash_20241022", "name": "bash"},
         {"type": "text_editor_20241022", "name": "str_replace_editor"},
     ]
@@ -330,21 +362,27 @@ def test_unsupported_model_is_a_clear_error():
 # --------------------------------------------------------------------------- through the loop
 
 
-
-
-@pytest.mark.parametrize(("model", "model_id"), [
-    (OPUS_45, "us.anthropic.claude-opus-4-5-20251101-v1:0"),
-    (HAIKU_45, "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
-])
+@pytest.mark.parametrize(
+    ("model", "model_id"),
+    [
+        (OPUS_45, "us.anthropic.claude-opus-4-5-20251101-v1:0"),
+        (HAIKU_45, "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+    ],
+)
 def test_computer_use_through_the_loop(emulator, bedrock_client, tmp_path, xvfb, model, model_id):
     handlers = ComputerUseHandlers(model, root=tmp_path, display=xvfb)
     try:
         toolset = ToolSet(handlers.tools())
         assert all(t.confirm for t in toolset)
-        prompt = "Take a screenshot with computer, run `echo made > proof.txt; cat proof.txt` with bash."
-        result = run_tool_loop(make_send(bedrock_client, toolset, model_id),
-                               [{"role": "user", "content": [text_block(prompt)]}],
-                               toolset, Approver(auto_approve=True))
+        prompt = (
+            "Take a screenshot with computer, run `echo made > proof.txt; cat proof.txt` with bash."
+        )
+        result = run_tool_loop(
+            make_send(bedrock_client, toolset, model_id),
+            [{"role": "user", "content": [text_block(prompt)]}],
+            toolset,
+            Approver(auto_approve=True),
+        )
     finally:
         handlers.close()
     first, second = emulator.requests()
@@ -365,9 +403,12 @@ def test_computer_use_is_refused_without_approval(emulator, bedrock_client, tmp_
     try:
         toolset = ToolSet(handlers.tools())
         prompt = "Run `touch should-not-exist` with bash."
-        run_tool_loop(make_send(bedrock_client, toolset, "us." + OPUS_45.id),
-                      [{"role": "user", "content": [text_block(prompt)]}], toolset,
-                      Approver(stdin_available=lambda: False))
+        run_tool_loop(
+            make_send(bedrock_client, toolset, "us." + OPUS_45.id),
+            [{"role": "user", "content": [text_block(prompt)]}],
+            toolset,
+            Approver(stdin_available=lambda: False),
+        )
     finally:
         handlers.close()
     (answer,) = emulator.requests()[1]["body"]["messages"][-1]["content"]

@@ -44,8 +44,12 @@ def turn(prompt: str, answer: str | None = "ok", cell_id: str | None = None, **k
 
 
 def image_turn(prompt: str, n_images: int, cell: int, data: str | None = None) -> Turn:
-    blocks = [image_block(data or png_b64((cell * 10 + i,) * 3), "image/png") for i in range(n_images)]
-    t = Turn([*blocks, text_block(prompt)], image_labels=[f"cell {cell}"] * n_images, cell_id=f"c{cell}")
+    blocks = [
+        image_block(data or png_b64((cell * 10 + i,) * 3), "image/png") for i in range(n_images)
+    ]
+    t = Turn(
+        [*blocks, text_block(prompt)], image_labels=[f"cell {cell}"] * n_images, cell_id=f"c{cell}"
+    )
     t.add_reply(reply(f"seen {n_images}"))
     return t
 
@@ -93,7 +97,7 @@ def test_prefill_is_a_final_assistant_message_without_trailing_space(bedrock_cli
 
 def test_add_reply_puts_prefill_back_in_front():
     t = Turn([text_block("q")])
-    t.add_reply(reply(' 1}'), prefill='{"a": ')
+    t.add_reply(reply(" 1}"), prefill='{"a": ')
     assert t.answer_text == '{"a": 1}'
 
 
@@ -175,8 +179,14 @@ def test_interrupted_partial_answers_stay_valid_on_the_wire(bedrock_client):
     nothing = Turn([text_block("and another")], interrupted=True)
     conv.add(nothing)
     cut_tool = Turn([text_block("use the tool")], interrupted=True)
-    cut_tool.add_reply(Message(content=[text_block("Let me look."),
-                                        {"type": "tool_use", "id": "toolu_1", "name": "look", "input": '{"q": "x'}]))
+    cut_tool.add_reply(
+        Message(
+            content=[
+                text_block("Let me look."),
+                {"type": "tool_use", "id": "toolu_1", "name": "look", "input": '{"q": "x'},
+            ]
+        )
+    )
     conv.add(cut_tool)
     assert len(conv) == 3
 
@@ -189,8 +199,11 @@ def test_interrupted_partial_answers_stay_valid_on_the_wire(bedrock_client):
     assert messages[6]["content"][-1] == text_block("go on")
     assert trailing.replies[0].content[0]["text"] == "Once upon a time \n"  # stored as received
 
-    tool = {"name": "look", "description": "Look something up.",
-            "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}
+    tool = {
+        "name": "look",
+        "description": "Look something up.",
+        "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+    }
     body, _ = conv.request_body(Turn([text_block("go on")]), max_tokens=100, tools=[tool])
     assert send(bedrock_client, body)["role"] == "assistant"
 
@@ -198,17 +211,34 @@ def test_interrupted_partial_answers_stay_valid_on_the_wire(bedrock_client):
 def test_tool_loop_turn_keeps_tool_use_and_result_pairs(bedrock_client):
     conv = Conversation()
     t = Turn([text_block("weather in Rome and Oslo?")])
-    first = Message(content=[text_block("Checking."), tool_use_block("toolu_a", "weather", {"city": "Rome"}),
-                             tool_use_block("toolu_b", "weather", {"city": "Oslo"})], stop_reason="tool_use")
-    t.complete([first, Message(role="user", content=[tool_result_block("toolu_a", "sunny")]),
-                reply("Rome is sunny; Oslo I could not check.")])
+    first = Message(
+        content=[
+            text_block("Checking."),
+            tool_use_block("toolu_a", "weather", {"city": "Rome"}),
+            tool_use_block("toolu_b", "weather", {"city": "Oslo"}),
+        ],
+        stop_reason="tool_use",
+    )
+    t.complete(
+        [
+            first,
+            Message(role="user", content=[tool_result_block("toolu_a", "sunny")]),
+            reply("Rome is sunny; Oslo I could not check."),
+        ]
+    )
     conv.add(t)
     messages = conv.messages(Turn([text_block("thanks")]))
     assert roles(messages) == ["user", "assistant", "user", "assistant", "user"]
     results = messages[2]["content"]
-    assert [b["tool_use_id"] for b in results] == ["toolu_a", "toolu_b"]  # the missing one is filled in
-    tool = {"name": "weather", "description": "Weather for a city.",
-            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    assert [b["tool_use_id"] for b in results] == [
+        "toolu_a",
+        "toolu_b",
+    ]  # the missing one is filled in
+    tool = {
+        "name": "weather",
+        "description": "Weather for a city.",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
     body, _ = conv.request_body(Turn([text_block("thanks")]), max_tokens=100, tools=[tool])
     send(bedrock_client, body)
 
@@ -216,8 +246,12 @@ def test_tool_loop_turn_keeps_tool_use_and_result_pairs(bedrock_client):
 def test_turn_ending_with_tool_results_merges_with_the_next_prompt(bedrock_client):
     conv = Conversation()
     t = Turn([text_block("run it")], interrupted=True, error="The stream broke off")
-    t.complete([Message(content=[tool_use_block("toolu_z", "run", {})]),
-                Message(role="user", content=[tool_result_block("toolu_z", "done")])])
+    t.complete(
+        [
+            Message(content=[tool_use_block("toolu_z", "run", {})]),
+            Message(role="user", content=[tool_result_block("toolu_z", "done")]),
+        ]
+    )
     conv.add(t)
     messages = conv.messages(Turn([text_block("and now?")]))
     assert roles(messages) == ["user", "assistant", "user"]
@@ -228,37 +262,66 @@ def test_turn_ending_with_tool_results_merges_with_the_next_prompt(bedrock_clien
 
 
 def _tool_blocks(body: dict) -> list[dict]:
-    return [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"]
-            if b.get("type") in ("tool_use", "tool_result")]
+    return [
+        b
+        for m in body["messages"]
+        if isinstance(m["content"], list)
+        for b in m["content"]
+        if b.get("type") in ("tool_use", "tool_result")
+    ]
 
 
 def test_request_without_tools_sends_earlier_tool_blocks_as_text(bedrock_client):
     conv = Conversation()
     t = Turn([text_block("weather in Rome?")])
     thinking = {"type": "thinking", "thinking": "Ask the tool.", "signature": "c2ln"}
-    first = Message(content=[thinking, tool_use_block("toolu_a", "weather", {"city": "Rome"})],
-                    stop_reason="tool_use")
+    first = Message(
+        content=[thinking, tool_use_block("toolu_a", "weather", {"city": "Rome"})],
+        stop_reason="tool_use",
+    )
     picture = image_block(png_b64((1, 2, 3)), "image/png")
-    t.complete([first, Message(role="user", content=[tool_result_block(
-                    "toolu_a", [text_block("sunny"), picture])]), reply("Rome is sunny.")])
+    t.complete(
+        [
+            first,
+            Message(
+                role="user", content=[tool_result_block("toolu_a", [text_block("sunny"), picture])]
+            ),
+            reply("Rome is sunny."),
+        ]
+    )
     conv.add(t)
     cut = Turn([text_block("and Oslo?")], interrupted=True)
-    cut.complete([Message(content=[tool_use_block("toolu_b", "weather", {"city": "Oslo"})]),
-                  Message(role="user", content=[tool_result_block("toolu_b", "", is_error=True)])])
+    cut.complete(
+        [
+            Message(content=[tool_use_block("toolu_b", "weather", {"city": "Oslo"})]),
+            Message(role="user", content=[tool_result_block("toolu_b", "", is_error=True)]),
+        ]
+    )
     conv.add(cut)
     before = json.dumps([r.content for r in t.replies + cut.replies])
 
     body, _ = conv.request_body(Turn([text_block("thanks")]), max_tokens=100)
     send(bedrock_client, body)
     assert "tools" not in body and _tool_blocks(body) == []
-    assert roles(body["messages"]) == ["user", "assistant", "user", "assistant", "user", "assistant",
-                                       "user"]
+    assert roles(body["messages"]) == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
     assert body["messages"][1]["content"][0] == thinking  # thinking goes back as it came
     called, result = body["messages"][1]["content"][1], body["messages"][2]["content"]
     assert called["type"] == "text" and "weather" in called["text"] and "Rome" in called["text"]
     assert "sunny" in result[0]["text"] and result[1] == picture
-    assert "Oslo" in str(body["messages"][5]) and body["messages"][-1]["content"][-1] == text_block("thanks")
-    assert json.dumps([r.content for r in t.replies + cut.replies]) == before  # the chat keeps its blocks
+    assert "Oslo" in str(body["messages"][5]) and body["messages"][-1]["content"][-1] == text_block(
+        "thanks"
+    )
+    assert (
+        json.dumps([r.content for r in t.replies + cut.replies]) == before
+    )  # the chat keeps its blocks
 
     tool = {"name": "weather", "description": "Weather.", "input_schema": {"type": "object"}}
     body, _ = conv.request_body(Turn([text_block("again")]), max_tokens=100, tools=[tool])
@@ -302,8 +365,10 @@ def test_21_images_drop_the_oldest_with_a_labelled_placeholder(bedrock_client):
 def test_current_turn_images_are_kept_before_older_ones(bedrock_client):
     conv = Conversation()
     conv.add(image_turn("old", 2, 1))
-    pending = Turn([image_block(png_b64((i,) * 3), "image/png") for i in range(20)] + [text_block("now")],
-                   image_labels=["cell 9"] * 20)
+    pending = Turn(
+        [image_block(png_b64((i,) * 3), "image/png") for i in range(20)] + [text_block("now")],
+        image_labels=["cell 9"] * 20,
+    )
     body, omitted = conv.request_body(pending, max_tokens=100)
     assert omitted == ["image from cell 1", "image from cell 1"]
     assert count_blocks(body["messages"][-1:], "image") == 20
@@ -314,9 +379,15 @@ def test_images_inside_tool_results_count_and_get_placeholders():
     conv = Conversation()
     shot = image_block(png_b64(), "image/png")
     t = Turn([text_block("take screenshots")])
-    t.complete([Message(content=[tool_use_block("toolu_s", "screenshot", {})]),
-                Message(role="user", content=[tool_result_block("toolu_s", [shot, text_block("a screen")])]),
-                reply("done")])
+    t.complete(
+        [
+            Message(content=[tool_use_block("toolu_s", "screenshot", {})]),
+            Message(
+                role="user", content=[tool_result_block("toolu_s", [shot, text_block("a screen")])]
+            ),
+            reply("done"),
+        ]
+    )
     conv.add(t)
     conv.add(image_turn("more", 20, 2))
     tool = {"name": "screenshot", "input_schema": {"type": "object"}}
@@ -340,7 +411,10 @@ def test_body_over_20_mb_drops_oldest_images_and_is_accepted(bedrock_client):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError, match="maximum payload size"):
-        send(bedrock_client, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": untrimmed})
+        send(
+            bedrock_client,
+            {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": untrimmed},
+        )
 
     body, omitted = conv.request_body(pending, max_tokens=100)
     assert omitted == ["image from cell 1", "image from cell 2"]
@@ -352,12 +426,20 @@ def test_fit_request_trims_wire_messages_built_by_the_caller(bedrock_client):
     conv = Conversation()
     for cell in range(1, 11):
         conv.add(image_turn(f"cell {cell}", 2, cell))
-    pending = conv.new_turn([image_block(png_b64(), "image/png"), text_block("and this one?")],
-                            image_labels=["cell 11"], cell_id="c11", execution_count=11, model_id=MODEL)
+    pending = conv.new_turn(
+        [image_block(png_b64(), "image/png"), text_block("and this one?")],
+        image_labels=["cell 11"],
+        cell_id="c11",
+        execution_count=11,
+        model_id=MODEL,
+    )
     messages, omitted = conv.fit_request(conv.messages() + [pending.user_message()], pending)
     assert omitted == ["image from cell 1"]
     assert messages[-1]["content"][0] is pending.user[0]
-    send(bedrock_client, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": messages})
+    send(
+        bedrock_client,
+        {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": messages},
+    )
 
 
 def test_complete_partial_marks_the_turn_interrupted():
@@ -372,7 +454,10 @@ def test_complete_partial_marks_the_turn_interrupted():
 
 
 def test_fit_body_returns_the_same_body_when_within_limits():
-    body = {"messages": [{"role": "user", "content": [image_block(png_b64(), "image/png")]}], "max_tokens": 5}
+    body = {
+        "messages": [{"role": "user", "content": [image_block(png_b64(), "image/png")]}],
+        "max_tokens": 5,
+    }
     fitted, omitted = fit_body(body)
     assert fitted is body and omitted == []
 
@@ -394,10 +479,19 @@ def full_conversation() -> Conversation:
     conv = Conversation("study", system="You are a statistician.")
     conv.add(image_turn("what does this plot show?", 2, 3))
     t = Turn([text_block("compute it")], cell_id="c9", execution_count=9, model_id=MODEL)
-    t.complete([Message(content=[text_block("Computing."), tool_use_block("toolu_1", "mean", {"xs": [1, 2]})],
-                        usage=Usage(30, 10)),
-                Message(role="user", content=[tool_result_block("toolu_1", "1.5")]),
-                reply("The mean is **1.5**.", 40, 12)])
+    t.complete(
+        [
+            Message(
+                content=[
+                    text_block("Computing."),
+                    tool_use_block("toolu_1", "mean", {"xs": [1, 2]}),
+                ],
+                usage=Usage(30, 10),
+            ),
+            Message(role="user", content=[tool_result_block("toolu_1", "1.5")]),
+            reply("The mean is **1.5**.", 40, 12),
+        ]
+    )
     t.replies[-1].metrics["invocationLatency"] = 321
     conv.add(t)
     cut = turn("and the median?", "The median is <script>alert(1)</script> `<b>`", interrupted=True)
@@ -455,6 +549,7 @@ def _set(path: str, value):
         for key in parents:
             node = node[key]
         node[last] = value
+
     return mutate
 
 
@@ -463,31 +558,55 @@ BAD_FILES = [
     (_set('["turns"]', "abc"), "chats.study.turns: should be a list"),
     (_set('["name"]', 5), "chats[1].name: should be a string"),
     (_set('["system"]', {"text": "be brief"}), "chats.study.system: should be a string or null"),
-    (_set('["turns", 1, "replies", 1, "content"]', "hi"),
-     "chats.study.turns[1].replies[1].content: should be a list"),
-    (_set('["turns", 1, "replies", 0, "content", 0, "text"]', 7),
-     "chats.study.turns[1].replies[0].content[0].text: should be a string"),
-    (_set('["turns", 0, "user", 0]', {"type": "picture"}),
-     "chats.study.turns[0].user[0].type: should be"),
-    (_set('["turns", 0, "user", 0, "source", "data"]', "A" * 40_000_000),
-     "chats.study.turns[0].user[0].source.data: the image is 38.1 MB of base64"),
-    (_set(IMAGE, _image_source(b"hello, not an image")),
-     "chats.study.turns[0].user[0].source.data: not a JPEG, PNG, GIF or WebP image"),
-    (_set(IMAGE, _image_source(png(fmt="JPEG"))),
-     "chats.study.turns[0].user[0].source.media_type: the image data is image/jpeg, not image/png"),
-    (_set(IMAGE, _image_source(png(fmt="BMP"), "image/bmp")),
-     "chats.study.turns[0].user[0].source.media_type: should be one of"),
-    (_set(IMAGE, _image_source(png(size=(9000, 8)))),
-     "chats.study.turns[0].user[0].source.data: the image is 9000 × 8 pixels"),
-    (_set(IMAGE, {**_image_source(png()), "data": "not base64!"}),
-     "chats.study.turns[0].user[0].source.data: not valid base64"),
-    (_set('["turns", 1, "results", 0, 0, "content"]',
-          [{"type": "image", "source": _image_source(b"GIF89a")}]),
-     "chats.study.turns[1].results[0][0].content[0].source.data: "),
+    (
+        _set('["turns", 1, "replies", 1, "content"]', "hi"),
+        "chats.study.turns[1].replies[1].content: should be a list",
+    ),
+    (
+        _set('["turns", 1, "replies", 0, "content", 0, "text"]', 7),
+        "chats.study.turns[1].replies[0].content[0].text: should be a string",
+    ),
+    (
+        _set('["turns", 0, "user", 0]', {"type": "picture"}),
+        "chats.study.turns[0].user[0].type: should be",
+    ),
+    (
+        _set('["turns", 0, "user", 0, "source", "data"]', "A" * 40_000_000),
+        "chats.study.turns[0].user[0].source.data: the image is 38.1 MB of base64",
+    ),
+    (
+        _set(IMAGE, _image_source(b"hello, not an image")),
+        "chats.study.turns[0].user[0].source.data: not a JPEG, PNG, GIF or WebP image",
+    ),
+    (
+        _set(IMAGE, _image_source(png(fmt="JPEG"))),
+        "chats.study.turns[0].user[0].source.media_type: the image data is image/jpeg, not image/png",
+    ),
+    (
+        _set(IMAGE, _image_source(png(fmt="BMP"), "image/bmp")),
+        "chats.study.turns[0].user[0].source.media_type: should be one of",
+    ),
+    (
+        _set(IMAGE, _image_source(png(size=(9000, 8)))),
+        "chats.study.turns[0].user[0].source.data: the image is 9000 × 8 pixels",
+    ),
+    (
+        _set(IMAGE, {**_image_source(png()), "data": "not base64!"}),
+        "chats.study.turns[0].user[0].source.data: not valid base64",
+    ),
+    (
+        _set(
+            '["turns", 1, "results", 0, 0, "content"]',
+            [{"type": "image", "source": _image_source(b"GIF89a")}],
+        ),
+        "chats.study.turns[1].results[0][0].content[0].source.data: ",
+    ),
     (_set('["turns", 0, "user"]', None), "chats.study.turns[0].user: should be a list"),
     (lambda chat: chat["turns"][2].pop("user"), "chats.study.turns[2].user: missing"),
-    (_set('["version"]', 99),
-     "claude-magic-conversation version 99 is newer than this claude-magic"),
+    (
+        _set('["version"]', 99),
+        "claude-magic-conversation version 99 is newer than this claude-magic",
+    ),
 ]
 
 
@@ -508,10 +627,13 @@ def test_load_command_says_what_is_wrong_in_one_line(shell, tmp_path):
     shell.ask("", "kept")
     path = tmp_path / "bad.json"
     for text, expected in (
-            ("not json", "not JSON (Expecting value at line 1, column 1)"),
-            (json.dumps(_saved(_set('["turns"]', "abc"))), "chats.study.turns: should be a list"),
-            (json.dumps({"format": "claude-magic-chats", "version": 1, "chats": 3}),
-             "chats: should be a list")):
+        ("not json", "not JSON (Expecting value at line 1, column 1)"),
+        (json.dumps(_saved(_set('["turns"]', "abc"))), "chats.study.turns: should be a list"),
+        (
+            json.dumps({"format": "claude-magic-chats", "version": 1, "chats": 3}),
+            "chats: should be a list",
+        ),
+    ):
         path.write_text(text)
         run = shell.run(f"%claude load {path}")
         assert not run.success
@@ -525,20 +647,32 @@ def test_load_command_says_what_is_wrong_in_one_line(shell, tmp_path):
 def test_saved_images_of_every_allowed_type_load(tmp_path):
     chats = Chats()
     conv = chats.get("pictures")
-    blocks = [image_block(base64.b64encode(png(fmt=fmt, size=(31, 17))).decode(), media)
-              for fmt, media in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"),
-                                 ("WEBP", "image/webp"))]
+    blocks = [
+        image_block(base64.b64encode(png(fmt=fmt, size=(31, 17))).decode(), media)
+        for fmt, media in (
+            ("PNG", "image/png"),
+            ("JPEG", "image/jpeg"),
+            ("GIF", "image/gif"),
+            ("WEBP", "image/webp"),
+        )
+    ]
     conv.add(Turn([*blocks, text_block("four pictures")]))
     chats.save(tmp_path / "pictures.json")
     assert Chats().load(tmp_path / "pictures.json") == ["default", "pictures"]
 
 
-@pytest.mark.parametrize(("fmt", "mode", "options", "media_type"), [
-    ("PNG", "RGBA", {}, "image/png"), ("JPEG", "RGB", {"progressive": True}, "image/jpeg"),
-    ("JPEG", "L", {"exif": b"Exif\x00\x00" + b"\x00" * 5000}, "image/jpeg"),
-    ("GIF", "P", {}, "image/gif"),
-    ("WEBP", "RGB", {}, "image/webp"), ("WEBP", "RGB", {"lossless": True}, "image/webp"),
-    ("WEBP", "RGBA", {}, "image/webp")])
+@pytest.mark.parametrize(
+    ("fmt", "mode", "options", "media_type"),
+    [
+        ("PNG", "RGBA", {}, "image/png"),
+        ("JPEG", "RGB", {"progressive": True}, "image/jpeg"),
+        ("JPEG", "L", {"exif": b"Exif\x00\x00" + b"\x00" * 5000}, "image/jpeg"),
+        ("GIF", "P", {}, "image/gif"),
+        ("WEBP", "RGB", {}, "image/webp"),
+        ("WEBP", "RGB", {"lossless": True}, "image/webp"),
+        ("WEBP", "RGBA", {}, "image/webp"),
+    ],
+)
 def test_image_headers_give_type_and_size(fmt, mode, options, media_type):
     import io
 

@@ -27,8 +27,12 @@ def get_weather(city: str) -> str:
 
 def test_litellm_completion(litellm, emulator):
     response = litellm.completion(
-        model=f"bedrock/converse/{HAIKU}", aws_bedrock_runtime_endpoint=emulator.url,
-        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello LiteLLM"}],
+        model=f"bedrock/converse/{HAIKU}",
+        aws_bedrock_runtime_endpoint=emulator.url,
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello LiteLLM"},
+        ],
         max_tokens=500,
     )
     assert "Hello LiteLLM" in response.choices[0].message.content
@@ -41,10 +45,14 @@ def test_litellm_completion(litellm, emulator):
 
 
 def test_litellm_streaming(litellm, emulator):
-    chunks = list(litellm.completion(
-        model=f"bedrock/converse/{HAIKU}", aws_bedrock_runtime_endpoint=emulator.url,
-        messages=[{"role": "user", "content": "Stream to LiteLLM"}], stream=True,
-    ))
+    chunks = list(
+        litellm.completion(
+            model=f"bedrock/converse/{HAIKU}",
+            aws_bedrock_runtime_endpoint=emulator.url,
+            messages=[{"role": "user", "content": "Stream to LiteLLM"}],
+            stream=True,
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert "Stream to LiteLLM" in text
     assert any(c.choices[0].finish_reason == "stop" for c in chunks)
@@ -52,12 +60,23 @@ def test_litellm_streaming(litellm, emulator):
 
 
 def test_litellm_tool_call(litellm, emulator):
-    tool = {"type": "function", "function": {"name": "get_weather", "description": "The weather.",
-                                             "parameters": {"type": "object", "required": ["city"],
-                                                            "properties": {"city": {"type": "string"}}}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather.",
+            "parameters": {
+                "type": "object",
+                "required": ["city"],
+                "properties": {"city": {"type": "string"}},
+            },
+        },
+    }
     response = litellm.completion(
-        model=f"bedrock/converse/{HAIKU}", aws_bedrock_runtime_endpoint=emulator.url,
-        messages=[{"role": "user", "content": "Use get_weather for city: Lima"}], tools=[tool],
+        model=f"bedrock/converse/{HAIKU}",
+        aws_bedrock_runtime_endpoint=emulator.url,
+        messages=[{"role": "user", "content": "Use get_weather for city: Lima"}],
+        tools=[tool],
     )
     (call,) = response.choices[0].message.tool_calls
     assert call.function.name == "get_weather" and '"Lima"' in call.function.arguments
@@ -75,8 +94,9 @@ def test_langchain_chat_bedrock_converse_with_a_tool(aws_env, emulator):
     (call,) = reply.tool_calls
     assert call["name"] == "get_weather" and call["args"] == {"city": "Rome"}
     assert reply.usage_metadata["input_tokens"] > 0
-    answer = with_tools.invoke([question, reply, ToolMessage(get_weather(**call["args"]),
-                                                             tool_call_id=call["id"])])
+    answer = with_tools.invoke(
+        [question, reply, ToolMessage(get_weather(**call["args"]), tool_call_id=call["id"])]
+    )
     assert "sunny in Rome" in answer.text
     first, second = emulator.requests()
     assert first["operation"] == second["operation"] == "Converse"
@@ -91,6 +111,8 @@ def test_langchain_finds_the_emulator_through_boto3s_environment(aws_env, emulat
     from langchain_aws import ChatBedrockConverse
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
-    reply = ChatBedrockConverse(model=HAIKU, region_name="us-east-1").invoke("Hello through the environment")
+    reply = ChatBedrockConverse(model=HAIKU, region_name="us-east-1").invoke(
+        "Hello through the environment"
+    )
     assert "Hello through the environment" in reply.text
     assert [e["operation"] for e in emulator.requests()] == ["Converse"]

@@ -19,8 +19,13 @@ def _spec(**fields):
 
 def test_only_what_was_asked_for_is_sent():
     assert set(_spec().body(USER)) == {"anthropic_version", "max_tokens", "messages"}
-    body = _spec(temperature=0.2, stop_sequences=("END",), betas=("b1",), system="S",
-                 fields={"thinking": {"type": "adaptive"}}).body(USER)
+    body = _spec(
+        temperature=0.2,
+        stop_sequences=("END",),
+        betas=("b1",),
+        system="S",
+        fields={"thinking": {"type": "adaptive"}},
+    ).body(USER)
     assert body["temperature"] == 0.2 and body["stop_sequences"] == ["END"]
     assert body["anthropic_beta"] == ["b1"] and body["system"] == "S"
     assert body["thinking"] == {"type": "adaptive"} and "top_p" not in body
@@ -47,7 +52,12 @@ def test_the_reply_carries_the_prefill_and_validated_data():
     assert reply.text == "1. red"
     assert _spec().schema is None
     schema = {"type": "object"}
-    assert _spec(fields={"output_config": {"format": {"type": "json_schema", "schema": schema}}}).schema == schema
+    assert (
+        _spec(
+            fields={"output_config": {"format": {"type": "json_schema", "schema": schema}}}
+        ).schema
+        == schema
+    )
 
 
 def _turn(conversation):
@@ -78,8 +88,12 @@ def test_a_partial_answer_is_kept_and_marked():
 def test_finished_tool_steps_are_kept_when_the_next_request_fails():
     conversation = Conversation()
     use = {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
-    finished = [Message(content=[use]),
-                Message(role="user", content=[{"type": "tool_result", "tool_use_id": "t1", "content": "4"}])]
+    finished = [
+        Message(content=[use]),
+        Message(
+            role="user", content=[{"type": "tool_result", "tool_use_id": "t1", "content": "4"}]
+        ),
+    ]
     assert conversation.add_cut_short(_turn(conversation), finished, None, "Throttled.")
     (turn,) = conversation.turns
     assert turn.interrupted and turn.error == "Throttled." and len(turn.replies) == 1

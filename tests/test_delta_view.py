@@ -23,7 +23,10 @@ class Page:
 
     def __init__(self) -> None:
         self.n, self.html, self.tail, self.preview, self.gaps = -1, "", "", "", 0
-        self.thinking_title, self.thinking = "", ""  # the live thinking section (hidden when no title)
+        self.thinking_title, self.thinking = (
+            "",
+            "",
+        )  # the live thinking section (hidden when no title)
 
     def apply(self, content: dict, buffers: list) -> None:
         html = zlib.decompress(bytes(buffers[0])).decode() if content.get("h") else ""
@@ -33,7 +36,7 @@ class Page:
         else:
             self.gaps += content["n"] != self.n + 1
             self.html += html
-            kept = self.tail.encode("utf-16-le")[2 * content.get("k", 0):].decode("utf-16-le")
+            kept = self.tail.encode("utf-16-le")[2 * content.get("k", 0) :].decode("utf-16-le")
             self.tail = kept + content.get("t", "")
             self.preview = content.get("p", self.preview)
             if "s" in content:
@@ -43,15 +46,26 @@ class Page:
 
 
 def content_bytes(m: dict) -> int:
-    return len(json.dumps(m["content"], ensure_ascii=False).encode()) + sum(len(b) for b in m.get("buffers") or ())
+    return len(json.dumps(m["content"], ensure_ascii=False).encode()) + sum(
+        len(b) for b in m.get("buffers") or ()
+    )
 
 
 def live_comm(messages: list[dict]) -> tuple[str, list[dict]]:
     """The live widget's comm id and its custom messages."""
-    shown = next(m for m in messages if m["msg_type"] == "display_data" and WIDGET_MIME in m["content"]["data"])
+    shown = next(
+        m
+        for m in messages
+        if m["msg_type"] == "display_data" and WIDGET_MIME in m["content"]["data"]
+    )
     comm_id = shown["content"]["data"][WIDGET_MIME]["model_id"]
-    custom = [m for m in messages if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
-              and m["content"]["data"].get("method") == "custom"]
+    custom = [
+        m
+        for m in messages
+        if m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == comm_id
+        and m["content"]["data"].get("method") == "custom"
+    ]
     return comm_id, custom
 
 
@@ -90,7 +104,11 @@ def test_live_messages_carry_only_deltas(kernel):
     # live traffic: everything but the final bundle, within 2x the answer + 150 B a message
     bundle = final_display(messages)
     assert bundle["text/markdown"] == reply and "end_turn · fed" in bundle["text/html"]
-    live = [m for m in messages if m["msg_type"] in ("comm_open", "comm_msg", "comm_close", "display_data")]
+    live = [
+        m
+        for m in messages
+        if m["msg_type"] in ("comm_open", "comm_msg", "comm_close", "display_data")
+    ]
     answer = len(reply.encode())
     assert sum(content_bytes(m) for m in live) <= 2 * answer + 150 * len(live)
     assert max(content_bytes(m) for m in custom) < 3000
@@ -120,13 +138,24 @@ def test_tool_loop_and_two_messages_reach_the_page(kernel):
     for m in custom:
         page.apply(m["content"]["data"]["content"], m.get("buffers") or [])
     html = page.html
-    order = [html.index(s) for s in ("history rewound", "Let me check", "get_weather", "18 °C and sunny",
-                                     "<strong>18 °C</strong>")]
+    order = [
+        html.index(s)
+        for s in (
+            "history rewound",
+            "Let me check",
+            "get_weather",
+            "18 °C and sunny",
+            "<strong>18 °C</strong>",
+        )
+    ]
     assert order == sorted(order) and html.count("get_weather") == 1
     assert "&lt;script&gt;" in html and "<script" not in html
     assert "end_turn · loop" in final_display(messages)["text/html"]
-    status = [m["content"]["data"]["state"]["status"] for m in messages if m["msg_type"] == "comm_msg"
-              and "status" in (m["content"]["data"].get("state") or {})]
+    status = [
+        m["content"]["data"]["state"]["status"]
+        for m in messages
+        if m["msg_type"] == "comm_msg" and "status" in (m["content"]["data"].get("state") or {})
+    ]
     assert "● running get_weather…" in status
 
     _, messages = run_in_kernel(kernel, f"two_messages({STEP})")
@@ -139,14 +168,20 @@ def test_tool_loop_and_two_messages_reach_the_page(kernel):
 
 
 def test_model_markup_reaches_the_page_only_as_text_or_sanitised_html(kernel):
-    payload = ("Injected: <img src=x onerror=\"window.__pwned=1\"> and <script>window.__pwned=2</script>\n\n"
-               "[x](javascript:window.__pwned=3) and more text to close the block\n\nlast")
+    payload = (
+        'Injected: <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>\n\n'
+        "[x](javascript:window.__pwned=3) and more text to close the block\n\nlast"
+    )
     _, messages = run_in_kernel(kernel, f"feed({payload!r}, {STEP})")
     _, custom = live_comm(messages)
     page = Page()
     for m in custom:
         page.apply(m["content"]["data"]["content"], m.get("buffers") or [])
-        assert "<script" not in page.html and "<img" not in page.html and "href=\"javascript" not in page.html
+        assert (
+            "<script" not in page.html
+            and "<img" not in page.html
+            and 'href="javascript' not in page.html
+        )
         assert "<script" not in page.preview
     assert "&lt;script&gt;" in page.html
     # the raw text went as text (the page appends it to a text node)
@@ -156,33 +191,50 @@ def test_model_markup_reaches_the_page_only_as_text_or_sanitised_html(kernel):
 def test_a_front_end_that_never_answers_gets_widget_view(new_kernel):
     with new_kernel() as client:
         run_in_kernel(client, REPLY_SOURCE + FEED_SOURCE)
-        probe = ("from claude_magic.notebook.view import make_view\n"
-                 "print(type(make_view(get_ipython())).__name__)")
-        code = "now = [0.0]\nv = make_view(get_ipython(), clock=lambda: now[0])\n" \
-               "v.start({'model': 'Claude Test'})\nstream_message(v, now, 'Hello **there**.', 0.01)\n" \
-               "v.finish('done')\nprint(type(v).__name__)"
+        probe = (
+            "from claude_magic.notebook.view import make_view\n"
+            "print(type(make_view(get_ipython())).__name__)"
+        )
+        code = (
+            "now = [0.0]\nv = make_view(get_ipython(), clock=lambda: now[0])\n"
+            "v.start({'model': 'Claude Test'})\nstream_message(v, now, 'Hello **there**.', 0.01)\n"
+            "v.finish('done')\nprint(type(v).__name__)"
+        )
         _, messages = run_in_kernel(client, code)
-        assert "DeltaView" in "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+        assert "DeltaView" in "".join(
+            m["content"].get("text", "") for m in messages if m["msg_type"] == "stream"
+        )
         comm_id, _ = live_comm(messages)
-        assert not [m for m in messages if m["msg_type"] == "comm_close"]  # kept open for the page's answer
+        assert not [
+            m for m in messages if m["msg_type"] == "comm_close"
+        ]  # kept open for the page's answer
         _, messages = run_in_kernel(client, probe)
-        assert "WidgetView" in "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+        assert "WidgetView" in "".join(
+            m["content"].get("text", "") for m in messages if m["msg_type"] == "stream"
+        )
 
     with new_kernel() as client:  # a page that loads the widget says so
         run_in_kernel(client, REPLY_SOURCE + FEED_SOURCE)
         _, messages = run_in_kernel(client, code)
         comm_id, _ = live_comm(messages)
-        ready = client.session.msg("comm_msg", {"comm_id": comm_id,
-                                                "data": {"method": "custom", "content": {"ready": 1}}})
+        ready = client.session.msg(
+            "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"ready": 1}}}
+        )
         client.shell_channel.send(ready)
         _, messages = run_in_kernel(client, code)
-        assert "DeltaView" in "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+        assert "DeltaView" in "".join(
+            m["content"].get("text", "") for m in messages if m["msg_type"] == "stream"
+        )
         closed = {m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_close"}
-        assert comm_id in closed and live_comm(messages)[0] in closed  # the old one, then this one at once
+        assert (
+            comm_id in closed and live_comm(messages)[0] in closed
+        )  # the old one, then this one at once
 
 
 def test_text_outside_the_basic_plane_is_counted_as_the_page_counts(kernel):
-    reply = "\n\n".join(f"Paragraph {i}: 😀 naïve 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text, part {i} — and more 🎉 words." for i in range(12))
+    reply = "\n\n".join(
+        f"Paragraph {i}: 😀 naïve 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text, part {i} — and more 🎉 words." for i in range(12)
+    )
     _, messages = run_in_kernel(kernel, f"feed({reply!r}, {STEP})")
     _, custom = live_comm(messages)
     page = Page()
@@ -263,11 +315,17 @@ def test_thinking_fills_a_live_collapsed_section_from_deltas(kernel):
     assert page.thinking_title == "" and page.thinking == ""
     for html, _, _ in seen:
         assert "<script" not in html and "<b>" not in html
-    assert page.html.count('<details class="claude-magic-thinking">') == 1 and "<details open" not in page.html
+    assert (
+        page.html.count('<details class="claude-magic-thinking">') == 1
+        and "<details open" not in page.html
+    )
     assert "Weigh &lt;b&gt;options&lt;/b&gt;" in page.html
     assert page.html.index("claude-magic-thinking") < page.html.index("<strong>42</strong>")
     final = final_display(messages)["text/html"]
-    assert '<details class="claude-magic-thinking">' in final and "Thinking (77 thinking tokens)" in final
+    assert (
+        '<details class="claude-magic-thinking">' in final
+        and "Thinking (77 thinking tokens)" in final
+    )
     assert "<script" not in final and "<b>options" not in final
 
 
@@ -324,22 +382,39 @@ def test_a_worker_thread_streams_with_controls_beside_the_header(kernel):
     _, messages = run_in_kernel(kernel, f"from_a_thread({STEP})")
     comm_id, custom = live_comm(messages)
     opened = [m for m in messages if m["msg_type"] == "comm_open"]
-    (button,) = [m["content"]["comm_id"] for m in opened if m["content"]["data"]["state"].get("_model_name")
-                 == "ButtonModel"]
+    (button,) = [
+        m["content"]["comm_id"]
+        for m in opened
+        if m["content"]["data"]["state"].get("_model_name") == "ButtonModel"
+    ]
     (answer,) = [m for m in opened if m["content"]["comm_id"] == comm_id]
     assert answer["content"]["data"]["state"]["controls"] == [f"IPY_MODEL_{button}"]
     assert opened.index(answer) > [m["content"]["comm_id"] for m in opened].index(button)
     # every message of the thread went to this cell, the final bundle to the view's display id
     printed = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
-    shown = next(m for m in messages if m["msg_type"] == "display_data" and WIDGET_MIME in m["content"]["data"])
+    shown = next(
+        m
+        for m in messages
+        if m["msg_type"] == "display_data" and WIDGET_MIME in m["content"]["data"]
+    )
     display_id = shown["content"]["transient"]["display_id"]
     assert f"display id: {display_id} " in printed
     page, _ = _replay(custom)
     assert page.gaps == 0
-    order = [page.html.index(s) for s in ("Let me look it up.", "lookup", "KeyError", "<strong>twice</strong>")]
+    order = [
+        page.html.index(s)
+        for s in ("Let me look it up.", "lookup", "KeyError", "<strong>twice</strong>")
+    ]
     assert order == sorted(order)
     # the failed tool's full traceback is there, collapsed and escaped, live and in the bundle
     for html in (page.html, final_display(messages)["text/html"]):
-        assert '<details class="claude-magic-traceback"><summary' in html and "<details open" not in html
-        assert "Traceback (most recent call last)" in html and "&lt;script&gt;" in html and "<script" not in html
+        assert (
+            '<details class="claude-magic-traceback"><summary' in html
+            and "<details open" not in html
+        )
+        assert (
+            "Traceback (most recent call last)" in html
+            and "&lt;script&gt;" in html
+            and "<script" not in html
+        )
     assert "end_turn · thread" in final_display(messages)["text/html"]

@@ -37,11 +37,16 @@ def table_rows(table: str) -> list[str]:
 
 def test_the_options_table_has_each_option_of_the_parser_once(hooks):
     rows = table_rows(hooks.cell_options())
-    actions = [a for a in ClaudeMagic.claude.parser._actions if not isinstance(a, argparse._HelpAction)]
+    actions = [
+        a for a in ClaudeMagic.claude.parser._actions if not isinstance(a, argparse._HelpAction)
+    ]
     assert len(rows) == len(actions)
     for row, action in zip(rows, actions, strict=True):
         first = row.split(" | ")[0]
-        assert all(f"`{flag}" in first for flag in action.option_strings), (row, action.option_strings)
+        assert all(f"`{flag}" in first for flag in action.option_strings), (
+            row,
+            action.option_strings,
+        )
         assert " ".join((action.help or "").split()) in row.replace("\\|", "|")
     assert "| `-m`, `--model NAME` |" in hooks.cell_options()
     assert "`--effort low\\|medium\\|high\\|xhigh\\|max`" in hooks.cell_options()
@@ -53,7 +58,8 @@ def test_the_settings_table_has_each_trait_with_its_default(hooks):
     configurable = ClaudeMagic.class_traits(config=True)
     rows = table_rows(table)
     assert [row.split(" | ")[0].strip("| `") for row in rows] == [
-        name for name in vars(ClaudeMagic) if name in configurable]
+        name for name in vars(ClaudeMagic) if name in configurable
+    ]
     assert '| `model` | str | `"sonnet"` |' in table
     assert "| `max_tokens` | int | `4096` |" in table
     assert "| `tools` | list | `[]` |" in table
@@ -114,7 +120,9 @@ def test_the_version_is_written_once():
     version = claude_magic.__version__
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
-    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "claude_magic.__version__"}
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "claude_magic.__version__"
+    }
     labextension = json.loads((ROOT / "labextension" / "package.json").read_text())
     assert labextension["version"] == version, "labextension/package.json follows __version__"
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()

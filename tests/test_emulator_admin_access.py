@@ -15,12 +15,15 @@ JSON = {"Content-Type": "application/json"}
 SCRIPT = json.dumps({"content": "Queued by a web page"}).encode()
 
 
-@pytest.mark.parametrize("headers", [
-    {"Content-Type": "text/plain"},  # a cross-site form or fetch without a preflight
-    {"Content-Type": "application/x-www-form-urlencoded"},
-    {"Content-Type": "multipart/form-data; boundary=x"},
-    {"Content-Type": ""},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "text/plain"},  # a cross-site form or fetch without a preflight
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        {"Content-Type": ""},
+    ],
+)
 def test_a_body_not_declared_json_is_refused(emulator, headers):
     response, data = post(emulator.url, "/_emulator/script", SCRIPT, headers)
     assert response.status == 415
@@ -36,11 +39,22 @@ def test_a_body_without_a_content_type_is_refused(emulator):
     assert response.status == 415 and emulator.faults() == []
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1.evil.example",
-                                    "http://localhost.evil.example:8888", "file://"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example",
+        "http://localhost.evil.example:8888",
+        "file://",
+    ],
+)
 def test_requests_from_pages_elsewhere_are_refused(emulator, origin):
-    for method, path, body in [("POST", "/_emulator/script", SCRIPT), ("GET", "/_emulator/requests", b""),
-                               ("POST", "/_emulator/reset", b"")]:
+    for method, path, body in [
+        ("POST", "/_emulator/script", SCRIPT),
+        ("GET", "/_emulator/requests", b""),
+        ("POST", "/_emulator/reset", b""),
+    ]:
         response, data = post(emulator.url, path, body, {**JSON, "Origin": origin}, method=method)
         assert response.status == 403, (method, path)
         message = json.loads(data)["message"]
@@ -48,32 +62,54 @@ def test_requests_from_pages_elsewhere_are_refused(emulator, origin):
     assert emulator._state.pending_scripts() == []
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888",
-                                    "https://lab.localhost"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost:8888",
+        "http://127.0.0.1:8888",
+        "http://[::1]:8888",
+        "https://lab.localhost",
+    ],
+)
 def test_pages_on_loopback_may_use_them(emulator, origin):
     response, data = post(emulator.url, "/_emulator/script", SCRIPT, {**JSON, "Origin": origin})
     assert response.status == 200 and json.loads(data)["queued"] == 1
 
 
-@pytest.mark.parametrize("host", ["rebound.example", "rebound.example:8080", "10.0.0.5:80",
-                                  "127.0.0.1.rebound.example"])
+@pytest.mark.parametrize(
+    "host", ["rebound.example", "rebound.example:8080", "10.0.0.5:80", "127.0.0.1.rebound.example"]
+)
 def test_requests_to_other_names_are_refused(emulator, host):
     """A page whose DNS name was rebound to 127.0.0.1 is same-origin for the browser and
     sends no Origin on a GET, but its Host is its own name."""
-    for method, path, body in [("GET", "/_emulator/requests", b""), ("POST", "/_emulator/script", SCRIPT)]:
+    for method, path, body in [
+        ("GET", "/_emulator/requests", b""),
+        ("POST", "/_emulator/script", SCRIPT),
+    ]:
         response, data = post(emulator.url, path, body, {**JSON, "Host": host}, method=method)
         assert response.status == 403, (method, path)
-        assert json.loads(data)["message"].startswith(f"Admin routes answer requests to a loopback "
-                                                      f"address or localhost only (Host {host})")
+        assert json.loads(data)["message"].startswith(
+            f"Admin routes answer requests to a loopback address or localhost only (Host {host})"
+        )
     assert emulator._state.pending_scripts() == []
-    for host in (f"localhost:{emulator.port}", f"127.0.0.1:{emulator.port}", f"[::1]:{emulator.port}"):
-        response, _ = post(emulator.url, "/_emulator/requests", headers={"Host": host}, method="GET")
+    for host in (
+        f"localhost:{emulator.port}",
+        f"127.0.0.1:{emulator.port}",
+        f"[::1]:{emulator.port}",
+    ):
+        response, _ = post(
+            emulator.url, "/_emulator/requests", headers={"Host": host}, method="GET"
+        )
         assert response.status == 200, host
 
 
 def test_json_bodies_and_bodiless_requests_are_served(emulator):
-    response, data = post(emulator.url, "/_emulator/script", SCRIPT,
-                          {"Content-Type": "application/json; charset=utf-8"})
+    response, data = post(
+        emulator.url,
+        "/_emulator/script",
+        SCRIPT,
+        {"Content-Type": "application/json; charset=utf-8"},
+    )
     assert response.status == 200 and json.loads(data)["queued"] == 1
     assert raw_post(emulator, "/_emulator/reset", b"", {}).status == 200  # `curl -X POST`
     response, data = post(emulator.url, "/_emulator/script", method="DELETE")
@@ -86,7 +122,9 @@ def test_urllib_needs_the_content_type_said(emulator):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(plain, timeout=10)
     assert refused.value.code == 415
-    said = urllib.request.Request(emulator.url + "/_emulator/script", data=SCRIPT, method="POST", headers=JSON)
+    said = urllib.request.Request(
+        emulator.url + "/_emulator/script", data=SCRIPT, method="POST", headers=JSON
+    )
     with urllib.request.urlopen(said, timeout=10) as response:
         assert json.load(response)["queued"] == 1
 

@@ -65,17 +65,24 @@ def test_options_reach_the_server():
     try:
         info = health(url)
         assert info["pace"] == 250 and info["auth"] == "sigv4"
-        body = json.dumps({
-            "anthropic_version": "bedrock-2023-05-31",
-            "max_tokens": 64,
-            "messages": [{"role": "user", "content": "Hi"}],
-        })
+        body = json.dumps(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 64,
+                "messages": [{"role": "user", "content": "Hi"}],
+            }
+        )
+
         def client(secret: str):
             return boto3.client(
-                "bedrock-runtime", region_name="us-east-1", endpoint_url=url,
-                aws_access_key_id="AKIDCLI", aws_secret_access_key=secret,
+                "bedrock-runtime",
+                region_name="us-east-1",
+                endpoint_url=url,
+                aws_access_key_id="AKIDCLI",
+                aws_secret_access_key=secret,
                 config=Config(retries={"total_max_attempts": 1}),
             )
+
         reply = client("clisecret").invoke_model(modelId=HAIKU, body=body)
         assert json.loads(reply["body"].read())["type"] == "message"
         with pytest.raises(client("wrong").exceptions.ClientError):
@@ -89,7 +96,9 @@ def test_options_reach_the_server():
 def test_non_loopback_hosts_are_refused_without_allow_remote(host):
     result = subprocess.run(
         [sys.executable, "-m", "claude_magic.emulator", "--host", host],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -113,7 +122,9 @@ def test_busy_port_is_a_one_line_error():
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "claude_magic.emulator", "--port", str(port)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and str(port) in result.stderr
@@ -122,7 +133,9 @@ def test_busy_port_is_a_one_line_error():
 def test_bad_pace_is_refused():
     result = subprocess.run(
         [sys.executable, "-m", "claude_magic.emulator", "--pace", "-5"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "--pace" in result.stderr
 
@@ -132,33 +145,75 @@ def test_today_and_models_options(tmp_path):
     models.write_text(json.dumps({"id": "anthropic.claude-opus-6", "profiles": ["us", "global"]}))
     process, url = start("--quiet", "--today", "2027-01-08", "--models", str(models))
     try:
-        session = dict(region_name="us-east-1", endpoint_url=url,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+        session = dict(
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         listed = boto3.client("bedrock", **session).list_foundation_models()["modelSummaries"]
         ids = {s["modelId"] for s in listed}
-        assert "anthropic.claude-opus-6" in ids and "anthropic.claude-opus-4-1-20250805-v1:0" not in ids
-        runtime = boto3.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}), **session)
-        body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
-                           "messages": [{"role": "user", "content": "Hi"}]})
+        assert (
+            "anthropic.claude-opus-6" in ids
+            and "anthropic.claude-opus-4-1-20250805-v1:0" not in ids
+        )
+        runtime = boto3.client(
+            "bedrock-runtime", config=Config(retries={"total_max_attempts": 1}), **session
+        )
+        body = json.dumps(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 50,
+                "messages": [{"role": "user", "content": "Hi"}],
+            }
+        )
         with pytest.raises(runtime.exceptions.ResourceNotFoundException):  # end of life 2027-01-08
             runtime.invoke_model(modelId="us.anthropic.claude-opus-4-1-20250805-v1:0", body=body)
         assert runtime.invoke_model(modelId="global.anthropic.claude-opus-6", body=body)
     finally:
         assert stop(process) == 0
-    bad = subprocess.run([sys.executable, "-m", "claude_magic.emulator", "--today", "someday"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "claude_magic.emulator", "--today", "someday"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
 def test_limit_options_reach_the_server():
-    process, url = start("--quiet", "--max-connections", "8", "--request-timeout", "2.5",
-                         "--log-requests", "50", "--log-bytes", "2MB", "--log-body-bytes", "64KB")
+    process, url = start(
+        "--quiet",
+        "--max-connections",
+        "8",
+        "--request-timeout",
+        "2.5",
+        "--log-requests",
+        "50",
+        "--log-bytes",
+        "2MB",
+        "--log-body-bytes",
+        "64KB",
+    )
     try:
-        assert health(url)["limits"] == {"max_connections": 8, "request_timeout": 2.5, "log_requests": 50,
-                                         "log_bytes": 2 * 1024 * 1024, "log_body_bytes": 64 * 1024}
+        assert health(url)["limits"] == {
+            "max_connections": 8,
+            "request_timeout": 2.5,
+            "log_requests": 50,
+            "log_bytes": 2 * 1024 * 1024,
+            "log_body_bytes": 64 * 1024,
+        }
     finally:
         assert stop(process) == 0
-    for option, value in [("--max-connections", "0"), ("--log-bytes", "lots"), ("--request-timeout", "-1")]:
-        bad = subprocess.run([sys.executable, "-m", "claude_magic.emulator", option, value],
-                             capture_output=True, text=True, timeout=60)
+    for option, value in [
+        ("--max-connections", "0"),
+        ("--log-bytes", "lots"),
+        ("--request-timeout", "-1"),
+    ]:
+        bad = subprocess.run(
+            [sys.executable, "-m", "claude_magic.emulator", option, value],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert bad.returncode == 2 and option in bad.stderr.strip().splitlines()[-1], bad.stderr

@@ -15,8 +15,13 @@ from helpers import HAIKU
 from claude_magic.emulator import Emulator
 
 AUTH = "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0"
-BODY = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
-                   "messages": [{"role": "user", "content": "Hi"}]}).encode()
+BODY = json.dumps(
+    {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 40,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+).encode()
 
 
 def read_until_closed(sock: socket.socket, seconds: float) -> tuple[bytes, float]:
@@ -35,9 +40,14 @@ def boto3_client(emulator: Emulator):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=emulator.url,
-                        aws_access_key_id="testing", aws_secret_access_key="testing",
-                        config=Config(retries={"total_max_attempts": 1}))
+    return boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=emulator.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 def health(emulator: Emulator) -> int:
@@ -62,7 +72,9 @@ def test_headers_trickling_in_meet_the_request_deadline():
             received, _ = read_until_closed(sock, 5)
             elapsed = time.monotonic() - started
         assert received.startswith(b"HTTP/1.1 408 ")
-        assert json.loads(received.split(b"\r\n\r\n", 1)[1])["message"].startswith("The request did not arrive")
+        assert json.loads(received.split(b"\r\n\r\n", 1)[1])["message"].startswith(
+            "The request did not arrive"
+        )
         assert elapsed < 3
         assert health(emulator) == 200
 
@@ -70,8 +82,10 @@ def test_headers_trickling_in_meet_the_request_deadline():
 def test_a_body_trickling_in_meets_the_request_deadline():
     with Emulator(request_timeout=0.5) as emulator:
         with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
-            sock.sendall(b"POST /model/%s/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
-                         b"Content-Length: %d\r\n\r\n" % (HAIKU.encode(), AUTH.encode(), len(BODY)))
+            sock.sendall(
+                b"POST /model/%s/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                b"Content-Length: %d\r\n\r\n" % (HAIKU.encode(), AUTH.encode(), len(BODY))
+            )
             for byte in BODY[:20]:
                 try:
                     sock.sendall(bytes([byte]))
@@ -100,7 +114,10 @@ def test_a_streamed_reply_may_outlast_the_deadline_and_idle_time_does_not_count(
         assert time.monotonic() - started > 0.75  # paced past the request deadline
         emulator.pace = None
         time.sleep(0.8)  # idle on the kept-alive connection, longer than the deadline
-        assert json.loads(client.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"] == "message"
+        assert (
+            json.loads(client.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"]
+            == "message"
+        )
         assert [entry["status"] for entry in emulator.requests()] == [200, 200]
 
 

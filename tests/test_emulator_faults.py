@@ -18,11 +18,13 @@ TEXT = "The quick brown fox jumps over the lazy dog, again and again and again."
 
 
 def request_body() -> str:
-    return json.dumps({
-        "anthropic_version": "bedrock-2023-05-31",
-        "max_tokens": 512,
-        "messages": [{"role": "user", "content": "Hello"}],
-    })
+    return json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 512,
+            "messages": [{"role": "user", "content": "Hello"}],
+        }
+    )
 
 
 RETRIES = 3  # botocore's `max_attempts` counts retries after the first attempt
@@ -58,13 +60,17 @@ def stream_texts(client) -> list[str]:
         ("model_timeout", "ModelTimeoutException", 408),
     ],
 )
-def test_request_faults_raise_modelled_exceptions(bedrock_client, emulator, fault, exception, status):
+def test_request_faults_raise_modelled_exceptions(
+    bedrock_client, emulator, fault, exception, status
+):
     emulator.fault(fault)
     with pytest.raises(getattr(bedrock_client.exceptions, exception)) as caught:
         bedrock_client.invoke_model(modelId=HAIKU, body=request_body())
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     # used up: the next request succeeds
-    assert json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    assert json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert [e["status"] for e in emulator.requests()] == [status, 200]
 
 
@@ -72,7 +78,10 @@ def test_throttle_message_is_bedrocks(bedrock_client, emulator):
     emulator.fault("throttle")
     with pytest.raises(bedrock_client.exceptions.ThrottlingException) as caught:
         bedrock_client.invoke_model_with_response_stream(modelId=HAIKU, body=request_body())
-    assert caught.value.response["Error"]["Message"] == "Too many requests, please wait before trying again."
+    assert (
+        caught.value.response["Error"]["Message"]
+        == "Too many requests, please wait before trying again."
+    )
 
 
 @pytest.mark.parametrize("fault", ["throttle", "unavailable"])
@@ -93,7 +102,9 @@ def test_retries_give_up_after_max_attempts(emulator):
     with pytest.raises(client.exceptions.ThrottlingException):
         client.invoke_model(modelId=HAIKU, body=request_body())
     assert len(emulator.requests()) == 1 + RETRIES
-    assert emulator.faults() == [{"type": "throttle", "times": 5 - (1 + RETRIES), "after_events": 0}]
+    assert emulator.faults() == [
+        {"type": "throttle", "times": 5 - (1 + RETRIES), "after_events": 0}
+    ]
 
 
 def test_model_timeout_is_not_retried(emulator):
@@ -128,7 +139,9 @@ def test_stream_exception_of_another_kind(bedrock_client, emulator):
 def test_stream_faults_leave_invoke_model_alone(bedrock_client, emulator):
     emulator.fault("stream_exception")
     emulator.fault("bad_crc")
-    assert json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    assert json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert len(emulator.faults()) == 2
 
 
@@ -174,7 +187,9 @@ def test_stall_then_the_stream_completes(bedrock_client, emulator):
 def test_stall_on_invoke_then_reply(bedrock_client, emulator):
     emulator.script({"content": TEXT})
     emulator.fault("stall", seconds=0.2)
-    reply = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    reply = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert reply["content"][0]["text"] == TEXT
 
 
@@ -192,9 +207,16 @@ def test_fault_after_the_last_event_still_fires(bedrock_client, emulator):
 def test_faults_over_the_admin_route(bedrock_client, emulator):
     parts = urlsplit(emulator.url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    faults = [{"type": "throttle"}, {"type": "stream_exception", "after_events": 1, "exception": "internalServerException"}]
-    connection.request("POST", "/_emulator/faults", body=json.dumps(faults),
-                       headers={"Content-Type": "application/json"})
+    faults = [
+        {"type": "throttle"},
+        {"type": "stream_exception", "after_events": 1, "exception": "internalServerException"},
+    ]
+    connection.request(
+        "POST",
+        "/_emulator/faults",
+        body=json.dumps(faults),
+        headers={"Content-Type": "application/json"},
+    )
     assert connection.getresponse().read() and emulator.faults()[0]["type"] == "throttle"
     with pytest.raises(bedrock_client.exceptions.ThrottlingException):
         bedrock_client.invoke_model_with_response_stream(modelId=HAIKU, body=request_body())
@@ -227,5 +249,7 @@ def test_reset_clears_faults_and_scripts(bedrock_client, emulator):
     emulator.fault("throttle")
     emulator.script("never used")
     emulator.reset()
-    reply = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    reply = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert reply["content"][0]["text"] != "never used"

@@ -17,12 +17,21 @@ AUTH = "AWS4-HMAC-SHA256 Credential=AKIDLOG/20240101/us-east-1/bedrock/aws4_requ
 
 
 def body(text: str = "Hi") -> bytes:
-    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
-                       "messages": [{"role": "user", "content": text}]}).encode()
+    return json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 20,
+            "messages": [{"role": "user", "content": text}],
+        }
+    ).encode()
 
 
-def send(emulator: Emulator, data: bytes, headers: dict[str, str] | None = None,
-         path: str = f"/model/{HAIKU}/invoke") -> int:
+def send(
+    emulator: Emulator,
+    data: bytes,
+    headers: dict[str, str] | None = None,
+    path: str = f"/model/{HAIKU}/invoke",
+) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=30)
     connection.request("POST", path, data, {"Authorization": AUTH, **(headers or {})})
     response = connection.getresponse()
@@ -45,7 +54,10 @@ def test_the_log_keeps_the_newest_requests_up_to_its_count():
             assert send(emulator, body(f"request {n}")) == 200
         texts = [e["body"]["messages"][0]["content"] for e in emulator.requests()]
         assert texts == ["request 2", "request 3", "request 4"]
-        assert [e["body"]["messages"][0]["content"] for e in json.loads(logged_over_http(emulator))["requests"]] == texts
+        assert [
+            e["body"]["messages"][0]["content"]
+            for e in json.loads(logged_over_http(emulator))["requests"]
+        ] == texts
 
 
 def test_a_large_body_is_kept_as_its_size_digest_and_small_fields():
@@ -55,15 +67,21 @@ def test_a_large_body_is_kept_as_its_size_digest_and_small_fields():
         assert send(emulator, body("small")) == 200
         first, second = emulator.requests()
         small_fields = {k: v for k, v in json.loads(large).items() if k != "messages"}
-        assert first["body"] == {"omitted": True, "bytes": len(large),
-                                 "sha256": hashlib.sha256(large).hexdigest(), **small_fields}
+        assert first["body"] == {
+            "omitted": True,
+            "bytes": len(large),
+            "sha256": hashlib.sha256(large).hexdigest(),
+            **small_fields,
+        }
         assert "messages" not in first["body"]
         assert first["status"] == 400
         assert second["body"]["messages"][0]["content"] == "small"
 
 
 def test_a_converse_requests_invoke_body_is_bounded_too():
-    converse = json.dumps({"messages": [{"role": "user", "content": [{"text": "y" * 300_000}]}]}).encode()
+    converse = json.dumps(
+        {"messages": [{"role": "user", "content": [{"text": "y" * 300_000}]}]}
+    ).encode()
     with Emulator(log_body_bytes=100_000) as emulator:
         assert send(emulator, converse, path=f"/model/{HAIKU}/converse") == 200
         [entry] = emulator.requests()
@@ -123,10 +141,15 @@ def test_a_bedrock_api_key_keeps_its_scheme_and_last_characters():
 
 def test_botos_signature_is_redacted_but_its_access_key_shown():
     with Emulator() as emulator:
-        client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=emulator.url,
-                              aws_access_key_id="AKIDBOTO", aws_secret_access_key="secret",
-                              aws_session_token="SESSIONTOKEN0123456789",
-                              config=Config(retries={"total_max_attempts": 1}))
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=emulator.url,
+            aws_access_key_id="AKIDBOTO",
+            aws_secret_access_key="secret",
+            aws_session_token="SESSIONTOKEN0123456789",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
         client.invoke_model(modelId=HAIKU, body=body())
         [entry] = emulator.requests()
     authorization = entry["headers"]["Authorization"]

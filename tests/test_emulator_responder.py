@@ -31,7 +31,10 @@ WEATHER = {
     "description": "Weather for a city.",
     "input_schema": {
         "type": "object",
-        "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "integer", "minimum": 1, "maximum": 7},
+        },
         "required": ["city"],
     },
 }
@@ -39,8 +42,12 @@ CLOCK = {"name": "get_time", "input_schema": {"type": "object", "properties": {}
 
 
 def request(text="Hello there", model=HAIKU, **overrides):
-    data = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": text}], **overrides}
+    data = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": text}],
+        **overrides,
+    }
     check_body(model, data)  # every body here is one Bedrock would accept
     return data
 
@@ -57,7 +64,9 @@ def output_tokens_of(message: Message) -> int:
         elif block["type"] == "thinking":
             total += estimate_text_tokens(block["thinking"])
         else:
-            total += 1 + estimate_text_tokens(json.dumps(block["input"], separators=(",", ":"), ensure_ascii=False))
+            total += 1 + estimate_text_tokens(
+                json.dumps(block["input"], separators=(",", ":"), ensure_ascii=False)
+            )
     return max(1, total)
 
 
@@ -81,8 +90,11 @@ def test_reply_says_it_is_the_offline_emulator_and_quotes_the_user():
 
 
 def test_turns_are_counted():
-    messages = [{"role": "user", "content": "one"}, {"role": "assistant", "content": "two"},
-                {"role": "user", "content": "three"}]
+    messages = [
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "two"},
+        {"role": "user", "content": "three"},
+    ]
     text = reply(request(messages=messages)).text
     assert "| Turns | 2 user, 1 assistant |" in text
     assert "> three" in text and "> one" not in text
@@ -99,7 +111,10 @@ def test_code_is_echoed_in_a_fenced_block():
     text = reply(request(prompt)).text
     assert "```python\ndef f(x):\n    return x +\n```" in text
     unfenced = "import numpy as np\ndata = np.arange(10)\nprint(data.mean())"
-    assert "```python\nimport numpy as np\ndata = np.arange(10)\nprint(data.mean())\n```" in reply(request(unfenced)).text
+    assert (
+        "```python\nimport numpy as np\ndata = np.arange(10)\nprint(data.mean())\n```"
+        in reply(request(unfenced)).text
+    )
     assert "```" not in reply(request("No code here, just words.")).text
 
 
@@ -151,7 +166,9 @@ def test_max_tokens_before_the_stop_sequence():
 
 
 def _prefilled(prefill, prompt="Describe yourself using only JSON"):
-    return request(messages=[{"role": "user", "content": prompt}, {"role": "assistant", "content": prefill}])
+    return request(
+        messages=[{"role": "user", "content": prompt}, {"role": "assistant", "content": prefill}]
+    )
 
 
 def test_prefill_json_object_is_completed():
@@ -181,8 +198,13 @@ def test_prefill_sentence_is_continued_not_repeated():
 
 
 def test_forced_tool_choice_calls_the_tool():
-    message = reply(request("Weather please", tools=[WEATHER, CLOCK],
-                            tool_choice={"type": "tool", "name": "get_weather"}))
+    message = reply(
+        request(
+            "Weather please",
+            tools=[WEATHER, CLOCK],
+            tool_choice={"type": "tool", "name": "get_weather"},
+        )
+    )
     assert message.stop_reason == "tool_use"
     assert [b["type"] for b in message.content] == ["tool_use"]
     call = message.content[0]
@@ -192,8 +214,15 @@ def test_forced_tool_choice_calls_the_tool():
 
 
 def test_any_calls_the_first_tool_unless_one_is_named():
-    assert reply(request("Hi", tools=[WEATHER, CLOCK], tool_choice={"type": "any"})).tool_uses[0]["name"] == "get_weather"
-    named = reply(request("what does get_time say?", tools=[WEATHER, CLOCK], tool_choice={"type": "any"}))
+    assert (
+        reply(request("Hi", tools=[WEATHER, CLOCK], tool_choice={"type": "any"})).tool_uses[0][
+            "name"
+        ]
+        == "get_weather"
+    )
+    named = reply(
+        request("what does get_time say?", tools=[WEATHER, CLOCK], tool_choice={"type": "any"})
+    )
     assert [b["name"] for b in named.tool_uses] == ["get_time"]
 
 
@@ -217,8 +246,14 @@ def test_tool_choice_none_never_calls():
 
 
 def test_quoted_text_fills_the_required_string():
-    top_song = {"name": "top_song", "input_schema": {
-        "type": "object", "properties": {"sign": {"type": "string"}}, "required": ["sign"]}}
+    top_song = {
+        "name": "top_song",
+        "input_schema": {
+            "type": "object",
+            "properties": {"sign": {"type": "string"}},
+            "required": ["sign"],
+        },
+    }
     message = reply(request('What is the top_song on "WZPZ"?', tools=[top_song]))
     assert message.tool_uses[0]["input"] == {"sign": "WZPZ"}
 
@@ -232,8 +267,13 @@ def test_parallel_tool_calls():
     both = reply(request("use get_weather and get_time", tools=[WEATHER, CLOCK]))
     assert [b["name"] for b in both.tool_uses] == ["get_weather", "get_time"]
     assert len({b["id"] for b in both.tool_uses}) == 2
-    single = reply(request("use get_weather and get_time", tools=[WEATHER, CLOCK],
-                           tool_choice={"type": "auto", "disable_parallel_tool_use": True}))
+    single = reply(
+        request(
+            "use get_weather and get_time",
+            tools=[WEATHER, CLOCK],
+            tool_choice={"type": "auto", "disable_parallel_tool_use": True},
+        )
+    )
     assert [b["name"] for b in single.tool_uses] == ["get_weather"]
 
 
@@ -243,33 +283,65 @@ def test_no_room_for_the_tool_call_means_max_tokens():
 
 
 def test_computer_use_actions():
-    tools = [{"type": "computer_20241022", "name": "computer", "display_width_px": 1024, "display_height_px": 768},
-             {"type": "bash_20241022", "name": "bash"},
-             {"type": "text_editor_20241022", "name": "str_replace_editor"}]
-    data = request("Run `ls -la` with bash, then take a computer screenshot and open str_replace_editor",
-                   model=SONNET_V2, tools=tools, anthropic_beta=["computer-use-2024-10-22"])
+    tools = [
+        {
+            "type": "computer_20241022",
+            "name": "computer",
+            "display_width_px": 1024,
+            "display_height_px": 768,
+        },
+        {"type": "bash_20241022", "name": "bash"},
+        {"type": "text_editor_20241022", "name": "str_replace_editor"},
+    ]
+    data = request(
+        "Run `ls -la` with bash, then take a computer screenshot and open str_replace_editor",
+        model=SONNET_V2,
+        tools=tools,
+        anthropic_beta=["computer-use-2024-10-22"],
+    )
     inputs = {b["name"]: b["input"] for b in reply(data, SONNET_V2).tool_uses}
-    assert inputs == {"computer": {"action": "screenshot"}, "bash": {"command": "ls -la"},
-                      "str_replace_editor": {"command": "view", "path": "."}}
-    plain = request("use bash", model=SONNET_V2, tools=tools[1:2], anthropic_beta=["computer-use-2024-10-22"])
-    assert reply(plain, SONNET_V2).tool_uses[0]["input"] == {"command": "echo hello from the emulator"}
+    assert inputs == {
+        "computer": {"action": "screenshot"},
+        "bash": {"command": "ls -la"},
+        "str_replace_editor": {"command": "view", "path": "."},
+    }
+    plain = request(
+        "use bash", model=SONNET_V2, tools=tools[1:2], anthropic_beta=["computer-use-2024-10-22"]
+    )
+    assert reply(plain, SONNET_V2).tool_uses[0]["input"] == {
+        "command": "echo hello from the emulator"
+    }
 
 
 # -- tool results --------------------------------------------------------------------------
 
 
 def _result_turns(*results):
-    uses = [{"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}}
-            for i, (name, _, _) in enumerate(results)]
-    answers = [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": content,
-                **({"is_error": True} if error else {})} for i, (_, content, error) in enumerate(results)]
-    return [{"role": "user", "content": "Weather and time?"}, {"role": "assistant", "content": uses},
-            {"role": "user", "content": answers}]
+    uses = [
+        {"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}}
+        for i, (name, _, _) in enumerate(results)
+    ]
+    answers = [
+        {
+            "type": "tool_result",
+            "tool_use_id": f"toolu_{i}",
+            "content": content,
+            **({"is_error": True} if error else {}),
+        }
+        for i, (_, content, error) in enumerate(results)
+    ]
+    return [
+        {"role": "user", "content": "Weather and time?"},
+        {"role": "assistant", "content": uses},
+        {"role": "user", "content": answers},
+    ]
 
 
 def test_tool_results_are_answered_and_the_turn_ends():
-    messages = _result_turns(("get_weather", "Sunny, 21 °C", False),
-                             ("get_time", [{"type": "text", "text": "clock is broken"}], True))
+    messages = _result_turns(
+        ("get_weather", "Sunny, 21 °C", False),
+        ("get_time", [{"type": "text", "text": "clock is broken"}], True),
+    )
     message = reply(request(messages=messages, tools=[WEATHER, CLOCK], tool_choice={"type": "any"}))
     assert message.stop_reason == "end_turn" and message.tool_uses == []
     text = message.text
@@ -279,7 +351,16 @@ def test_tool_results_are_answered_and_the_turn_ends():
 
 
 def test_image_tool_results_are_described():
-    screenshot = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(300, 200))}}]
+    screenshot = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": "image/png",
+                "data": png_b64(size=(300, 200)),
+            },
+        }
+    ]
     messages = _result_turns(("get_weather", screenshot, False))
     text = reply(request(messages=messages, tools=[WEATHER])).text
     assert "image: PNG, 300 × 200 px" in text
@@ -289,10 +370,25 @@ def test_image_tool_results_are_described():
 
 
 def test_images_are_described_with_their_real_size():
-    blocks = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(123, 45))}},
-              {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
-                                           "data": png_b64(size=(640, 480), fmt="JPEG")}},
-              {"type": "text", "text": "Compare these"}]
+    blocks = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": "image/png",
+                "data": png_b64(size=(123, 45)),
+            },
+        },
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": "image/jpeg",
+                "data": png_b64(size=(640, 480), fmt="JPEG"),
+            },
+        },
+        {"type": "text", "text": "Compare these"},
+    ]
     text = reply(request(blocks)).text
     assert "Image 1: PNG, 123 × 45 px" in text
     assert f"≈ {estimate_image_tokens(123, 45)} input tokens" in text
@@ -301,11 +397,27 @@ def test_images_are_described_with_their_real_size():
 
 
 def test_documents_are_described():
-    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Pages /Count 3 >> endobj\n" + b"<< /Type /Page >>\n" * 3 + b"%%EOF")
-    blocks = [{"type": "document", "name": "report", "source": {"type": "base64", "media_type": "application/pdf",
-                                                              "data": base64.b64encode(pdf).decode()}},
-              {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "one two three"}},
-              {"type": "text", "text": "Summarise"}]
+    pdf = (
+        b"%PDF-1.4\n1 0 obj << /Type /Pages /Count 3 >> endobj\n"
+        + b"<< /Type /Page >>\n" * 3
+        + b"%%EOF"
+    )
+    blocks = [
+        {
+            "type": "document",
+            "name": "report",
+            "source": {
+                "type": "base64",
+                "media_type": "application/pdf",
+                "data": base64.b64encode(pdf).decode(),
+            },
+        },
+        {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": "one two three"},
+        },
+        {"type": "text", "text": "Summarise"},
+    ]
     text = reply(request(blocks, model=SONNET_V2), SONNET_V2).text
     assert "Document 1: PDF (report), 3 pages" in text
     assert "Document 2: plain text, 3 words, 13 B" in text
@@ -315,7 +427,10 @@ def test_input_token_estimate():
     base = request("Hello there, how are you?")
     text_only = estimate_input_tokens(base)
     assert text_only == estimate_text_tokens("Hello there, how are you?") + 3
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(750, 100))}}
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": png_b64(size=(750, 100))},
+    }
     with_image = request([image, {"type": "text", "text": "Hello there, how are you?"}])
     assert estimate_input_tokens(with_image) == text_only + 100
     with_system = request("Hello there, how are you?", system="Be brief.")
@@ -325,8 +440,12 @@ def test_input_token_estimate():
 
 
 def test_thinking_block_comes_first():
-    data = request("Think hard", model=SONNET_4, max_tokens=4096,
-                   thinking={"type": "enabled", "budget_tokens": 2048})
+    data = request(
+        "Think hard",
+        model=SONNET_4,
+        max_tokens=4096,
+        thinking={"type": "enabled", "budget_tokens": 2048},
+    )
     message = reply(data, SONNET_4)
     assert [b["type"] for b in message.content] == ["thinking", "text"]
     assert message.content[0]["signature"]
@@ -336,59 +455,209 @@ def test_thinking_block_comes_first():
 # -- schema instances ----------------------------------------------------------------------
 
 SCHEMAS = {
-    "required string": {"type": "object", "properties": {"sign": {"type": "string"}}, "required": ["sign"]},
-    "enum": {"type": "object", "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-             "required": ["unit"]},
-    "integer bounds": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 10, "maximum": 12}},
-                       "required": ["n"]},
-    "exclusive number": {"type": "object", "properties": {
-        "x": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.5, "multipleOf": 0.1}},
-        "required": ["x"]},
-    "negative range": {"type": "object", "properties": {"t": {"type": "integer", "maximum": -5}}, "required": ["t"]},
-    "nested": {"type": "object", "required": ["location"], "properties": {"location": {
-        "type": "object", "required": ["lat", "lon"],
-        "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
-                       "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}},
-    "array": {"type": "object", "required": ["tags"], "properties": {"tags": {
-        "type": "array", "items": {"type": "string", "minLength": 3}, "minItems": 3, "uniqueItems": True}}},
-    "array of enums": {"type": "object", "required": ["days"], "properties": {"days": {
-        "type": "array", "items": {"enum": ["mon", "tue", "wed"]}, "minItems": 2, "uniqueItems": True}}},
-    "pattern": {"type": "object", "required": ["code"], "properties": {
-        "code": {"type": "string", "pattern": "^[A-Z]{4}-\\d{2,3}$"}}},
-    "pattern with branches": {"type": "object", "required": ["id"], "properties": {
-        "id": {"type": "string", "pattern": "^(usr|grp)_[a-f0-9]{8}$"}}},
-    "formats": {"type": "object", "required": ["when", "email", "site", "uid"], "properties": {
-        "when": {"type": "string", "format": "date-time"}, "email": {"type": "string", "format": "email"},
-        "site": {"type": "string", "format": "uri"}, "uid": {"type": "string", "format": "uuid"}}},
-    "lengths": {"type": "object", "required": ["s"], "properties": {
-        "s": {"type": "string", "minLength": 12, "maxLength": 14}}},
-    "refs": {"type": "object", "required": ["a"], "properties": {"a": {"$ref": "#/$defs/point"}},
-             "$defs": {"point": {"type": "object", "required": ["x"], "properties": {"x": {"type": "integer"}}}}},
-    "definitions": {"type": "object", "required": ["p"], "properties": {"p": {"$ref": "#/definitions/pos"}},
-                    "definitions": {"pos": {"type": "integer", "exclusiveMinimum": 100}}},
-    "anyOf with null": {"type": "object", "required": ["v"], "properties": {
-        "v": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 5}]}}},
-    "oneOf objects": {"type": "object", "required": ["shape"], "properties": {"shape": {"oneOf": [
-        {"type": "object", "required": ["r"], "properties": {"r": {"type": "number", "minimum": 1}}},
-        {"type": "object", "required": ["w", "h"], "properties": {"w": {"type": "number"}, "h": {"type": "number"}}},
-    ]}}},
-    "allOf": {"type": "object", "allOf": [
-        {"properties": {"a": {"type": "string"}}, "required": ["a"]},
-        {"properties": {"b": {"type": "boolean"}}, "required": ["b"]}]},
-    "defaults and const": {"type": "object", "required": ["mode", "kind"], "properties": {
-        "mode": {"type": "string", "default": "fast", "enum": ["fast", "slow"]}, "kind": {"const": 3}}},
-    "type list": {"type": "object", "required": ["q"], "properties": {"q": {"type": ["null", "integer"], "minimum": 2}}},
-    "min properties": {"type": "object", "minProperties": 2, "properties": {
-        "a": {"type": "boolean"}, "b": {"type": "integer"}, "c": {"type": "string"}}},
-    "tuple": {"type": "object", "required": ["pair"], "properties": {"pair": {
-        "type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "minItems": 2}}},
-    "array of objects": {"type": "object", "required": ["rows"], "properties": {"rows": {
-        "type": "array", "minItems": 2, "items": {"type": "object", "required": ["name", "qty"], "properties": {
-            "name": {"type": "string"}, "qty": {"type": "integer", "minimum": 1, "multipleOf": 5}}}}}},
-    "recursive": {"type": "object", "required": ["node"], "$defs": {"node": {
-        "type": "object", "required": ["value"], "properties": {
-            "value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}},
-        "properties": {"node": {"$ref": "#/$defs/node"}}},
+    "required string": {
+        "type": "object",
+        "properties": {"sign": {"type": "string"}},
+        "required": ["sign"],
+    },
+    "enum": {
+        "type": "object",
+        "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["unit"],
+    },
+    "integer bounds": {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 10, "maximum": 12}},
+        "required": ["n"],
+    },
+    "exclusive number": {
+        "type": "object",
+        "properties": {
+            "x": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "exclusiveMaximum": 0.5,
+                "multipleOf": 0.1,
+            }
+        },
+        "required": ["x"],
+    },
+    "negative range": {
+        "type": "object",
+        "properties": {"t": {"type": "integer", "maximum": -5}},
+        "required": ["t"],
+    },
+    "nested": {
+        "type": "object",
+        "required": ["location"],
+        "properties": {
+            "location": {
+                "type": "object",
+                "required": ["lat", "lon"],
+                "properties": {
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                },
+            }
+        },
+    },
+    "array": {
+        "type": "object",
+        "required": ["tags"],
+        "properties": {
+            "tags": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 3},
+                "minItems": 3,
+                "uniqueItems": True,
+            }
+        },
+    },
+    "array of enums": {
+        "type": "object",
+        "required": ["days"],
+        "properties": {
+            "days": {
+                "type": "array",
+                "items": {"enum": ["mon", "tue", "wed"]},
+                "minItems": 2,
+                "uniqueItems": True,
+            }
+        },
+    },
+    "pattern": {
+        "type": "object",
+        "required": ["code"],
+        "properties": {"code": {"type": "string", "pattern": "^[A-Z]{4}-\\d{2,3}$"}},
+    },
+    "pattern with branches": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string", "pattern": "^(usr|grp)_[a-f0-9]{8}$"}},
+    },
+    "formats": {
+        "type": "object",
+        "required": ["when", "email", "site", "uid"],
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "email": {"type": "string", "format": "email"},
+            "site": {"type": "string", "format": "uri"},
+            "uid": {"type": "string", "format": "uuid"},
+        },
+    },
+    "lengths": {
+        "type": "object",
+        "required": ["s"],
+        "properties": {"s": {"type": "string", "minLength": 12, "maxLength": 14}},
+    },
+    "refs": {
+        "type": "object",
+        "required": ["a"],
+        "properties": {"a": {"$ref": "#/$defs/point"}},
+        "$defs": {
+            "point": {"type": "object", "required": ["x"], "properties": {"x": {"type": "integer"}}}
+        },
+    },
+    "definitions": {
+        "type": "object",
+        "required": ["p"],
+        "properties": {"p": {"$ref": "#/definitions/pos"}},
+        "definitions": {"pos": {"type": "integer", "exclusiveMinimum": 100}},
+    },
+    "anyOf with null": {
+        "type": "object",
+        "required": ["v"],
+        "properties": {"v": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 5}]}},
+    },
+    "oneOf objects": {
+        "type": "object",
+        "required": ["shape"],
+        "properties": {
+            "shape": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["r"],
+                        "properties": {"r": {"type": "number", "minimum": 1}},
+                    },
+                    {
+                        "type": "object",
+                        "required": ["w", "h"],
+                        "properties": {"w": {"type": "number"}, "h": {"type": "number"}},
+                    },
+                ]
+            }
+        },
+    },
+    "allOf": {
+        "type": "object",
+        "allOf": [
+            {"properties": {"a": {"type": "string"}}, "required": ["a"]},
+            {"properties": {"b": {"type": "boolean"}}, "required": ["b"]},
+        ],
+    },
+    "defaults and const": {
+        "type": "object",
+        "required": ["mode", "kind"],
+        "properties": {
+            "mode": {"type": "string", "default": "fast", "enum": ["fast", "slow"]},
+            "kind": {"const": 3},
+        },
+    },
+    "type list": {
+        "type": "object",
+        "required": ["q"],
+        "properties": {"q": {"type": ["null", "integer"], "minimum": 2}},
+    },
+    "min properties": {
+        "type": "object",
+        "minProperties": 2,
+        "properties": {"a": {"type": "boolean"}, "b": {"type": "integer"}, "c": {"type": "string"}},
+    },
+    "tuple": {
+        "type": "object",
+        "required": ["pair"],
+        "properties": {
+            "pair": {
+                "type": "array",
+                "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                "minItems": 2,
+            }
+        },
+    },
+    "array of objects": {
+        "type": "object",
+        "required": ["rows"],
+        "properties": {
+            "rows": {
+                "type": "array",
+                "minItems": 2,
+                "items": {
+                    "type": "object",
+                    "required": ["name", "qty"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "qty": {"type": "integer", "minimum": 1, "multipleOf": 5},
+                    },
+                },
+            }
+        },
+    },
+    "recursive": {
+        "type": "object",
+        "required": ["node"],
+        "$defs": {
+            "node": {
+                "type": "object",
+                "required": ["value"],
+                "properties": {
+                    "value": {"type": "integer"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+                },
+            }
+        },
+        "properties": {"node": {"$ref": "#/$defs/node"}},
+    },
     "empty": {"type": "object"},
 }
 
@@ -430,10 +699,15 @@ def test_boto3_invoke_gets_the_offline_reply(bedrock_client):
 
 def test_boto3_stream_carries_the_tool_call(bedrock_client):
     data = request("Use get_weather with city: Oslo", tools=[WEATHER])
-    response = bedrock_client.invoke_model_with_response_stream(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))
+    response = bedrock_client.invoke_model_with_response_stream(
+        modelId=HAIKU_NOW_PROFILE, body=json.dumps(data)
+    )
     events = [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
-    partial = "".join(e["delta"]["partial_json"] for e in events
-                      if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta")
+    partial = "".join(
+        e["delta"]["partial_json"]
+        for e in events
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"
+    )
     assert json.loads(partial) == {"city": "Oslo"}
     stop = next(e for e in events if e["type"] == "message_delta")
     assert stop["delta"]["stop_reason"] == "tool_use"
@@ -441,6 +715,8 @@ def test_boto3_stream_carries_the_tool_call(bedrock_client):
 
 def test_boto3_stop_sequence(bedrock_client):
     data = request("Say MANGO now", stop_sequences=["MANGO"])
-    payload = json.loads(bedrock_client.invoke_model(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))["body"].read())
+    payload = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU_NOW_PROFILE, body=json.dumps(data))["body"].read()
+    )
     assert payload["stop_reason"] == "stop_sequence" and payload["stop_sequence"] == "MANGO"
     assert "MANGO" not in payload["content"][0]["text"]

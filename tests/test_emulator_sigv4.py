@@ -18,15 +18,15 @@ from helpers import HAIKU
 
 from claude_magic.emulator import Emulator
 
-PROFILE_ARN = (
-    "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0"
-)
+PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 KEY, SECRET = "AKIDEMULATORTEST", "s3cr3t/with+odd=chars"
-BODY = json.dumps({
-    "anthropic_version": "bedrock-2023-05-31",
-    "max_tokens": 256,
-    "messages": [{"role": "user", "content": "Hello"}],
-})
+BODY = json.dumps(
+    {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "Hello"}],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,9 @@ def client(url: str, key: str = KEY, secret: str = SECRET, region: str = "us-eas
     )
 
 
-def raw_request(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, dict]:
+def raw_request(
+    url: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict, dict]:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     connection.request("POST", path, body=body, headers=headers)
@@ -76,27 +78,42 @@ def test_unsigned_requests_are_refused(emulator):
 
 def test_any_signature_passes_without_credentials(emulator):
     anyone = client(emulator.url, key="whoever", secret="whatever")
-    assert json.loads(anyone.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"] == "message"
+    assert (
+        json.loads(anyone.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"]
+        == "message"
+    )
     status, _, _ = raw_request(
-        emulator.url, f"/model/{HAIKU}/invoke", BODY.encode(), {"Authorization": "Bearer api-key-123"}
+        emulator.url,
+        f"/model/{HAIKU}/invoke",
+        BODY.encode(),
+        {"Authorization": "Bearer api-key-123"},
     )
     assert status == 200
 
 
 def test_right_credentials_work_for_every_operation(locked):
     good = client(locked.url, region="eu-west-1")
-    assert json.loads(good.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"] == "message"
+    assert (
+        json.loads(good.invoke_model(modelId=HAIKU, body=BODY)["body"].read())["type"] == "message"
+    )
     stream = good.invoke_model_with_response_stream(modelId=PROFILE_ARN, body=BODY)
     assert [json.loads(e["chunk"]["bytes"])["type"] for e in stream["body"]][-1] == "message_stop"
     if hasattr(good, "count_tokens"):
         base = HAIKU.removeprefix("us.")  # CountTokens takes bare model ids
-        assert good.count_tokens(modelId=base, input={"invokeModel": {"body": BODY}})["inputTokens"] > 0
+        assert (
+            good.count_tokens(modelId=base, input={"invokeModel": {"body": BODY}})["inputTokens"]
+            > 0
+        )
 
 
 def test_session_tokens_are_signed_too(locked):
     with_token = boto3.client(
-        "bedrock-runtime", region_name="us-east-1", endpoint_url=locked.url,
-        aws_access_key_id=KEY, aws_secret_access_key=SECRET, aws_session_token="token/abc==",
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=locked.url,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        aws_session_token="token/abc==",
         config=Config(retries={"total_max_attempts": 1}),
     )
     assert json.loads(with_token.invoke_model(modelId=HAIKU, body=BODY)["body"].read())
@@ -113,7 +130,9 @@ def test_wrong_secret_is_an_invalid_signature(locked):
 
 def test_unknown_key_is_unrecognized(locked):
     with pytest.raises(botocore.exceptions.ClientError) as caught:
-        client(locked.url, key="AKIDSOMEONEELSE").invoke_model_with_response_stream(modelId=HAIKU, body=BODY)
+        client(locked.url, key="AKIDSOMEONEELSE").invoke_model_with_response_stream(
+            modelId=HAIKU, body=BODY
+        )
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
 
@@ -132,14 +151,20 @@ def test_signature_covers_the_body_and_the_encoded_path(locked):
 
 
 def test_credentials_must_be_scoped_to_bedrock(locked):
-    request = AWSRequest(method="POST", url=locked.url + f"/model/{HAIKU}/invoke", data=BODY.encode())
+    request = AWSRequest(
+        method="POST", url=locked.url + f"/model/{HAIKU}/invoke", data=BODY.encode()
+    )
     SigV4Auth(Credentials(KEY, SECRET), "s3", "us-east-1").add_auth(request)
-    status, _, data = raw_request(locked.url, f"/model/{HAIKU}/invoke", BODY.encode(), dict(request.headers.items()))
+    status, _, data = raw_request(
+        locked.url, f"/model/{HAIKU}/invoke", BODY.encode(), dict(request.headers.items())
+    )
     assert status == 403 and "bedrock" in data["message"]
 
 
 def test_bearer_tokens_are_refused_when_credentials_are_set(locked):
-    status, _, _ = raw_request(locked.url, f"/model/{HAIKU}/invoke", BODY.encode(), {"Authorization": "Bearer x"})
+    status, _, _ = raw_request(
+        locked.url, f"/model/{HAIKU}/invoke", BODY.encode(), {"Authorization": "Bearer x"}
+    )
     assert status == 403
 
 

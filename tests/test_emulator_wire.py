@@ -54,14 +54,18 @@ def post(url: str, path: str, body: bytes = b"", headers: dict | None = None, me
     return response, data
 
 
-SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00"}
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00"
+}
 
 
 # -- event-stream framing ----------------------------------------------------------------
 
 
 def test_frames_round_trip_through_botocore_decoder():
-    frames = chunk_frame(b'{"type":"ping"}', 3) + exception_frame("throttlingException", "slow down")
+    frames = chunk_frame(b'{"type":"ping"}', 3) + exception_frame(
+        "throttlingException", "slow down"
+    )
     buffer = botocore.eventstream.EventStreamBuffer()
     buffer.add_data(frames)
     messages = list(buffer)
@@ -110,7 +114,9 @@ def test_invoke_model_round_trip(bedrock_client, emulator):
     assert message["stop_reason"] in ("end_turn", "max_tokens")
     assert message["content"] and message["content"][0]["type"] == "text"
     assert int(headers["x-amzn-bedrock-input-token-count"]) == message["usage"]["input_tokens"] > 0
-    assert int(headers["x-amzn-bedrock-output-token-count"]) == message["usage"]["output_tokens"] > 0
+    assert (
+        int(headers["x-amzn-bedrock-output-token-count"]) == message["usage"]["output_tokens"] > 0
+    )
     assert int(headers["x-amzn-bedrock-invocation-latency"]) >= 0
     assert headers["x-amzn-requestid"] == response["ResponseMetadata"]["RequestId"]
     [entry] = emulator.requests()
@@ -122,7 +128,10 @@ def test_invoke_model_round_trip(bedrock_client, emulator):
 
 def test_invoke_accepts_explicit_content_type_and_accept(bedrock_client):
     response = bedrock_client.invoke_model(
-        modelId=HAIKU, body=request_body(), contentType="application/json", accept="application/json"
+        modelId=HAIKU,
+        body=request_body(),
+        contentType="application/json",
+        accept="application/json",
     )
     assert json.loads(response["body"].read())["type"] == "message"
 
@@ -136,7 +145,9 @@ def test_profile_ids_and_arns_are_percent_encoded_and_accepted(bedrock_client, e
 
 def test_validation_errors_are_modelled_exceptions(bedrock_client, emulator):
     with pytest.raises(bedrock_client.exceptions.ValidationException) as caught:
-        bedrock_client.invoke_model(modelId="anthropic.claude-sonnet-4-5-20250929-v1:0", body=request_body())
+        bedrock_client.invoke_model(
+            modelId="anthropic.claude-sonnet-4-5-20250929-v1:0", body=request_body()
+        )
     assert "inference profile" in caught.value.response["Error"]["Message"]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(bedrock_client.exceptions.ValidationException):
@@ -205,7 +216,9 @@ def test_stream_headers_and_one_http_chunk_per_frame(emulator):
     for chunk in chunks:
         [frame] = decode_frames(chunk)
         assert frame.headers == {
-            ":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"
+            ":event-type": "chunk",
+            ":content-type": "application/json",
+            ":message-type": "event",
         }
         assert set(json.loads(frame.payload)) == {"bytes", "p"}
         events.append(frame.event())
@@ -216,19 +229,23 @@ def test_stream_headers_and_one_http_chunk_per_frame(emulator):
 def test_scripted_stream_reply_with_text_and_tool_use(bedrock_client, emulator):
     text = "Let me look that up for you, one moment."
     tool_input = {"location": "Paris, France", "unit": "celsius"}
-    emulator.script({
-        "content": [
-            {"type": "text", "text": text},
-            {"type": "tool_use", "name": "get_weather", "input": tool_input},
-        ]
-    })
+    emulator.script(
+        {
+            "content": [
+                {"type": "text", "text": text},
+                {"type": "tool_use", "name": "get_weather", "input": tool_input},
+            ]
+        }
+    )
     events = stream_events(bedrock_client, SONNET, request_body())
     starts = [e for e in events if e["type"] == "content_block_start"]
     assert [s["content_block"]["type"] for s in starts] == ["text", "tool_use"]
     tool_start = starts[1]["content_block"]
     assert tool_start["name"] == "get_weather" and tool_start["id"].startswith("toolu_bdrk_")
     assert tool_start["input"] == {}
-    text_deltas = [e["delta"]["text"] for e in events if e.get("delta", {}).get("type") == "text_delta"]
+    text_deltas = [
+        e["delta"]["text"] for e in events if e.get("delta", {}).get("type") == "text_delta"
+    ]
     assert text_deltas == split_tokens(text)
     json_deltas = [e for e in events if e.get("delta", {}).get("type") == "input_json_delta"]
     assert len(json_deltas) > 1 and all(e["index"] == 1 for e in json_deltas)
@@ -238,19 +255,25 @@ def test_scripted_stream_reply_with_text_and_tool_use(bedrock_client, emulator):
 
 
 def test_scripted_invoke_reply_keeps_given_fields_and_fills_the_rest(bedrock_client, emulator):
-    emulator.script({
-        "content": [{"type": "text", "text": "Stopped at"}],
-        "stop_reason": "stop_sequence",
-        "stop_sequence": "END",
-        "usage": {"output_tokens": 7},
-    })
-    message = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    emulator.script(
+        {
+            "content": [{"type": "text", "text": "Stopped at"}],
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "END",
+            "usage": {"output_tokens": 7},
+        }
+    )
+    message = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert message["content"] == [{"type": "text", "text": "Stopped at"}]
     assert message["stop_reason"] == "stop_sequence" and message["stop_sequence"] == "END"
     assert message["usage"]["output_tokens"] == 7 and message["usage"]["input_tokens"] > 0
     assert message["id"].startswith("msg_bdrk_") and message["model"] == "claude-haiku-4-5-20251001"
     # the script was used once; the next reply comes from the responder again
-    second = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    second = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert second["content"] != message["content"]
 
 
@@ -258,20 +281,30 @@ def test_script_waits_for_a_valid_request(bedrock_client, emulator):
     emulator.script("scripted!")
     with pytest.raises(bedrock_client.exceptions.ValidationException):
         bedrock_client.invoke_model(modelId=HAIKU, body=json.dumps({"messages": []}))
-    message = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    message = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert message["content"] == [{"type": "text", "text": "scripted!"}]
 
 
 def test_scripted_thinking_block_streams_as_thinking_deltas(bedrock_client, emulator):
-    emulator.script({
-        "content": [
-            {"type": "thinking", "thinking": "Hmm, let me think.", "signature": "sig123"},
-            {"type": "text", "text": "Done."},
-        ]
-    })
+    emulator.script(
+        {
+            "content": [
+                {"type": "thinking", "thinking": "Hmm, let me think.", "signature": "sig123"},
+                {"type": "text", "text": "Done."},
+            ]
+        }
+    )
     events = stream_events(bedrock_client, SONNET, request_body())
-    thinking = "".join(e["delta"]["thinking"] for e in events if e.get("delta", {}).get("type") == "thinking_delta")
-    signature = [e["delta"]["signature"] for e in events if e.get("delta", {}).get("type") == "signature_delta"]
+    thinking = "".join(
+        e["delta"]["thinking"] for e in events if e.get("delta", {}).get("type") == "thinking_delta"
+    )
+    signature = [
+        e["delta"]["signature"]
+        for e in events
+        if e.get("delta", {}).get("type") == "signature_delta"
+    ]
     assert thinking == "Hmm, let me think." and signature == ["sig123"]
 
 
@@ -295,7 +328,9 @@ def test_count_tokens_through_boto3(bedrock_client, emulator):
     if not hasattr(bedrock_client, "count_tokens"):
         pytest.skip("this botocore has no CountTokens")
     base = HAIKU.removeprefix("us.")  # CountTokens takes bare model ids
-    short = bedrock_client.count_tokens(modelId=base, input={"invokeModel": {"body": request_body("Hi")}})
+    short = bedrock_client.count_tokens(
+        modelId=base, input={"invokeModel": {"body": request_body("Hi")}}
+    )
     long = bedrock_client.count_tokens(
         modelId=base, input={"invokeModel": {"body": request_body("Hi " * 500)}}
     )
@@ -316,7 +351,11 @@ def test_unknown_paths_and_methods(emulator):
     response, _ = post(emulator.url, f"/model/{HAIKU}/converse-later", b"{}", SIGNED)
     assert response.status == 404
     logged = [(e["operation"], e["status"]) for e in emulator.requests()]  # rejected ones too
-    assert logged == [("POST /nope", 404), ("InvokeModel", 405), (f"POST /model/{HAIKU}/converse-later", 404)]
+    assert logged == [
+        ("POST /nope", 404),
+        ("InvokeModel", 405),
+        (f"POST /model/{HAIKU}/converse-later", 404),
+    ]
 
 
 def test_chunked_request_body_and_missing_content_length(emulator):
@@ -324,8 +363,11 @@ def test_chunked_request_body_and_missing_content_length(emulator):
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     body = request_body().encode()
     connection.request(
-        "POST", f"/model/{HAIKU}/invoke", body=iter([body[:10], body[10:]]),
-        headers={**SIGNED, "Transfer-Encoding": "chunked"}, encode_chunked=True,
+        "POST",
+        f"/model/{HAIKU}/invoke",
+        body=iter([body[:10], body[10:]]),
+        headers={**SIGNED, "Transfer-Encoding": "chunked"},
+        encode_chunked=True,
     )
     response = connection.getresponse()
     assert response.status == 200 and json.loads(response.read())["type"] == "message"
@@ -342,11 +384,15 @@ def test_chunked_request_body_and_missing_content_length(emulator):
 def test_admin_routes_over_http(bedrock_client, emulator):
     response, data = post(emulator.url, "/_emulator/health", method="GET")
     assert response.status == 200 and json.loads(data)["status"] == "ok"
-    response, data = post(emulator.url, "/_emulator/script", json.dumps({"content": "via admin"}).encode())
+    response, data = post(
+        emulator.url, "/_emulator/script", json.dumps({"content": "via admin"}).encode()
+    )
     assert response.status == 200 and json.loads(data)["queued"] == 1
     response, data = post(emulator.url, "/_emulator/script", b'{"content": 5}')
     assert response.status == 400
-    message = json.loads(bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read())
+    message = json.loads(
+        bedrock_client.invoke_model(modelId=HAIKU, body=request_body())["body"].read()
+    )
     assert message["content"] == [{"type": "text", "text": "via admin"}]
     response, data = post(emulator.url, "/_emulator/requests", method="GET")
     [entry] = json.loads(data)["requests"]
@@ -355,7 +401,9 @@ def test_admin_routes_over_http(bedrock_client, emulator):
     response, data = post(emulator.url, "/_emulator/requests", method="DELETE")
     assert json.loads(data)["cleared"] == 1 and emulator.requests() == []
     response, data = post(emulator.url, "/_emulator/faults", b'{"type": "throttle", "times": 2}')
-    assert response.status == 200 and emulator.faults() == [{"type": "throttle", "times": 2, "after_events": 0}]
+    assert response.status == 200 and emulator.faults() == [
+        {"type": "throttle", "times": 2, "after_events": 0}
+    ]
     response, _ = post(emulator.url, "/_emulator/faults", b'{"type": "meteor"}')
     assert response.status == 400
     response, data = post(emulator.url, "/_emulator/faults", method="DELETE")
@@ -366,7 +414,9 @@ def test_admin_routes_over_http(bedrock_client, emulator):
     assert emulator.pace is None
     response, data = post(emulator.url, "/_emulator/config", b'{"batch_step": 0.5}')
     assert json.loads(data)["batch_step"] == 0.5 and emulator.batch_step == 0.5
-    response, _ = post(emulator.url, "/_emulator/config", b'{"s3_endpoint_url": "http://192.0.2.1:9000"}')
+    response, _ = post(
+        emulator.url, "/_emulator/config", b'{"s3_endpoint_url": "http://192.0.2.1:9000"}'
+    )
     assert response.status == 400 and emulator.s3_endpoint_url is None  # loopback only
     post(emulator.url, "/_emulator/config", b'{"batch_step": 1}')
     response, _ = post(emulator.url, "/_emulator/health", b"", method="PUT")
@@ -415,8 +465,12 @@ def _non_loopback_address() -> str | None:
 def test_loopback_detection():
     from claude_magic.emulator.server import is_loopback
 
-    assert all(is_loopback(h) for h in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1", "localhost"])
-    assert not any(is_loopback(h) for h in ["0.0.0.0", "10.1.2.3", "::", "192.0.2.1", "no-such-host.invalid"])
+    assert all(
+        is_loopback(h) for h in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1", "localhost"]
+    )
+    assert not any(
+        is_loopback(h) for h in ["0.0.0.0", "10.1.2.3", "::", "192.0.2.1", "no-such-host.invalid"]
+    )
 
 
 def test_admin_routes_refuse_remote_clients():

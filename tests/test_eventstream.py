@@ -34,10 +34,19 @@ from claude_magic.emulator.wire.eventstream import (
 )
 
 EVERY_HEADER_TYPE = (
-    b"\x04true\x00" + b"\x05false\x01" + b"\x04byte\x02\xfe" + b"\x05short\x03\xff\x00"
-    + b"\x03int\x04\x80\x00\x00\x01" + b"\x04long\x05" + (-5).to_bytes(8, "big", signed=True)
-    + b"\x05bytes\x06\x00\x03\x00\x01\x02" + b"\x06string\x07\x00\x06h\xc3\xa9llo"
-    + b"\x04time\x08" + (1_700_000_000_000).to_bytes(8, "big") + b"\x04uuid\x09" + uuid.UUID(int=7).bytes
+    b"\x04true\x00"
+    + b"\x05false\x01"
+    + b"\x04byte\x02\xfe"
+    + b"\x05short\x03\xff\x00"
+    + b"\x03int\x04\x80\x00\x00\x01"
+    + b"\x04long\x05"
+    + (-5).to_bytes(8, "big", signed=True)
+    + b"\x05bytes\x06\x00\x03\x00\x01\x02"
+    + b"\x06string\x07\x00\x06h\xc3\xa9llo"
+    + b"\x04time\x08"
+    + (1_700_000_000_000).to_bytes(8, "big")
+    + b"\x04uuid\x09"
+    + uuid.UUID(int=7).bytes
 )
 
 
@@ -49,13 +58,17 @@ def botocore_frames(data: bytes) -> list[tuple[dict, bytes]]:
 
 def a_stream() -> bytes:
     """Chunk events, an exception, a frame with every header type and a large payload."""
-    return b"".join([
-        *(chunk_frame(json.dumps({"type": "ping", "n": i}).encode(), i) for i in range(5)),
-        encode_frame(EVERY_HEADER_TYPE, b"{}"),
-        exception_frame("throttlingException", "slow down"),
-        encode_frame({":message-type": "event", ":event-type": "big"}, bytes(range(256)) * 3000),
-        chunk_frame(b'{"type":"message_stop"}', 9),
-    ])
+    return b"".join(
+        [
+            *(chunk_frame(json.dumps({"type": "ping", "n": i}).encode(), i) for i in range(5)),
+            encode_frame(EVERY_HEADER_TYPE, b"{}"),
+            exception_frame("throttlingException", "slow down"),
+            encode_frame(
+                {":message-type": "event", ":event-type": "big"}, bytes(range(256)) * 3000
+            ),
+            chunk_frame(b'{"type":"message_stop"}', 9),
+        ]
+    )
 
 
 def cuts(data: bytes, sizes: list[int]) -> list[bytes]:
@@ -67,8 +80,11 @@ def cuts(data: bytes, sizes: list[int]) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("sizes", [[10**9], [1], [7, 1, 300], [65536], [12, 4, 90000]],
-                         ids=["whole", "byte-by-byte", "odd", "64k", "prelude-sized"])
+@pytest.mark.parametrize(
+    "sizes",
+    [[10**9], [1], [7, 1, 300], [65536], [12, 4, 90000]],
+    ids=["whole", "byte-by-byte", "odd", "64k", "prelude-sized"],
+)
 def test_frames_equal_botocores_however_the_bytes_are_cut(sizes):
     data = a_stream()
     assert list(iter_frames(cuts(data, sizes))) == botocore_frames(data)
@@ -86,9 +102,18 @@ def test_random_cuts():
 def test_every_header_type_reads_as_botocore_reads_it():
     [(headers, payload)] = list(iter_frames([encode_frame(EVERY_HEADER_TYPE, b"{}")]))
     assert headers == botocore_frames(encode_frame(EVERY_HEADER_TYPE, b"{}"))[0][0]
-    assert headers == {"true": True, "false": False, "byte": -2, "short": -256, "int": -(2**31) + 1,
-                       "long": -5, "bytes": b"\x00\x01\x02", "string": "héllo", "time": 1_700_000_000_000,
-                       "uuid": uuid.UUID(int=7).bytes}
+    assert headers == {
+        "true": True,
+        "false": False,
+        "byte": -2,
+        "short": -256,
+        "int": -(2**31) + 1,
+        "long": -5,
+        "bytes": b"\x00\x01\x02",
+        "string": "héllo",
+        "time": 1_700_000_000_000,
+        "uuid": uuid.UUID(int=7).bytes,
+    }
 
 
 def test_an_incomplete_frame_at_the_end_is_held_back():
@@ -102,13 +127,20 @@ def with_prelude(total: int, headers_length: int) -> bytes:
     return prelude + struct.pack("!I", zlib.crc32(prelude))
 
 
-@pytest.mark.parametrize(("data", "error", "botocore_error"), [
-    (corrupt(chunk_frame(b"{}")), ChecksumError, botocore.eventstream.ChecksumMismatch),
-    (b"\x01" + chunk_frame(b"{}")[1:], ChecksumError, botocore.eventstream.ChecksumMismatch),
-    (with_prelude(MAX_HEADERS_LENGTH + 100, MAX_HEADERS_LENGTH + 1), FrameError,
-     botocore.eventstream.InvalidHeadersLength),
-    (with_prelude(30 * 1024 * 1024, 0), FrameError, botocore.eventstream.InvalidPayloadLength),
-], ids=["message-crc", "prelude-crc", "headers-too-long", "payload-too-long"])
+@pytest.mark.parametrize(
+    ("data", "error", "botocore_error"),
+    [
+        (corrupt(chunk_frame(b"{}")), ChecksumError, botocore.eventstream.ChecksumMismatch),
+        (b"\x01" + chunk_frame(b"{}")[1:], ChecksumError, botocore.eventstream.ChecksumMismatch),
+        (
+            with_prelude(MAX_HEADERS_LENGTH + 100, MAX_HEADERS_LENGTH + 1),
+            FrameError,
+            botocore.eventstream.InvalidHeadersLength,
+        ),
+        (with_prelude(30 * 1024 * 1024, 0), FrameError, botocore.eventstream.InvalidPayloadLength),
+    ],
+    ids=["message-crc", "prelude-crc", "headers-too-long", "payload-too-long"],
+)
 def test_bad_frames_fail_as_in_botocore(data, error, botocore_error):
     with pytest.raises(error):
         list(iter_frames([data]))
@@ -116,8 +148,11 @@ def test_bad_frames_fail_as_in_botocore(data, error, botocore_error):
         botocore_frames(data)
 
 
-@pytest.mark.parametrize("raw", [b"\x01a\x0a", b"\x01a\x07\x00\x09abc", b"\x01a\x00\x01a\x01", b"\x05ab"],
-                         ids=["unknown-type", "value-past-end", "duplicate", "name-past-end"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"\x01a\x0a", b"\x01a\x07\x00\x09abc", b"\x01a\x00\x01a\x01", b"\x05ab"],
+    ids=["unknown-type", "value-past-end", "duplicate", "name-past-end"],
+)
 def test_malformed_headers_are_a_frame_error(raw):
     with pytest.raises(FrameError):
         decode_headers(raw)
@@ -143,16 +178,27 @@ def botocore_stream(client, data: bytes, operation: str = "InvokeModelWithRespon
     shape = client.meta.service_model.operation_model(operation).output_shape
     member = "body" if operation == "InvokeModelWithResponseStream" else "stream"
     body = HTTPResponse(body=io.BytesIO(data), preload_content=False)
-    return botocore.eventstream.EventStream(body, shape.members[member], EventStreamJSONParser(), operation)
+    return botocore.eventstream.EventStream(
+        body, shape.members[member], EventStreamJSONParser(), operation
+    )
 
 
 def body() -> str:
-    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 512,
-                       "messages": [{"role": "user", "content": "Hello"}]})
+    return json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 512,
+            "messages": [{"role": "user", "content": "Hello"}],
+        }
+    )
 
 
-REPLY = {"content": [{"type": "text", "text": "Checking the weather now, then the answer."},
-                     {"type": "tool_use", "name": "weather", "input": {"city": "Paris"}}]}
+REPLY = {
+    "content": [
+        {"type": "text", "text": "Checking the weather now, then the answer."},
+        {"type": "tool_use", "name": "weather", "input": {"city": "Paris"}},
+    ]
+}
 
 
 def test_boto3_streams_are_read_with_the_fast_decoder(bedrock_client, emulator):
@@ -164,15 +210,21 @@ def test_boto3_streams_are_read_with_the_fast_decoder(bedrock_client, emulator):
     live = list(anthropic_events(raw))
     assert live[-1]["type"] == "message_stop" and len(live) > 10
     emulator.script(REPLY)
-    data = bedrock_client.invoke_model_with_response_stream(modelId=HAIKU, body=body())["body"]._raw_stream.read()
+    data = bedrock_client.invoke_model_with_response_stream(modelId=HAIKU, body=body())[
+        "body"
+    ]._raw_stream.read()
     fast = list(anthropic_events(botocore_stream(bedrock_client, data)))
-    assert fast == [json.loads(item["chunk"]["bytes"]) for item in botocore_stream(bedrock_client, data)]
+    assert fast == [
+        json.loads(item["chunk"]["bytes"]) for item in botocore_stream(bedrock_client, data)
+    ]
     assert [e["type"] for e in fast] == [e["type"] for e in live]
 
 
 def test_converse_stream_items_equal_botocores(bedrock_client, emulator):
     emulator.script(REPLY)
-    response = bedrock_client.converse_stream(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "Hi"}]}])
+    response = bedrock_client.converse_stream(
+        modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "Hi"}]}]
+    )
     data = response["stream"]._raw_stream.read()
     fast = list(stream_items(botocore_stream(bedrock_client, data, "ConverseStream")))
     assert fast == list(botocore_stream(bedrock_client, data, "ConverseStream"))
@@ -200,12 +252,22 @@ def test_a_corrupt_frame_is_a_dropped_connection(emulator):
             events.append(event)
     assert len(events) == 3
     assert isinstance(caught.value.__cause__, ChecksumError)
-    assert caught.value.message.startswith("The connection dropped mid-answer") and "checksum" in caught.value.message
+    assert (
+        caught.value.message.startswith("The connection dropped mid-answer")
+        and "checksum" in caught.value.message
+    )
 
 
 def test_an_undecodable_chunk_is_a_stream_error(bedrock_client):
-    headers = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
-    raw = botocore_stream(bedrock_client, chunk_frame(b'{"type":"ping"}') + encode_frame(headers, b'{"bytes":"bm90IGpzb24="}'))
+    headers = {
+        ":event-type": "chunk",
+        ":content-type": "application/json",
+        ":message-type": "event",
+    }
+    raw = botocore_stream(
+        bedrock_client,
+        chunk_frame(b'{"type":"ping"}') + encode_frame(headers, b'{"bytes":"bm90IGpzb24="}'),
+    )
     events = anthropic_events(raw)
     assert next(events) == {"type": "ping"}
     with pytest.raises(StreamError, match="undecodable stream chunk"):
@@ -214,13 +276,26 @@ def test_an_undecodable_chunk_is_a_stream_error(bedrock_client):
 
 def test_an_unknown_event_goes_to_botocores_parser(bedrock_client):
     """An event type this botocore doesn't model is dropped, as botocore drops it."""
-    data = encode_frame({":event-type": "futureEvent", ":content-type": "application/json",
-                         ":message-type": "event"}, b"{}") + chunk_frame(b'{"type":"message_stop"}')
-    assert list(anthropic_events(botocore_stream(bedrock_client, data))) == [{"type": "message_stop"}]
-    assert list(botocore_stream(bedrock_client, data)) == [{"chunk": {"bytes": b'{"type":"message_stop"}'}}]
+    data = encode_frame(
+        {
+            ":event-type": "futureEvent",
+            ":content-type": "application/json",
+            ":message-type": "event",
+        },
+        b"{}",
+    ) + chunk_frame(b'{"type":"message_stop"}')
+    assert list(anthropic_events(botocore_stream(bedrock_client, data))) == [
+        {"type": "message_stop"}
+    ]
+    assert list(botocore_stream(bedrock_client, data)) == [
+        {"chunk": {"bytes": b'{"type":"message_stop"}'}}
+    ]
 
 
 def test_without_botocores_parts_its_own_iteration_runs():
-    items = [{"chunk": {"bytes": b'{"type":"ping"}'}}, {"chunk": {"bytes": b'{"type":"message_stop"}'}}]
+    items = [
+        {"chunk": {"bytes": b'{"type":"ping"}'}},
+        {"chunk": {"bytes": b'{"type":"message_stop"}'}},
+    ]
     assert list(anthropic_events(items)) == [{"type": "ping"}, {"type": "message_stop"}]
     assert list(stream_items(items)) == items

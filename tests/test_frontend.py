@@ -18,8 +18,13 @@ from claude_magic.notebook.frontend import FrontEnd, FrontEndError
 
 def test_the_extension_is_installed_and_enabled():
     jupyter = Path(sys.executable).with_name("jupyter")
-    listed = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True, text=True,
-                            check=True, timeout=120)
+    listed = subprocess.run(
+        [str(jupyter), "labextension", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     plain = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"claude-magic v0\.1\.0 enabled\s+OK \(python, claude-magic\)", plain), plain
 
@@ -27,28 +32,33 @@ def test_the_extension_is_installed_and_enabled():
 def test_a_kernel_without_the_extension_never_gets_ready(run_notebook, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext claude_magic\n"
-                                  "from claude_magic.notebook.session import session_of\n"
-                                  "frontend = session_of(get_ipython()).frontend\n"
-                                  "hello = frontend._hello\n"
-                                  "frontend.announce()"),
-        nbformat.v4.new_code_cell("import threading\n"
-                                  "from claude_magic.notebook.frontend import FrontEndError\n"
-                                  "errors = []\n"
-                                  "def step():\n"
-                                  "    try:\n"
-                                  "        frontend.run_step(agent_cell='x', after=None, code='1')\n"
-                                  "    except FrontEndError as exc:\n"
-                                  "        errors.append(str(exc))\n"
-                                  "worker = threading.Thread(target=step)\n"
-                                  "worker.start(); worker.join(10)\n"
-                                  "print(frontend.state, frontend.ready, hello is not None,\n"
-                                  "      frontend._hello is hello, errors)"),
+        nbformat.v4.new_code_cell(
+            "%load_ext claude_magic\n"
+            "from claude_magic.notebook.session import session_of\n"
+            "frontend = session_of(get_ipython()).frontend\n"
+            "hello = frontend._hello\n"
+            "frontend.announce()"
+        ),
+        nbformat.v4.new_code_cell(
+            "import threading\n"
+            "from claude_magic.notebook.frontend import FrontEndError\n"
+            "errors = []\n"
+            "def step():\n"
+            "    try:\n"
+            "        frontend.run_step(agent_cell='x', after=None, code='1')\n"
+            "    except FrontEndError as exc:\n"
+            "        errors.append(str(exc))\n"
+            "worker = threading.Thread(target=step)\n"
+            "worker.start(); worker.join(10)\n"
+            "print(frontend.state, frontend.ready, hello is not None,\n"
+            "      frontend._hello is hello, errors)"
+        ),
     ]
     run_notebook(nb, tmp_path)
     printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert printed.strip() == (
-        "unknown False True True [\"The notebook's claude-magic extension is not connected.\"]")
+        'unknown False True True ["The notebook\'s claude-magic extension is not connected."]'
+    )
 
 
 def test_announce_does_nothing_outside_a_kernel():

@@ -56,20 +56,33 @@ def photo(size=(400, 300), seed=0) -> Image.Image:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width × height, with a tiny (bogus) body."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 # ------------------------------------------------------------------ pass-through
 
 
-@pytest.mark.parametrize("fmt,media_type", [
-    ("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"), ("WEBP", "image/webp"),
-])
+@pytest.mark.parametrize(
+    "fmt,media_type",
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("GIF", "image/gif"),
+        ("WEBP", "image/webp"),
+    ],
+)
 def test_images_within_limits_pass_through_byte_for_byte(fmt, media_type):
     data = encode(line_art(), fmt)
     prepared = prepare_image(data)
@@ -103,17 +116,20 @@ def test_thumbnail_is_a_small_png_of_the_image():
 # ------------------------------------------------------------------ conversion table
 
 
-@pytest.mark.parametrize("name,make,expected_type", [
-    ("tiff line art", lambda: encode(line_art(), "TIFF"), "image/png"),
-    ("tiff photo", lambda: encode(photo(), "TIFF"), "image/jpeg"),
-    ("bmp line art", lambda: encode(line_art(), "BMP"), "image/png"),
-    ("bmp photo", lambda: encode(photo(), "BMP"), "image/jpeg"),
-    ("ico", lambda: encode(line_art((64, 64)), "ICO", sizes=[(64, 64)]), "image/png"),
-    ("cmyk jpeg", lambda: encode(photo().convert("CMYK"), "JPEG"), "image/jpeg"),
-    ("palette png", lambda: encode(line_art().convert("P"), "PNG"), "image/png"),
-    ("gray+alpha png", lambda: encode(line_art().convert("LA"), "PNG"), "image/png"),
-    ("1-bit png", lambda: encode(line_art().convert("1"), "PNG"), "image/png"),
-])
+@pytest.mark.parametrize(
+    "name,make,expected_type",
+    [
+        ("tiff line art", lambda: encode(line_art(), "TIFF"), "image/png"),
+        ("tiff photo", lambda: encode(photo(), "TIFF"), "image/jpeg"),
+        ("bmp line art", lambda: encode(line_art(), "BMP"), "image/png"),
+        ("bmp photo", lambda: encode(photo(), "BMP"), "image/jpeg"),
+        ("ico", lambda: encode(line_art((64, 64)), "ICO", sizes=[(64, 64)]), "image/png"),
+        ("cmyk jpeg", lambda: encode(photo().convert("CMYK"), "JPEG"), "image/jpeg"),
+        ("palette png", lambda: encode(line_art().convert("P"), "PNG"), "image/png"),
+        ("gray+alpha png", lambda: encode(line_art().convert("LA"), "PNG"), "image/png"),
+        ("1-bit png", lambda: encode(line_art().convert("1"), "PNG"), "image/png"),
+    ],
+)
 def test_formats_claude_does_not_take_are_converted(name, make, expected_type):
     data = make()
     prepared = prepare_image(data)
@@ -123,7 +139,11 @@ def test_formats_claude_does_not_take_are_converted(name, make, expected_type):
     img = decode(prepared.data)
     assert img.format == expected_type.split("/")[1].upper()
     assert img.mode in ("RGB", "RGBA", "L")
-    assert img.size == (prepared.width, prepared.height) == (prepared.original_width, prepared.original_height)
+    assert (
+        img.size
+        == (prepared.width, prepared.height)
+        == (prepared.original_width, prepared.original_height)
+    )
     assert not prepared.resized
 
 
@@ -158,13 +178,19 @@ def test_16_bit_png_is_scaled_to_8_bits():
 def test_16_bit_rgb_png_is_converted_not_passed_through():
     rgb16 = np.full((20, 30, 3), 40000, dtype=">u2")
     raw = rgb16.tobytes()
-    rows = b"".join(b"\0" + raw[i * 30 * 6:(i + 1) * 30 * 6] for i in range(20))
+    rows = b"".join(b"\0" + raw[i * 30 * 6 : (i + 1) * 30 * 6] for i in range(20))
 
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30, 20, 16, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 30, 20, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
     prepared = prepare_image(data)
     assert prepared.converted
     assert decode(prepared.data).size == (30, 20)
@@ -276,13 +302,16 @@ def test_small_rotated_jpeg_is_not_passed_through():
 # ------------------------------------------------------------------ refusals
 
 
-@pytest.mark.parametrize("data,words", [
-    (b"", "empty"),
-    (b"this is not an image at all" * 10, "corrupt"),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "corrupt"),
-    (b"%PDF-1.4\n%...", "--doc"),
-    (b"\0\0\0\x18ftypheic\0\0\0\0", "HEIC"),
-])
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (b"", "empty"),
+        (b"this is not an image at all" * 10, "corrupt"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "corrupt"),
+        (b"%PDF-1.4\n%...", "--doc"),
+        (b"\0\0\0\x18ftypheic\0\0\0\0", "HEIC"),
+    ],
+)
 def test_unreadable_bytes_are_refused_with_a_clear_message(data, words):
     with pytest.raises(ImageError) as error:
         prepare_image(data)
@@ -310,8 +339,10 @@ def test_pillow_bomb_limit_is_left_as_it_was():
 
 
 def test_svg_is_rasterised_or_refused_with_advice():
-    svg = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
-           b'<rect width="40" height="20" fill="red"/></svg>')
+    svg = (
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+        b'<rect width="40" height="20" fill="red"/></svg>'
+    )
     assert sniff_format(svg) == "SVG"
     try:
         import cairosvg  # noqa: F401
@@ -324,8 +355,17 @@ def test_svg_is_rasterised_or_refused_with_advice():
         assert prepared.media_type == "image/png" and (prepared.width, prepared.height) == (40, 20)
 
 
-@pytest.mark.parametrize("fmt,name", [("PNG", "PNG"), ("JPEG", "JPEG"), ("GIF", "GIF"),
-                                      ("WEBP", "WEBP"), ("TIFF", "TIFF"), ("BMP", "BMP")])
+@pytest.mark.parametrize(
+    "fmt,name",
+    [
+        ("PNG", "PNG"),
+        ("JPEG", "JPEG"),
+        ("GIF", "GIF"),
+        ("WEBP", "WEBP"),
+        ("TIFF", "TIFF"),
+        ("BMP", "BMP"),
+    ],
+)
 def test_sniffing_uses_content_not_names(fmt, name):
     assert sniff_format(encode(line_art((60, 40)), fmt)) == name
 
@@ -371,13 +411,16 @@ def test_grid_of_axes_and_svg_markup():
     assert sniff_format(data) == "SVG"
 
 
-@pytest.mark.parametrize("array,mode,size", [
-    (np.zeros((10, 20), dtype=np.uint8), "L", (20, 10)),
-    (np.zeros((10, 20, 3), dtype=np.uint8), "RGB", (20, 10)),
-    (np.zeros((10, 20, 4), dtype=np.uint8), "RGBA", (20, 10)),
-    (np.ones((10, 20, 1), dtype=np.float32), "L", (20, 10)),
-    (np.eye(8, dtype=bool), "L", (8, 8)),
-])
+@pytest.mark.parametrize(
+    "array,mode,size",
+    [
+        (np.zeros((10, 20), dtype=np.uint8), "L", (20, 10)),
+        (np.zeros((10, 20, 3), dtype=np.uint8), "RGB", (20, 10)),
+        (np.zeros((10, 20, 4), dtype=np.uint8), "RGBA", (20, 10)),
+        (np.ones((10, 20, 1), dtype=np.float32), "L", (20, 10)),
+        (np.eye(8, dtype=bool), "L", (8, 8)),
+    ],
+)
 def test_numpy_arrays_become_png(array, mode, size):
     img = decode(image_from_object(array))
     assert (img.mode, img.size) == (mode, size)
@@ -390,13 +433,16 @@ def test_float_and_bool_arrays_are_scaled_to_0_255():
     assert [mask.getpixel((x, 0)) for x in range(2)] == [255, 0]
 
 
-@pytest.mark.parametrize("array,words", [
-    (np.zeros((4, 4, 2), dtype=np.uint8), "shape"),
-    (np.zeros((2, 3, 4, 5), dtype=np.uint8), "shape"),
-    (np.full((4, 4), 200.0), "0..1"),
-    (np.full((4, 4), 1000, dtype=np.int32), "0..255"),
-    (np.array([["a"]]), "dtype"),
-])
+@pytest.mark.parametrize(
+    "array,words",
+    [
+        (np.zeros((4, 4, 2), dtype=np.uint8), "shape"),
+        (np.zeros((2, 3, 4, 5), dtype=np.uint8), "shape"),
+        (np.full((4, 4), 200.0), "0..1"),
+        (np.full((4, 4), 1000, dtype=np.int32), "0..255"),
+        (np.array([["a"]]), "dtype"),
+    ],
+)
 def test_arrays_that_are_not_images_are_refused(array, words):
     with pytest.raises(ImageError, match=words):
         image_from_object(array)
@@ -487,8 +533,9 @@ def plot_like(size=(3200, 2400), transparent=False) -> Image.Image:
         points = [(x, h / 2 + (h / 3) * np.sin(x / (120 + 60 * k))) for x in range(0, w, 4)]
         draw.line(points, fill=(*colour, 255), width=3)
     for y in range(40, h, 200):
-        draw.text((40, y), f"Panel {y}: signal and noise, thin text", fill=(0, 0, 0, 255),
-                  font_size=28)
+        draw.text(
+            (40, y), f"Panel {y}: signal and noise, thin text", fill=(0, 0, 0, 255), font_size=28
+        )
     return img
 
 
@@ -531,8 +578,9 @@ def test_big_plot_png_is_downscaled_legibly_close_to_pillows_box():
     got = np.asarray(decode(prepared.data), dtype=float)
     assert got.shape == (1176, 1568, 3)  # opaque alpha dropped
     box = np.asarray(source.convert("RGB").resize((1568, 1176), Image.Resampling.BOX), dtype=float)
-    nearest = np.asarray(source.convert("RGB").resize((1568, 1176), Image.Resampling.NEAREST),
-                         dtype=float)
+    nearest = np.asarray(
+        source.convert("RGB").resize((1568, 1176), Image.Resampling.NEAREST), dtype=float
+    )
     error, ink = np.abs(got - box), (box < 250).any(axis=-1)  # ink: lines and text
     assert error.mean() < 2.0 and np.percentile(error, 99) < 60
     assert error[ink].mean() < 0.5 * np.abs(nearest - box)[ink].mean()  # averaged, not picked
@@ -596,8 +644,8 @@ def test_big_png_libvips_refuses_is_prepared_by_pillow(capfd):
     source = plot_like((2000, 1500))
     data = encode(source, "PNG", compress_level=1)
     at = data.find(b"IDAT") - 4
-    crc = at + 8 + struct.unpack(">I", data[at:at + 4])[0]
-    data = data[:crc] + bytes(b ^ 0xFF for b in data[crc:crc + 4]) + data[crc + 4:]
+    crc = at + 8 + struct.unpack(">I", data[at : at + 4])[0]
+    data = data[:crc] + bytes(b ^ 0xFF for b in data[crc : crc + 4]) + data[crc + 4 :]
     prepared = prepare_image(data)
     assert (prepared.width, prepared.height) == (1568, 1176)
     before = source.convert("RGB").resize((1568, 1176), Image.Resampling.BOX, reducing_gap=1.0)
@@ -642,8 +690,16 @@ def test_a_forked_process_prepares_big_pngs_with_pillow():
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-@pytest.mark.parametrize("mode,size", [("L", (300, 200)), ("RGB", (300, 200)), ("RGBA", (300, 200)),
-                                       ("RGB", (1568, 1176)), ("RGB", (1, 1))])
+@pytest.mark.parametrize(
+    "mode,size",
+    [
+        ("L", (300, 200)),
+        ("RGB", (300, 200)),
+        ("RGBA", (300, 200)),
+        ("RGB", (1568, 1176)),
+        ("RGB", (1, 1)),
+    ],
+)
 def test_png_writer_round_trips(mode, size, without):
     """L, RGB and RGBA, deflated by ISA-L and by zlib: lossless, with valid chunks and stream."""
     from claude_magic.media import encoding
@@ -663,9 +719,9 @@ def test_png_writer_round_trips(mode, size, without):
 def png_chunks(data: bytes):
     pos = 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert crc == zlib.crc32(kind + body)
         yield kind, body
         pos += 12 + length

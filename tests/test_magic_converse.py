@@ -29,20 +29,28 @@ def shell(shell):
 def test_streamed_cell_uses_converse_stream(shell, emulator, tmp_path):
     (tmp_path / "plot.png").write_bytes(png())
     (tmp_path / "notes.txt").write_text("Some notes.")
-    run = shell.ask('-s "Be brief." --max-tokens 500 -t 0.5 --stop END --image plot.png --doc notes.txt',
-                    "Hello over Converse")
+    run = shell.ask(
+        '-s "Be brief." --max-tokens 500 -t 0.5 --stop END --image plot.png --doc notes.txt',
+        "Hello over Converse",
+    )
     assert run.success, run.stdout + run.stderr
     assert "Hello over Converse" in run.stdout
     (entry,) = emulator.requests()
     assert entry["operation"] == "ConverseStream" and entry["model_id"] == HAIKU
     body = entry["body"]
     assert body["system"] == [{"text": "Be brief."}]
-    assert body["inferenceConfig"] == {"maxTokens": 500, "temperature": 0.5, "stopSequences": ["END"]}
+    assert body["inferenceConfig"] == {
+        "maxTokens": 500,
+        "temperature": 0.5,
+        "stopSequences": ["END"],
+    }
     assert body["additionalModelResponseFieldPaths"] == ["/stop_sequence"]
     content = body["messages"][0]["content"]
     assert content[0]["image"]["format"] == "png"
     assert base64.b64decode(content[0]["image"]["source"]["bytes"]) == png()
-    assert content[1]["document"]["format"] == "txt" and content[1]["document"]["name"] == "notes-txt"
+    assert (
+        content[1]["document"]["format"] == "txt" and content[1]["document"]["name"] == "notes-txt"
+    )
     assert content[-1] == {"text": "Hello over Converse"}
     assert "anthropic_version" not in body
 
@@ -78,44 +86,64 @@ def test_plain_follow_up_after_a_tool_turn_over_converse(shell, emulator):
         assert run.success, run.stdout + run.stderr
         body = emulator.requests()[-1]["body"]
         blocks = [b for m in body["messages"] for b in m["content"]]
-        assert "toolConfig" not in body and not any("toolUse" in b or "toolResult" in b for b in blocks)
+        assert "toolConfig" not in body and not any(
+            "toolUse" in b or "toolResult" in b for b in blocks
+        )
         assert "get_weather" in str(body["messages"][1]) and "Sunny" in str(body["messages"][2])
     shell.run(WEATHER)
     assert shell.ask("--tools get_weather", "Thanks again").success
-    assert any("toolUse" in b for m in emulator.requests()[-1]["body"]["messages"] for b in m["content"])
+    assert any(
+        "toolUse" in b for m in emulator.requests()[-1]["body"]["messages"] for b in m["content"]
+    )
 
 
 def test_tool_choice_reaches_tool_config(shell, emulator):
     shell.run(WEATHER)
     shell.ask("--tools get_weather --tool-choice get_weather --max-steps 1", "Weather please")
-    assert emulator.requests()[0]["body"]["toolConfig"]["toolChoice"] == {"tool": {"name": "get_weather"}}
+    assert emulator.requests()[0]["body"]["toolConfig"]["toolChoice"] == {
+        "tool": {"name": "get_weather"}
+    }
 
 
 def test_thinking_reply_goes_back_as_reasoning_content(shell, emulator):
-    emulator.script({"content": [
-        {"type": "thinking", "thinking": "Pondering.", "signature": "sig-1"},
-        {"type": "text", "text": "The answer is 42."}]})
+    emulator.script(
+        {
+            "content": [
+                {"type": "thinking", "thinking": "Pondering.", "signature": "sig-1"},
+                {"type": "text", "text": "The answer is 42."},
+            ]
+        }
+    )
     run = shell.ask("", "Think about it")
     assert run.success, run.stdout + run.stderr
     assert "The answer is 42." in run.stdout
     shell.ask("", "Why?")
     assistant = emulator.requests()[-1]["body"]["messages"][1]["content"]
-    assert assistant[0] == {"reasoningContent": {"reasoningText": {"text": "Pondering.", "signature": "sig-1"}}}
+    assert assistant[0] == {
+        "reasoningContent": {"reasoningText": {"text": "Pondering.", "signature": "sig-1"}}
+    }
     assert assistant[1] == {"text": "The answer is 42."}
 
 
 def test_usage_and_cache_tokens_in_the_footer(shell, emulator):
-    emulator.script({"content": "cached answer", "usage": {
-        "input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 3000}})
+    emulator.script(
+        {
+            "content": "cached answer",
+            "usage": {"input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 3000},
+        }
+    )
     run = shell.ask("", "Cached?")
     assert "3,020 in (3,000 cached) / 7 out tokens" in run.stdout
     assert "$" in run.stdout  # the cost estimate
 
 
-@pytest.mark.parametrize("options, words", [
-    ("--prefill Sure", "Converse has no prefill"),
-    ("--tools get_weather --tool-choice none", "Converse has no tool_choice none"),
-])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ("--prefill Sure", "Converse has no prefill"),
+        ("--tools get_weather --tool-choice none", "Converse has no tool_choice none"),
+    ],
+)
 def test_what_converse_lacks_is_one_line(shell, emulator, options, words):
     shell.run(WEATHER)
     run = shell.ask(options, "Go")
@@ -151,7 +179,10 @@ def test_guardrail_intervention_is_shown(shell, emulator, api):
     assert "guardrail intervened" in run.stdout and "guardrail_intervened" in run.stdout
     entry = emulator.requests()[-1]
     if api == "converse":
-        assert entry["body"]["guardrailConfig"] == {"guardrailIdentifier": "gr1abc", "guardrailVersion": "2"}
+        assert entry["body"]["guardrailConfig"] == {
+            "guardrailIdentifier": "gr1abc",
+            "guardrailVersion": "2",
+        }
     else:
         assert entry["operation"] == "InvokeModelWithResponseStream"
         assert entry["headers"]["X-Amzn-Bedrock-GuardrailIdentifier"] == "gr1abc"

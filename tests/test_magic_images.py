@@ -13,8 +13,12 @@ from PIL import Image
 
 
 def _images(body):
-    return [b for m in body["messages"] for b in m["content"]
-            if isinstance(b, dict) and b.get("type") == "image"]
+    return [
+        b
+        for m in body["messages"]
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "image"
+    ]
 
 
 def _size(block) -> tuple[int, int]:
@@ -37,15 +41,22 @@ def shell(env):
 
 def test_plot_in_a_kernel_is_sent_as_the_image_it_showed(env, run_notebook, tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
-        "%load_ext claude_magic",
-        "%matplotlib inline",
-        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\n"
-        "ax.plot([1, 3, 2, 5], marker='o')\nax.set_title('A small plot')",
-        "%%claude --image 3\nWhat does the plot show?",
-        "%%claude --image _\nAnd the latest plot?",
-    )]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(s)
+        for s in (
+            "%load_ext claude_magic",
+            "%matplotlib inline",
+            "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\n"
+            "ax.plot([1, 3, 2, 5], marker='o')\nax.set_title('A small plot')",
+            "%%claude --image 3\nWhat does the plot show?",
+            "%%claude --image _\nAnd the latest plot?",
+        )
+    ]
     run_notebook(nb, tmp_path)
     shown = [o for o in nb.cells[2].outputs if "image/png" in o.get("data", {})]
     assert shown, nb.cells[2].outputs
@@ -74,30 +85,55 @@ def test_every_variable_source_kind(shell, env):
         "ipimg = IPImage(data=raw)\n"
         "Image.new('RGB', (40, 30), 'blue').save('a.png'); Image.new('RGB', (41, 31)).save('b.png')\n"
     )
-    run = shell.ask("--image fig --image pil --image gray --image rgb --image rgba --image raw "
-                    "--image ipimg --image a.png --image '*.png'", "Describe them")
+    run = shell.ask(
+        "--image fig --image pil --image gray --image rgb --image rgba --image raw "
+        "--image ipimg --image a.png --image '*.png'",
+        "Describe them",
+    )
     assert run.success, run.stdout + run.stderr
     sizes = [_size(b) for b in _images(last_body(env))]
     width, height = sizes.pop(0)  # the figure, saved with a tight bounding box
     assert 90 <= width <= 130 and 40 <= height <= 70
-    assert sizes == [(30, 20), (12, 10), (12, 10), (12, 10), (16, 8), (16, 8),
-                     (40, 30), (40, 30), (41, 31)]
+    assert sizes == [
+        (30, 20),
+        (12, 10),
+        (12, 10),
+        (12, 10),
+        (16, 8),
+        (16, 8),
+        (40, 30),
+        (40, 30),
+        (41, 31),
+    ]
 
 
 def test_cell_number_sources_and_cell_context(shell, env):
-    shell.run("from IPython.display import Image as IPImage, display\nfrom PIL import Image\nimport io")
-    shell.run("b = io.BytesIO(); Image.new('RGB', (20, 10)).save(b, 'PNG')\n"
-              "c = io.BytesIO(); Image.new('RGB', (22, 11)).save(c, 'PNG')\n"
-              "display(IPImage(data=b.getvalue())); display(IPImage(data=c.getvalue()))")
+    shell.run(
+        "from IPython.display import Image as IPImage, display\nfrom PIL import Image\nimport io"
+    )
+    shell.run(
+        "b = io.BytesIO(); Image.new('RGB', (20, 10)).save(b, 'PNG')\n"
+        "c = io.BytesIO(); Image.new('RGB', (22, 11)).save(c, 'PNG')\n"
+        "display(IPImage(data=b.getvalue())); display(IPImage(data=c.getvalue()))"
+    )
     shown = shell.ip.execution_count - 1
     shell.run("print('numbers: 1 2 3')")
     printed = shell.ip.execution_count - 1
-    run = shell.ask(f"--image {shown} --image Out[{shown}] --image {shown}:2 --image -1 --cell {printed}",
-                    "Compare")
+    run = shell.ask(
+        f"--image {shown} --image Out[{shown}] --image {shown}:2 --image -1 --cell {printed}",
+        "Compare",
+    )
     assert run.success, run.stdout + run.stderr
     body = last_body(env)
-    assert [_size(b) for b in _images(body)] == [(20, 10), (22, 11), (20, 10), (22, 11), (22, 11),
-                                                 (20, 10), (22, 11)]
+    assert [_size(b) for b in _images(body)] == [
+        (20, 10),
+        (22, 11),
+        (20, 10),
+        (22, 11),
+        (22, 11),
+        (20, 10),
+        (22, 11),
+    ]
     texts = [b["text"] for b in body["messages"][-1]["content"] if b["type"] == "text"]
     assert any("print('numbers: 1 2 3')" in t and "numbers: 1 2 3" in t for t in texts)
 
@@ -141,7 +177,9 @@ def test_twenty_one_images_across_turns(shell, env):
         assert run.success, run.stdout + run.stderr
     body = last_body(env)
     assert len(_images(body)) == 20
-    texts = [b.get("text", "") for m in body["messages"] for b in m["content"] if isinstance(b, dict)]
+    texts = [
+        b.get("text", "") for m in body["messages"] for b in m["content"] if isinstance(b, dict)
+    ]
     assert any("omitted]" in t for t in texts)
     assert "older image" in run.stdout
     assert env.requests()[-1]["status"] == 200

@@ -15,7 +15,7 @@ from kernel_helpers import run_in_kernel
 from nbclient.exceptions import CellExecutionError
 
 XSS_REPLY = (
-    "Look: <img src=x onerror=\"window.pwned=1\"> and <script>window.pwned=2</script>\n\n"
+    'Look: <img src=x onerror="window.pwned=1"> and <script>window.pwned=2</script>\n\n'
     "[click](javascript:window.pwned=3)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
 )
 
@@ -29,7 +29,11 @@ def kernel_env(magic_env):
 def _notebook(*sources: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -44,16 +48,26 @@ class _ActiveHTML(HTMLParser):
         if tag in ("script", "iframe", "object", "embed"):
             self.dangerous.append(tag)
         for name, value in attrs:
-            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text")):
+            if name.startswith("on") or (value or "").strip().lower().startswith(
+                ("javascript:", "data:text")
+            ):
                 self.dangerous.append(f"{tag}[{name}]")
 
 
 def test_nbclient_notebook_keeps_static_answer(kernel_env, run_notebook, tmp_path):
-    kernel_env.script({"content": [{"type": "text", "text": "## Title\n\n- one\n- two\n\n```python\nx = 1\n```"}],
-                       "stop_reason": "end_turn"})
+    kernel_env.script(
+        {
+            "content": [
+                {"type": "text", "text": "## Title\n\n- one\n- two\n\n```python\nx = 1\n```"}
+            ],
+            "stop_reason": "end_turn",
+        }
+    )
     nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path)
     outputs = nb.cells[1].outputs
-    bundles = [o["data"] for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    bundles = [
+        o["data"] for o in outputs if o.get("output_type") in ("display_data", "execute_result")
+    ]
     final = [b for b in bundles if "text/html" in b and "text/markdown" in b and "text/plain" in b]
     assert final, outputs
     html = final[-1]["text/html"]
@@ -63,14 +77,19 @@ def test_nbclient_notebook_keeps_static_answer(kernel_env, run_notebook, tmp_pat
     assert not any("application/vnd.jupyter.widget-view+json" in b for b in bundles[-1:])
     saved = tmp_path / "run.ipynb"
     nbformat.write(nb, saved)
-    assert "Format something" in kernel_env.requests()[-1]["body"]["messages"][-1]["content"][-1]["text"]
+    assert (
+        "Format something"
+        in kernel_env.requests()[-1]["body"]["messages"][-1]["content"][-1]["text"]
+    )
     assert "<li>one</li>" in saved.read_text()
 
 
 def test_model_output_is_never_active_html(kernel_env, run_notebook, tmp_path):
     kernel_env.script({"content": [{"type": "text", "text": XSS_REPLY}], "stop_reason": "end_turn"})
     nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
-    html_parts = [o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
+    html_parts = [
+        o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})
+    ]
     assert html_parts
     for html in html_parts:
         parser = _ActiveHTML()
@@ -90,10 +109,15 @@ def test_errors_in_a_kernel_are_short(kernel_env, run_notebook, tmp_path):
     del info
 
 
-def test_an_error_the_answer_shows_fails_the_cell_without_a_second_copy(kernel_env, run_notebook, tmp_path):
+def test_an_error_the_answer_shows_fails_the_cell_without_a_second_copy(
+    kernel_env, run_notebook, tmp_path
+):
     kernel_env.fault("throttle", times=10)
-    nb = _notebook("%load_ext claude_magic\n%config ClaudeMagic.max_attempts = 1", "%%claude\nHi",
-                   "print('not reached')")
+    nb = _notebook(
+        "%load_ext claude_magic\n%config ClaudeMagic.max_attempts = 1",
+        "%%claude\nHi",
+        "print('not reached')",
+    )
     with pytest.raises(CellExecutionError):  # "Run all" stops at the failed cell
         run_notebook(nb, tmp_path)
     outputs = nb.cells[1].outputs
@@ -106,8 +130,10 @@ def test_an_error_the_answer_shows_fails_the_cell_without_a_second_copy(kernel_e
     assert nb.cells[2].outputs == []
 
 
-CONFIRMED_TOOL = ("%load_ext claude_magic\nimport claude_magic\n\n@claude_magic.tool(confirm=True)\n"
-                  "def delete_file(path: str) -> str:\n    'Delete a file.'\n    return 'deleted ' + path\n")
+CONFIRMED_TOOL = (
+    "%load_ext claude_magic\nimport claude_magic\n\n@claude_magic.tool(confirm=True)\n"
+    "def delete_file(path: str) -> str:\n    'Delete a file.'\n    return 'deleted ' + path\n"
+)
 
 
 def _output_area(messages: list[dict]) -> list[str]:
@@ -130,9 +156,20 @@ def test_a_tools_question_comes_before_the_answers_footer(kernel_env, new_kernel
     with new_kernel() as kc:
         run_in_kernel(kc, CONFIRMED_TOOL)
         for view in ("deltas", "widgets"):  # the second answer: no page loaded the first's widget
-            kernel_env.script({"content": [{"type": "text", "text": "Let me delete it."},
-                                           {"type": "tool_use", "id": f"toolu_{view}", "name": "delete_file",
-                                            "input": {"path": "notes.txt"}}], "stop_reason": "tool_use"})
+            kernel_env.script(
+                {
+                    "content": [
+                        {"type": "text", "text": "Let me delete it."},
+                        {
+                            "type": "tool_use",
+                            "id": f"toolu_{view}",
+                            "name": "delete_file",
+                            "input": {"path": "notes.txt"},
+                        },
+                    ],
+                    "stop_reason": "tool_use",
+                }
+            )
             kernel_env.script({"content": [{"type": "text", "text": "Deleted notes.txt."}]})
             messages: list[dict] = []
 
@@ -145,18 +182,33 @@ def test_a_tools_question_comes_before_the_answers_footer(kernel_env, new_kernel
                 messages.append(request)
                 kc.input("y")
 
-            reply = kc.execute_interactive("%%claude\nDelete notes.txt", allow_stdin=True, timeout=120,
-                                           output_hook=messages.append, stdin_hook=answer)
+            reply = kc.execute_interactive(
+                "%%claude\nDelete notes.txt",
+                allow_stdin=True,
+                timeout=120,
+                output_hook=messages.append,
+                stdin_hook=answer,
+            )
             assert reply["content"]["status"] == "ok", (view, reply["content"])
             live = "claude-magic-delta" if view == "deltas" else "claude-magic-live"
             assert live in json.dumps([m["content"] for m in messages]), view
             area = [item for item in _output_area(messages) if item.strip()]
-            question = next(i for i, item in enumerate(area) if item.startswith("Run tool delete_file"))
+            question = next(
+                i for i, item in enumerate(area) if item.startswith("Run tool delete_file")
+            )
             footer = next(i for i, item in enumerate(area) if "out tokens" in item)
-            assert question < footer, area  # the question, then the rest of the answer and its footer
-            before, after = "".join(area[:question]), "".join(area[question + 1:])
-            assert "Let me delete it." in before and "delete_file" in before and "out tokens" not in before
-            assert "Deleted notes.txt." in after and "deleted notes.txt" in after  # the tool's result
+            assert question < footer, (
+                area
+            )  # the question, then the rest of the answer and its footer
+            before, after = "".join(area[:question]), "".join(area[question + 1 :])
+            assert (
+                "Let me delete it." in before
+                and "delete_file" in before
+                and "out tokens" not in before
+            )
+            assert (
+                "Deleted notes.txt." in after and "deleted notes.txt" in after
+            )  # the tool's result
             assert "deleted notes.txt" in str(kernel_env.requests()[-1]["body"]["messages"][-1])
 
 
@@ -183,7 +235,9 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env, new_kernel)
     with new_kernel() as kc:
         _run(kc, "%load_ext claude_magic")
         kernel_env.pace = 40
-        kernel_env.script({"content": [{"type": "text", "text": "word " * 600}], "stop_reason": "end_turn"})
+        kernel_env.script(
+            {"content": [{"type": "text", "text": "word " * 600}], "stop_reason": "end_turn"}
+        )
         msg_id = kc.execute("%%claude\nA long answer please")
         seen_text = False
         deadline = time.monotonic() + 30
@@ -203,7 +257,9 @@ def test_interrupt_mid_stream_keeps_a_valid_conversation(kernel_env, new_kernel)
         assert len(kernel_env.requests()) == 1
 
         history = _run(kc, "%claude history")
-        printed = "".join(m["content"].get("text", "") for m in history if m["msg_type"] == "stream")
+        printed = "".join(
+            m["content"].get("text", "") for m in history if m["msg_type"] == "stream"
+        )
         assert "[interrupted]" in printed
 
         kernel_env.pace = None

@@ -49,7 +49,9 @@ def test_an_alias_is_sent_as_the_bare_model_id_and_streams(shell, emulator):
     (entry,) = emulator.requests()
     assert (entry["operation"], entry["model_id"]) == ("CreateMessage", BARE_SONNET)
     body = entry["body"]
-    assert body["stream"] is True and body["model"] == BARE_SONNET and "anthropic_version" not in body
+    assert (
+        body["stream"] is True and body["model"] == BARE_SONNET and "anthropic_version" not in body
+    )
     assert _header(entry, "anthropic-version") == "2023-06-01"
     assert body["system"] == "Be brief." and body["max_tokens"] == 500
     shell.ask("-m sonnet-4.5 --no-stream", "And again")
@@ -65,7 +67,9 @@ def test_profile_ids_lose_their_geography_prefix(shell, emulator):
 
 def test_tool_loop_thinking_and_caching(shell, emulator):
     shell.run(WEATHER)
-    run = shell.ask("-m sonnet-4.5 --think 2048 --tools get_weather", "Use get_weather for city: Lisbon")
+    run = shell.ask(
+        "-m sonnet-4.5 --think 2048 --tools get_weather", "Use get_weather for city: Lisbon"
+    )
     assert run.success, run.stdout + run.stderr
     sent = _messages(emulator)
     assert len(sent) == 2  # the tool call, then the answer with its result
@@ -75,12 +79,16 @@ def test_tool_loop_thinking_and_caching(shell, emulator):
     assert "interleaved-thinking-2025-05-14" in _header(sent[0], "anthropic-beta")
     results = [b for b in second["messages"][-1]["content"] if b["type"] == "tool_result"]
     assert results and "Sunny, 21 degrees in Lisbon" in str(results[0]["content"])
-    assert any(b["type"] == "thinking" for b in second["messages"][-2]["content"])  # sent back unmodified
+    assert any(
+        b["type"] == "thinking" for b in second["messages"][-2]["content"]
+    )  # sent back unmodified
 
 
 def test_json_asks_through_a_tool_where_mantle_refuses_output_format(shell, emulator):
-    shell.run("schema = {'type': 'object', 'properties': {'n': {'type': 'integer'}}, 'required': ['n'], "
-              "'additionalProperties': False}")
+    shell.run(
+        "schema = {'type': 'object', 'properties': {'n': {'type': 'integer'}}, 'required': ['n'], "
+        "'additionalProperties': False}"
+    )
     run = shell.ask("-m sonnet-4.5 --json schema -o data", "Give n")
     assert run.success, run.stdout + run.stderr
     body = emulator.requests()[-1]["body"]
@@ -108,10 +116,14 @@ def test_errors_are_one_line_and_throttles_are_retried(shell, emulator):
     assert [r["status"] for r in emulator.requests()] == [429, 200]
     emulator.fault("stream_exception", after_events=6)
     run = shell.ask("-m sonnet-4.5", "Broken stream")
-    assert not run.success and "The stream broke off" in str(run.error) and "\n" not in str(run.error)
+    assert (
+        not run.success and "The stream broke off" in str(run.error) and "\n" not in str(run.error)
+    )
     emulator.fault("overloaded", times=5)
     run = shell.ask("-m sonnet-4.5", "Overloaded")
-    assert not run.success and "unavailable" in str(run.error) and "after 3 attempts" in str(run.error)
+    assert (
+        not run.success and "unavailable" in str(run.error) and "after 3 attempts" in str(run.error)
+    )
     run = shell.ask("-m sonnet-4.5 -t 3", "Out of range")
     assert not run.success
 
@@ -120,14 +132,18 @@ def test_a_beta_the_route_does_not_take_is_not_sent_and_explained(shell, emulato
     shell.run("%config ClaudeMagic.api = 'converse'")
     run = shell.ask("-m sonnet-4.5 --beta compact-2026-01-12", "Hi")
     assert run.success, run.stdout + run.stderr
-    assert ("--beta compact-2026-01-12 is not sent: Converse doesn't take it (InvokeModel and Messages API "
-            "(bedrock-mantle) do: %config ClaudeMagic.api = \"invoke\" or \"mantle\")") in run.stdout
+    assert (
+        "--beta compact-2026-01-12 is not sent: Converse doesn't take it (InvokeModel and Messages API "
+        '(bedrock-mantle) do: %config ClaudeMagic.api = "invoke" or "mantle")'
+    ) in run.stdout
     assert "compact-2026-01-12" not in str(emulator.requests()[-1]["body"])
     shell.run("%config ClaudeMagic.api = 'mantle'")
     run = shell.ask("-m sonnet-4.5 --beta made-up-2099-01-01", "Hi")
     assert not run.success
-    assert str(run.error).startswith("Messages API (bedrock-mantle) refused a beta flag (Bedrock: invalid beta "
-                                     "flag); this request sent made-up-2099-01-01")
+    assert str(run.error).startswith(
+        "Messages API (bedrock-mantle) refused a beta flag (Bedrock: invalid beta "
+        "flag); this request sent made-up-2099-01-01"
+    )
 
 
 def test_token_counting_uses_mantle_where_bedrock_runtime_refuses(emulator, aws_env):
@@ -136,15 +152,24 @@ def test_token_counting_uses_mantle_where_bedrock_runtime_refuses(emulator, aws_
     assert base_url(settings) == emulator.url + "/anthropic"
     resolved = catalog.resolve("opus-5", "us-east-1")
     assert not resolved.model.count_tokens and resolved.invoke_id.startswith("us.")
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
-            "messages": [{"role": "user", "content": "Count me"}]}
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Count me"}],
+    }
     exchange = Exchange(client, RequestSpec(resolved=resolved, max_tokens=100), view=None)
     counted = exchange._count(body)
     assert counted and counted > 0
     entry = emulator.requests()[-1]
-    assert (entry["operation"], entry["model_id"]) == ("CountMessageTokens", "anthropic.claude-opus-5")
-    on_runtime = Exchange(client, RequestSpec(resolved=catalog.resolve("sonnet-4.6", "us-east-1"),
-                                              max_tokens=100), view=None)
+    assert (entry["operation"], entry["model_id"]) == (
+        "CountMessageTokens",
+        "anthropic.claude-opus-5",
+    )
+    on_runtime = Exchange(
+        client,
+        RequestSpec(resolved=catalog.resolve("sonnet-4.6", "us-east-1"), max_tokens=100),
+        view=None,
+    )
     on_runtime._count(body)
     assert emulator.requests()[-1]["operation"] == "CountTokens"
     client.close()
@@ -155,11 +180,19 @@ def test_mantle_cells_in_a_real_kernel(magic_env, run_notebook, tmp_path):
 
     magic_env.script("Answer **over mantle**.")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
-        "%load_ext claude_magic\n%config ClaudeMagic.api = 'mantle'",
-        "%%claude -m sonnet-4.5\nHello from a kernel",
-        "%%claude -m sonnet-4.5 --no-stream\nAnd again")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(s)
+        for s in (
+            "%load_ext claude_magic\n%config ClaudeMagic.api = 'mantle'",
+            "%%claude -m sonnet-4.5\nHello from a kernel",
+            "%%claude -m sonnet-4.5 --no-stream\nAnd again",
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb = run_notebook(nb, tmp_path)
     html = [o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
     assert html and "<strong>over mantle</strong>" in html[-1]
@@ -178,12 +211,21 @@ def test_routes_from_the_catalogue():
     assert resolved.invoke_id == "eu.anthropic.claude-opus-4-7"
     assert mantle.resolved(resolved).invoke_id == "anthropic.claude-opus-4-7"
     assert route("invoke").resolved(resolved) is resolved
-    arn = catalog.Resolved("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/x", None)
+    arn = catalog.Resolved(
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/x", None
+    )
     assert mantle.resolved(arn) is arn
-    assert mantle.counts_tokens(resolved.model) and not route("invoke").counts_tokens(resolved.model)
+    assert mantle.counts_tokens(resolved.model) and not route("invoke").counts_tokens(
+        resolved.model
+    )
     assert not mantle.model_view(catalog.resolve("sonnet-4.5").model).structured_output
-    sent, refused = sendable("converse", ["interleaved-thinking-2025-05-14", "compact-2026-01-12", "x-1"],
-                             asked=("compact-2026-01-12",))
+    sent, refused = sendable(
+        "converse",
+        ["interleaved-thinking-2025-05-14", "compact-2026-01-12", "x-1"],
+        asked=("compact-2026-01-12",),
+    )
     assert sent == ("interleaved-thinking-2025-05-14", "x-1") and len(refused) == 1
     assert sendable("mantle", ["compact-2026-01-12", "token-counting-2024-11-01"]) == (
-        ("compact-2026-01-12", "token-counting-2024-11-01"), [])
+        ("compact-2026-01-12", "token-counting-2024-11-01"),
+        [],
+    )

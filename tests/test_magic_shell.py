@@ -52,7 +52,9 @@ def test_ask_streams_and_answers(shell, emulator):
     request = emulator.requests()[-1]
     assert request["operation"] == "InvokeModelWithResponseStream"
     assert request["model_id"] == PROFILE_NEWEST_SONNET
-    assert request["body"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hello there"}]}]
+    assert request["body"]["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Hello there"}]}
+    ]
 
 
 def test_every_option_reaches_the_body(shell, emulator):
@@ -82,7 +84,9 @@ def test_no_stream_uses_invoke_model(shell, emulator):
 
 
 def test_prefill_is_sent_and_continued(shell, emulator):
-    run = shell.ask('-m haiku-4.5 --prefill "Here is JSON: {" -o answer', "Describe yourself in JSON")
+    run = shell.ask(
+        '-m haiku-4.5 --prefill "Here is JSON: {" -o answer', "Describe yourself in JSON"
+    )
     assert run.success, run.stderr
     body = last_body(emulator)
     assert body["messages"][-1] == {"role": "assistant", "content": "Here is JSON: {"}
@@ -102,7 +106,9 @@ def test_out_stores_reply_text(shell, emulator):
 
 
 def test_code_puts_code_blocks_in_next_cell(shell, emulator):
-    text = "Try this:\n\n```python\nprint('hi')\n```\n\nand\n\n```\nx = 1\n```\n\n```bash\nls\n```\n"
+    text = (
+        "Try this:\n\n```python\nprint('hi')\n```\n\nand\n\n```\nx = 1\n```\n\n```bash\nls\n```\n"
+    )
     emulator.script({"content": [{"type": "text", "text": text}], "stop_reason": "end_turn"})
     run = shell.ask("--code", "Write code")
     assert run.success, run.stderr
@@ -130,7 +136,10 @@ def test_conversation_alternates_across_cells(shell, emulator):
     messages = last_body(emulator)["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2 + ["user"]
     assert [m["content"][-1]["text"] for m in messages[::2]] == [
-        "first question", "second question", "third question"]
+        "first question",
+        "second question",
+        "third question",
+    ]
 
 
 def test_named_chats_and_new(shell, emulator):
@@ -141,7 +150,9 @@ def test_named_chats_and_new(shell, emulator):
     assert len(last_body(emulator)["messages"]) == 3
     shell.ask("", "default two")
     assert [m["content"][-1]["text"] for m in last_body(emulator)["messages"][::2]] == [
-        "default one", "default two"]
+        "default one",
+        "default two",
+    ]
     shell.ask("--chat side --new", "side fresh")
     assert len(last_body(emulator)["messages"]) == 1
     run = shell.run("%claude chats")
@@ -186,8 +197,13 @@ def test_config_traits_reach_the_body(shell, emulator):
     assert request["operation"] == "InvokeModel"
     assert request["model_id"] == "us.anthropic.claude-opus-4-5-20251101-v1:0"
     body = request["body"]
-    assert (body["max_tokens"], body["temperature"], body["top_p"], body["top_k"], body["system"]) == (
-        77, 0.5, 0.8, 5, "Configured system")
+    assert (
+        body["max_tokens"],
+        body["temperature"],
+        body["top_p"],
+        body["top_k"],
+        body["system"],
+    ) == (77, 0.5, 0.8, 5, "Configured system")
 
 
 def test_region_trait_picks_the_profile(shell, emulator):
@@ -221,7 +237,9 @@ def test_profile_trait_uses_that_profiles_credentials(emulator, aws_env, monkeyp
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.delenv("CLAUDE_MAGIC_ENDPOINT_URL", raising=False)
-    (aws_env / "credentials").write_text("[team]\naws_access_key_id = AKIDTEAM\naws_secret_access_key = x\n")
+    (aws_env / "credentials").write_text(
+        "[team]\naws_access_key_id = AKIDTEAM\naws_secret_access_key = x\n"
+    )
     sh = Shell()
     try:
         run = sh.ask("", "no creds yet")
@@ -319,10 +337,16 @@ def test_bad_options_give_one_line(shell, emulator, options, needle):
 def test_errors_are_one_line_and_keep_the_conversation(shell, emulator):
     shell.ask("", "kept turn")
     cases = [
-        ("-m anthropic.claude-sonnet-4-5-20250929-v1:0", None,
-         "use -m us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-        ("-m anthropic.claude-3-7-sonnet-20250219-v1:0", None,
-         "Claude 3.7 Sonnet was retired on Bedrock on 2026-04-28; use -m sonnet"),
+        (
+            "-m anthropic.claude-sonnet-4-5-20250929-v1:0",
+            None,
+            "use -m us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        (
+            "-m anthropic.claude-3-7-sonnet-20250219-v1:0",
+            None,
+            "Claude 3.7 Sonnet was retired on Bedrock on 2026-04-28; use -m sonnet",
+        ),
         ("-m anthropic.claude-9-nonexistent-v1:0", None, "%claude models"),
         ("", ("unavailable", 5), "unavailable"),
         ("", ("internal", 5), "Bedrock"),
@@ -351,7 +375,10 @@ def test_an_error_the_answer_shows_is_said_once(shell, emulator):
     assert "throttl" in message.lower()
     assert (run.stdout + run.stderr).count(message) == 1  # in the answer's view, and no more
     before = shell.ask("-m no-such-model", "hi")  # no view yet: the one line is the error itself
-    assert not before.success and (before.stdout + before.stderr).count("Unknown model 'no-such-model'") == 1
+    assert (
+        not before.success
+        and (before.stdout + before.stderr).count("Unknown model 'no-such-model'") == 1
+    )
 
 
 def test_validation_error_shows_bedrocks_message(shell, emulator):
@@ -364,7 +391,9 @@ def test_validation_error_shows_bedrocks_message(shell, emulator):
 
 
 def test_mid_stream_error_keeps_partial_answer(shell, emulator):
-    emulator.script({"content": [{"type": "text", "text": "partial words " * 40}], "stop_reason": "end_turn"})
+    emulator.script(
+        {"content": [{"type": "text", "text": "partial words " * 40}], "stop_reason": "end_turn"}
+    )
     emulator.fault("stream_exception", after_events=8, exception="modelStreamErrorException")
     run = shell.ask("", "break please")
     text = run.stdout + run.stderr
@@ -458,4 +487,3 @@ def test_a_file_saved_by_release_0_1_loads_and_continues(shell, emulator):
     review = last_body(emulator)["messages"]
     assert review[0]["content"][0]["text"] == "Review: def f(x): return x*2"
     assert len(review) == 3
-

@@ -41,21 +41,31 @@ def _max_overlap(requests):
 
 def test_list_results_are_aligned_with_the_items(env):
     words = [f"word{i}" for i in range(12)]
-    result = claude_magic.map(words, "Repeat {item}", model=HAIKU, max_tokens=60, concurrency=4,
-                              progress=False)
+    result = claude_magic.map(
+        words, "Repeat {item}", model=HAIKU, max_tokens=60, concurrency=4, progress=False
+    )
     assert isinstance(result, list) and len(result) == 12
     for word, reply in zip(words, result, strict=True):
         assert reply.error is None and f"Repeat {word}" in reply.text
     assert sorted(_prompt_of(r) for r in env.requests()) == sorted(f"Repeat {w}" for w in words)
     frame = result.to_frame()
-    assert list(frame.columns) == ["text", "data", "input_tokens", "output_tokens", "cost", "stop_reason", "error"]
+    assert list(frame.columns) == [
+        "text",
+        "data",
+        "input_tokens",
+        "output_tokens",
+        "cost",
+        "stop_reason",
+        "error",
+    ]
     assert frame["output_tokens"].gt(0).all() and result.failed == 0
 
 
 def test_series_keeps_its_index(env):
     series = pd.Series(["red", "green", "blue"], index=[30, 10, 20], name="colour")
-    result = claude_magic.map(series, "Name a {item} thing (row {index})", model=HAIKU,
-                              max_tokens=60, progress=False)
+    result = claude_magic.map(
+        series, "Name a {item} thing (row {index})", model=HAIKU, max_tokens=60, progress=False
+    )
     assert list(result.index) == [30, 10, 20] and result.name == "colour"
     assert "Name a green thing (row 10)" in result.loc[10].text
     frame = result.to_frame()
@@ -64,12 +74,21 @@ def test_series_keeps_its_index(env):
 
 
 def test_dataframe_columns_fill_the_template(env):
-    frame = pd.DataFrame({"city": ["Oslo", "Lima"], "country": ["Norway", "Peru"]}, index=["n", "p"])
-    result = claude_magic.map(frame, "Is {city} in {country}?", model=HAIKU, max_tokens=60, progress=False)
+    frame = pd.DataFrame(
+        {"city": ["Oslo", "Lima"], "country": ["Norway", "Peru"]}, index=["n", "p"]
+    )
+    result = claude_magic.map(
+        frame, "Is {city} in {country}?", model=HAIKU, max_tokens=60, progress=False
+    )
     assert list(result.index) == ["n", "p"]
     assert "Is Lima in Peru?" in result.loc["p"].text
-    by_function = claude_magic.map(frame, lambda row: f"Spell {row['city'].upper()}", model=HAIKU,
-                                   max_tokens=60, progress=False)
+    by_function = claude_magic.map(
+        frame,
+        lambda row: f"Spell {row['city'].upper()}",
+        model=HAIKU,
+        max_tokens=60,
+        progress=False,
+    )
     assert "Spell OSLO" in by_function.loc["n"].text
     with pytest.raises(ClaudeMagicError, match=r"\{town\}.*use one of"):
         claude_magic.map(frame, "Where is {town}?", model=HAIKU)
@@ -79,8 +98,15 @@ def test_dataframe_columns_fill_the_template(env):
 
 def test_a_failing_row_is_recorded_and_the_others_finish(env):
     env.fault("model_timeout", times=2)  # 408: not retried
-    result = claude_magic.map([f"q{i}" for i in range(10)], "Answer {item}", model=HAIKU,
-                              max_tokens=40, concurrency=3, progress=False, cache=False)
+    result = claude_magic.map(
+        [f"q{i}" for i in range(10)],
+        "Answer {item}",
+        model=HAIKU,
+        max_tokens=40,
+        concurrency=3,
+        progress=False,
+        cache=False,
+    )
     failed = [r for r in result if r.error]
     assert len(failed) == 2 and all("took too long" in r.error for r in failed)
     assert sum(1 for r in result if r.error is None) == 8
@@ -92,8 +118,15 @@ def test_throttling_loses_no_row_and_respects_the_concurrency_bound(env):
     try:
         env.fault("throttle", times=8)
         items = [f"row{i}" for i in range(40)]
-        result = claude_magic.map(items, "Echo {item}", model=HAIKU, max_tokens=20, concurrency=5,
-                                  progress=False, cache=False)
+        result = claude_magic.map(
+            items,
+            "Echo {item}",
+            model=HAIKU,
+            max_tokens=20,
+            concurrency=5,
+            progress=False,
+            cache=False,
+        )
     finally:
         env.pace = None
     assert [r.error for r in result] == [None] * 40
@@ -119,9 +152,12 @@ def test_resume_after_an_interrupt_sends_only_missing_rows(env):
 
     threading.Thread(target=interrupt_when_some_are_done, daemon=True).start()
     try:
-        first = claude_magic.map(items, "Say {item}", model=HAIKU, max_tokens=20, concurrency=2,
-                                 progress=False)
-        deadline = time.monotonic() + 10  # requests in flight finish (and are cached) in the background
+        first = claude_magic.map(
+            items, "Say {item}", model=HAIKU, max_tokens=20, concurrency=2, progress=False
+        )
+        deadline = (
+            time.monotonic() + 10
+        )  # requests in flight finish (and are cached) in the background
         while any(not r.get("finished") for r in env.requests()) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.2)
@@ -131,7 +167,9 @@ def test_resume_after_an_interrupt_sends_only_missing_rows(env):
     assert 0 < len(not_sent) < 30
     sent_first = {_prompt_of(r) for r in env.requests()}
     env.clear_requests()
-    second = claude_magic.map(items, "Say {item}", model=HAIKU, max_tokens=20, concurrency=2, progress=False)
+    second = claude_magic.map(
+        items, "Say {item}", model=HAIKU, max_tokens=20, concurrency=2, progress=False
+    )
     sent_second = {_prompt_of(r) for r in env.requests()}
     assert sent_first.isdisjoint(sent_second)
     assert sent_first | sent_second == {f"Say {i}" for i in items}
@@ -140,7 +178,9 @@ def test_resume_after_an_interrupt_sends_only_missing_rows(env):
     env.clear_requests()
     claude_magic.map(items, "Say {item}", model=HAIKU, max_tokens=20, progress=False)
     assert env.requests() == []  # all answered: nothing sent
-    claude_magic.map(items[:3], "Say {item}", model=HAIKU, max_tokens=20, progress=False, cache=False)
+    claude_magic.map(
+        items[:3], "Say {item}", model=HAIKU, max_tokens=20, progress=False, cache=False
+    )
     assert len(env.requests()) == 3
 
 
@@ -157,20 +197,35 @@ def test_map_cell_in_a_real_kernel(env, new_kernel, tmp_path):
     with new_kernel() as kernel:
         run_in_kernel(kernel, "%load_ext claude_magic\nrows = ['alpha', 'beta', 'gamma']")
         _, messages = run_in_kernel(
-            kernel, "%%claude --map rows --out res --concurrency 2 -m haiku-4.5 --max-tokens 40\n"
-                    "Describe {item} briefly")
-        printed = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+            kernel,
+            "%%claude --map rows --out res --concurrency 2 -m haiku-4.5 --max-tokens 40\n"
+            "Describe {item} briefly",
+        )
+        printed = "".join(
+            m["content"].get("text", "") for m in messages if m["msg_type"] == "stream"
+        )
         assert "3 rows, 0 failed" in printed and "[0]" in printed
-        _, messages = run_in_kernel(kernel, "print(len(res), all('Describe beta' in res[1].text for _ in [0]))")
+        _, messages = run_in_kernel(
+            kernel, "print(len(res), all('Describe beta' in res[1].text for _ in [0]))"
+        )
         out = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
         assert out.strip() == "3 True"
-    assert sorted(_prompt_of(r) for r in env.requests()) == [f"Describe {w} briefly" for w in ("alpha", "beta", "gamma")]
+    assert sorted(_prompt_of(r) for r in env.requests()) == [
+        f"Describe {w} briefly" for w in ("alpha", "beta", "gamma")
+    ]
 
 
 def test_random_throttling_at_a_rate_loses_nothing(env):
     env.fault("throttle", times=1000, rate=0.2)
-    result = claude_magic.map([f"n{i}" for i in range(30)], "Count {item}", model=HAIKU, max_tokens=20,
-                              concurrency=4, progress=False, cache=False)
+    result = claude_magic.map(
+        [f"n{i}" for i in range(30)],
+        "Count {item}",
+        model=HAIKU,
+        max_tokens=20,
+        concurrency=4,
+        progress=False,
+        cache=False,
+    )
     env.clear_faults()
     assert result.failed == 0
     statuses = [r["status"] for r in env.requests()]
@@ -211,7 +266,9 @@ def test_the_concurrency_shrinks_on_throttling_and_grows_back():
 
 def test_the_progress_bar_counts_rows_failures_tokens_and_cost(env, capsys):
     env.fault("model_timeout", times=1)
-    claude_magic.map(["a", "b", "c"], "Say {item}", model=HAIKU, max_tokens=20, concurrency=1, cache=False)
+    claude_magic.map(
+        ["a", "b", "c"], "Say {item}", model=HAIKU, max_tokens=20, concurrency=1, cache=False
+    )
     bar = capsys.readouterr().err
     assert "3/3" in bar and "failed=1" in bar and re.search(r"tokens=[1-9][\d,]* \$0\.\d{4}", bar)
 
@@ -222,13 +279,17 @@ def test_map_cell_options_in_a_shell(env):
     shell = Shell()
     try:
         shell.run("rows = ['one', 'two']")
-        run = shell.run("%%claude --map rows -o out -m haiku-4.5 --max-tokens 30 -s 'Be short.'\nSpell {item}")
+        run = shell.run(
+            "%%claude --map rows -o out -m haiku-4.5 --max-tokens 30 -s 'Be short.'\nSpell {item}"
+        )
         assert run.success and "2 rows, 0 failed" in run.stdout
         assert [r.error for r in shell.ip.user_ns["out"]] == [None, None]
         assert all(r["body"]["system"] == "Be short." for r in env.requests())
-        for line, message in (("--map rows --tools f", "--tools doesn't combine with --map"),
-                              ("--concurrency 2", "--concurrency applies to --map"),
-                              ("--map nothing_here", "no variable 'nothing_here'")):
+        for line, message in (
+            ("--map rows --tools f", "--tools doesn't combine with --map"),
+            ("--concurrency 2", "--concurrency applies to --map"),
+            ("--map nothing_here", "no variable 'nothing_here'"),
+        ):
             run = shell.run(f"%%claude {line}\nSpell {{item}}")
             assert not run.success and message in str(run.error)
     finally:

@@ -35,7 +35,9 @@ def _sent_text(emulator) -> list[str]:
 def test_fix_sends_the_failed_cell_and_puts_the_fix_below(kernel, magic_env):
     reply, messages = run_in_kernel(kernel, "%claude fix")
     printed = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
-    assert printed == ["No cell has raised an error since %load_ext claude_magic: nothing to fix.\n"]
+    assert printed == [
+        "No cell has raised an error since %load_ext claude_magic: nothing to fix.\n"
+    ]
     assert not magic_env.requests() and not reply.get("payload")
 
     run_in_kernel(kernel, "def ratio(a, b):\n    return a / b")
@@ -44,8 +46,17 @@ def test_fix_sends_the_failed_cell_and_puts_the_fix_below(kernel, magic_env):
     failed_cell = failed["execution_count"]
     run_in_kernel(kernel, "print('fine')")  # a later cell that worked
 
-    magic_env.script({"content": [{"type": "text", "text": "The divisor is zero.\n\n```python\n"
-                                   "total = 10\nratio(total, 2)\n```"}], "stop_reason": "end_turn"})
+    magic_env.script(
+        {
+            "content": [
+                {
+                    "type": "text",
+                    "text": "The divisor is zero.\n\n```python\ntotal = 10\nratio(total, 2)\n```",
+                }
+            ],
+            "stop_reason": "end_turn",
+        }
+    )
     reply, messages = run_in_kernel(kernel, "%claude fix")
     [context, prompt] = _sent_text(magic_env)
     assert f"Cell [{failed_cell}]" in context and "total = 10\nratio(total, 0)" in context
@@ -55,7 +66,8 @@ def test_fix_sends_the_failed_cell_and_puts_the_fix_below(kernel, magic_env):
     assert "interactiveshell" not in context and "site-packages" not in context
     assert "corrected cell" in prompt
     assert [p for p in reply["payload"] if p["source"] == "set_next_input"] == [
-        {"source": "set_next_input", "text": "total = 10\nratio(total, 2)", "replace": False}]
+        {"source": "set_next_input", "text": "total = 10\nratio(total, 2)", "replace": False}
+    ]
     assert "The divisor is zero." in _shown(messages)
     assert f"Context: cell [{failed_cell}]" in _shown(messages)
 
@@ -73,13 +85,23 @@ def test_above_and_var_carry_the_notebook(kernel, magic_env):
     assert prompt == "What did I do?"
     one, two = f"Cell [{first['execution_count']}]", f"Cell [{second['execution_count']}]"
     assert one in context and two in context and context.index(one) < context.index(two)
-    assert "print('two')" in context and "two\n" in context and "Out[" in context and "b = 3" in context
+    assert (
+        "print('two')" in context
+        and "two\n" in context
+        and "Out[" in context
+        and "b = 3" in context
+    )
     assert "a = 1" not in context and context.count("Cell [") == 2
-    assert f"Context: cells [{first['execution_count']}], [{second['execution_count']}]" in _shown(messages)
+    assert f"Context: cells [{first['execution_count']}], [{second['execution_count']}]" in _shown(
+        messages
+    )
 
-    run_in_kernel(kernel, "import pandas as pd, numpy as np\n"
-                          "df = pd.DataFrame({'city': ['Oslo', 'Lima', 'Pune'], 'temp': [3.5, 18.0, 27.25]})\n"
-                          "big = np.arange(10_000_000, dtype=np.int64)")
+    run_in_kernel(
+        kernel,
+        "import pandas as pd, numpy as np\n"
+        "df = pd.DataFrame({'city': ['Oslo', 'Lima', 'Pune'], 'temp': [3.5, 18.0, 27.25]})\n"
+        "big = np.arange(10_000_000, dtype=np.int64)",
+    )
     _, messages = run_in_kernel(kernel, "%%claude --var df --var big\nSummarise")
     df_block, big_block, prompt = _sent_text(magic_env)
     assert "shape: (3, 2)" in df_block and "\n  city: " in df_block and "temp: float64" in df_block

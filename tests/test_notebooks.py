@@ -24,21 +24,52 @@ EXPECTED_NAMES = [
 ]
 # What each notebook's run must show besides answers: behaviour the notebook demonstrates.
 EXPECTED_OUTPUT = {
-    "01-quickstart.ipynb": ["Offline mode: using the built-in Bedrock emulator", "cut off at max_tokens",
-                            "stop_sequence", "poet: 2 turns", "[offline emulator]"],
-    "02-plots-as-prompts.ipynb": ["original: 4000 × 3000 px", "sent:     1568 × 1176 px",
-                                  "JPEG, 1568 × 1176 px", "PNG, 480 × 240 px"],
-    "03-tools.ipynb": ['"sky": "light rain"', "Not run: this tool needs the user's approval",
-                       "0 email(s) in the outbox", "1 email(s) in the outbox", "Sent to team@example.com.",
-                       "Oslo: 3.5 °C, 70 % humidity", "demo__station_reading (read-only)",
-                       "Stopped MCP server 'demo'."],
-    "04-computer-use.ipynb": ["Not run: this tool needs the user's approval", "./notes.txt",
-                              "the scratch folder is deleted"],
-    "05-offline-testing.ipynb": ["6 × 7 = 42.", "'name': 'calculator'", "3 attempts, statuses [429, 429, 200]",
-                                 "disconnect: ProtocolError", "stream_exception: EventStreamError",
-                                 "2 passed", "hello from *your* emulator", "(scripted over HTTP): hi!"],
-    "06-agent.ipynb": ["needs the user's approval", "Agent, plan", "2 steps run", "step 2: ['text', 'image']",
-                       "dates fixed: datetime64", "🔧 run_code"],
+    "01-quickstart.ipynb": [
+        "Offline mode: using the built-in Bedrock emulator",
+        "cut off at max_tokens",
+        "stop_sequence",
+        "poet: 2 turns",
+        "[offline emulator]",
+    ],
+    "02-plots-as-prompts.ipynb": [
+        "original: 4000 × 3000 px",
+        "sent:     1568 × 1176 px",
+        "JPEG, 1568 × 1176 px",
+        "PNG, 480 × 240 px",
+    ],
+    "03-tools.ipynb": [
+        '"sky": "light rain"',
+        "Not run: this tool needs the user's approval",
+        "0 email(s) in the outbox",
+        "1 email(s) in the outbox",
+        "Sent to team@example.com.",
+        "Oslo: 3.5 °C, 70 % humidity",
+        "demo__station_reading (read-only)",
+        "Stopped MCP server 'demo'.",
+    ],
+    "04-computer-use.ipynb": [
+        "Not run: this tool needs the user's approval",
+        "./notes.txt",
+        "the scratch folder is deleted",
+    ],
+    "05-offline-testing.ipynb": [
+        "6 × 7 = 42.",
+        "'name': 'calculator'",
+        "3 attempts, statuses [429, 429, 200]",
+        "disconnect: ProtocolError",
+        "stream_exception: EventStreamError",
+        "2 passed",
+        "hello from *your* emulator",
+        "(scripted over HTTP): hi!",
+    ],
+    "06-agent.ipynb": [
+        "needs the user's approval",
+        "Agent, plan",
+        "2 steps run",
+        "step 2: ['text', 'image']",
+        "dates fixed: datetime64",
+        "🔧 run_code",
+    ],
 }
 ACTIVE_HTML = ("<script", "onerror=", "onclick=", "javascript:")
 
@@ -90,7 +121,11 @@ def claude_answers(nb: nbformat.NotebookNode) -> list[tuple[str, dict]]:
     for cell in nb.cells:
         if cell.cell_type != "code" or not cell.source.startswith("%%claude"):
             continue
-        bundles = [o["data"] for o in cell.outputs if o["output_type"] in ("display_data", "execute_result")]
+        bundles = [
+            o["data"]
+            for o in cell.outputs
+            if o["output_type"] in ("display_data", "execute_result")
+        ]
         assert bundles, f"no answer shown for {cell.source!r}"
         answers.append((cell.source, bundles[-1]))
     return answers
@@ -120,14 +155,18 @@ def test_notebook_runs_offline(path, tmp_path, no_aws_credentials, run_notebook)
         assert expected in text, expected
     if path.name == "02-plots-as-prompts.ipynb":
         image_answers = [b for s, b in answers if "--image" in s.splitlines()[0]]
-        assert image_answers and all('src="data:image/png;base64,' in b["text/html"] for b in image_answers)
+        assert image_answers and all(
+            'src="data:image/png;base64,' in b["text/html"] for b in image_answers
+        )
 
 
 def test_quickstarts_stop_demo_shows_the_list_up_to_the_stop(shell, emulator):
     """Offline (the emulator echoes the prompt) as on Bedrock (Claude writes the list), the
     --stop cell's answer is the start of the list, ending where "four" would begin."""
     nb = nbformat.read(NOTEBOOKS_DIR / "01-quickstart.ipynb", as_version=4)
-    source = next(c.source for c in nb.cells if c.cell_type == "code" and "--stop" in c.source.split("\n")[0])
+    source = next(
+        c.source for c in nb.cells if c.cell_type == "code" and "--stop" in c.source.split("\n")[0]
+    )
     run = shell.run(source)
     assert run.success, run.stdout + run.stderr
     reply = shell.magic.session.chats.get().turns[-1].replies[-1]

@@ -24,8 +24,9 @@ def shell():
     config.HistoryManager.hist_file = ":memory:"
     shell = InteractiveShell.instance(config=config)
     shell.user_ns.update({colour: png(colour, (20, 10)) for colour in ("red", "blue", "green")})
-    shell.run_cell("from IPython.display import Image, Markdown, display, clear_output",
-                   store_history=False)
+    shell.run_cell(
+        "from IPython.display import Image, Markdown, display, clear_output", store_history=False
+    )
     yield shell
     InteractiveShell.clear_instance()
 
@@ -58,7 +59,10 @@ def test_displayed_and_returned_images_are_recorded_by_execution_count(shell, re
 
 
 def test_text_outputs_are_recorded_in_order(shell, recorder, capsys):
-    n = run(shell, "print('hello')\ndisplay(Markdown('**bold**'))\nprint('bye', file=__import__('sys').stderr)\n6 * 7")
+    n = run(
+        shell,
+        "print('hello')\ndisplay(Markdown('**bold**'))\nprint('bye', file=__import__('sys').stderr)\n6 * 7",
+    )
     assert recorder.text(n) == f"hello\n**bold**\nbye\nOut[{n}]: 42\n"
     assert "hello" in capsys.readouterr().out  # the user still sees it
 
@@ -83,7 +87,10 @@ def test_svg_and_jpeg_bundles_are_recorded(shell, recorder):
     shell.user_ns["jpeg"] = png("white", (8, 8), fmt="JPEG")
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
     shell.user_ns["svg"] = svg
-    n = run(shell, "display(Image(jpeg))\ndisplay({'image/svg+xml': svg, 'text/plain': 'svg'}, raw=True)")
+    n = run(
+        shell,
+        "display(Image(jpeg))\ndisplay({'image/svg+xml': svg, 'text/plain': 'svg'}, raw=True)",
+    )
     assert [i.mime for i in recorder.images(n)] == ["image/jpeg", "image/svg+xml"]
     assert recorder.images(n)[0].data == shell.user_ns["jpeg"]
     assert recorder.images(n)[1].data == svg.encode()
@@ -98,7 +105,9 @@ def test_claude_cells_and_widget_views_are_not_recorded(shell, recorder):
 
     shell.register_magic_function(claude, magic_kind="cell", magic_name="claude")
     skipped = run(shell, "%%claude --image 1\nWhat is this?")
-    widget = run(shell, f"display({{'{WIDGET_MIME}': {{'model_id': 'abc'}}, 'text/plain': 'W'}}, raw=True)")
+    widget = run(
+        shell, f"display({{'{WIDGET_MIME}': {{'model_id': 'abc'}}, 'text/plain': 'W'}}, raw=True)"
+    )
     assert skipped not in recorder.cells()
     assert recorder.text(widget) == ""
     assert recorder.images(widget) == []
@@ -110,9 +119,10 @@ def test_cells_not_stored_in_history_are_not_recorded(shell, recorder):
 
 
 def test_clear_output_forgets_what_the_cell_showed_before(shell, recorder):
-    n = run(shell, "for data in (red, blue, green):\n"
-                   "    clear_output(wait=True)\n"
-                   "    display(Image(data))\n")
+    n = run(
+        shell,
+        "for data in (red, blue, green):\n    clear_output(wait=True)\n    display(Image(data))\n",
+    )
     assert [i.data for i in recorder.images(n)] == [shell.user_ns["green"]]
     m = run(shell, "display(Image(red))\nclear_output()\nprint('after')")
     assert recorder.images(m) == [] and recorder.text(m) == "after\n"
@@ -148,7 +158,9 @@ def test_memory_bound_drops_the_oldest_images_first(shell):
         assert recorder.record(a).images_dropped == 1
         assert recorder.source(a) == "display(Image(red))"
         assert [i.data for i in recorder.images(b) + recorder.images(c)] == [
-            shell.user_ns["blue"], shell.user_ns["green"]]
+            shell.user_ns["blue"],
+            shell.user_ns["green"],
+        ]
         d = run(shell, "for _ in range(10):\n    display(Image(red))")
         assert recorder.image_bytes <= 2.5 * size
         assert len(recorder.images(d)) == 2 and recorder.images(b) == recorder.images(c) == []
@@ -171,7 +183,9 @@ def test_text_per_cell_is_bounded(shell):
 
 def test_recorder_installed_inside_a_cell_records_later_cells(shell):
     shell.user_ns["OutputRecorder"] = OutputRecorder
-    installing = run(shell, "rec = OutputRecorder(get_ipython())\nrec.install()\ndisplay(Image(red))")
+    installing = run(
+        shell, "rec = OutputRecorder(get_ipython())\nrec.install()\ndisplay(Image(red))"
+    )
     recorder = shell.user_ns["rec"]
     try:
         later = run(shell, "display(Image(blue))")
@@ -187,7 +201,9 @@ def test_uninstall_restores_every_method_and_removes_every_callback(shell):
         "callbacks": {event: list(cbs) for event, cbs in shell.events.callbacks.items()},
         "display_pub": dict(vars(display_pub)),
         "displayhook": dict(vars(displayhook)),
-        "stdout_write": vars(sys.stdout).get("write", "absent") if hasattr(sys.stdout, "__dict__") else None,
+        "stdout_write": vars(sys.stdout).get("write", "absent")
+        if hasattr(sys.stdout, "__dict__")
+        else None,
     }
     recorder = OutputRecorder(shell)
     recorder.install()
@@ -240,33 +256,45 @@ def kernel(new_kernel):
 
 
 def test_matplotlib_inline_figures_are_recorded_in_a_real_kernel(kernel):
-    run_in_kernel(kernel, (
-        "%matplotlib inline\n"
-        "%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}\n"
-        "from claude_magic.notebook.outputs import OutputRecorder\n"
-        "rec = OutputRecorder(get_ipython())\n"
-        "rec.install()\n"
-    ))
-    plot, messages = run_in_kernel(kernel, (
-        "import matplotlib.pyplot as plt\n"
-        "fig = plt.figure(figsize=(3, 2), dpi=80)\n"
-        "plt.plot([1, 3, 2])\n"
-        "print('plotted')\n"
-    ))
+    run_in_kernel(
+        kernel,
+        (
+            "%matplotlib inline\n"
+            "%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}\n"
+            "from claude_magic.notebook.outputs import OutputRecorder\n"
+            "rec = OutputRecorder(get_ipython())\n"
+            "rec.install()\n"
+        ),
+    )
+    plot, messages = run_in_kernel(
+        kernel,
+        (
+            "import matplotlib.pyplot as plt\n"
+            "fig = plt.figure(figsize=(3, 2), dpi=80)\n"
+            "plt.plot([1, 3, 2])\n"
+            "print('plotted')\n"
+        ),
+    )
     n = plot["execution_count"]
-    shown = [m["content"]["data"]["image/png"] for m in messages
-             if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
+    shown = [
+        m["content"]["data"]["image/png"]
+        for m in messages
+        if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]
+    ]
     assert len(shown) == 1
     shown_png = base64.b64decode(shown[0])
 
-    _, messages = run_in_kernel(kernel, (
-        "import hashlib, io, json, PIL.Image\n"
-        f"images = rec.images({n})\n"
-        "print(json.dumps({'count': len(images), 'mime': images[0].mime,\n"
-        "    'size': PIL.Image.open(io.BytesIO(images[0].data)).size,\n"
-        "    'sha': hashlib.sha256(images[0].data).hexdigest(),\n"
-        f"    'text': rec.text({n}), 'source': rec.source({n})}}))\n"
-    ))
+    _, messages = run_in_kernel(
+        kernel,
+        (
+            "import hashlib, io, json, PIL.Image\n"
+            f"images = rec.images({n})\n"
+            "print(json.dumps({'count': len(images), 'mime': images[0].mime,\n"
+            "    'size': PIL.Image.open(io.BytesIO(images[0].data)).size,\n"
+            "    'sha': hashlib.sha256(images[0].data).hexdigest(),\n"
+            f"    'text': rec.text({n}), 'source': rec.source({n})}}))\n"
+        ),
+    )
     import json
 
     stdout = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
@@ -277,14 +305,17 @@ def test_matplotlib_inline_figures_are_recorded_in_a_real_kernel(kernel):
     assert found["text"].startswith("plotted\n")
     assert found["source"].startswith("import matplotlib.pyplot as plt")
 
-    _, messages = run_in_kernel(kernel, (
-        "rec.uninstall()\n"
-        "import sys\n"
-        "ip = get_ipython()\n"
-        "print(json.dumps({'pub': 'publish' in vars(ip.display_pub),\n"
-        "    'hook': 'write_format_data' in vars(ip.displayhook),\n"
-        "    'pre': rec._pre_run_cell in ip.events.callbacks['pre_run_cell'],\n"
-        "    'post': rec._post_run_cell in ip.events.callbacks['post_run_cell']}))\n"
-    ))
+    _, messages = run_in_kernel(
+        kernel,
+        (
+            "rec.uninstall()\n"
+            "import sys\n"
+            "ip = get_ipython()\n"
+            "print(json.dumps({'pub': 'publish' in vars(ip.display_pub),\n"
+            "    'hook': 'write_format_data' in vars(ip.displayhook),\n"
+            "    'pre': rec._pre_run_cell in ip.events.callbacks['pre_run_cell'],\n"
+            "    'post': rec._post_run_cell in ip.events.callbacks['post_run_cell']}))\n"
+        ),
+    )
     stdout = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
     assert json.loads(stdout) == {"pub": False, "hook": False, "pre": False, "post": False}

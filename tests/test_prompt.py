@@ -7,8 +7,20 @@ from magic_helpers import last_body
 
 from claude_magic.core.prompt import MAX_VALUE_CHARS, substitute_names
 
-NAMESPACE = {"topic": "sorting", "city": "Lisbon", "a": 1, "x": 2, "n": 3, "i": 4, "name": "Ann",
-             "value": "V", "HOME": "/home/u", "title": "T", "item": "I", "año": "2024"}
+NAMESPACE = {
+    "topic": "sorting",
+    "city": "Lisbon",
+    "a": 1,
+    "x": 2,
+    "n": 3,
+    "i": 4,
+    "name": "Ann",
+    "value": "V",
+    "HOME": "/home/u",
+    "title": "T",
+    "item": "I",
+    "año": "2024",
+}
 
 KEPT_AS_TYPED = [  # real snippets whose braces are syntax: nothing in them changes
     ("python dict", "d = {'a': {1: 2}}"),
@@ -51,11 +63,17 @@ SUBSTITUTED = [
     ("prose", "Tell me about {topic}.", "Tell me about sorting."),
     ("several", "{city}, {topic}, {city}", "Lisbon, sorting, Lisbon"),
     ("unicode identifier", "Year {año}", "Year 2024"),
-    ("the issue's cell", "Tell me about {topic}. Code: d = {'a': {1: 2}}",
-     "Tell me about sorting. Code: d = {'a': {1: 2}}"),
+    (
+        "the issue's cell",
+        "Tell me about {topic}. Code: d = {'a': {1: 2}}",
+        "Tell me about sorting. Code: d = {'a': {1: 2}}",
+    ),
     ("prose around inline code", "In {city}, `{city}` stays.", "In Lisbon, `{city}` stays."),
-    ("prose around a fence", "About {topic}:\n```\n{topic}\n```\nin {city}",
-     "About sorting:\n```\n{topic}\n```\nin Lisbon"),
+    (
+        "prose around a fence",
+        "About {topic}:\n```\n{topic}\n```\nin {city}",
+        "About sorting:\n```\n{topic}\n```\nin Lisbon",
+    ),
     ("lone backtick is plain text", "a ` b {city}", "a ` b Lisbon"),
     ("non-string value", "{a} + {x}", "1 + 2"),
     ("file name template", "Load data_{n}.csv", "Load data_3.csv"),
@@ -65,8 +83,9 @@ SUBSTITUTED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in SUBSTITUTED],
-                         ids=[k for k, _, _ in SUBSTITUTED])
+@pytest.mark.parametrize(
+    ("text", "expected"), [(t, e) for _, t, e in SUBSTITUTED], ids=[k for k, _, _ in SUBSTITUTED]
+)
 def test_bound_identifiers_are_substituted(text, expected):
     assert substitute_names(text, NAMESPACE) == expected
 
@@ -79,9 +98,11 @@ def test_long_values_are_truncated():
 
 def test_a_claude_cell_sends_pasted_code_as_typed(shell, emulator):
     shell.run("topic = 'dict merging'\nx = 99")
-    body = ("Tell me about {topic}. Code: d = {'a': {1: 2}}\n"
-            'f"{{x}}" and `{x}` and $x_{i}$ and {"k": {"v": 1}}\n'
-            "```c\nint m[2] = {x};\n```")
+    body = (
+        "Tell me about {topic}. Code: d = {'a': {1: 2}}\n"
+        'f"{{x}}" and `{x}` and $x_{i}$ and {"k": {"v": 1}}\n'
+        "```c\nint m[2] = {x};\n```"
+    )
     run = shell.ask("", body)
     assert run.success, run.stderr
     sent = last_body(emulator)["messages"][-1]["content"][-1]["text"]

@@ -57,7 +57,10 @@ def test_markdown_features_become_html():
         assert tags.named(name), name
     assert tags.named("code")[0]["class"] == "language-python"
     assert tags.named("th")[1]["style"] == "text-align:right"
-    assert "print(&#x27;&lt;b&gt;hi&lt;/b&gt;&#x27;)" in html or "print('&lt;b&gt;hi&lt;/b&gt;')" in html
+    assert (
+        "print(&#x27;&lt;b&gt;hi&lt;/b&gt;&#x27;)" in html
+        or "print('&lt;b&gt;hi&lt;/b&gt;')" in html
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,7 +74,7 @@ def test_markdown_features_become_html():
         ("[y](JaVaScRiPt:alert(3))", "alert(3)"),
         ("[d](data:text/html,<script>alert(4)</script>)", "alert(4)"),
         ("<svg onload=alert(5)>", "&lt;svg onload=alert(5)&gt;"),
-        ("```js\" onmouseover=\"alert(6)\nx\n```", "x"),
+        ('```js" onmouseover="alert(6)\nx\n```', "x"),
     ],
 )
 def test_hostile_markdown_stays_inert_text(source, visible):
@@ -82,24 +85,34 @@ def test_hostile_markdown_stays_inert_text(source, visible):
 
 
 HOSTILE = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
-    '<a href="javascript:alert(2)">z</a>', "<svg onload=alert(5)>", '<div onclick="x">d</div>\n\nafter',
-    "```js\" onmouseover=\"alert(6)\nx\n```", "![a *cat*](https://img.example/c.png \"t\") ![x](javascript:alert(1))",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    '<a href="javascript:alert(2)">z</a>',
+    "<svg onload=alert(5)>",
+    '<div onclick="x">d</div>\n\nafter',
+    '```js" onmouseover="alert(6)\nx\n```',
+    '![a *cat*](https://img.example/c.png "t") ![x](javascript:alert(1))',
     '![q"uote](https://img.example/a"b.png) ![](https://img.example/e.png) ![r](/rel.png)',
     "<b>bold?</b> &lt;i&gt; &#x3C;script&#x3E; `<i>` <http://a.example> <javascript:alert(7)>",
 ]
 
 
-@pytest.mark.parametrize("source", [
-    *HOSTILE,
-    "1. a\n2. b\n\n5) c\n\n> quote\n\nline  \nbreak\\\nx\n\n***\n\nSetext\n===\n",
-    "| a | b |\n|---|:-:|\n| <i>x</i> | ~~y~~ |\n\n[ref]\n\n[ref]: https://example.com 'T'\n",
-    "```python\nprint('<b>')\n```\n\n    indented <code>\n\n# H1 {#id}\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        *HOSTILE,
+        "1. a\n2. b\n\n5) c\n\n> quote\n\nline  \nbreak\\\nx\n\n***\n\nSetext\n===\n",
+        "| a | b |\n|---|:-:|\n| <i>x</i> | ~~y~~ |\n\n[ref]\n\n[ref]: https://example.com 'T'\n",
+        "```python\nprint('<b>')\n```\n\n    indented <code>\n\n# H1 {#id}\n",
+    ],
+)
 def test_fast_renderer_writes_what_the_reference_renderer_writes(source):
     from claude_magic.core.render import _markdown, _renderer, sanitize
 
-    assert _renderer() is not _markdown().render, "markdown-it-pyrs is a dependency: it should be used"
+    assert _renderer() is not _markdown().render, (
+        "markdown-it-pyrs is a dependency: it should be used"
+    )
     fast = markdown_to_html(source)
     assert fast == sanitize(_markdown().render(source))
     assert_inert(fast)
@@ -134,14 +147,20 @@ def test_links_keep_only_web_and_mail_urls_and_images_are_not_loaded():
 
 
 def test_static_bundle_of_a_tool_loop_transcript():
-    first = Message(content=[text_block("Let me look <script>x</script>."),
-                             tool_use_block("t1", "get_weather", {"city": "Paris"})])
+    first = Message(
+        content=[
+            text_block("Let me look <script>x</script>."),
+            tool_use_block("t1", "get_weather", {"city": "Paris"}),
+        ]
+    )
     outcome = ToolOutcome("t1", "18 °C <img src=x onerror=alert(1)>", image_png=b"\x89PNG\r\n")
     second = Message(content=[text_block("It is **18 °C** in Paris.")])
     footer = footer_text("end_turn", Usage(input_tokens=1200, output_tokens=56), 2.5, 0.0045)
     bundle = static_bundle(
         [Notice("history rewound"), first, outcome, second],
-        model="Claude Sonnet 4.5", chat="default", footer=footer,
+        model="Claude Sonnet 4.5",
+        chat="default",
+        footer=footer,
         images=[(b"\x89PNG thumb", "cell [3]", 1200)],
     )
     assert set(bundle) == {"text/html", "text/markdown", "text/plain"}
@@ -150,10 +169,24 @@ def test_static_bundle_of_a_tool_loop_transcript():
     assert "<script" not in html
     tags = TagCollector(html)
     assert len(tags.named("details")) == 2  # the call and its result
-    assert all(c.startswith("claude-magic") for _, a in tags.tags for c in (a.get("class") or "claude-magic").split()
-               if not c.startswith("language-"))
+    assert all(
+        c.startswith("claude-magic")
+        for _, a in tags.tags
+        for c in (a.get("class") or "claude-magic").split()
+        if not c.startswith("language-")
+    )
     assert len(tags.named("img")) == 2  # the thumbnail and the tool image, both embedded
-    positions = [html.index(s) for s in ("history rewound", "Let me look", "get_weather", "18 °C &lt;img", "<strong>18 °C</strong>", footer)]
+    positions = [
+        html.index(s)
+        for s in (
+            "history rewound",
+            "Let me look",
+            "get_weather",
+            "18 °C &lt;img",
+            "<strong>18 °C</strong>",
+            footer,
+        )
+    ]
     assert positions == sorted(positions)
     assert "Claude Sonnet 4.5" in html and "chat default" in html
     assert "It is **18 °C** in Paris." in bundle["text/markdown"]
@@ -172,21 +205,32 @@ def test_static_bundle_markdown_is_the_answer_and_error_is_shown():
 def test_tool_outcome_from_a_tool_result_block():
     png = base64.b64encode(b"\x89PNG small").decode()
     big = base64.b64encode(b"\0" * 400_000).decode()
-    block = {"type": "tool_result", "tool_use_id": "t9", "is_error": True, "content": [
-        {"type": "text", "text": "first"},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": big}},
-        {"type": "text", "text": "second"},
-    ]}
+    block = {
+        "type": "tool_result",
+        "tool_use_id": "t9",
+        "is_error": True,
+        "content": [
+            {"type": "text", "text": "first"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": big}},
+            {"type": "text", "text": "second"},
+        ],
+    }
     outcome = ToolOutcome.from_block(block)
-    assert (outcome.tool_use_id, outcome.is_error, outcome.image_png) == ("t9", True, b"\x89PNG small")
+    assert (outcome.tool_use_id, outcome.is_error, outcome.image_png) == (
+        "t9",
+        True,
+        b"\x89PNG small",
+    )
     assert outcome.summary == "first\n[image/png, 400,000 bytes]\nsecond"
     assert ToolOutcome.from_block({"tool_use_id": "t", "content": "plain"}).summary == "plain"
 
 
 def test_footer_text():
     text = footer_text("max_tokens", Usage(1234, 56, 0, 1000), 3.21, 0.01234)
-    assert text == "cut off at max_tokens · 2,234 in (1,000 cached) / 56 out tokens · 3.2 s · $0.0123"
+    assert (
+        text == "cut off at max_tokens · 2,234 in (1,000 cached) / 56 out tokens · 3.2 s · $0.0123"
+    )
     # the input is one figure: a caching prefix does not make it "0 in"
     text = footer_text("end_turn", Usage(0, 9, 345, 12_000))
     assert text == "end_turn · 12,345 in (12,000 cached, 345 written to cache) / 9 out tokens"
@@ -202,7 +246,9 @@ def sample_markdown(paragraphs: int) -> str:
         if i % 4 == 0:
             parts.append("```python\n" + "".join(f"x_{j} = {j}\n" for j in range(60)) + "```\n")
         if i % 5 == 0:
-            parts.append("| n | sq |\n|---|---|\n" + "".join(f"| {j} | {j * j} |\n" for j in range(80)))
+            parts.append(
+                "| n | sq |\n|---|---|\n" + "".join(f"| {j} | {j * j} |\n" for j in range(80))
+            )
     return "\n".join(parts)
 
 
@@ -219,7 +265,14 @@ def test_block_splitter_pieces_render_like_the_whole_and_stay_bounded():
     pieces = "".join(markdown_to_html(b) for b in blocks)
     whole = markdown_to_html(text)
     # every code line and table row of the whole appears in the pieces, in order
-    for marker in ("x_0 = 0", "x_59 = 59", "<td>79</td>", "Paragraph 11", "Last words", "nested code"):
+    for marker in (
+        "x_0 = 0",
+        "x_59 = 59",
+        "<td>79</td>",
+        "Paragraph 11",
+        "Last words",
+        "nested code",
+    ):
         assert marker in whole and marker in pieces
     assert pieces.count("<table>") > whole.count("<table>")  # long tables were cut...
     assert pieces.count("<th>sq</th>") == pieces.count("<table>")  # ...and keep their head
@@ -234,5 +287,16 @@ def test_block_splitter_loses_nothing_for_token_streams():
         so_far += token
         blocks += splitter.feed(so_far)
     blocks += splitter.close()
-    stripped = "".join(blocks).replace("```python\n", "").replace("```\n", "").replace("| n | sq |\n|---|---|\n", "")
-    assert stripped.split() == text.replace("```python\n", "").replace("```\n", "").replace("| n | sq |\n|---|---|\n", "").split()
+    stripped = (
+        "".join(blocks)
+        .replace("```python\n", "")
+        .replace("```\n", "")
+        .replace("| n | sq |\n|---|---|\n", "")
+    )
+    assert (
+        stripped.split()
+        == text.replace("```python\n", "")
+        .replace("```\n", "")
+        .replace("| n | sq |\n|---|---|\n", "")
+        .split()
+    )

@@ -16,24 +16,89 @@ from claude_magic.core.render import (
 )
 
 PLAIN_LINES = [
-    "Paragraph text with *emphasis* and `code`", "more words", "2024 was a year", "a | b",
-    "- item", "* item", "+ item", "1. one", "2) two", "10. ten", "-", "---", "***", "- - -", "1.",
-    "```", "```python", "``` a`b", "~~~", "~~~ x`y", "````", "```  ", "``", "`` `",
-    "> quote", ">", "> - quoted item", "> ```", ">> deeper",
-    "| a | b |", "|---|---|", "| 1 | 2 |", "--- | ---", "|:-|-:|",
-    "# Heading", "Title", "===", "## H2 ##",
-    "[link][ref]", "[a]", "<div>", "</div>", "<!-- c -->", "<script>x</script>",
-    "trailing  ", "\u00a0", "text\\", "**bold", "bold**", "~~strike~~", "_under_", "<http://a.b>",
-    "- [ ] task", "***bold italic***", "\\- escaped", "&amp; &copy;",
-    "", "", "", " ", "\t", "  \t ",
+    "Paragraph text with *emphasis* and `code`",
+    "more words",
+    "2024 was a year",
+    "a | b",
+    "- item",
+    "* item",
+    "+ item",
+    "1. one",
+    "2) two",
+    "10. ten",
+    "-",
+    "---",
+    "***",
+    "- - -",
+    "1.",
+    "```",
+    "```python",
+    "``` a`b",
+    "~~~",
+    "~~~ x`y",
+    "````",
+    "```  ",
+    "``",
+    "`` `",
+    "> quote",
+    ">",
+    "> - quoted item",
+    "> ```",
+    ">> deeper",
+    "| a | b |",
+    "|---|---|",
+    "| 1 | 2 |",
+    "--- | ---",
+    "|:-|-:|",
+    "# Heading",
+    "Title",
+    "===",
+    "## H2 ##",
+    "[link][ref]",
+    "[a]",
+    "<div>",
+    "</div>",
+    "<!-- c -->",
+    "<script>x</script>",
+    "trailing  ",
+    "\u00a0",
+    "text\\",
+    "**bold",
+    "bold**",
+    "~~strike~~",
+    "_under_",
+    "<http://a.b>",
+    "- [ ] task",
+    "***bold italic***",
+    "\\- escaped",
+    "&amp; &copy;",
+    "",
+    "",
+    "",
+    " ",
+    "\t",
+    "  \t ",
 ]
 TRICKY_LINES = [
-    "  indented continuation", "    code", "\tcode", "   three spaces", " one space",
-    "  ```", "   ~~~", "\t```", "    ```", "[ref]: http://x", "[b]: /u 'title'", "a\rb", "x\0y",
+    "  indented continuation",
+    "    code",
+    "\tcode",
+    "   three spaces",
+    " one space",
+    "  ```",
+    "   ~~~",
+    "\t```",
+    "    ```",
+    "[ref]: http://x",
+    "[b]: /u 'title'",
+    "a\rb",
+    "x\0y",
 ]
 
 plain_docs = st.lists(st.sampled_from(PLAIN_LINES), min_size=1, max_size=30).map("\n".join)
-any_docs = st.lists(st.sampled_from(PLAIN_LINES + TRICKY_LINES), min_size=1, max_size=30).map("\n".join)
+any_docs = st.lists(st.sampled_from(PLAIN_LINES + TRICKY_LINES), min_size=1, max_size=30).map(
+    "\n".join
+)
 
 
 def rendered_in_pieces(text: str) -> str | None:
@@ -61,7 +126,10 @@ def test_texts_outside_the_plain_shape_are_not_cut_wrongly(text):
 def test_what_continues_past_a_blank_line_stays_in_one_piece():
     assert independent_pieces("- a\n\n- b\n\nAfter") == ["- a\n\n- b\n", "After"]
     assert independent_pieces("Intro\n\n- a\n- b") == ["Intro\n", "- a\n- b"]
-    assert independent_pieces("```\ncode\n\nmore\n```\n\nText") == ["```\ncode\n\nmore\n```\n", "Text"]
+    assert independent_pieces("```\ncode\n\nmore\n```\n\nText") == [
+        "```\ncode\n\nmore\n```\n",
+        "Text",
+    ]
     assert independent_pieces("``` a`b\n\nText") == ["``` a`b\n", "Text"]  # not a fence
     assert independent_pieces("- a\n\n  continued") is None
     assert independent_pieces("[x]\n\n[x]: http://example.com") is None
@@ -74,9 +142,13 @@ def test_a_streamed_answer_is_reused_block_for_block():
         if i % 3 == 1:
             sections.append("\n".join(f"- point {i}.{j}" for j in range(4)))
         if i % 5 == 2:
-            sections.append("```python\n" + "\n".join(f"v_{i}_{j} = f({j})" for j in range(12)) + "\n```")
+            sections.append(
+                "```python\n" + "\n".join(f"v_{i}_{j} = f({j})" for j in range(12)) + "\n```"
+            )
         if i % 7 == 3:
-            sections.append("| k | n |\n|---|--:|\n" + "\n".join(f"| k{j} | {j} |" for j in range(5)))
+            sections.append(
+                "| k | n |\n|---|--:|\n" + "\n".join(f"| k{j} | {j} |" for j in range(5))
+            )
     text = "\n\n".join(sections) + "\n\nThe end."
     splitter = BlockSplitter()
     live = []
@@ -85,7 +157,9 @@ def test_a_streamed_answer_is_reused_block_for_block():
     live += splitter.close()
     pieces = independent_pieces(text)
     assert pieces is not None and len(pieces) > 60
-    assert sum(p in live for p in pieces) >= len(pieces) - 2  # the bundle renders next to nothing anew
+    assert (
+        sum(p in live for p in pieces) >= len(pieces) - 2
+    )  # the bundle renders next to nothing anew
     shown = {chunk: markdown_to_html(chunk) for chunk in live}
     assert answer_html(text, shown) == markdown_to_html(text)
     reply = Message(content=[{"type": "text", "text": text}])

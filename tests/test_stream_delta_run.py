@@ -18,9 +18,14 @@ BLOCK_STARTS = [
 
 
 def deltas_for(index: int, kind: str) -> st.SearchStrategy[dict]:
-    field = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}[kind]
-    return st.text(max_size=5).map(lambda t: {"type": "content_block_delta", "index": index,
-                                              "delta": {"type": kind, field: t}})
+    field = {
+        "text_delta": "text",
+        "thinking_delta": "thinking",
+        "input_json_delta": "partial_json",
+    }[kind]
+    return st.text(max_size=5).map(
+        lambda t: {"type": "content_block_delta", "index": index, "delta": {"type": kind, field: t}}
+    )
 
 
 @st.composite
@@ -39,7 +44,13 @@ def streams(draw) -> list[dict]:
                 events.append({"type": "ping"})
         if start["type"] != "tool_use":
             events.append({"type": "content_block_stop", "index": index})
-    events.append({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 9},
+        }
+    )
     return events
 
 
@@ -71,9 +82,15 @@ def test_held_back_deltas_fold_like_each_one(events, flush_now):
 def test_only_growing_deltas_of_known_blocks_are_held_back():
     message = Message(content=[{"type": "text", "text": "a"}])
     run = DeltaRun(message)
-    assert run.take({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "b"}})
-    assert not run.take({"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": "x"}})
-    assert not run.take({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta"}})
+    assert run.take(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "b"}}
+    )
+    assert not run.take(
+        {"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": "x"}}
+    )
+    assert not run.take(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta"}}
+    )
     assert not run.take({"type": "message_stop"})
     assert message.content[0]["text"] == "a"
     assert run.flush() and message.content[0]["text"] == "ab"
@@ -82,6 +99,8 @@ def test_only_growing_deltas_of_known_blocks_are_held_back():
         event = {"type": "content_block_delta", "delta": odd}
         assert not fresh.take(event) and not fresh.take({**event, "index": -1})
     assert not fresh.flush() and message.content[0]["text"] == "ab"
-    assert run.take({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "b"}})
+    assert run.take(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "b"}}
+    )
     assert run.flush() and message.content[0]["text"] == "abb"
     assert not run.flush()

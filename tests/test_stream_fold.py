@@ -24,27 +24,70 @@ def recorded_events() -> list[dict]:
     raw_input = json.dumps(TOOL_INPUT)
     fragments = [raw_input[i : i + 7] for i in range(0, len(raw_input), 7)]
     return [
-        {"type": "message_start", "message": {
-            "id": "msg_bdrk_01", "type": "message", "role": "assistant",
-            "model": "claude-3-sonnet-20240229", "content": [], "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 392, "output_tokens": 4,
-                      "cache_creation_input_tokens": None, "cache_read_input_tokens": None}}},
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_bdrk_01",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-3-sonnet-20240229",
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 392,
+                    "output_tokens": 4,
+                    "cache_creation_input_tokens": None,
+                    "cache_read_input_tokens": None,
+                },
+            },
+        },
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "ping"},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Certainly! I"}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " will check."}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": "Certainly! I"},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": " will check."},
+        },
         {"type": "content_block_stop", "index": 0},
-        {"type": "content_block_start", "index": 1, "content_block": {
-            "type": "tool_use", "id": "toolu_bdrk_01", "name": "get_weather", "input": {}}},
-        *[{"type": "content_block_delta", "index": 1,
-           "delta": {"type": "input_json_delta", "partial_json": f}} for f in fragments],
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {
+                "type": "tool_use",
+                "id": "toolu_bdrk_01",
+                "name": "get_weather",
+                "input": {},
+            },
+        },
+        *[
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": f},
+            }
+            for f in fragments
+        ],
         {"type": "content_block_stop", "index": 1},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-         "usage": {"output_tokens": 134, "cache_read_input_tokens": None}},
-        {"type": "message_stop", "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": 392, "outputTokenCount": 90,
-            "invocationLatency": 3722, "firstByteLatency": 779}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 134, "cache_read_input_tokens": None},
+        },
+        {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": 392,
+                "outputTokenCount": 90,
+                "invocationLatency": 3722,
+                "firstByteLatency": 779,
+            },
+        },
     ]
 
 
@@ -82,15 +125,25 @@ def test_tool_input_is_visible_leniently_while_it_streams():
             assert message.content[1]["input"] == {}  # parsed only at block stop
     assert all(isinstance(s, dict) for s in seen)
     assert seen[-1] == TOOL_INPUT
-    assert any(s.get("location", "").startswith("San") and s["location"] != TOOL_INPUT["location"] for s in seen)
+    assert any(
+        s.get("location", "").startswith("San") and s["location"] != TOOL_INPUT["location"]
+        for s in seen
+    )
 
 
 def test_empty_tool_input_means_empty_object():
     events = [
         {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5}}},
-        {"type": "content_block_start", "index": 0, "content_block": {
-            "type": "tool_use", "id": "t", "name": "now", "input": {}}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ""}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "t", "name": "now", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": ""},
+        },
         {"type": "content_block_stop", "index": 0},
     ]
     message = fold_all(events)
@@ -100,14 +153,21 @@ def test_empty_tool_input_means_empty_object():
 def test_in_band_error_event_raises_stream_error():
     message = fold_all(recorded_events()[:4])
     with pytest.raises(StreamError) as caught:
-        fold_event(message, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+        fold_event(
+            message,
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        )
     assert caught.value.message == "Overloaded" and caught.value.kind == "overloaded_error"
     assert message.text == "Certainly! I"  # the partial answer is kept
 
 
 def test_malformed_tool_input_raises_stream_error():
     events = recorded_events()[:7] + [
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"a": '}},
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"a": '},
+        },
         {"type": "content_block_stop", "index": 1},
     ]
     with pytest.raises(StreamError, match="get_weather"):
@@ -117,16 +177,34 @@ def test_malformed_tool_input_raises_stream_error():
 def test_thinking_and_signature_deltas_are_tolerated():
     events = [
         {"type": "message_start", "message": {"id": "m", "usage": {}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me "}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "think."}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig=="}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": ""},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "Let me "},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "think."},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": "sig=="},
+        },
         {"type": "content_block_stop", "index": 0},
         {"type": "some_future_event", "index": 0},
         {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": None},
     ]
     message = fold_all(events)
-    assert message.content == [{"type": "thinking", "thinking": "Let me think.", "signature": "sig=="}]
+    assert message.content == [
+        {"type": "thinking", "thinking": "Let me think.", "signature": "sig=="}
+    ]
     assert message.stop_reason == "end_turn"
 
 

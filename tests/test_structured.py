@@ -11,7 +11,7 @@ from magic_helpers import last_body
 from claude_magic.core.structured import TOOL_NAME
 from claude_magic.models import catalog
 
-DEFS = '''
+DEFS = """
 import dataclasses
 from typing import TypedDict
 import pydantic
@@ -31,7 +31,7 @@ class Point:
 class Pair(TypedDict):
     a: str
     b: int
-'''
+"""
 
 
 @pytest.fixture
@@ -68,7 +68,10 @@ def test_pydantic_model_via_a_forced_tool(shell, emulator):
     _ok(shell.ask("-m opus-4.7", "Thanks"))
     messages = last_body(emulator)["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
-    assert json.loads(messages[1]["content"][0]["text"].strip("`json\n")) == {"city": "Porto", "days": 2}
+    assert json.loads(messages[1]["content"][0]["text"].strip("`json\n")) == {
+        "city": "Porto",
+        "days": 2,
+    }
 
 
 def test_dataclass_with_thinking_asks_for_the_tool(shell, emulator):
@@ -115,14 +118,21 @@ def test_emulator_output_format_rules(bedrock_client):
     from botocore.exceptions import ClientError
 
     def call(model, schema):
-        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
-                "messages": [{"role": "user", "content": "Hi"}],
-                "output_config": {"format": {"type": "json_schema", "schema": schema}}}
+        body = {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": "Hi"}],
+            "output_config": {"format": {"type": "json_schema", "schema": schema}},
+        }
         invoke_id = catalog.resolve(model).invoke_id
         return bedrock_client.invoke_model(modelId=invoke_id, body=json.dumps(body))
 
-    closed = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
-              "additionalProperties": False}
+    closed = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
     reply = json.loads(call("haiku-4.5", closed)["body"].read())
     assert isinstance(json.loads(reply["content"][0]["text"])["n"], int)
     with pytest.raises(ClientError) as info:
@@ -130,4 +140,7 @@ def test_emulator_output_format_rules(bedrock_client):
     assert "structured outputs are not supported" in info.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as info:
         call("haiku-4.5", {"type": "object", "properties": {}})
-    assert "'additionalProperties' must be explicitly set to false" in info.value.response["Error"]["Message"]
+    assert (
+        "'additionalProperties' must be explicitly set to false"
+        in info.value.response["Error"]["Message"]
+    )

@@ -135,32 +135,58 @@ def _error(client, body, model=SONNET_45):
 
 
 def _body(**extra):
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 4000,
-            "messages": [{"role": "user", "content": "Hi"}], **extra}
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 4000,
+        "messages": [{"role": "user", "content": "Hi"}],
+        **extra,
+    }
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ({"thinking": {"type": "enabled", "budget_tokens": 1000}},
-     "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"),
-    ({"thinking": {"type": "enabled", "budget_tokens": 4000}},
-     "`max_tokens` must be greater than `thinking.budget_tokens`."),
-    ({"thinking": {"type": "enabled", "budget_tokens": 2000}, "temperature": 0.5},
-     "`temperature` may only be set to 1 when thinking is enabled."),
-    ({"thinking": {"type": "enabled", "budget_tokens": 2000}, "top_k": 5},
-     "`top_k` must be unset when thinking is enabled."),
-    ({"thinking": {"type": "enabled", "budget_tokens": 2000}, "top_p": 0.5},
-     "`top_p` must be between 0.95 and 1"),
-    ({"thinking": {"type": "enabled", "budget_tokens": 2000}, "tool_choice": {"type": "any"},
-      "tools": [{"name": "f", "input_schema": {"type": "object"}}]},
-     "Thinking may not be enabled when tool_choice forces tool use."),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 1000}},
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+        ),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 4000}},
+            "`max_tokens` must be greater than `thinking.budget_tokens`.",
+        ),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 2000}, "temperature": 0.5},
+            "`temperature` may only be set to 1 when thinking is enabled.",
+        ),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 2000}, "top_k": 5},
+            "`top_k` must be unset when thinking is enabled.",
+        ),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 2000}, "top_p": 0.5},
+            "`top_p` must be between 0.95 and 1",
+        ),
+        (
+            {
+                "thinking": {"type": "enabled", "budget_tokens": 2000},
+                "tool_choice": {"type": "any"},
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+            },
+            "Thinking may not be enabled when tool_choice forces tool use.",
+        ),
+    ],
+)
 def test_thinking_rules_with_bedrock_messages(bedrock_client, extra, message):
     assert message in _error(bedrock_client, _body(**extra))
 
 
 def test_thinking_allowed_values_pass(bedrock_client):
-    reply = json.loads(_invoke(bedrock_client, _body(
-        thinking={"type": "enabled", "budget_tokens": 2000}, temperature=1, top_p=0.97))["body"].read())
+    reply = json.loads(
+        _invoke(
+            bedrock_client,
+            _body(thinking={"type": "enabled", "budget_tokens": 2000}, temperature=1, top_p=0.97),
+        )["body"].read()
+    )
     thinking = reply["content"][0]
     assert thinking["type"] == "thinking" and thinking["thinking"]
     assert thinking["signature"] == sign_thinking(thinking["thinking"])
@@ -172,20 +198,29 @@ def test_signature_only_unless_summarized(bedrock_client):
     from claude_magic.models import catalog
 
     model = catalog.resolve("opus-4.7").invoke_id
-    plain = json.loads(_invoke(bedrock_client, _body(thinking={"type": "adaptive"}), model)["body"].read())
+    plain = json.loads(
+        _invoke(bedrock_client, _body(thinking={"type": "adaptive"}), model)["body"].read()
+    )
     assert plain["content"][0]["thinking"] == "" and plain["content"][0]["signature"]
-    summarized = json.loads(_invoke(bedrock_client, _body(
-        thinking={"type": "adaptive", "display": "summarized"}), model)["body"].read())
+    summarized = json.loads(
+        _invoke(
+            bedrock_client, _body(thinking={"type": "adaptive", "display": "summarized"}), model
+        )["body"].read()
+    )
     assert summarized["content"][0]["thinking"]
 
 
 def test_stream_carries_thinking_deltas_and_one_signature(bedrock_client):
     response = bedrock_client.invoke_model_with_response_stream(
-        modelId=SONNET_45, body=json.dumps(_body(thinking={"type": "enabled", "budget_tokens": 2000})))
+        modelId=SONNET_45,
+        body=json.dumps(_body(thinking={"type": "enabled", "budget_tokens": 2000})),
+    )
     events = [json.loads(item["chunk"]["bytes"]) for item in response["body"]]
     start = next(e for e in events if e["type"] == "content_block_start")
     assert start["content_block"]["type"] == "thinking"
-    kinds = [e["delta"]["type"] for e in events if e["type"] == "content_block_delta" and e["index"] == 0]
+    kinds = [
+        e["delta"]["type"] for e in events if e["type"] == "content_block_delta" and e["index"] == 0
+    ]
     assert kinds.count("signature_delta") == 1 and kinds[-1] == "signature_delta"
     assert kinds.count("thinking_delta") > 1
 
@@ -196,10 +231,19 @@ def _tool_loop_body(thinking_block):
         tools=[{"name": "f", "input_schema": {"type": "object"}}],
         messages=[
             {"role": "user", "content": "Use f"},
-            {"role": "assistant", "content": [
-                thinking_block, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]},
-        ])
+            {
+                "role": "assistant",
+                "content": [
+                    thinking_block,
+                    {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}],
+            },
+        ],
+    )
 
 
 def test_modified_thinking_is_rejected(bedrock_client):
@@ -207,8 +251,10 @@ def test_modified_thinking_is_rejected(bedrock_client):
     _invoke(bedrock_client, _tool_loop_body(good))
     changed_text = {**good, "thinking": "Plan!"}
     message = _error(bedrock_client, _tool_loop_body(changed_text))
-    assert message.startswith("messages.1.content.0: `thinking` or `redacted_thinking` blocks in "
-                              "the latest assistant message cannot be modified")
+    assert message.startswith(
+        "messages.1.content.0: `thinking` or `redacted_thinking` blocks in "
+        "the latest assistant message cannot be modified"
+    )
     changed_signature = {**good, "signature": good["signature"][:-4] + "AAA="}
     assert "cannot be modified" in _error(bedrock_client, _tool_loop_body(changed_signature))
 
@@ -219,7 +265,9 @@ def test_redacted_thinking_via_the_script_route(bedrock_client, emulator):
     redacted = reply["content"][0]
     assert redacted["type"] == "redacted_thinking" and redacted["data"]
     _invoke(bedrock_client, _tool_loop_body(redacted))  # sent back as it came: accepted
-    assert "cannot be modified" in _error(bedrock_client, _tool_loop_body({**redacted, "data": "QUJD"}))
+    assert "cannot be modified" in _error(
+        bedrock_client, _tool_loop_body({**redacted, "data": "QUJD"})
+    )
 
 
 # -- thinking kept exactly ------------------------------------------------------------------
@@ -254,7 +302,9 @@ def test_follow_up_without_tools_keeps_thinking_and_writes_tool_blocks_as_text(s
     assert "tools" not in body
     sent = [b for m in body["messages"] if m["role"] == "assistant" for b in m["content"]]
     assert {b["type"] for b in sent} == {"thinking", "text"}
-    kept = [b for r in replies if r.role == "assistant" for b in r.content if b["type"] == "thinking"]
+    kept = [
+        b for r in replies if r.role == "assistant" for b in r.content if b["type"] == "thinking"
+    ]
     assert [b for b in sent if b["type"] == "thinking"] == kept  # unmodified, signatures intact
     _ok(shell.ask("-m sonnet-4.5 --think 2000", "And once more"))
 

@@ -23,9 +23,20 @@ HEADER = "Traceback (most recent call last)"
 
 
 def _script_failing_call(emulator) -> None:
-    emulator.script({"content": [text_block("Checking."), {
-        "type": "tool_use", "id": "toolu_bdrk_01", "name": "lookup", "input": {"city": "Lisbon"}}],
-        "stop_reason": "tool_use"})
+    emulator.script(
+        {
+            "content": [
+                text_block("Checking."),
+                {
+                    "type": "tool_use",
+                    "id": "toolu_bdrk_01",
+                    "name": "lookup",
+                    "input": {"city": "Lisbon"},
+                },
+            ],
+            "stop_reason": "tool_use",
+        }
+    )
     emulator.script({"content": [text_block("The lookup failed.")], "stop_reason": "end_turn"})
 
 
@@ -60,22 +71,39 @@ def test_shell_failing_tool_is_short_for_model_and_user(shell, emulator):
 def test_kernel_failing_tool_keeps_the_full_traceback_collapsed(magic_env, run_notebook, tmp_path):
     _script_failing_call(magic_env)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
-        "%load_ext claude_magic", FAILING_TOOL, "%%claude --tools lookup\nHow many people live in Lisbon?")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(s)
+        for s in (
+            "%load_ext claude_magic",
+            FAILING_TOOL,
+            "%%claude --tools lookup\nHow many people live in Lisbon?",
+        )
+    ]
     run_notebook(nb, tmp_path)
     _check_model_sees_short_error(_sent_error(magic_env))
     outputs = nb.cells[2].outputs
     assert not [o for o in outputs if o.get("output_type") in ("error", "stream")], outputs
     final = [o["data"] for o in outputs if "text/markdown" in o.get("data", {})][-1]
     html = final["text/html"]
-    collapsed = re.search(r'<details class="claude-magic-traceback"><summary[^>]*>full traceback</summary>'
-                          r"<pre>(.*?)</pre></details>", html, re.S)
+    collapsed = re.search(
+        r'<details class="claude-magic-traceback"><summary[^>]*>full traceback</summary>'
+        r"<pre>(.*?)</pre></details>",
+        html,
+        re.S,
+    )
     assert collapsed, html
     assert HEADER in collapsed.group(1) and "in _parse" in collapsed.group(1)
     assert "json/decoder.py" in collapsed.group(1)  # the whole traceback, on demand
     assert html.count(HEADER) == 1  # nowhere else in the answer
     assert "<details open" not in html
-    assert '<details class="claude-magic-tool-error"><summary>✗ json.decoder.JSONDecodeError: Expecting value' in html
+    assert (
+        '<details class="claude-magic-tool-error"><summary>✗ json.decoder.JSONDecodeError: Expecting value'
+        in html
+    )
     assert HEADER not in final["text/plain"] and HEADER not in final["text/markdown"]
     assert "The lookup failed." in final["text/plain"]

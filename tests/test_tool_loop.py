@@ -38,7 +38,12 @@ def make_send(client, toolset: ToolSet, model: str = MODEL):
 
 
 def call(name: str, **tool_input) -> dict:
-    return {"type": "tool_use", "id": f"toolu_bdrk_{next(_ids):08d}", "name": name, "input": tool_input}
+    return {
+        "type": "tool_use",
+        "id": f"toolu_bdrk_{next(_ids):08d}",
+        "name": name,
+        "input": tool_input,
+    }
 
 
 def script_calls(emulator, *calls: dict, text: str = "Let me check.") -> list[str]:
@@ -54,7 +59,10 @@ def follow_up(history: list[dict], text: str) -> list[dict]:
     """The next user turn: appended to a trailing user message (tool results), as the
     conversation must do when a loop stopped early."""
     if history[-1]["role"] == "user":
-        return [*history[:-1], {"role": "user", "content": [*history[-1]["content"], text_block(text)]}]
+        return [
+            *history[:-1],
+            {"role": "user", "content": [*history[-1]["content"], text_block(text)]},
+        ]
     return [*history, {"role": "user", "content": [text_block(text)]}]
 
 
@@ -79,9 +87,15 @@ def test_results_answer_each_call_in_order_with_the_return_values(emulator, bedr
     ids = script_calls(emulator, call("add", a=2, b=3), call("shout", text="hello"))
     emulator.script({"content": [text_block("2 + 3 = 5 and HELLO.")], "stop_reason": "end_turn"})
     calls, results = [], []
-    result = run_tool_loop(make_send(bedrock_client, toolset), user("Add and shout."), toolset,
-                           Approver(), tool_choice={"type": "any"},
-                           on_call=calls.append, on_result=lambda use, res: results.append(res))
+    result = run_tool_loop(
+        make_send(bedrock_client, toolset),
+        user("Add and shout."),
+        toolset,
+        Approver(),
+        tool_choice={"type": "any"},
+        on_call=calls.append,
+        on_result=lambda use, res: results.append(res),
+    )
 
     requests = emulator.requests()
     assert len(requests) == 2 and all(r["status"] == 200 for r in requests)
@@ -101,7 +115,9 @@ def test_results_answer_each_call_in_order_with_the_return_values(emulator, bedr
     assert result.usage.output_tokens > 0
 
 
-def test_errors_inside_tools_come_back_as_is_error_with_the_tools_own_frames(emulator, bedrock_client):
+def test_errors_inside_tools_come_back_as_is_error_with_the_tools_own_frames(
+    emulator, bedrock_client
+):
     def parse_date(text: str) -> str:
         """Parse a date."""
         return _check_format(text)
@@ -110,8 +126,9 @@ def test_errors_inside_tools_come_back_as_is_error_with_the_tools_own_frames(emu
         raise ValueError(f"not a date: {text!r}")
 
     toolset = ToolSet([parse_date, add])
-    ids = script_calls(emulator, call("parse_date", text="soon"), call("no_such_tool"),
-                       call("add", a="two", b=3))
+    ids = script_calls(
+        emulator, call("parse_date", text="soon"), call("no_such_tool"), call("add", a="two", b=3)
+    )
     emulator.script({"content": "Sorry."})
     run_tool_loop(make_send(bedrock_client, toolset), user("When?"), toolset, Approver())
 
@@ -122,13 +139,15 @@ def test_errors_inside_tools_come_back_as_is_error_with_the_tools_own_frames(emu
     assert lines[0] == "ValueError: not a date: 'soon'"
     assert lines[1].startswith("  parse_date (test_tool_loop.py), line ")
     assert lines[2].startswith("  _check_format (test_tool_loop.py), line ")
-    assert lines[2].endswith("raise ValueError(f\"not a date: {text!r}\")")
+    assert lines[2].endswith('raise ValueError(f"not a date: {text!r}")')
     assert len(lines) == 3  # only the tool's own frames, no header
     assert unknown["is_error"] is True
     assert unknown["content"] == "Unknown tool 'no_such_tool'. Available tools: parse_date, add."
     assert bad_input["is_error"] is True
-    assert bad_input["content"] == ("Invalid input for add (not run):\na: Input should be a valid integer, "
-                                    "unable to parse string as an integer (got \"two\")")
+    assert bad_input["content"] == (
+        "Invalid input for add (not run):\na: Input should be a valid integer, "
+        'unable to parse string as an integer (got "two")'
+    )
 
 
 def test_stops_at_max_steps_and_leaves_a_valid_history(emulator, bedrock_client):
@@ -143,7 +162,9 @@ def test_stops_at_max_steps_and_leaves_a_valid_history(emulator, bedrock_client)
     for n in range(10):  # the model would go on asking forever
         script_calls(emulator, call("step", n=n))
     history = user("Keep stepping.")
-    result = run_tool_loop(make_send(bedrock_client, toolset), history, toolset, Approver(), max_steps=3)
+    result = run_tool_loop(
+        make_send(bedrock_client, toolset), history, toolset, Approver(), max_steps=3
+    )
 
     assert ran == [0, 1, 2]
     assert len(emulator.requests()) == 4
@@ -156,7 +177,9 @@ def test_stops_at_max_steps_and_leaves_a_valid_history(emulator, bedrock_client)
 
     emulator.clear_scripts()
     emulator.clear_requests()
-    reply = make_send(bedrock_client, ToolSet([step]))(follow_up(history + result.messages, "Stop now."), None)
+    reply = make_send(bedrock_client, ToolSet([step]))(
+        follow_up(history + result.messages, "Stop now."), None
+    )
     assert emulator.requests()[0]["status"] == 200
     assert reply.stop_reason == "end_turn"
 
@@ -165,7 +188,9 @@ def test_max_steps_zero_runs_nothing(emulator, bedrock_client):
     ran = []
     toolset = ToolSet([lambda_free_tool(ran)])
     script_calls(emulator, call("record", value="x"))
-    result = run_tool_loop(make_send(bedrock_client, toolset), user("Go"), toolset, Approver(), max_steps=0)
+    result = run_tool_loop(
+        make_send(bedrock_client, toolset), user("Go"), toolset, Approver(), max_steps=0
+    )
     assert ran == [] and result.stopped_at_max_steps and result.steps == 0
     assert result.notice == "Stopped after 0 tool steps (--max-steps)."
 
@@ -221,7 +246,9 @@ def test_auto_approve_runs_without_asking(emulator, bedrock_client, deleted):
     assert result["content"] == "deleted notes.txt" and "is_error" not in result
 
 
-@pytest.mark.parametrize(("answer", "runs"), [("y", True), ("YES ", True), ("n", False), ("", False)])
+@pytest.mark.parametrize(
+    ("answer", "runs"), [("y", True), ("YES ", True), ("n", False), ("", False)]
+)
 def test_confirm_asks_and_obeys_the_answer(emulator, bedrock_client, deleted, answer, runs):
     prompts = []
 
@@ -241,7 +268,9 @@ def test_tools_without_confirm_never_ask(emulator, bedrock_client):
     toolset = ToolSet([add])
     script_calls(emulator, call("add", a=1, b=1))
     emulator.script({"content": "2"})
-    approver = Approver(stdin_available=lambda: pytest.fail("asked"), ask=lambda p: pytest.fail("asked"))
+    approver = Approver(
+        stdin_available=lambda: pytest.fail("asked"), ask=lambda p: pytest.fail("asked")
+    )
     run_tool_loop(make_send(bedrock_client, toolset), user("1+1"), toolset, approver)
     assert results_in(emulator.requests()[1])[0]["content"] == "2"
 
@@ -270,7 +299,9 @@ def test_interrupt_inside_a_tool_answers_every_call_and_reraises(emulator, bedro
     assert [bool(a.get("is_error")) for a in answers] == [False, True, True]
 
     emulator.clear_requests()
-    reply = make_send(bedrock_client, toolset)(follow_up(history + result.messages, "Never mind."), None)
+    reply = make_send(bedrock_client, toolset)(
+        follow_up(history + result.messages, "Never mind."), None
+    )
     assert emulator.requests()[0]["status"] == 200 and reply.stop_reason == "end_turn"
 
 
@@ -308,8 +339,12 @@ def test_offline_responder_calls_the_tool_the_prompt_names(emulator, bedrock_cli
         return f"Sunny in {city} for {days} day(s)."
 
     toolset = ToolSet([get_weather])
-    result = run_tool_loop(make_send(bedrock_client, toolset),
-                           user("Use get_weather with city: Paris and days: 2."), toolset, Approver())
+    result = run_tool_loop(
+        make_send(bedrock_client, toolset),
+        user("Use get_weather with city: Paris and days: 2."),
+        toolset,
+        Approver(),
+    )
     assert seen == [("Paris", 2)]
     assert result.steps == 1 and result.final.stop_reason == "end_turn"
     assert results_in(emulator.requests()[1])[0]["content"] == "Sunny in Paris for 2 day(s)."
@@ -357,16 +392,26 @@ def test_image_and_large_results(emulator, bedrock_client):
 
 def test_stdin_available_in_plain_python():
     code = "import sys; from claude_magic.tools import stdin_available; print(stdin_available())"
-    no_stdin = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, check=True)
+    no_stdin = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert no_stdin.stdout.strip() == "False"
-    none = subprocess.run([sys.executable, "-c", "import sys; sys.stdin = None; " + code],
-                          capture_output=True, text=True, check=True)
+    none = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.stdin = None; " + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert none.stdout.strip() == "False"
     parent, child = pty.openpty()
     try:
-        with_tty = subprocess.run([sys.executable, "-c", code], stdin=child,
-                                  capture_output=True, text=True, check=True)
+        with_tty = subprocess.run(
+            [sys.executable, "-c", code], stdin=child, capture_output=True, text=True, check=True
+        )
     finally:
         os.close(parent)
         os.close(child)
@@ -377,14 +422,18 @@ def test_stdin_is_not_available_in_a_kernel_run_by_nbclient(run_notebook):
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        "from claude_magic.tools import stdin_available\nprint(stdin_available(get_ipython()))"
-    ))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "from claude_magic.tools import stdin_available\nprint(stdin_available(get_ipython()))"
+        )
+    )
     run_notebook(notebook, timeout=60)
     assert notebook.cells[0].outputs[0]["text"].strip() == "False"
 
 
-def _run_in_kernel(client, code: str, allow_stdin: bool, answer: str | None = None) -> tuple[str, list[str]]:
+def _run_in_kernel(
+    client, code: str, allow_stdin: bool, answer: str | None = None
+) -> tuple[str, list[str]]:
     """Run `code` in a real kernel; answer input() prompts with `answer`; return
     (printed text, prompts seen)."""
     msg_id = client.execute(code, allow_stdin=allow_stdin)
@@ -408,9 +457,11 @@ def _run_in_kernel(client, code: str, allow_stdin: bool, answer: str | None = No
 
 def test_approver_asks_through_the_kernel_when_the_frontend_allows_stdin(new_kernel):
     with new_kernel() as client:
-        setup = ("from claude_magic.tools import Approver, stdin_available\n"
-                 "approver = Approver(stdin_available=lambda: stdin_available(get_ipython()))\n"
-                 "print(type(get_ipython().kernel).__name__)")
+        setup = (
+            "from claude_magic.tools import Approver, stdin_available\n"
+            "approver = Approver(stdin_available=lambda: stdin_available(get_ipython()))\n"
+            "print(type(get_ipython().kernel).__name__)"
+        )
         assert _run_in_kernel(client, setup, allow_stdin=False)[0] == "IPythonKernel"
         check = "print(stdin_available(get_ipython()))"
         assert _run_in_kernel(client, check, allow_stdin=False)[0] == "False"

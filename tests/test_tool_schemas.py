@@ -139,22 +139,47 @@ TYPE_TABLE = [
     (f_list_bare, {"type": "array"}),
     (f_sequence, {"type": "array", "items": {"type": "string"}}),
     (f_set, {"type": "array", "items": {"type": "integer"}, "uniqueItems": True}),
-    (f_tuple_fixed, {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}],
-                     "minItems": 2, "maxItems": 2}),
+    (
+        f_tuple_fixed,
+        {
+            "type": "array",
+            "prefixItems": [{"type": "integer"}, {"type": "string"}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+    ),
     (f_tuple_var, {"type": "array", "items": {"type": "number"}}),
     (f_dict_str_int, {"type": "object", "additionalProperties": {"type": "integer"}}),
     (f_dict_bare, {"type": "object"}),
-    (f_mapping, {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "boolean"}}}),
+    (
+        f_mapping,
+        {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "boolean"}}},
+    ),
     (f_literal, {"type": "string", "enum": ["x", "y"]}),
     (f_literal_int, {"type": "integer", "enum": [1, 2, 3]}),
     (f_enum, {"type": "string", "enum": ["red", "green"]}),
     (f_int_enum, {"type": "integer", "enum": [1, 2]}),
     (f_union, {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
     (f_union_typing, {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
-    (f_nested, {"type": "object", "additionalProperties": {"type": "array", "items": {
-        "type": "array", "prefixItems": [{"type": "integer"}, {"type": "integer"}],
-        "minItems": 2, "maxItems": 2}}}),
-    (f_list_optional, {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}),
+    (
+        f_nested,
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{"type": "integer"}, {"type": "integer"}],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+        },
+    ),
+    (
+        f_list_optional,
+        {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "null"}]}},
+    ),
     (f_annotated, {"type": "integer", "description": "How many."}),
     (f_annotated_schema, {"type": "integer", "minimum": 0, "maximum": 9}),
     (f_annotated_field, {"type": "string", "description": "From pydantic."}),
@@ -190,8 +215,16 @@ def test_whole_definition_shape():
 
 
 def test_optional_and_defaults_are_not_required():
-    def f(a: int, b: int | None, c: Optional[str] = None, d: int = 3, e: int | None = 5,  # noqa: UP045
-          f: Color = Color.GREEN, g: tuple[int, int] = (1, 2), h: object = object()): ...
+    def f(
+        a: int,
+        b: int | None,
+        c: Optional[str] = None,  # noqa: UP045 - the old spelling is what this checks
+        d: int = 3,
+        e: int | None = 5,
+        f: Color = Color.GREEN,
+        g: tuple[int, int] = (1, 2),
+        h: object = object(),
+    ): ...
 
     schema = tool_schema(f)["input_schema"]
     assert schema["required"] == ["a"]
@@ -245,11 +278,17 @@ def test_typeddict_and_namedtuple():
     def f(movie: Movie, partial: PartialMovie, pair: Pair): ...
 
     p = props(f)
-    assert p["movie"] == {"type": "object", "properties": {"title": {"type": "string"},
-                          "year": {"type": "integer"}}, "required": ["title", "year"]}
+    assert p["movie"] == {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
+        "required": ["title", "year"],
+    }
     assert p["partial"] == {"type": "object", "properties": {"title": {"type": "string"}}}
-    assert p["pair"] == {"type": "object", "properties": {"left": {"type": "integer"},
-                         "right": {"type": "string", "default": "r"}}, "required": ["left"]}
+    assert p["pair"] == {
+        "type": "object",
+        "properties": {"left": {"type": "integer"}, "right": {"type": "string", "default": "r"}},
+        "required": ["left"],
+    }
 
 
 def test_pydantic_models_use_their_own_schema():
@@ -387,7 +426,11 @@ def test_tool_decorator_bare_and_with_options():
     assert is_tool(plain) and is_tool(wipe) and not is_tool(props)
     assert Tool.from_function(plain).confirm is False
     made = Tool.from_function(wipe)
-    assert (made.name, made.confirm, made.definition["description"]) == ("wipe-disk", True, "Dangerous.")
+    assert (made.name, made.confirm, made.definition["description"]) == (
+        "wipe-disk",
+        True,
+        "Dangerous.",
+    )
     with pytest.raises(ToolDefinitionError):
         tool(name="bad name")
 
@@ -441,16 +484,35 @@ def test_render_text_and_table_show_each_schema():
 def test_call_with_input_coerces_to_the_hinted_types():
     seen = {}
 
-    def f(p: Point, color: Color, pair: tuple[int, str], tags: set[str], when: date,
-          movie: Movie, person: Person, ratio: float, note: str | None, level: Level = Level.LOW):
+    def f(
+        p: Point,
+        color: Color,
+        pair: tuple[int, str],
+        tags: set[str],
+        when: date,
+        movie: Movie,
+        person: Person,
+        ratio: float,
+        note: str | None,
+        level: Level = Level.LOW,
+    ):
         seen.update(locals())
         return "ok"
 
-    result = call_with_input(f, {
-        "p": {"x": 1, "y": 2.5}, "color": "green", "pair": [1, "a"], "tags": ["a", "a", "b"],
-        "when": "2024-05-06", "movie": {"title": "M", "year": 1999}, "ratio": 2,
-        "person": {"name": "Ann", "address": {"street": "S", "city": "Rome"}}, "level": 2,
-    })
+    result = call_with_input(
+        f,
+        {
+            "p": {"x": 1, "y": 2.5},
+            "color": "green",
+            "pair": [1, "a"],
+            "tags": ["a", "a", "b"],
+            "when": "2024-05-06",
+            "movie": {"title": "M", "year": 1999},
+            "ratio": 2,
+            "person": {"name": "Ann", "address": {"street": "S", "city": "Rome"}},
+            "level": 2,
+        },
+    )
     assert result == "ok"
     assert seen["p"] == Point(1, 2.5)
     assert seen["color"] is Color.GREEN and seen["level"] is Level.HIGH
@@ -469,8 +531,11 @@ def test_call_with_input_reports_bad_input():
         call_with_input(f, {})
     with pytest.raises(ToolError, match="\nzzz: Extra inputs are not permitted \\(got 2\\)$"):
         call_with_input(f, {"a": 1, "zzz": 2})
-    with pytest.raises(ToolError, match="\na: Input should be a valid integer, unable to parse string "
-                                         "as an integer \\(got \"seven\"\\)$"):
+    with pytest.raises(
+        ToolError,
+        match="\na: Input should be a valid integer, unable to parse string "
+        'as an integer \\(got "seven"\\)$',
+    ):
         call_with_input(f, {"a": "seven"})
     assert call_with_input(f, {"a": 3.0}) == 3
 
@@ -492,5 +557,7 @@ def test_tool_choice_option():
     assert tool_choice_for("any", toolset) == {"type": "any"}
     assert tool_choice_for("none", toolset) == {"type": "none"}
     assert tool_choice_for("f_int", toolset) == {"type": "tool", "name": "f_int"}
-    with pytest.raises(ToolDefinitionError, match="--tool-choice nope: no tool of that name; tools: f_int."):
+    with pytest.raises(
+        ToolDefinitionError, match="--tool-choice nope: no tool of that name; tools: f_int."
+    ):
         tool_choice_for("nope", toolset)

@@ -27,14 +27,21 @@ from claude_magic.tools import (
 _ids = itertools.count(1)
 
 
-def rate(stars: Annotated[int, Field(ge=1, le=5, description="One to five.")],
-         tag: Annotated[str, Field(pattern=r"^[a-z]+$", max_length=8)] = "misc") -> str:
+def rate(
+    stars: Annotated[int, Field(ge=1, le=5, description="One to five.")],
+    tag: Annotated[str, Field(pattern=r"^[a-z]+$", max_length=8)] = "misc",
+) -> str:
     """Rate something."""
     return f"{stars} stars ({tag})"
 
 
 def _use(name: str, **tool_input) -> dict:
-    return {"type": "tool_use", "id": f"toolu_bdrk_{next(_ids):08d}", "name": name, "input": tool_input}
+    return {
+        "type": "tool_use",
+        "id": f"toolu_bdrk_{next(_ids):08d}",
+        "name": name,
+        "input": tool_input,
+    }
 
 
 def _results(request: dict) -> list[dict]:
@@ -48,18 +55,33 @@ def test_numeric_strings_are_coerced_in_lax_mode():
         seen.append((times, scale, loud))
         return word * times
 
-    assert call_with_input(repeat, {"word": "ab", "times": "2", "scale": "0.5", "loud": "true"}) == "abab"
+    assert (
+        call_with_input(repeat, {"word": "ab", "times": "2", "scale": "0.5", "loud": "true"})
+        == "abab"
+    )
     assert seen == [(2, 0.5, True)] and type(seen[0][0]) is int
-    with pytest.raises(ToolError, match="times: Input should be a valid integer, got a number with a "
-                                        "fractional part"):
+    with pytest.raises(
+        ToolError,
+        match="times: Input should be a valid integer, got a number with a fractional part",
+    ):
         call_with_input(repeat, {"word": "ab", "times": 2.5})
     assert len(seen) == 1
 
 
 def test_annotated_constraints_are_in_the_schema_and_enforced():
     props = tool_schema(rate)["input_schema"]["properties"]
-    assert props["stars"] == {"type": "integer", "minimum": 1, "maximum": 5, "description": "One to five."}
-    assert props["tag"] == {"type": "string", "pattern": "^[a-z]+$", "maxLength": 8, "default": "misc"}
+    assert props["stars"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 5,
+        "description": "One to five.",
+    }
+    assert props["tag"] == {
+        "type": "string",
+        "pattern": "^[a-z]+$",
+        "maxLength": 8,
+        "default": "misc",
+    }
     assert call_with_input(rate, {"stars": 5, "tag": "film"}) == "5 stars (film)"
     with pytest.raises(ToolError) as info:
         call_with_input(rate, {"stars": 9, "tag": "Not-OK"})
@@ -74,7 +96,9 @@ def test_json_schema_keywords_in_annotated_are_enforced_too():
     def pick(n: Annotated[int, {"minimum": 0, "maximum": 9}]) -> int:
         return n
 
-    with pytest.raises(ToolError, match="n: Input should be greater than or equal to 0 \\(got -1\\)"):
+    with pytest.raises(
+        ToolError, match="n: Input should be greater than or equal to 0 \\(got -1\\)"
+    ):
         call_with_input(pick, {"n": -1})
     assert call_with_input(pick, {"n": "7"}) == 7
 
@@ -94,9 +118,13 @@ def test_wrong_types_are_not_run_and_the_model_retries(emulator, bedrock_client)
     emulator.script({"content": [text_block("Let me fix that."), fixed], "stop_reason": "tool_use"})
     emulator.script({"content": [text_block("Booked.")], "stop_reason": "end_turn"})
     answers = []
-    result = run_tool_loop(make_send(bedrock_client, toolset, MODEL),
-                           [{"role": "user", "content": [text_block("Book room 12 for Ann, 2 nights.")]}],
-                           toolset, Approver(), on_result=lambda use, answer: answers.append(answer))
+    result = run_tool_loop(
+        make_send(bedrock_client, toolset, MODEL),
+        [{"role": "user", "content": [text_block("Book room 12 for Ann, 2 nights.")]}],
+        toolset,
+        Approver(),
+        on_result=lambda use, answer: answers.append(answer),
+    )
 
     requests = emulator.requests()
     assert [r["status"] for r in requests] == [200, 200, 200]
@@ -118,12 +146,23 @@ def test_wrong_types_are_not_run_and_the_model_retries(emulator, bedrock_client)
 
 def test_every_table_schema_is_accepted_by_the_emulator(emulator, bedrock_client):
     definitions = [{**tool_schema(func), "name": f"t{i}"} for i, (func, _) in enumerate(TYPE_TABLE)]
-    def nested(tree: Tree, person: Person, points: list[Point], movie: Movie, pair: Pair,
-               color: Color | None = None): ...
+
+    def nested(
+        tree: Tree,
+        person: Person,
+        points: list[Point],
+        movie: Movie,
+        pair: Pair,
+        color: Color | None = None,
+    ): ...
 
     definitions += [tool_schema(rate), tool_schema(nested)]
     assert "$defs" in definitions[-1]["input_schema"]  # recursive and pydantic-model references
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "tools": definitions,
-            "messages": [{"role": "user", "content": "Hi"}]}
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 50,
+        "tools": definitions,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
     response = bedrock_client.invoke_model(modelId=MODEL, body=json.dumps(body))
     assert json.loads(response["body"].read())["role"] == "assistant"

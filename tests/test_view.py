@@ -115,9 +115,12 @@ FEED_SOURCE = textwrap.dedent(
 INTERVAL = 1 / 15
 STEP = 0.015  # artificial seconds per token: ~67 tokens/s
 # a reply with a table: its rows show once the table is complete, never as raw Markdown
-TABLE_REPLY = ("Here is the request, row by row, as the emulator saw it when it arrived. " * 3
-               + "\n\n| Request | Value |\n|---|---|\n"
-               + "".join(f"| row {i} | {i * 7} |\n" for i in range(8)) + "\nAfter the table, more words.")
+TABLE_REPLY = (
+    "Here is the request, row by row, as the emulator saw it when it arrived. " * 3
+    + "\n\n| Request | Value |\n|---|---|\n"
+    + "".join(f"| row {i} | {i * 7} |\n" for i in range(8))
+    + "\nAfter the table, more words."
+)
 
 
 def run_cell(client, code: str) -> list[dict]:
@@ -133,8 +136,12 @@ def kernel(new_kernel):
 
 
 def final_display(messages: list[dict]) -> dict[str, str]:
-    first = next(m for m in messages if m["msg_type"] == "display_data"
-                 and "application/vnd.jupyter.widget-view+json" in m["content"]["data"])
+    first = next(
+        m
+        for m in messages
+        if m["msg_type"] == "display_data"
+        and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]
+    )
     display_id = first["content"]["transient"]["display_id"]
     updates = [m for m in messages if m["msg_type"] == "update_display_data"]
     assert len(updates) == 1
@@ -143,13 +150,19 @@ def final_display(messages: list[dict]) -> dict[str, str]:
 
 
 def appended_html(messages: list[dict]) -> list[str]:
-    return [m["content"]["data"]["text/html"] for m in messages
-            if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"]]
+    return [
+        m["content"]["data"]["text/html"]
+        for m in messages
+        if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"]
+    ]
 
 
 def tail_updates(messages: list[dict]) -> int:
-    return sum(1 for m in messages if m["msg_type"] == "comm_msg"
-               and "value" in m["content"]["data"].get("state", {}))
+    return sum(
+        1
+        for m in messages
+        if m["msg_type"] == "comm_msg" and "value" in m["content"]["data"].get("state", {})
+    )
 
 
 def test_widget_view_streams_blocks_once_and_leaves_the_static_bundle(kernel):
@@ -176,8 +189,11 @@ def test_widget_view_streams_blocks_once_and_leaves_the_static_bundle(kernel):
 
 def test_widget_view_holds_an_unfinished_table_back(kernel):
     messages = run_cell(kernel, f"feed({TABLE_REPLY!r}, {STEP})")
-    tails = [m["content"]["data"]["state"]["value"] for m in messages if m["msg_type"] == "comm_msg"
-             and "value" in m["content"]["data"].get("state", {})]
+    tails = [
+        m["content"]["data"]["state"]["value"]
+        for m in messages
+        if m["msg_type"] == "comm_msg" and "value" in m["content"]["data"].get("state", {})
+    ]
     assert any("row by row" in t for t in tails) and any("After the table" in t for t in tails)
     assert not [t for t in tails if "|" in t or "Request" in t]  # no raw or half-built table
     body = "".join(appended_html(messages))
@@ -200,8 +216,17 @@ def test_widget_view_tool_loop(kernel):
     assert "history rewound" in body
     assert "&lt;script&gt;" in body and "<script" not in body
     html = final_display(messages)["text/html"]
-    order = [html.index(s) for s in ("history rewound", "Let me check", "get_weather", "18 °C and sunny",
-                                     "<strong>18 °C</strong>", "end_turn · loop")]
+    order = [
+        html.index(s)
+        for s in (
+            "history rewound",
+            "Let me check",
+            "get_weather",
+            "18 °C and sunny",
+            "<strong>18 °C</strong>",
+            "end_turn · loop",
+        )
+    ]
     assert order == sorted(order)
     assert html.count("<details") == 2
 
@@ -220,7 +245,10 @@ def test_widget_view_new_message_flushes_the_unfinished_block(kernel):
     body = "".join(appended_html(messages))
     assert body.count("its last words.") == 1 and body.count("Second answer.") == 1
     assert body.index("its last words.") < body.index("Second answer.")
-    assert final_display(messages)["text/markdown"] == "First answer, with its last words.\n\nSecond answer."
+    assert (
+        final_display(messages)["text/markdown"]
+        == "First answer, with its last words.\n\nSecond answer."
+    )
 
 
 # ---------------------------------------------------------------- TextView in plain IPython
@@ -271,7 +299,7 @@ def test_text_view_tool_loop(shell, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:] == [
         "Checking.",
-        '[tool] get_weather {',
+        "[tool] get_weather {",
         '  "city": "Paris"',
         "}",
         "[result] 18 °C",

@@ -31,7 +31,9 @@ def test_oldest_turns_are_left_out_of_the_request(shell, emulator):
     assert run.success, run.stdout + run.stderr
     assert "leaves out the oldest 1 turn(s)" in run.stdout
     body = _invokes(emulator)[-1]["body"]
-    assert len(body["messages"]) == 3 and body["messages"][0]["content"][0]["text"].startswith("Part 1")
+    assert len(body["messages"]) == 3 and body["messages"][0]["content"][0]["text"].startswith(
+        "Part 1"
+    )
     assert len(shell.magic.session.chats.get().turns) == 3  # the chat keeps every turn
     assert any(r["operation"] == "CountTokens" for r in emulator.requests())
 
@@ -75,7 +77,17 @@ def test_notebook_context_goes_before_the_prompt_when_the_turn_is_too_big(shell,
 
 def test_a_prompt_too_big_even_without_its_context_is_refused():
     model = catalog.resolve("haiku-4.5").model
-    body = {"max_tokens": 1000, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "context " * 10}, {"type": "text", "text": BIG * 3}]}]}
+    body = {
+        "max_tokens": 1000,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "context " * 10},
+                    {"type": "text", "text": BIG * 3},
+                ],
+            }
+        ],
+    }
     with pytest.raises(Exception, match="even without earlier turns"):
         fit_window(body, model)

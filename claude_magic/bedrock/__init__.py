@@ -11,6 +11,15 @@ from .errors import NO_CREDENTIALS, ClaudeError, friendly_error
 from .settings import ENDPOINT_ENV, OFFLINE_ENV, ClientSettings, effective_region, settings_from_env
 
 __all__ = [
-    "ENDPOINT_ENV", "NO_CREDENTIALS", "OFFLINE_ENV", "BedrockClient", "ClaudeError", "ClientSettings",
-    "EventStream", "client_for", "effective_region", "friendly_error", "settings_from_env",
+    "ENDPOINT_ENV",
+    "NO_CREDENTIALS",
+    "OFFLINE_ENV",
+    "BedrockClient",
+    "ClaudeError",
+    "ClientSettings",
+    "EventStream",
+    "client_for",
+    "effective_region",
+    "friendly_error",
+    "settings_from_env",
 ]

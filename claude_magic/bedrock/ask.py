@@ -45,8 +45,9 @@ def send(client: Any, spec: RequestSpec, body: dict[str, Any]) -> Message:
     return client.invoke(spec.invoke_id, body)
 
 
-def ask_once(client: Any, spec: RequestSpec, content: list[Block],
-             conversation: Conversation | None = None) -> Reply:
+def ask_once(
+    client: Any, spec: RequestSpec, content: list[Block], conversation: Conversation | None = None
+) -> Reply:
     """One request; with a conversation, sent after its history and kept in it."""
     if conversation is None:
         message = send(client, spec, spec.body([{"role": "user", "content": content}]))
@@ -61,8 +62,9 @@ def ask_once(client: Any, spec: RequestSpec, content: list[Block],
     return spec.reply(message)
 
 
-def answer_source(settings: ClientSettings, *, built_in_emulator: bool,
-                  api: str = INVOKE_MODEL) -> dict[str, Any]:
+def answer_source(
+    settings: ClientSettings, *, built_in_emulator: bool, api: str = INVOKE_MODEL
+) -> dict[str, Any]:
     """Where the answers to requests sent with `settings` come from, as far as it is known
     without a call: the built-in emulator (whatever its port), else the endpoint URL, else
     AWS; the region, the profile that picks the account, the API, and offline mode."""
@@ -78,8 +80,13 @@ def answer_source(settings: ClientSettings, *, built_in_emulator: bool,
             profile = boto_session(settings).profile_name
         except Exception:  # a missing profile is reported when the client is made
             profile = settings.profile
-    return {"endpoint": endpoint, "region": effective_region(settings), "profile": profile,
-            "api": api, "offline": settings.offline}
+    return {
+        "endpoint": endpoint,
+        "region": effective_region(settings),
+        "profile": profile,
+        "api": api,
+        "offline": settings.offline,
+    }
 
 
 def request_key(spec: RequestSpec, body: dict[str, Any], source: dict[str, Any]) -> str:
@@ -87,6 +94,10 @@ def request_key(spec: RequestSpec, body: dict[str, Any], source: dict[str, Any])
     goes to and the exact body."""
     import hashlib
 
-    payload = json.dumps({"source": source, "model": spec.invoke_id, "body": body}, sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False)
+    payload = json.dumps(
+        {"source": source, "model": spec.invoke_id, "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()

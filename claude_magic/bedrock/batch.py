@@ -53,7 +53,11 @@ class BatchJob:
         return f"BatchJob({str(self)!r})"
 
     def __str__(self) -> str:
-        counts = f", {self.processed}/{self.records} records" if self.processed is not None else f", {self.records} records"
+        counts = (
+            f", {self.processed}/{self.records} records"
+            if self.processed is not None
+            else f", {self.records} records"
+        )
         failed = f", {self.failed} failed" if self.failed else ""
         note = f" ({self.message})" if self.message else ""
         return f"{self.job_id} {self.status}{counts}{failed}{note}"
@@ -71,10 +75,18 @@ def _clients(settings: ClientSettings) -> tuple[Any, Any]:
     elif session.get_credentials() is None:
         raise ClaudeMagicError(NO_CREDENTIALS)
     region = settings.region or session.region_name or "us-east-1"
-    config = Config(retries={"mode": "standard", "total_max_attempts": 5},
-                    connect_timeout=settings.connect_timeout, user_agent_extra="claude-magic")
-    bedrock = session.client("bedrock", region_name=region, endpoint_url=settings.endpoint_url,
-                             config=config, **credentials)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 5},
+        connect_timeout=settings.connect_timeout,
+        user_agent_extra="claude-magic",
+    )
+    bedrock = session.client(
+        "bedrock",
+        region_name=region,
+        endpoint_url=settings.endpoint_url,
+        config=config,
+        **credentials,
+    )
     s3 = session.client("s3", region_name=region, config=config, **credentials)
     return bedrock, s3
 
@@ -100,9 +112,17 @@ def _call(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
         raise ClaudeMagicError(f"{what} failed: {error.message}") from exc
 
 
-def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cache: Any,
-              s3_uri: str | None, role_arn: str | None, poll_interval: float | None = None,
-              report: Callable[[str], Any] | None = None) -> bool:
+def map_batch(
+    settings: ClientSettings,
+    spec: RequestSpec,
+    prepared: Any,
+    *,
+    cache: Any,
+    s3_uri: str | None,
+    role_arn: str | None,
+    poll_interval: float | None = None,
+    report: Callable[[str], Any] | None = None,
+) -> bool:
     """Run the missing rows of `prepared` as a batch job; True when interrupted (the job
     keeps running on Bedrock)."""
     say = report or (lambda line: None)
@@ -110,7 +130,9 @@ def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cac
     if not todo:
         return False
     ids = {record_id(row): prepared.keys[row] for row in todo}
-    digest = hashlib.sha256("\n".join([spec.invoke_id, s3_uri or "", *ids.values()]).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\n".join([spec.invoke_id, s3_uri or "", *ids.values()]).encode()
+    ).hexdigest()
     saved = cache.job(digest) if cache is not None else None
     bedrock, s3 = None, None
     if saved is not None and not saved["collected"]:
@@ -120,27 +142,51 @@ def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cac
         output_uri = saved["s3_uri"]
     else:
         if len(todo) < MIN_RECORDS:
-            raise ClaudeMagicError(f"A Bedrock batch job takes at least {MIN_RECORDS} records and "
-                                   f"{len(todo)} rows are left to send: use backend=\"threads\".")
+            raise ClaudeMagicError(
+                f"A Bedrock batch job takes at least {MIN_RECORDS} records and "
+                f'{len(todo)} rows are left to send: use backend="threads".'
+            )
         if not s3_uri or not role_arn:
-            raise ClaudeMagicError("backend=\"batch\" needs s3_uri= (an S3 prefix you own) and role_arn= "
-                                   "(the IAM role Bedrock assumes to read and write it).")
+            raise ClaudeMagicError(
+                'backend="batch" needs s3_uri= (an S3 prefix you own) and role_arn= '
+                "(the IAM role Bedrock assumes to read and write it)."
+            )
         bucket, prefix = _split(s3_uri)
         bedrock, s3 = _clients(settings)
         folder = "/".join(p for p in (prefix, f"claude-magic-{digest[:16]}") if p)
-        body = "".join(json.dumps({"recordId": rid, "modelInput": prepared.bodies[int(rid[1:])]},
-                                  separators=(",", ":")) + "\n" for rid in ids).encode()
-        _call("Uploading the batch records to S3", s3.put_object, Bucket=bucket,
-              Key=f"{folder}/input/records.jsonl", Body=body)
+        body = "".join(
+            json.dumps(
+                {"recordId": rid, "modelInput": prepared.bodies[int(rid[1:])]},
+                separators=(",", ":"),
+            )
+            + "\n"
+            for rid in ids
+        ).encode()
+        _call(
+            "Uploading the batch records to S3",
+            s3.put_object,
+            Bucket=bucket,
+            Key=f"{folder}/input/records.jsonl",
+            Body=body,
+        )
         output_uri = f"s3://{bucket}/{folder}/output/"
         created: dict[str, Any] = {}
         try:  # an interrupt right after the job is created still saves its identity
-            created = _call("CreateModelInvocationJob", bedrock.create_model_invocation_job,
-                            jobName=f"claude-magic-{digest[:12]}-{int(time.time())}", roleArn=role_arn,
-                            modelId=spec.invoke_id, clientRequestToken=digest[:32] + str(int(time.time())),
-                            inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{folder}/input/",
-                                                                   "s3InputFormat": "JSONL"}},
-                            outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}})
+            created = _call(
+                "CreateModelInvocationJob",
+                bedrock.create_model_invocation_job,
+                jobName=f"claude-magic-{digest[:12]}-{int(time.time())}",
+                roleArn=role_arn,
+                modelId=spec.invoke_id,
+                clientRequestToken=digest[:32] + str(int(time.time())),
+                inputDataConfig={
+                    "s3InputDataConfig": {
+                        "s3Uri": f"s3://{bucket}/{folder}/input/",
+                        "s3InputFormat": "JSONL",
+                    }
+                },
+                outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}},
+            )
         finally:
             if cache is not None and created.get("jobArn"):
                 cache.save_job(digest, created["jobArn"], spec.invoke_id, output_uri, ids)
@@ -149,8 +195,10 @@ def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cac
     try:
         job = _poll(bedrock, arn, poll_interval or DEFAULT_POLL, say)
     except KeyboardInterrupt:
-        say(f"claude-magic: the batch job {arn.rsplit('/', 1)[-1]} keeps running on Bedrock: run the same "
-            f"map again to collect it, or claude_magic.stop_batch({arn!r}).")
+        say(
+            f"claude-magic: the batch job {arn.rsplit('/', 1)[-1]} keeps running on Bedrock: run the same "
+            f"map again to collect it, or claude_magic.stop_batch({arn!r})."
+        )
         return True
     status = job["status"]
     found = _collect(s3, spec, prepared, output_uri, arn.rsplit("/", 1)[-1], cache)
@@ -158,11 +206,15 @@ def map_batch(settings: ClientSettings, spec: RequestSpec, prepared: Any, *, cac
         cache.update_job(digest, status=status, collected=True)
     for row in todo:
         if prepared.replies[row] is None:
-            prepared.fill(row, Reply.failed(f"no result: the batch job ended {status}", model=spec.invoke_id))
+            prepared.fill(
+                row, Reply.failed(f"no result: the batch job ended {status}", model=spec.invoke_id)
+            )
     if status != "Completed":
         why = f" ({job['message']})" if job.get("message") else ""
-        say(f"claude-magic: the batch job ended {status}{why}; {found} of {len(todo)} records have an "
-            "answer, kept in their rows. Run the same map again to send the rest.")
+        say(
+            f"claude-magic: the batch job ended {status}{why}; {found} of {len(todo)} records have an "
+            "answer, kept in their rows. Run the same map again to send the rest."
+        )
     return False
 
 
@@ -173,12 +225,18 @@ def _poll(bedrock: Any, arn: str, interval: float, say: Callable[[str], Any]) ->
     while True:
         job = _call("GetModelInvocationJob", bedrock.get_model_invocation_job, jobIdentifier=arn)
         status = job["status"]
-        counts = (job.get("processedRecordCount"), job.get("totalRecordCount"), job.get("errorRecordCount"))
+        counts = (
+            job.get("processedRecordCount"),
+            job.get("totalRecordCount"),
+            job.get("errorRecordCount"),
+        )
         if (status, counts) != shown:
             shown = (status, counts)
             line = f"claude-magic: batch job {arn.rsplit('/', 1)[-1]} {status}"
             if counts[1]:
-                line += f": {counts[0] or 0}/{counts[1]} records" + (f", {counts[2]} failed" if counts[2] else "")
+                line += f": {counts[0] or 0}/{counts[1]} records" + (
+                    f", {counts[2]} failed" if counts[2] else ""
+                )
             say(line)
         if status in TERMINAL:
             return job
@@ -186,7 +244,9 @@ def _poll(bedrock: Any, arn: str, interval: float, say: Callable[[str], Any]) ->
         wait = min(MAX_POLL, wait * 1.5)
 
 
-def _collect(s3: Any, spec: RequestSpec, prepared: Any, output_uri: str, job_id: str, cache: Any) -> int:
+def _collect(
+    s3: Any, spec: RequestSpec, prepared: Any, output_uri: str, job_id: str, cache: Any
+) -> int:
     """Read every `.jsonl.out` of the job and give each record's answer to its row."""
     bucket, prefix = _split(output_uri)
     folder = f"{prefix}/{job_id}/" if prefix else f"{job_id}/"
@@ -203,7 +263,9 @@ def _collect(s3: Any, spec: RequestSpec, prepared: Any, output_uri: str, job_id:
                 continue
             record = json.loads(line)
             rid = str(record.get("recordId", ""))
-            if not (rid.startswith("R") and rid[1:].isdigit()) or int(rid[1:]) >= len(prepared.replies):
+            if not (rid.startswith("R") and rid[1:].isdigit()) or int(rid[1:]) >= len(
+                prepared.replies
+            ):
                 continue
             row = int(rid[1:])
             if "modelOutput" in record:
@@ -212,8 +274,11 @@ def _collect(s3: Any, spec: RequestSpec, prepared: Any, output_uri: str, job_id:
                 reply = spec.reply(message, batch=True)
             else:
                 error = record.get("error") or {}
-                reply = Reply.failed(f"Bedrock could not answer this record ({error.get('errorCode', '?')}): "
-                                     f"{error.get('errorMessage', 'no reason given')}", model=spec.invoke_id)
+                reply = Reply.failed(
+                    f"Bedrock could not answer this record ({error.get('errorCode', '?')}): "
+                    f"{error.get('errorMessage', 'no reason given')}",
+                    model=spec.invoke_id,
+                )
             found += reply.error is None
             prepared.fill(row, reply)
         if cache is not None and answered:
@@ -230,13 +295,30 @@ def list_jobs(settings: ClientSettings, cache: Any) -> list[BatchJob]:
         try:
             job = bedrock.get_model_invocation_job(jobIdentifier=saved["job_arn"])
         except Exception as exc:
-            jobs.append(BatchJob(saved["job_arn"], "", saved["status"] or "unknown", saved["model"],
-                                 message=friendly_error(exc).message, records=len(saved["records"])))
+            jobs.append(
+                BatchJob(
+                    saved["job_arn"],
+                    "",
+                    saved["status"] or "unknown",
+                    saved["model"],
+                    message=friendly_error(exc).message,
+                    records=len(saved["records"]),
+                )
+            )
             continue
-        jobs.append(BatchJob(job["jobArn"], job.get("jobName", ""), job["status"], job.get("modelId", ""),
-                             message=job.get("message"), records=len(saved["records"]),
-                             processed=job.get("processedRecordCount"), failed=job.get("errorRecordCount"),
-                             submitted=job.get("submitTime")))
+        jobs.append(
+            BatchJob(
+                job["jobArn"],
+                job.get("jobName", ""),
+                job["status"],
+                job.get("modelId", ""),
+                message=job.get("message"),
+                records=len(saved["records"]),
+                processed=job.get("processedRecordCount"),
+                failed=job.get("errorRecordCount"),
+                submitted=job.get("submitTime"),
+            )
+        )
     return jobs
 
 
@@ -245,4 +327,6 @@ def stop_job(settings: ClientSettings, job: Any) -> str:
     arn = job.job_arn if isinstance(job, BatchJob) else str(job)
     bedrock = _clients(settings)[0]
     _call("StopModelInvocationJob", bedrock.stop_model_invocation_job, jobIdentifier=arn)
-    return _call("GetModelInvocationJob", bedrock.get_model_invocation_job, jobIdentifier=arn)["status"]
+    return _call("GetModelInvocationJob", bedrock.get_model_invocation_job, jobIdentifier=arn)[
+        "status"
+    ]

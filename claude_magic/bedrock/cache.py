@@ -30,8 +30,16 @@ FILE_NAME = "replies.sqlite3"
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps next to the file
 COLUMNS = {
     "replies": ("key", "model", "message", "created"),
-    "batch_jobs": ("key", "job_arn", "model", "s3_uri", "records", "status", "created",
-                   "collected"),
+    "batch_jobs": (
+        "key",
+        "job_arn",
+        "model",
+        "s3_uri",
+        "records",
+        "status",
+        "created",
+        "collected",
+    ),
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies (
@@ -65,8 +73,9 @@ class ReplyCache:
     """Replies by request key, and batch jobs by the key of their records. What goes
     wrong with the file is said through `report`, one line each."""
 
-    def __init__(self, folder: str | os.PathLike[str] | None = None,
-                 report: Callable[[str], Any] = print) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str] | None = None, report: Callable[[str], Any] = print
+    ) -> None:
         self.folder = Path(folder).expanduser() if folder else default_cache_dir()
         self.path = self.folder / FILE_NAME
         self._report = report
@@ -93,9 +102,11 @@ class ReplyCache:
                 return self._connect()
         except (OSError, sqlite3.Error, Damaged) as exc:
             why = _reason(exc, self.folder)
-            self._report(f"claude-magic: answers can't be kept in {self.folder} ({why}): they are "
-                         "kept in memory only. Set cache_dir= (or $CLAUDE_MAGIC_CACHE_DIR) to a "
-                         "folder you can write to.")
+            self._report(
+                f"claude-magic: answers can't be kept in {self.folder} ({why}): they are "
+                "kept in memory only. Set cache_dir= (or $CLAUDE_MAGIC_CACHE_DIR) to a "
+                "folder you can write to."
+            )
             db = _connection(":memory:")
             db.executescript(_SCHEMA)
             return db
@@ -132,9 +143,11 @@ class ReplyCache:
         for suffix in SIDE_FILES:
             with contextlib.suppress(FileNotFoundError):
                 os.rename(f"{self.path}{suffix}", f"{target}{suffix}")
-        self._report(f"claude-magic: the answer cache {self.path} can't be read ({reason}): "
-                     f"moved it to {target} and started a new one; its answers are asked again. "
-                     "Delete the old file when you no longer need it.")
+        self._report(
+            f"claude-magic: the answer cache {self.path} can't be read ({reason}): "
+            f"moved it to {target} and started a new one; its answers are asked again. "
+            "Delete the old file when you no longer need it."
+        )
 
     def _use(self, operation: Callable[[sqlite3.Connection], T]) -> T | None:
         """`operation` on the database, under the lock. A damaged file is set aside and the
@@ -161,9 +174,11 @@ class ReplyCache:
     def _unusable(self, error: sqlite3.Error) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._db.rollback()
-        line = (f"claude-magic: the answer cache {self.path} can't be used now ({error}): answers "
-                "are not kept there. Check the file and its folder, or set cache_dir= to another "
-                "folder.")
+        line = (
+            f"claude-magic: the answer cache {self.path} can't be used now ({error}): answers "
+            "are not kept there. Check the file and its folder, or set cache_dir= to another "
+            "folder."
+        )
         if line not in self._said:
             self._said.add(line)
             self._report(line)
@@ -178,9 +193,11 @@ class ReplyCache:
             found: dict[str, Message] = {}
             bad: list[Any] = []
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                rows = db.execute(f"SELECT key, message FROM replies WHERE key IN "
-                                  f"({','.join('?' * len(chunk))})", chunk).fetchall()
+                chunk = keys[start : start + 500]
+                rows = db.execute(
+                    f"SELECT key, message FROM replies WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
                 for key, text in rows:
                     try:
                         found[key] = _message(text)
@@ -193,8 +210,10 @@ class ReplyCache:
 
         found, dropped = self._use(read) or ({}, 0)
         if dropped:
-            self._report(f"claude-magic: {dropped} answer(s) in the cache {self.path} could not "
-                         "be read: dropped, they are asked again.")
+            self._report(
+                f"claude-magic: {dropped} answer(s) in the cache {self.path} could not "
+                "be read: dropped, they are asked again."
+            )
         return found
 
     def put(self, key: str, model: str, message: Message) -> None:
@@ -202,12 +221,16 @@ class ReplyCache:
 
     def put_many(self, items: Iterable[tuple[str, str, Message]]) -> None:
         now = time.time()
-        rows = [(key, model, json.dumps(message.to_dict(), separators=(",", ":")), now)
-                for key, model, message in items]
+        rows = [
+            (key, model, json.dumps(message.to_dict(), separators=(",", ":")), now)
+            for key, model, message in items
+        ]
 
         def write(db: sqlite3.Connection) -> None:
-            db.executemany("INSERT OR REPLACE INTO replies (key, model, message, created)"
-                           " VALUES (?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO replies (key, model, message, created) VALUES (?, ?, ?, ?)",
+                rows,
+            )
             db.commit()
 
         self._use(write)
@@ -218,12 +241,15 @@ class ReplyCache:
 
     # -- batch jobs
 
-    def save_job(self, key: str, job_arn: str, model: str, s3_uri: str,
-                 records: dict[str, str]) -> None:
+    def save_job(
+        self, key: str, job_arn: str, model: str, s3_uri: str, records: dict[str, str]
+    ) -> None:
         def write(db: sqlite3.Connection) -> None:
-            db.execute(f"INSERT OR REPLACE INTO batch_jobs ({_JOB_COLUMNS})"
-                       " VALUES (?, ?, ?, ?, ?, 'Submitted', ?, 0)",
-                       (key, job_arn, model, s3_uri, json.dumps(records), time.time()))
+            db.execute(
+                f"INSERT OR REPLACE INTO batch_jobs ({_JOB_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, 'Submitted', ?, 0)",
+                (key, job_arn, model, s3_uri, json.dumps(records), time.time()),
+            )
             db.commit()
 
         self._use(write)
@@ -249,23 +275,28 @@ class ReplyCache:
             except ValueError:
                 bad.append(row[0])
         if bad:
+
             def drop(db: sqlite3.Connection) -> None:
                 db.executemany("DELETE FROM batch_jobs WHERE key = ?", [(key,) for key in bad])
                 db.commit()
 
             self._use(drop)
-            self._report(f"claude-magic: {len(bad)} batch job(s) in the cache {self.path} could "
-                         "not be read: dropped (the Bedrock console lists every job).")
+            self._report(
+                f"claude-magic: {len(bad)} batch job(s) in the cache {self.path} could "
+                "not be read: dropped (the Bedrock console lists every job)."
+            )
         return jobs
 
-    def update_job(self, key: str, *, status: str | None = None,
-                   collected: bool | None = None) -> None:
+    def update_job(
+        self, key: str, *, status: str | None = None, collected: bool | None = None
+    ) -> None:
         def write(db: sqlite3.Connection) -> None:
             if status is not None:
                 db.execute("UPDATE batch_jobs SET status = ? WHERE key = ?", (status, key))
             if collected is not None:
-                db.execute("UPDATE batch_jobs SET collected = ? WHERE key = ?",
-                           (int(collected), key))
+                db.execute(
+                    "UPDATE batch_jobs SET collected = ? WHERE key = ?", (int(collected), key)
+                )
             db.commit()
 
         self._use(write)
@@ -278,8 +309,12 @@ def _connection(target: str | Path) -> sqlite3.Connection:
 def _check_tables(db: sqlite3.Connection) -> None:
     """Raise Damaged unless `db` is empty or holds this cache's tables (columns added by a
     later version are fine)."""
-    tables = {name for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    tables = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
     if tables and not tables & set(COLUMNS):
         raise Damaged(f"another program's database: tables {', '.join(sorted(tables))}")
     for table in sorted(tables & set(COLUMNS)):
@@ -312,8 +347,8 @@ def _message(text: Any) -> Message:
         data = json.loads(text)
         content = data["content"]
         if not isinstance(content, list) or not all(
-                isinstance(block, dict) and isinstance(block.get("type"), str)
-                for block in content):
+            isinstance(block, dict) and isinstance(block.get("type"), str) for block in content
+        ):
             raise ValueError("the content is not a list of blocks")
         message = Message.from_dict(data)
         _ = message.text  # every text block holds text
@@ -329,11 +364,23 @@ def _job(row: tuple[Any, ...]) -> dict[str, Any]:
         records = json.loads(records)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"not a stored batch job: {exc}") from None
-    if not (isinstance(arn, str) and isinstance(s3_uri, str) and isinstance(records, dict)
-            and isinstance(status, (str, type(None)))):
+    if not (
+        isinstance(arn, str)
+        and isinstance(s3_uri, str)
+        and isinstance(records, dict)
+        and isinstance(status, (str, type(None)))
+    ):
         raise ValueError("not a stored batch job")
-    return {"key": key, "job_arn": arn, "model": model, "s3_uri": s3_uri, "records": records,
-            "status": status, "created": created, "collected": bool(collected)}
+    return {
+        "key": key,
+        "job_arn": arn,
+        "model": model,
+        "s3_uri": s3_uri,
+        "records": records,
+        "status": status,
+        "created": created,
+        "collected": bool(collected),
+    }
 
 
 _OPEN: dict[Path, ReplyCache] = {}

@@ -57,9 +57,15 @@ class BedrockClient:
 
         s = self.settings
         if s.retry_mode not in RETRY_MODES:
-            raise ClaudeError(f"Unknown retry mode {s.retry_mode!r}: use one of {', '.join(RETRY_MODES)}.", "config")
+            raise ClaudeError(
+                f"Unknown retry mode {s.retry_mode!r}: use one of {', '.join(RETRY_MODES)}.",
+                "config",
+            )
         if s.offline and not s.endpoint_url:
-            raise ClaudeError("Offline mode needs the emulator's endpoint URL: run %claude offline to start it.", "config")
+            raise ClaudeError(
+                "Offline mode needs the emulator's endpoint URL: run %claude offline to start it.",
+                "config",
+            )
         session = boto_session(s)
         region = s.region or session.region_name or catalog.DEFAULT_REGION
         credentials: dict[str, str] = {}
@@ -85,7 +91,11 @@ class BedrockClient:
             **signing,
         )
         client = session.client(
-            "bedrock-runtime", region_name=region, endpoint_url=s.endpoint_url, config=config, **credentials
+            "bedrock-runtime",
+            region_name=region,
+            endpoint_url=s.endpoint_url,
+            config=config,
+            **credentials,
         )
         self._region = client.meta.region_name
         return client
@@ -94,8 +104,12 @@ class BedrockClient:
         if isinstance(exc, ClaudeError):
             return exc
         return friendly_error(
-            exc, invoke_id=invoke_id, region=self._region or self.settings.region,
-            endpoint_url=self.settings.endpoint_url, read_timeout=self.settings.read_timeout, **kw,
+            exc,
+            invoke_id=invoke_id,
+            region=self._region or self.settings.region,
+            endpoint_url=self.settings.endpoint_url,
+            read_timeout=self.settings.read_timeout,
+            **kw,
         )
 
     # -- calls
@@ -107,8 +121,11 @@ class BedrockClient:
         started = time.perf_counter()
         try:
             response = client.invoke_model(
-                modelId=invoke_id, body=_dumps(body), contentType="application/json",
-                accept="application/json", **_guardrail_headers(guardrail),
+                modelId=invoke_id,
+                body=_dumps(body),
+                contentType="application/json",
+                accept="application/json",
+                **_guardrail_headers(guardrail),
             )
             raw = response["body"].read()
         except Exception as exc:
@@ -116,18 +133,24 @@ class BedrockClient:
         try:
             message = Message.from_dict(json.loads(raw))
         except (ValueError, TypeError, AttributeError) as exc:
-            raise ClaudeError(f"Bedrock sent a reply that isn't a Claude message: {str(raw[:80])}", "bad_reply") from exc
+            raise ClaudeError(
+                f"Bedrock sent a reply that isn't a Claude message: {str(raw[:80])}", "bad_reply"
+            ) from exc
         message.metrics.update(_header_metrics(response))
         message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return message
 
-    def stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
+    def stream(
+        self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None
+    ) -> EventStream:
         """InvokeModelWithResponseStream: an iterator of decoded Anthropic event
         dicts. Use it as a context manager (or call `close()`) so the HTTP
         connection is closed when the consumer stops early."""
         return EventStream(self, invoke_id, body, guardrail)
 
-    def converse(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> Message:
+    def converse(
+        self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None
+    ) -> Message:
         """Converse, for the same body as `invoke`: the reply as a Message."""
         from .converse import converse_request, guardrail_config
         from .converse_events import message_from_response
@@ -144,7 +167,9 @@ class BedrockClient:
         message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return message
 
-    def converse_stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
+    def converse_stream(
+        self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None
+    ) -> EventStream:
         """ConverseStream, for the same body as `stream`: the same Anthropic event dicts."""
         return ConverseEventStream(self, invoke_id, body, guardrail)
 
@@ -218,8 +243,13 @@ class EventStream:
     first `next`), yields Anthropic event dicts and raises ClaudeError on any
     failure; closing it (or leaving its `with` block) closes the connection."""
 
-    def __init__(self, owner: BedrockClient, invoke_id: str, body: dict[str, Any],
-                 guardrail: Guardrail = None) -> None:
+    def __init__(
+        self,
+        owner: BedrockClient,
+        invoke_id: str,
+        body: dict[str, Any],
+        guardrail: Guardrail = None,
+    ) -> None:
         self._owner = owner
         self.invoke_id = invoke_id
         self._body = body
@@ -281,13 +311,19 @@ class EventStream:
                 self.yielded += 1
                 yield event
             if self.yielded and not self.stopped:
-                raise ClaudeError(dropped_message("the stream ended before the answer was complete",
-                                           self.content_events > 0), "connection_dropped", mid_stream=True)
+                raise ClaudeError(
+                    dropped_message(
+                        "the stream ended before the answer was complete", self.content_events > 0
+                    ),
+                    "connection_dropped",
+                    mid_stream=True,
+                )
         except (GeneratorExit, ClaudeError):
             raise
         except Exception as exc:
-            raise owner._friendly(exc, invoke_id, mid_stream=self.yielded > 0,
-                                  partial=self.content_events > 0) from exc
+            raise owner._friendly(
+                exc, invoke_id, mid_stream=self.yielded > 0, partial=self.content_events > 0
+            ) from exc
         finally:
             self._close_raw()
 
@@ -295,8 +331,11 @@ class EventStream:
 
     def _call(self, client: Any) -> dict[str, Any]:
         return client.invoke_model_with_response_stream(
-            modelId=self.invoke_id, body=_dumps(self._body), contentType="application/json",
-            accept="application/json", **_guardrail_headers(self._guardrail),
+            modelId=self.invoke_id,
+            body=_dumps(self._body),
+            contentType="application/json",
+            accept="application/json",
+            **_guardrail_headers(self._guardrail),
         )
 
     def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
@@ -311,7 +350,10 @@ class ConverseEventStream(EventStream):
     def _call(self, client: Any) -> dict[str, Any]:
         from .converse import converse_request, guardrail_config
 
-        request = {**converse_request(self.invoke_id, self._body), **guardrail_config(self._guardrail)}
+        request = {
+            **converse_request(self.invoke_id, self._body),
+            **guardrail_config(self._guardrail),
+        }
         return client.converse_stream(**request)
 
     def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:

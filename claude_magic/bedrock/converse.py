@@ -22,8 +22,12 @@ IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "
 USE_INVOKE = "or use %config ClaudeMagic.api = 'invoke'."
 _NAME_JUNK = re.compile(r"[^A-Za-z0-9\s\-()\[\]]+")
 _SPACES = re.compile(r"\s+")
-_INFERENCE = {"max_tokens": "maxTokens", "temperature": "temperature", "top_p": "topP",
-              "stop_sequences": "stopSequences"}
+_INFERENCE = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop_sequences": "stopSequences",
+}
 
 
 def _refuse(what: str, instead: str) -> ClaudeError:
@@ -56,8 +60,11 @@ def _document(block: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     else:
         fmt = "pdf" if source.get("media_type") == "application/pdf" else "txt"
         data = base64.b64decode(source.get("data", ""))
-    document: dict[str, Any] = {"format": fmt, "name": document_name(block, taken),
-                                "source": {"bytes": data}}
+    document: dict[str, Any] = {
+        "format": fmt,
+        "name": document_name(block, taken),
+        "source": {"bytes": data},
+    }
     if block.get("context"):
         document["context"] = block["context"]
     if isinstance(block.get("citations"), dict):
@@ -67,8 +74,12 @@ def _document(block: dict[str, Any], taken: set[str]) -> dict[str, Any]:
 
 def _image(block: dict[str, Any]) -> dict[str, Any]:
     source = block["source"]
-    return {"image": {"format": IMAGE_FORMATS.get(source.get("media_type"), "png"),
-                      "source": {"bytes": base64.b64decode(source["data"])}}}
+    return {
+        "image": {
+            "format": IMAGE_FORMATS.get(source.get("media_type"), "png"),
+            "source": {"bytes": base64.b64decode(source["data"])},
+        }
+    }
 
 
 def _tool_result(block: dict[str, Any], taken: set[str]) -> dict[str, Any]:
@@ -101,8 +112,13 @@ def converse_block(block: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     if kind == "document":
         return _document(block, taken)
     if kind == "tool_use":
-        return {"toolUse": {"toolUseId": block["id"], "name": block["name"],
-                            "input": block.get("input") or {}}}
+        return {
+            "toolUse": {
+                "toolUseId": block["id"],
+                "name": block["name"],
+                "input": block.get("input") or {},
+            }
+        }
     if kind == "tool_result":
         return _tool_result(block, taken)
     if kind == "thinking":
@@ -130,7 +146,10 @@ def _tool_config(tools: list[dict[str, Any]], choice: dict[str, Any] | None) -> 
     for tool in tools:
         if tool.get("type", "custom") != "custom":
             raise _refuse(f"{tool.get('type')} tool", "drop --computer-use")
-        spec: dict[str, Any] = {"name": tool["name"], "inputSchema": {"json": tool.get("input_schema") or {}}}
+        spec: dict[str, Any] = {
+            "name": tool["name"],
+            "inputSchema": {"json": tool.get("input_schema") or {}},
+        }
         if tool.get("description"):
             spec["description"] = tool["description"]
         entries.append({"toolSpec": spec})
@@ -153,8 +172,15 @@ def _output_config(config: dict[str, Any], extra: dict[str, Any]) -> dict[str, A
     fmt = rest.get("format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and "schema" in fmt:
         rest.pop("format")
-        out["textFormat"] = {"type": "json_schema", "structure": {
-            "jsonSchema": {"schema": json.dumps(fmt["schema"]), "name": fmt.get("name", "output")}}}
+        out["textFormat"] = {
+            "type": "json_schema",
+            "structure": {
+                "jsonSchema": {
+                    "schema": json.dumps(fmt["schema"]),
+                    "name": fmt.get("name", "output"),
+                }
+            },
+        }
     if rest:
         extra["output_config"] = rest
     return out
@@ -168,8 +194,9 @@ def converse_request(invoke_id: str, body: dict[str, Any]) -> dict[str, Any]:
     taken: set[str] = set()
     request: dict[str, Any] = {
         "modelId": invoke_id,
-        "messages": [{"role": m["role"], "content": converse_content(m["content"], taken)}
-                     for m in messages],
+        "messages": [
+            {"role": m["role"], "content": converse_content(m["content"], taken)} for m in messages
+        ],
     }
     extra: dict[str, Any] = {}
     inference: dict[str, Any] = {}

@@ -24,13 +24,25 @@ _LOCATIONS = {  # Converse location -> (Anthropic citation type, start field, en
 
 def anthropic_citation(citation: dict[str, Any]) -> dict[str, Any]:
     """A Converse citation as an InvokeModel one (`char_location`, `page_location`, ...)."""
-    cited = "".join(str(c.get("text", "")) for c in citation.get("sourceContent") or [] if isinstance(c, dict))
-    out: dict[str, Any] = {"type": "char_location", "cited_text": cited, "document_title": citation.get("title")}
+    cited = "".join(
+        str(c.get("text", "")) for c in citation.get("sourceContent") or [] if isinstance(c, dict)
+    )
+    out: dict[str, Any] = {
+        "type": "char_location",
+        "cited_text": cited,
+        "document_title": citation.get("title"),
+    }
     for key, (kind, start, end) in _LOCATIONS.items():
         where = (citation.get("location") or {}).get(key)
         if isinstance(where, dict):
-            out.update({"type": kind, "document_index": where.get("documentIndex", 0),
-                        start: where.get("start"), end: where.get("end")})
+            out.update(
+                {
+                    "type": kind,
+                    "document_index": where.get("documentIndex", 0),
+                    start: where.get("start"),
+                    end: where.get("end"),
+                }
+            )
             break
     return out
 
@@ -41,19 +53,37 @@ def anthropic_block(block: dict[str, Any]) -> Block | None:
         return {"type": "text", "text": block["text"]}
     cited = block.get("citationsContent")
     if isinstance(cited, dict):
-        text = "".join(str(c.get("text", "")) for c in cited.get("content") or [] if isinstance(c, dict))
-        return {"type": "text", "text": text,
-                "citations": [anthropic_citation(c) for c in cited.get("citations") or [] if isinstance(c, dict)]}
+        text = "".join(
+            str(c.get("text", "")) for c in cited.get("content") or [] if isinstance(c, dict)
+        )
+        return {
+            "type": "text",
+            "text": text,
+            "citations": [
+                anthropic_citation(c) for c in cited.get("citations") or [] if isinstance(c, dict)
+            ],
+        }
     if "toolUse" in block:
         use = block["toolUse"]
-        return {"type": "tool_use", "id": use["toolUseId"], "name": use["name"],
-                "input": use.get("input") or {}}
+        return {
+            "type": "tool_use",
+            "id": use["toolUseId"],
+            "name": use["name"],
+            "input": use.get("input") or {},
+        }
     reasoning = block.get("reasoningContent")
     if isinstance(reasoning, dict):
         if "redactedContent" in reasoning:
-            return {"type": "redacted_thinking", "data": _redacted_data(reasoning["redactedContent"])}
+            return {
+                "type": "redacted_thinking",
+                "data": _redacted_data(reasoning["redactedContent"]),
+            }
         reasoned = reasoning.get("reasoningText") or {}
-        return {"type": "thinking", "thinking": reasoned.get("text", ""), "signature": reasoned.get("signature", "")}
+        return {
+            "type": "thinking",
+            "thinking": reasoned.get("text", ""),
+            "signature": reasoned.get("signature", ""),
+        }
     return None
 
 
@@ -113,16 +143,33 @@ class ConverseEvents:
         if kind == "contentBlockDelta":
             return self._delta(data.get("contentBlockIndex", 0), data.get("delta") or {})
         if kind == "messageStart":
-            return [{"type": "message_start", "message": {
-                "id": "", "type": "message", "role": data.get("role", "assistant"),
-                "model": self.model_id, "content": [], "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": 0, "output_tokens": 0}}}]
+            return [
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "",
+                        "type": "message",
+                        "role": data.get("role", "assistant"),
+                        "model": self.model_id,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": 0, "output_tokens": 0},
+                    },
+                }
+            ]
         if kind == "contentBlockStart":
             use = (data.get("start") or {}).get("toolUse")
             if isinstance(use, dict):
-                return self._start(data.get("contentBlockIndex", 0), {
-                    "type": "tool_use", "id": use.get("toolUseId", ""), "name": use.get("name", ""),
-                    "input": {}})
+                return self._start(
+                    data.get("contentBlockIndex", 0),
+                    {
+                        "type": "tool_use",
+                        "id": use.get("toolUseId", ""),
+                        "name": use.get("name", ""),
+                        "input": {},
+                    },
+                )
             return []
         if kind == "contentBlockStop":
             index = self._indexes.get(data.get("contentBlockIndex", 0))
@@ -135,11 +182,22 @@ class ConverseEvents:
             usage = usage_of(data.get("usage"))
             latency = int((data.get("metrics") or {}).get("latencyMs") or 0)
             return [
-                {"type": "message_delta", "usage": usage,
-                 "delta": {"stop_reason": self._stop_reason, "stop_sequence": self._stop_sequence}},
-                {"type": "message_stop", METRICS_KEY: {
-                    "inputTokenCount": usage["input_tokens"], "outputTokenCount": usage["output_tokens"],
-                    "invocationLatency": latency}},
+                {
+                    "type": "message_delta",
+                    "usage": usage,
+                    "delta": {
+                        "stop_reason": self._stop_reason,
+                        "stop_sequence": self._stop_sequence,
+                    },
+                },
+                {
+                    "type": "message_stop",
+                    METRICS_KEY: {
+                        "inputTokenCount": usage["input_tokens"],
+                        "outputTokenCount": usage["output_tokens"],
+                        "invocationLatency": latency,
+                    },
+                },
             ]
         return []
 
@@ -154,27 +212,65 @@ class ConverseEvents:
             if "text" in delta or "citation" in delta:
                 events = self._start(converse_index, {"type": "text", "text": ""})
             elif isinstance(reasoning, dict) and "redactedContent" in reasoning:
-                return self._start(converse_index, {
-                    "type": "redacted_thinking", "data": _redacted_data(reasoning["redactedContent"])})
+                return self._start(
+                    converse_index,
+                    {
+                        "type": "redacted_thinking",
+                        "data": _redacted_data(reasoning["redactedContent"]),
+                    },
+                )
             elif isinstance(reasoning, dict):
-                events = self._start(converse_index, {"type": "thinking", "thinking": "", "signature": ""})
+                events = self._start(
+                    converse_index, {"type": "thinking", "thinking": "", "signature": ""}
+                )
             else:
                 return []
         index = self._indexes[converse_index]
         if "text" in delta:
-            events.append({"type": "content_block_delta", "index": index,
-                           "delta": {"type": "text_delta", "text": delta["text"]}})
+            events.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": delta["text"]},
+                }
+            )
         elif isinstance(delta.get("citation"), dict):
-            events.append({"type": "content_block_delta", "index": index, "delta": {
-                "type": "citations_delta", "citation": anthropic_citation(delta["citation"])}})
+            events.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {
+                        "type": "citations_delta",
+                        "citation": anthropic_citation(delta["citation"]),
+                    },
+                }
+            )
         elif isinstance(delta.get("toolUse"), dict):
-            events.append({"type": "content_block_delta", "index": index, "delta": {
-                "type": "input_json_delta", "partial_json": delta["toolUse"].get("input", "")}})
+            events.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {
+                        "type": "input_json_delta",
+                        "partial_json": delta["toolUse"].get("input", ""),
+                    },
+                }
+            )
         elif isinstance(reasoning, dict):
             if "text" in reasoning:
-                events.append({"type": "content_block_delta", "index": index,
-                               "delta": {"type": "thinking_delta", "thinking": reasoning["text"]}})
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "thinking_delta", "thinking": reasoning["text"]},
+                    }
+                )
             if "signature" in reasoning:
-                events.append({"type": "content_block_delta", "index": index,
-                               "delta": {"type": "signature_delta", "signature": reasoning["signature"]}})
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "signature_delta", "signature": reasoning["signature"]},
+                    }
+                )
         return events

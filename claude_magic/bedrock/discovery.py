@@ -33,8 +33,11 @@ class Offer:
 
     def profiles_of(self, base_id: str) -> tuple[str, ...]:
         """The geographies of the listed profiles for `base_id` (`us`, `global`, ...)."""
-        geos = [catalog.split_profile(p)[0] for p in sorted(self.profile_ids)
-                if catalog.split_profile(p)[1] == base_id]
+        geos = [
+            catalog.split_profile(p)[0]
+            for p in sorted(self.profile_ids)
+            if catalog.split_profile(p)[1] == base_id
+        ]
         return tuple(g for g in geos if g)
 
     def unknown_models(self) -> list[catalog.Model]:
@@ -48,8 +51,11 @@ class Offer:
             if model is None:
                 continue
             profiles = self.profiles_of(base)
-            found.append(dataclasses.replace(model, profiles=profiles,
-                                             on_demand=base in self.on_demand or not profiles))
+            found.append(
+                dataclasses.replace(
+                    model, profiles=profiles, on_demand=base in self.on_demand or not profiles
+                )
+            )
         return found
 
 
@@ -59,34 +65,55 @@ def discover(settings: ClientSettings) -> Offer:
     try:
         summaries = client.list_foundation_models(byProvider="Anthropic").get("modelSummaries", [])
         profiles: list[dict[str, Any]] = []
-        pages = client.get_paginator("list_inference_profiles").paginate(typeEquals="SYSTEM_DEFINED")
+        pages = client.get_paginator("list_inference_profiles").paginate(
+            typeEquals="SYSTEM_DEFINED"
+        )
         for page in pages:
             profiles += page.get("inferenceProfileSummaries", [])
     except Exception as exc:
-        error = friendly_error(exc, region=client.meta.region_name, endpoint_url=settings.endpoint_url)
+        error = friendly_error(
+            exc, region=client.meta.region_name, endpoint_url=settings.endpoint_url
+        )
         if error.kind == "access_denied":
             error = ClaudeError(
                 f"Listing the models of {client.meta.region_name} was denied: grant "
                 "bedrock:ListFoundationModels and bedrock:ListInferenceProfiles, or use "
-                "%claude models without --refresh.", "access_denied")
+                "%claude models without --refresh.",
+                "access_denied",
+            )
         raise error from exc
     return offer_from(client.meta.region_name, summaries, profiles)
 
 
-def offer_from(region: str, summaries: list[dict[str, Any]],
-               profiles: list[dict[str, Any]]) -> Offer:
+def offer_from(
+    region: str, summaries: list[dict[str, Any]], profiles: list[dict[str, Any]]
+) -> Offer:
     """An Offer from ListFoundationModels summaries and ListInferenceProfiles summaries."""
-    lifecycle = {s["modelId"]: (s.get("modelLifecycle") or {}).get("status", "ACTIVE")
-                 for s in summaries if str(s.get("modelId", "")).startswith("anthropic.")}
+    lifecycle = {
+        s["modelId"]: (s.get("modelLifecycle") or {}).get("status", "ACTIVE")
+        for s in summaries
+        if str(s.get("modelId", "")).startswith("anthropic.")
+    }
     ids = frozenset(i for i, status in lifecycle.items() if status != "END_OF_LIFE")
     profile_ids = frozenset(
-        p["inferenceProfileId"] for p in profiles
-        if ".anthropic." in str(p.get("inferenceProfileId", "")) and p.get("status", "ACTIVE") == "ACTIVE"
+        p["inferenceProfileId"]
+        for p in profiles
+        if ".anthropic." in str(p.get("inferenceProfileId", ""))
+        and p.get("status", "ACTIVE") == "ACTIVE"
     )
-    on_demand = frozenset(s["modelId"] for s in summaries if s.get("modelId") in ids
-                          and "ON_DEMAND" in (s.get("inferenceTypesSupported") or ["ON_DEMAND"]))
-    return Offer(region=region, model_ids=ids, profile_ids=profile_ids, lifecycle=lifecycle,
-                 on_demand=on_demand)
+    on_demand = frozenset(
+        s["modelId"]
+        for s in summaries
+        if s.get("modelId") in ids
+        and "ON_DEMAND" in (s.get("inferenceTypesSupported") or ["ON_DEMAND"])
+    )
+    return Offer(
+        region=region,
+        model_ids=ids,
+        profile_ids=profile_ids,
+        lifecycle=lifecycle,
+        on_demand=on_demand,
+    )
 
 
 def control_client(settings: ClientSettings) -> Any:
@@ -103,10 +130,18 @@ def control_client(settings: ClientSettings) -> Any:
         elif found is None:
             raise ClaudeError(NO_CREDENTIALS, "no_credentials")
         region = settings.region or session.region_name or catalog.DEFAULT_REGION
-        config = Config(retries={"mode": settings.retry_mode, "total_max_attempts": 2},
-                        connect_timeout=settings.connect_timeout, user_agent_extra="claude-magic")
-        return session.client("bedrock", region_name=region, endpoint_url=settings.endpoint_url,
-                              config=config, **credentials)
+        config = Config(
+            retries={"mode": settings.retry_mode, "total_max_attempts": 2},
+            connect_timeout=settings.connect_timeout,
+            user_agent_extra="claude-magic",
+        )
+        return session.client(
+            "bedrock",
+            region_name=region,
+            endpoint_url=settings.endpoint_url,
+            config=config,
+            **credentials,
+        )
     except ClaudeError:
         raise
     except Exception as exc:

@@ -30,8 +30,9 @@ class ClaudeError(ClaudeMagicError):
     """A user-facing error: `message` is one line that says what to do; `kind`
     names the case (no_credentials, unknown_model, throttled, stream_error, ...)."""
 
-    def __init__(self, message: str, kind: str, *, attempts: int | None = None,
-                 mid_stream: bool = False) -> None:
+    def __init__(
+        self, message: str, kind: str, *, attempts: int | None = None, mid_stream: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -52,7 +53,11 @@ def broke_off(text: str, partial: bool) -> str:
 
 
 def dropped_message(detail: str, partial: bool) -> str:
-    tail = " The partial answer is kept; run the cell again for a full one." if partial else " Run the cell again."
+    tail = (
+        " The partial answer is kept; run the cell again for a full one."
+        if partial
+        else " Run the cell again."
+    )
     return f"The connection dropped mid-answer ({detail}).{tail}"
 
 
@@ -103,8 +108,14 @@ def friendly_error(
     from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeout
 
     if isinstance(exc, bx.ClientError):
-        return _client_error(exc, name=name, invoke_id=invoke_id, region=where, mid_stream=mid_stream,
-                             partial=partial)
+        return _client_error(
+            exc,
+            name=name,
+            invoke_id=invoke_id,
+            region=where,
+            mid_stream=mid_stream,
+            partial=partial,
+        )
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return ClaudeError(NO_CREDENTIALS, "no_credentials")
     if isinstance(exc, bx.ProfileNotFound):
@@ -120,10 +131,14 @@ def friendly_error(
             "no_region",
         )
     if isinstance(exc, (bx.SSOError, bx.TokenRetrievalError)):
-        return ClaudeError("Your AWS SSO login has expired or is missing: run aws sso login, then retry.",
-                           "no_credentials")
+        return ClaudeError(
+            "Your AWS SSO login has expired or is missing: run aws sso login, then retry.",
+            "no_credentials",
+        )
     if isinstance(exc, bx.CredentialRetrievalError):
-        return ClaudeError(f"Could not load AWS credentials ({exc}): check your AWS profile.", "no_credentials")
+        return ClaudeError(
+            f"Could not load AWS credentials ({exc}): check your AWS profile.", "no_credentials"
+        )
     if isinstance(exc, (bx.ReadTimeoutError, Urllib3ReadTimeout)):
         seconds = f"{read_timeout:g} s" if read_timeout else "the read timeout"
         if mid_stream:
@@ -131,7 +146,8 @@ def friendly_error(
                 f"The stream stalled: no data from Bedrock for {seconds}. "
                 + ("The partial answer is kept. " if partial else "")
                 + "Run the cell again, or raise %config ClaudeMagic.read_timeout.",
-                "timeout", mid_stream=True,
+                "timeout",
+                mid_stream=True,
             )
         return ClaudeError(
             f"No reply from Bedrock within {seconds} (read timeout): raise it with "
@@ -139,45 +155,89 @@ def friendly_error(
             "timeout",
         )
     if isinstance(exc, (bx.ConnectTimeoutError, bx.EndpointConnectionError)):
-        target = endpoint_url or getattr(exc, "kwargs", {}).get("endpoint_url") or f"Bedrock in {where}"
-        hint = ("is the emulator running? (%claude offline starts one)" if endpoint_url
-                else "check your network connection and the region")
+        target = (
+            endpoint_url or getattr(exc, "kwargs", {}).get("endpoint_url") or f"Bedrock in {where}"
+        )
+        hint = (
+            "is the emulator running? (%claude offline starts one)"
+            if endpoint_url
+            else "check your network connection and the region"
+        )
         return ClaudeError(f"Could not connect to {target}: {hint}.", "connection")
     if isinstance(exc, (ChecksumMismatch, ChecksumError)):
-        return ClaudeError(dropped_message("corrupted data: checksum mismatch", partial), "connection_dropped",
-                           mid_stream=mid_stream)
-    if isinstance(exc, (bx.ResponseStreamingError, ProtocolError, bx.ConnectionClosedError, ParserError,
-                        FrameError, ConnectionError)):
-        return ClaudeError(dropped_message("the connection was closed", partial) if mid_stream else
-                           "The connection to Bedrock dropped before the reply: run the cell again.",
-                           "connection_dropped", mid_stream=mid_stream)
+        return ClaudeError(
+            dropped_message("corrupted data: checksum mismatch", partial),
+            "connection_dropped",
+            mid_stream=mid_stream,
+        )
+    if isinstance(
+        exc,
+        (
+            bx.ResponseStreamingError,
+            ProtocolError,
+            bx.ConnectionClosedError,
+            ParserError,
+            FrameError,
+            ConnectionError,
+        ),
+    ):
+        return ClaudeError(
+            dropped_message("the connection was closed", partial)
+            if mid_stream
+            else "The connection to Bedrock dropped before the reply: run the cell again.",
+            "connection_dropped",
+            mid_stream=mid_stream,
+        )
     if isinstance(exc, bx.InvalidEndpointConfigurationError) and "Bearer" in str(exc):
-        return ClaudeError(API_KEY_NEEDS_HTTPS.format(endpoint=endpoint_url or "the endpoint"),
-                           "bad_credentials")
+        return ClaudeError(
+            API_KEY_NEEDS_HTTPS.format(endpoint=endpoint_url or "the endpoint"), "bad_credentials"
+        )
     if isinstance(exc, bx.ParamValidationError):
-        return ClaudeError(f"Bedrock rejected the request: {_one_line(str(exc))}", "invalid_request")
+        return ClaudeError(
+            f"Bedrock rejected the request: {_one_line(str(exc))}", "invalid_request"
+        )
     if isinstance(exc, StreamError):  # an in-band error event or an undecodable chunk
         kind = "overloaded" if exc.kind == "overloaded_error" else "stream_error"
         return ClaudeError(broke_off(_one_line(str(exc)), partial), kind, mid_stream=True)
     if isinstance(exc, bx.BotoCoreError):
         return ClaudeError(f"AWS client error: {_one_line(str(exc))}", "aws")
-    return ClaudeError(f"Unexpected error talking to Bedrock: {type(exc).__name__}: {_one_line(str(exc))}",
-                       "unexpected")
+    return ClaudeError(
+        f"Unexpected error talking to Bedrock: {type(exc).__name__}: {_one_line(str(exc))}",
+        "unexpected",
+    )
 
 
-def _client_error(exc: Any, *, name: str, invoke_id: str | None, region: str, mid_stream: bool,
-                  partial: bool) -> ClaudeError:
+def _client_error(
+    exc: Any, *, name: str, invoke_id: str | None, region: str, mid_stream: bool, partial: bool
+) -> ClaudeError:
     error = exc.response.get("Error", {})
     code = _STREAM_CODES.get(error.get("Code", ""), error.get("Code", ""))
     text = _one_line(error.get("Message") or str(exc))
     attempts = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0) + 1
     stream_broken = mid_stream or type(exc).__name__ == "EventStreamError"
-    return coded_error(code, text, attempts, name=name, invoke_id=invoke_id, region=region,
-                       stream_broken=stream_broken, partial=partial)
+    return coded_error(
+        code,
+        text,
+        attempts,
+        name=name,
+        invoke_id=invoke_id,
+        region=region,
+        stream_broken=stream_broken,
+        partial=partial,
+    )
 
 
-def coded_error(code: str, text: str, attempts: int, *, name: str, invoke_id: str | None, region: str,
-                stream_broken: bool = False, partial: bool = False) -> ClaudeError:
+def coded_error(
+    code: str,
+    text: str,
+    attempts: int,
+    *,
+    name: str,
+    invoke_id: str | None,
+    region: str,
+    stream_broken: bool = False,
+    partial: bool = False,
+) -> ClaudeError:
     """One line for Bedrock's modelled error `code` with message `text` (any route's)."""
     if stream_broken and code not in ("AccessDeniedException", "ResourceNotFoundException"):
         if code in _THROTTLED:
@@ -188,7 +248,8 @@ def coded_error(code: str, text: str, attempts: int, *, name: str, invoke_id: st
         return ClaudeError(
             f"Bedrock is throttling requests (after {attempts} attempt{'s' * (attempts != 1)}): "
             "wait a moment and retry, or request a higher quota.",
-            kind, attempts=attempts,
+            kind,
+            attempts=attempts,
         )
     explained = _explain_rule(code, text, name, invoke_id)
     if explained is not None:
@@ -207,23 +268,40 @@ def coded_error(code: str, text: str, attempts: int, *, name: str, invoke_id: st
     if code in _BAD_CREDENTIALS:
         return ClaudeError(_BAD_CREDENTIALS[code], "bad_credentials")
     if code == "ResourceNotFoundException":
-        return ClaudeError(f"{name} was not found in {region} ({text.rstrip('.')}): "
-                           "run %claude models to list the models.", "unknown_model")
+        return ClaudeError(
+            f"{name} was not found in {region} ({text.rstrip('.')}): "
+            "run %claude models to list the models.",
+            "unknown_model",
+        )
     if code == "ModelNotReadyException":
-        return ClaudeError(f"{name} is not ready yet (after {attempts} attempts): wait a minute and retry.",
-                           "not_ready", attempts=attempts)
+        return ClaudeError(
+            f"{name} is not ready yet (after {attempts} attempts): wait a minute and retry.",
+            "not_ready",
+            attempts=attempts,
+        )
     if code == "ModelTimeoutException":
-        return ClaudeError(f"{name} took too long to answer (model timeout): retry, or ask for a shorter "
-                           "answer (lower max_tokens).", "model_timeout")
+        return ClaudeError(
+            f"{name} took too long to answer (model timeout): retry, or ask for a shorter "
+            "answer (lower max_tokens).",
+            "model_timeout",
+        )
     if code == "ServiceUnavailableException":
-        return ClaudeError(f"Bedrock is unavailable in {region} right now (after {attempts} attempts): "
-                           "retry in a minute.", "unavailable", attempts=attempts)
+        return ClaudeError(
+            f"Bedrock is unavailable in {region} right now (after {attempts} attempts): "
+            "retry in a minute.",
+            "unavailable",
+            attempts=attempts,
+        )
     if code == "InternalServerException":
-        return ClaudeError(f"Bedrock had an internal error (after {attempts} attempts): retry in a moment.",
-                           "internal", attempts=attempts)
+        return ClaudeError(
+            f"Bedrock had an internal error (after {attempts} attempts): retry in a moment.",
+            "internal",
+            attempts=attempts,
+        )
     if code in ("ModelErrorException", "ModelStreamErrorException"):
-        return ClaudeError(f"{name} failed to process the request ({text.rstrip('.')}): retry.",
-                           "model_error")
+        return ClaudeError(
+            f"{name} failed to process the request ({text.rstrip('.')}): retry.", "model_error"
+        )
     return ClaudeError(f"Bedrock error {code or 'unknown'}: {text}", "bedrock")
 
 
@@ -231,7 +309,9 @@ def _explain_rule(code: str, text: str, name: str, invoke_id: str | None) -> str
     """Bedrock's refusal of a per-model rule, explained from the catalogue (bedrock/rules.py)."""
     from .rules import explain
 
-    model = (catalog.lookup(invoke_id) or catalog.model_for_unknown(invoke_id)) if invoke_id else None
+    model = (
+        (catalog.lookup(invoke_id) or catalog.model_for_unknown(invoke_id)) if invoke_id else None
+    )
     label = model.name if model is not None and model.known and name == invoke_id else name
     return explain(code, text, model, label)
 
@@ -245,22 +325,31 @@ def _validation_error(text: str, *, name: str, invoke_id: str | None, region: st
         )
     on_demand = _ON_DEMAND.search(text)
     if on_demand:
-        model = catalog.lookup(on_demand.group(1)) or (catalog.lookup(invoke_id) if invoke_id else None)
+        model = catalog.lookup(on_demand.group(1)) or (
+            catalog.lookup(invoke_id) if invoke_id else None
+        )
         if model and model.profiles:
             return ClaudeError(
                 f"{model.name} needs an inference profile here: use -m {catalog.preferred_profile(model, region)}",
                 "needs_profile",
             )
-        return ClaudeError(f"{name} needs an inference profile here: run %claude models to find its profile id.",
-                           "needs_profile")
+        return ClaudeError(
+            f"{name} needs an inference profile here: run %claude models to find its profile id.",
+            "needs_profile",
+        )
     if "Input is too long" in text or "prompt is too long" in text:
-        return ClaudeError("The conversation is too long for the model: start afresh with %claude reset, "
-                           "or drop turns with %claude undo.", "too_long")
+        return ClaudeError(
+            "The conversation is too long for the model: start afresh with %claude reset, "
+            "or drop turns with %claude undo.",
+            "too_long",
+        )
     from .shaping import thinking_hint
 
     hint = thinking_hint(text)
     if hint:
-        return ClaudeError(f"Bedrock rejected the request: {text.rstrip('.')}: {hint}", "invalid_request")
+        return ClaudeError(
+            f"Bedrock rejected the request: {text.rstrip('.')}: {hint}", "invalid_request"
+        )
     return ClaudeError(f"Bedrock rejected the request: {text}", "invalid_request")
 
 

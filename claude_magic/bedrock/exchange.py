@@ -20,8 +20,14 @@ from ..core.request import RequestSpec
 class Exchange:
     """Sends requests for one turn and streams each reply into the view."""
 
-    def __init__(self, client: Any, request: RequestSpec, view: Any, clock: Callable[[], float] = time.monotonic,
-                 fit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        request: RequestSpec,
+        view: Any,
+        clock: Callable[[], float] = time.monotonic,
+        fit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.client = client
         self.fit = fit  # trims a request's messages to Bedrock's limits (tool loops add images)
         self.request = request
@@ -46,8 +52,12 @@ class Exchange:
         try:
             return self._send(body)
         except ClaudeMagicError as exc:
-            if "context_management" not in body or self.partial is None or self.partial.content \
-                    or not _refuses_context(str(exc)):
+            if (
+                "context_management" not in body
+                or self.partial is None
+                or self.partial.content
+                or not _refuses_context(str(exc))
+            ):
                 raise
         key = _refusal_key(self.request)
         _REFUSED.add(key)  # asked for no more (the window guard reads it)
@@ -68,7 +78,11 @@ class Exchange:
         if self.request.stream:
             from ..core.stream import DeltaRun, fold_event
 
-            stream = self._route.converse_stream if self.request.api == "converse" else self._route.stream
+            stream = (
+                self._route.converse_stream
+                if self.request.api == "converse"
+                else self._route.stream
+            )
             events = stream(invoke_id, body, **self.request.call_args())
             run = DeltaRun(message)  # text deltas are folded when the view shows them
             take, due = run.take, self.view.due  # bound once: this loop runs for every delta
@@ -100,7 +114,6 @@ class Exchange:
         reply, self.partial = self.partial, None
         return reply
 
-
     @property
     def _route(self) -> Any:
         """The client of the request's route: the Messages API's (mantle), else bedrock-runtime's."""
@@ -118,7 +131,9 @@ class Exchange:
             edits = (body.get("context_management") or {}).get("edits") or []
             clears = any(e.get("type") == CLEAR_TOOL_USES for e in edits)
             avoid = clearable_ids(body["messages"]) if clears else set()
-            place_breakpoints(body, self.request.resolved.model, self.request.cache_ttl, avoid=avoid)
+            place_breakpoints(
+                body, self.request.resolved.model, self.request.cache_ttl, avoid=avoid
+            )
         return body
 
     def _fit_window(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -129,9 +144,14 @@ class Exchange:
         count = self._count if model is not None else None
         policy = self.request.context
         compaction = policy is not None and policy.compaction and not context_refused(self.request)
-        fitted = fit_window(body, model, count, compaction=compaction,
-                            compact_at=policy.compact_at if policy else None,
-                            why_not=policy.unavailable if policy and not compaction else "")
+        fitted = fit_window(
+            body,
+            model,
+            count,
+            compaction=compaction,
+            compact_at=policy.compact_at if policy else None,
+            why_not=policy.unavailable if policy and not compaction else "",
+        )
         if fitted.notice and fitted.notice not in self._notices:
             self._notices.add(fitted.notice)
             self.view.notice(fitted.notice)
@@ -168,8 +188,15 @@ class Exchange:
 
 # (route, model id) pairs whose context editing or compaction Bedrock refused in this process
 _REFUSED: set[tuple[str, str]] = set()
-_REFUSAL_MARKS = ("context-management-2025-06-27", "compact-2026-01-12", "context_management",
-                  "invalid beta flag", "compact_20260112", "clear_tool_uses_20250919", "clear_thinking_20251015")
+_REFUSAL_MARKS = (
+    "context-management-2025-06-27",
+    "compact-2026-01-12",
+    "context_management",
+    "invalid beta flag",
+    "compact_20260112",
+    "clear_tool_uses_20250919",
+    "clear_thinking_20251015",
+)
 
 
 def _refusal_key(request: RequestSpec) -> tuple[str, str]:
@@ -192,8 +219,10 @@ def context_refusal(request: RequestSpec) -> str:
     name = model.name if model is not None else request.resolved.invoke_id
     from ..models.routes import route
 
-    return (f"Bedrock refused context editing and compaction for {name} on {route(request.api).title}: "
-            "this chat is trimmed to the window as before (oldest turns left out of requests).")
+    return (
+        f"Bedrock refused context editing and compaction for {name} on {route(request.api).title}: "
+        "this chat is trimmed to the window as before (oldest turns left out of requests)."
+    )
 
 
 def _prefill_of(messages: list[dict[str, Any]]) -> str:
@@ -216,8 +245,14 @@ def with_prefill(message: Message, prefill: str) -> Message:
 
 
 def interrupted_error(partial: Message | None) -> Interrupted:
-    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
-    return Interrupted(f"Interrupted.{kept} The conversation is still valid; run the next cell as usual.")
+    kept = (
+        f" The partial answer ({len(partial.text)} characters) is kept."
+        if partial and partial.text
+        else ""
+    )
+    return Interrupted(
+        f"Interrupted.{kept} The conversation is still valid; run the next cell as usual."
+    )
 
 
 def as_user_error(exc: BaseException, request: RequestSpec) -> ClaudeMagicError:
@@ -247,5 +282,7 @@ def beta_refused(request: RequestSpec) -> str:
     here = route(request.api)
     others = " or ".join(f'"{name}"' for name in ROUTES if name != here.name)
     sent = ", ".join(request.betas) or "none"
-    return (f"{here.title} refused a beta flag (Bedrock: invalid beta flag); this request sent {sent}: "
-            f"drop the --beta it doesn't take, or try another route (%config ClaudeMagic.api = {others}).")
+    return (
+        f"{here.title} refused a beta flag (Bedrock: invalid beta flag); this request sent {sent}: "
+        f"drop the --beta it doesn't take, or try another route (%config ClaudeMagic.api = {others})."
+    )

@@ -37,7 +37,13 @@ BASE_URL_ENV = "ANTHROPIC_BEDROCK_MANTLE_BASE_URL"
 API_VERSION = "2023-06-01"  # the Messages API version every model on Bedrock takes
 PATH = "/v1/messages"
 COUNT_PATH = "/v1/messages/count_tokens"
-COUNTED_FIELDS = ("messages", "system", "tools", "tool_choice", "thinking")  # what count_tokens takes
+COUNTED_FIELDS = (
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+)  # what count_tokens takes
 # Anthropic's error types as Bedrock's modelled error codes (the friendly lines are shared).
 ERROR_CODES = {
     "invalid_request_error": "ValidationException",
@@ -49,8 +55,10 @@ ERROR_CODES = {
     "timeout_error": "ModelTimeoutException",
     "request_too_large": "ValidationException",
 }
-NO_GUARDRAIL = ("Bedrock guardrails go with InvokeModel and Converse: set %config ClaudeMagic.api = "
-                "\"invoke\" (or unset ClaudeMagic.guardrail_id) to use one.")
+NO_GUARDRAIL = (
+    "Bedrock guardrails go with InvokeModel and Converse: set %config ClaudeMagic.api = "
+    '"invoke" (or unset ClaudeMagic.guardrail_id) to use one.'
+)
 
 
 def base_url(settings: ClientSettings, environ: Mapping[str, str] | None = None) -> str:
@@ -69,20 +77,30 @@ def base_url(settings: ClientSettings, environ: Mapping[str, str] | None = None)
 def _auth(settings: ClientSettings) -> tuple[dict[str, Any], str]:
     """The SDK's auth arguments for `settings`, and how they read in `%claude config`."""
     if settings.offline:
-        return ({"aws_access_key": OFFLINE_CREDENTIALS["aws_access_key_id"],
-                 "aws_secret_key": OFFLINE_CREDENTIALS["aws_secret_access_key"]},
-                "SigV4 (bedrock-mantle), dummy access key (offline emulator)")
+        return (
+            {
+                "aws_access_key": OFFLINE_CREDENTIALS["aws_access_key_id"],
+                "aws_secret_key": OFFLINE_CREDENTIALS["aws_secret_access_key"],
+            },
+            "SigV4 (bedrock-mantle), dummy access key (offline emulator)",
+        )
     token = bearer_token()
     if token:
-        return {"api_key": token}, f"API key ({_last4(token)}) from {BEARER_ENV}, as Authorization: Bearer"
+        return {
+            "api_key": token
+        }, f"API key ({_last4(token)}) from {BEARER_ENV}, as Authorization: Bearer"
     credentials = boto_session(settings).get_credentials()
     if credentials is not None:
         shown = f"SigV4 (bedrock-mantle), access key id ({_last4(credentials.access_key)}) from {credentials.method}"
         return ({"aws_profile": settings.profile} if settings.profile else {}), shown
     if settings.endpoint_url:  # an emulator or proxy at a custom endpoint doesn't check signatures
-        return ({"aws_access_key": OFFLINE_CREDENTIALS["aws_access_key_id"],
-                 "aws_secret_key": OFFLINE_CREDENTIALS["aws_secret_access_key"]},
-                "none: dummy access key for the custom endpoint")
+        return (
+            {
+                "aws_access_key": OFFLINE_CREDENTIALS["aws_access_key_id"],
+                "aws_secret_key": OFFLINE_CREDENTIALS["aws_secret_access_key"],
+            },
+            "none: dummy access key for the custom endpoint",
+        )
     raise ClaudeError(NO_CREDENTIALS, "no_credentials")
 
 
@@ -100,7 +118,9 @@ def describe(settings: ClientSettings) -> tuple[str, str]:
 def messages_body(invoke_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """An InvokeModel body as the Messages API's body and headers."""
     payload = {"model": invoke_id}
-    payload.update((k, v) for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta"))
+    payload.update(
+        (k, v) for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta")
+    )
     headers = {"anthropic-version": API_VERSION}
     if body.get("anthropic_beta"):
         headers["anthropic-beta"] = ",".join(body["anthropic_beta"])
@@ -120,7 +140,9 @@ class MantleClient:
         if self._sdk is not None and bearer_token() != self._token:
             self.close()
         if self._sdk is None:
-            if (line := missing_extra("anthropic", "mantle", 'ClaudeMagic.api = "mantle"')) is not None:
+            if (
+                line := missing_extra("anthropic", "mantle", 'ClaudeMagic.api = "mantle"')
+            ) is not None:
                 raise ClaudeError(line, "config")
             try:
                 self._sdk = self._make()
@@ -135,13 +157,19 @@ class MantleClient:
 
         s = self.settings
         if s.offline and not s.endpoint_url:
-            raise ClaudeError("Offline mode needs the emulator's endpoint URL: run %claude offline to start it.", "config")
+            raise ClaudeError(
+                "Offline mode needs the emulator's endpoint URL: run %claude offline to start it.",
+                "config",
+            )
         self._token = bearer_token()
         auth, _ = _auth(s)
         return AnthropicBedrockMantle(
-            base_url=base_url(s), aws_region=effective_region(s), max_retries=max(0, s.max_attempts - 1),
+            base_url=base_url(s),
+            aws_region=effective_region(s),
+            max_retries=max(0, s.max_attempts - 1),
             timeout=Timeout(s.read_timeout, connect=s.connect_timeout),
-            default_headers={"anthropic-version": API_VERSION}, **auth,
+            default_headers={"anthropic-version": API_VERSION},
+            **auth,
         )
 
     def close(self) -> None:
@@ -149,10 +177,12 @@ class MantleClient:
             self._sdk.close()
             self._sdk = None
 
-    def _friendly(self, exc: BaseException, invoke_id: str, *, mid_stream: bool = False,
-                  partial: bool = False) -> ClaudeError:
-        return mantle_error(exc, invoke_id=invoke_id, settings=self.settings, mid_stream=mid_stream,
-                            partial=partial)
+    def _friendly(
+        self, exc: BaseException, invoke_id: str, *, mid_stream: bool = False, partial: bool = False
+    ) -> ClaudeError:
+        return mantle_error(
+            exc, invoke_id=invoke_id, settings=self.settings, mid_stream=mid_stream, partial=partial
+        )
 
     # -- calls
 
@@ -163,16 +193,22 @@ class MantleClient:
         payload, headers = messages_body(invoke_id, body)
         started = time.perf_counter()
         try:
-            data = self.client().post(PATH, cast_to=object, body=payload, options={"headers": headers})
+            data = self.client().post(
+                PATH, cast_to=object, body=payload, options={"headers": headers}
+            )
         except Exception as exc:
             raise self._friendly(exc, invoke_id) from exc
         if not isinstance(data, dict):
-            raise ClaudeError(f"Bedrock sent a reply that isn't a Claude message: {str(data)[:80]}", "bad_reply")
+            raise ClaudeError(
+                f"Bedrock sent a reply that isn't a Claude message: {str(data)[:80]}", "bad_reply"
+            )
         message = Message.from_dict(data)
         message.metrics["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return message
 
-    def stream(self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None) -> EventStream:
+    def stream(
+        self, invoke_id: str, body: dict[str, Any], guardrail: Guardrail = None
+    ) -> EventStream:
         """The reply's events (Anthropic event dicts), as `BedrockClient.stream`."""
         if guardrail is not None:
             raise ClaudeError(NO_GUARDRAIL, "config")
@@ -183,8 +219,12 @@ class MantleClient:
         payload, headers = messages_body(invoke_id, body)
         payload = {k: v for k, v in payload.items() if k == "model" or k in COUNTED_FIELDS}
         try:
-            data = self.client().post(COUNT_PATH, cast_to=object, body=payload,
-                                      options={"headers": headers, "max_retries": 0})
+            data = self.client().post(
+                COUNT_PATH,
+                cast_to=object,
+                body=payload,
+                options={"headers": headers, "max_retries": 0},
+            )
             return int(data["input_tokens"])
         except Exception as exc:
             raise self._friendly(exc, invoke_id) from exc
@@ -214,17 +254,31 @@ class MantleEventStream(EventStream):
 
         payload, headers = messages_body(self.invoke_id, self._body)
         payload["stream"] = True
-        stream = client.post(PATH, cast_to=object, body=payload, options={"headers": headers},
-                             stream=True, stream_cls=Stream[object])
-        return {"ResponseMetadata": {"RequestId": stream.response.headers.get("x-amzn-requestid")},
-                "stream": stream}
+        stream = client.post(
+            PATH,
+            cast_to=object,
+            body=payload,
+            options={"headers": headers},
+            stream=True,
+            stream_cls=Stream[object],
+        )
+        return {
+            "ResponseMetadata": {"RequestId": stream.response.headers.get("x-amzn-requestid")},
+            "stream": stream,
+        }
 
     def _events_of(self, raw: Any) -> Iterator[dict[str, Any]]:
         return iter(raw)
 
 
-def mantle_error(exc: BaseException, *, invoke_id: str, settings: ClientSettings, mid_stream: bool = False,
-                 partial: bool = False) -> ClaudeError:
+def mantle_error(
+    exc: BaseException,
+    *,
+    invoke_id: str,
+    settings: ClientSettings,
+    mid_stream: bool = False,
+    partial: bool = False,
+) -> ClaudeError:
     """Any failure of the SDK's calls as one line (shared with the other routes where they agree)."""
     if isinstance(exc, ClaudeError):
         return exc
@@ -236,35 +290,74 @@ def mantle_error(exc: BaseException, *, invoke_id: str, settings: ClientSettings
     if isinstance(exc, anthropic.APIStatusError):
         error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
         if not error and isinstance(exc.body, dict) and exc.body.get("type"):
-            error = exc.body  # an SSE error event's payload: {"type": "error", "error": {...}} or bare
+            error = (
+                exc.body
+            )  # an SSE error event's payload: {"type": "error", "error": {...}} or bare
         kind = str(error.get("type") or "")
         text = " ".join(str(error.get("message") or exc.message).split())
         code = ERROR_CODES.get(kind, "")
         if kind == "authentication_error" or exc.status_code == 401:
-            code = ("InvalidSignatureException" if "signature" in text.lower() else
-                    "UnrecognizedClientException" if "security token" in text else "AccessDeniedException")
+            code = (
+                "InvalidSignatureException"
+                if "signature" in text.lower()
+                else "UnrecognizedClientException"
+                if "security token" in text
+                else "AccessDeniedException"
+            )
         stream_broken = mid_stream or exc.status_code == 200
         retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
         attempts = max(1, settings.max_attempts) if retried else 1
-        return coded_error(code or f"HTTP {exc.status_code}", text, attempts, name=name, invoke_id=invoke_id,
-                           region=region, stream_broken=stream_broken, partial=partial)
+        return coded_error(
+            code or f"HTTP {exc.status_code}",
+            text,
+            attempts,
+            name=name,
+            invoke_id=invoke_id,
+            region=region,
+            stream_broken=stream_broken,
+            partial=partial,
+        )
     if isinstance(exc, anthropic.APITimeoutError):
         if mid_stream:
-            return ClaudeError(f"The stream stalled: no data from Bedrock for {settings.read_timeout:g} s. "
-                               + ("The partial answer is kept. " if partial else "")
-                               + "Run the cell again, or raise %config ClaudeMagic.read_timeout.",
-                               "timeout", mid_stream=True)
-        return ClaudeError(f"No reply from Bedrock within {settings.read_timeout:g} s (read timeout): raise it "
-                           "with %config ClaudeMagic.read_timeout = 600", "timeout")
-    if isinstance(exc, anthropic.APIConnectionError) or isinstance(exc, (ConnectionError, json.JSONDecodeError)):
+            return ClaudeError(
+                f"The stream stalled: no data from Bedrock for {settings.read_timeout:g} s. "
+                + ("The partial answer is kept. " if partial else "")
+                + "Run the cell again, or raise %config ClaudeMagic.read_timeout.",
+                "timeout",
+                mid_stream=True,
+            )
+        return ClaudeError(
+            f"No reply from Bedrock within {settings.read_timeout:g} s (read timeout): raise it "
+            "with %config ClaudeMagic.read_timeout = 600",
+            "timeout",
+        )
+    if isinstance(exc, anthropic.APIConnectionError) or isinstance(
+        exc, (ConnectionError, json.JSONDecodeError)
+    ):
         if mid_stream:
-            detail = "an event that isn't JSON" if isinstance(exc, json.JSONDecodeError) else "the connection was closed"
-            return ClaudeError(dropped_message(detail, partial), "connection_dropped", mid_stream=True)
+            detail = (
+                "an event that isn't JSON"
+                if isinstance(exc, json.JSONDecodeError)
+                else "the connection was closed"
+            )
+            return ClaudeError(
+                dropped_message(detail, partial), "connection_dropped", mid_stream=True
+            )
         target = base_url(settings)
-        hint = ("is the emulator running? (%claude offline starts one)" if settings.endpoint_url
-                else "check your network connection and the region")
+        hint = (
+            "is the emulator running? (%claude offline starts one)"
+            if settings.endpoint_url
+            else "check your network connection and the region"
+        )
         return ClaudeError(f"Could not connect to {target}: {hint}.", "connection")
     if isinstance(exc, RuntimeError) and "credentials" in str(exc).lower():
         return ClaudeError(NO_CREDENTIALS, "no_credentials")
-    return friendly_error(exc, invoke_id=invoke_id, region=region, endpoint_url=settings.endpoint_url,
-                          read_timeout=settings.read_timeout, mid_stream=mid_stream, partial=partial)
+    return friendly_error(
+        exc,
+        invoke_id=invoke_id,
+        region=region,
+        endpoint_url=settings.endpoint_url,
+        read_timeout=settings.read_timeout,
+        mid_stream=mid_stream,
+        partial=partial,
+    )

@@ -53,8 +53,13 @@ class Prepared:
             self._rows_by_key.setdefault(key, []).append(row)
 
 
-def prepare(spec: RequestSpec, contents: list[list[Block]], cache: ReplyCache | None, *,
-            source: dict[str, Any]) -> Prepared:
+def prepare(
+    spec: RequestSpec,
+    contents: list[list[Block]],
+    cache: ReplyCache | None,
+    *,
+    source: dict[str, Any],
+) -> Prepared:
     """The bodies of `contents`, keyed by `source` (`ask.answer_source`), and the replies
     the cache holds for them."""
     bodies = [spec.body([{"role": "user", "content": content}]) for content in contents]
@@ -68,9 +73,16 @@ def prepare(spec: RequestSpec, contents: list[list[Block]], cache: ReplyCache | 
     return Prepared(bodies, keys, replies)
 
 
-def map_threads(client: Any, spec: RequestSpec, prepared: Prepared, *, concurrency: int,
-                cache: ReplyCache | None, progress: Progress | None = None,
-                on_pool: Callable[[Pool], None] | None = None) -> bool:
+def map_threads(
+    client: Any,
+    spec: RequestSpec,
+    prepared: Prepared,
+    *,
+    concurrency: int,
+    cache: ReplyCache | None,
+    progress: Progress | None = None,
+    on_pool: Callable[[Pool], None] | None = None,
+) -> bool:
     """Send the missing rows; fills `prepared.replies`. True when interrupted."""
     todo = prepared.missing()
 

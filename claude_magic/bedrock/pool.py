@@ -28,8 +28,9 @@ class AdaptiveLimit:
     at most once per `quiet` seconds (one signal per round trip, as TCP does). It grows
     by one after `GROW_AFTER` untroubled successes, never above `ceiling` nor below 1."""
 
-    def __init__(self, ceiling: int, quiet: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ceiling: int, quiet: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ceiling = max(1, int(ceiling))
         self.limit = self.ceiling
         self.active = 0
@@ -74,9 +75,13 @@ class AdaptiveLimit:
 class Pool:
     """Runs `work(row)` for each row on up to `concurrency` threads."""
 
-    def __init__(self, work: Callable[[int], tuple[Reply, bool]], concurrency: int,
-                 on_done: Callable[[int, Reply], None] | None = None,
-                 sleep: Callable[[float], Any] | None = None) -> None:
+    def __init__(
+        self,
+        work: Callable[[int], tuple[Reply, bool]],
+        concurrency: int,
+        on_done: Callable[[int, Reply], None] | None = None,
+        sleep: Callable[[float], Any] | None = None,
+    ) -> None:
         """`work(row)` returns (reply, retried: botocore needed retries); it raises ClaudeMagicError
         for a failure, whose kind says whether to retry the row."""
         self.work = work
@@ -97,8 +102,10 @@ class Pool:
             return {}
         self._queue.extend(rows)
         self._pending = len(rows)
-        threads = [threading.Thread(target=self._worker, name=f"claude-magic-map-{i}", daemon=True)
-                   for i in range(min(self.limit.ceiling, len(rows)))]
+        threads = [
+            threading.Thread(target=self._worker, name=f"claude-magic-map-{i}", daemon=True)
+            for i in range(min(self.limit.ceiling, len(rows)))
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -161,4 +168,4 @@ class Pool:
 
 def _backoff(attempt: int) -> float:
     """Seconds before a throttled row is tried again: exponential with full jitter."""
-    return random.uniform(0, min(20.0, 0.25 * 2 ** attempt))
+    return random.uniform(0, min(20.0, 0.25 * 2**attempt))

@@ -46,8 +46,10 @@ def _sampling(match: re.Match[str], model: Model | None) -> str:
 
 
 def _prefill(match: re.Match[str], model: Model | None) -> str:
-    return ("does not take a prefill (the start of its answer): drop --prefill; say in the "
-            "prompt how the answer should begin")
+    return (
+        "does not take a prefill (the start of its answer): drop --prefill; say in the "
+        "prompt how the answer should begin"
+    )
 
 
 def _manual_thinking(match: re.Match[str], model: Model | None) -> str:
@@ -64,8 +66,9 @@ def _adaptive(match: re.Match[str], model: Model | None) -> str:
 
 def _forced_with_thinking(match: re.Match[str], model: Model | None) -> str:
     always = model is not None and model.thinking == "always"
-    return ("can't be made to call a tool while it thinks: use --tool-choice auto"
-            + ("" if always else ", or turn thinking off (--no-think)"))
+    return "can't be made to call a tool while it thinks: use --tool-choice auto" + (
+        "" if always else ", or turn thinking off (--no-think)"
+    )
 
 
 def _forced(match: re.Match[str], model: Model | None) -> str:
@@ -73,12 +76,17 @@ def _forced(match: re.Match[str], model: Model | None) -> str:
 
 
 def _retired(match: re.Match[str], model: Model | None) -> str:
-    replacement = catalog.replacement_for(model) if model is not None else catalog.newest(
-        catalog.DEFAULT_FAMILY)
+    replacement = (
+        catalog.replacement_for(model)
+        if model is not None
+        else catalog.newest(catalog.DEFAULT_FAMILY)
+    )
     if replacement is None or replacement is model:
         return "is no longer served: %claude models --refresh lists what this account offers"
-    return (f"has reached its end of life on Bedrock: use -m {catalog.alias_for(replacement)} "
-            f"({replacement.name}) instead")
+    return (
+        f"has reached its end of life on Bedrock: use -m {catalog.alias_for(replacement)} "
+        f"({replacement.name}) instead"
+    )
 
 
 def _version(match: re.Match[str], model: Model | None) -> str:
@@ -96,19 +104,26 @@ def _structured(match: re.Match[str], model: Model | None) -> str:
     return "does not take output_config.format: ask for JSON through a tool it must call instead"
 
 
-def _found(pattern: str, code: str = "ValidationException") -> Callable[[str, str], re.Match[str] | None]:
+def _found(
+    pattern: str, code: str = "ValidationException"
+) -> Callable[[str, str], re.Match[str] | None]:
     compiled = re.compile(pattern)
     return lambda got, text: compiled.search(text) if got == code else None
 
 
-_RULES: tuple[tuple[Callable[[str, str], re.Match[str] | None],
-                    Callable[[re.Match[str], Model | None], str]], ...] = (
+_RULES: tuple[
+    tuple[Callable[[str, str], re.Match[str] | None], Callable[[re.Match[str], Model | None], str]],
+    ...,
+] = (
     (_found(_SAMPLING), _sampling),
     (_found(r"does not support assistant message prefill"), _prefill),
     (_found(r'"thinking\.type\.enabled" is not supported'), _manual_thinking),
     (_found(r'"thinking\.type\.disabled" is not supported'), _always_on),
     (_found(r'"thinking\.type\.adaptive" is not supported'), _adaptive),
-    (_found(r"Thinking may not be enabled when tool_choice forces tool use"), _forced_with_thinking),
+    (
+        _found(r"Thinking may not be enabled when tool_choice forces tool use"),
+        _forced_with_thinking,
+    ),
     (_found(r'tool_choice: type "tool" and "any" are not supported'), _forced),
     (_found(r"reached the end of its life", "ResourceNotFoundException"), _retired),
     (_found(_VERSION), _version),

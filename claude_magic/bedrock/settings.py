@@ -32,7 +32,9 @@ class ClientSettings:
     offline: bool = False  # sign with dummy credentials and talk to `endpoint_url`
 
 
-def settings_from_env(base: ClientSettings, environ: Mapping[str, str] | None = None) -> ClientSettings:
+def settings_from_env(
+    base: ClientSettings, environ: Mapping[str, str] | None = None
+) -> ClientSettings:
     """`base` with the project's environment variables applied on top.
 
     `CLAUDE_MAGIC_ENDPOINT_URL` overrides `endpoint_url` and `CLAUDE_MAGIC_OFFLINE`
@@ -107,9 +109,17 @@ def describe_auth(settings: ClientSettings) -> str:
 # What botocore reads to find the region and credentials: a cached session is reused
 # only while all of it is unchanged.
 _AWS_ENV = (
-    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    BEARER_ENV, *BOTO_ENDPOINT_ENVS,
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    BEARER_ENV,
+    *BOTO_ENDPOINT_ENVS,
 )
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
 _MAX_SESSIONS = 8
@@ -118,7 +128,10 @@ _MAX_SESSIONS = 8
 def _aws_configuration() -> tuple[Any, ...]:
     env = tuple(os.environ.get(name) for name in _AWS_ENV)
     files: list[tuple[int, int, int] | None] = []
-    for name, default in (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")):
+    for name, default in (
+        ("AWS_CONFIG_FILE", "~/.aws/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    ):
         try:
             stat = os.stat(os.path.expanduser(os.environ.get(name) or default))
             files.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
@@ -147,7 +160,11 @@ def _new_session(settings: ClientSettings) -> Any:
         return boto3.Session(profile_name=settings.profile)
     import botocore.session
 
-    return boto3.Session(botocore_session=botocore.session.Session(session_vars={"profile": (None, None, None, None)}))
+    return boto3.Session(
+        botocore_session=botocore.session.Session(
+            session_vars={"profile": (None, None, None, None)}
+        )
+    )
 
 
 def effective_region(settings: ClientSettings) -> str:

@@ -88,8 +88,9 @@ def level_budget(model: Model | None, level: str) -> int:
     return EFFORT_BUDGETS[level]
 
 
-def shape_thinking(model: Model | None, choice: ThinkingChoice, max_tokens: int | None,
-                   default_max_tokens: int) -> Shaped:
+def shape_thinking(
+    model: Model | None, choice: ThinkingChoice, max_tokens: int | None, default_max_tokens: int
+) -> Shaped:
     """The thinking fields and max_tokens for `choice` on `model` (`max_tokens`: the
     user's --max-tokens, else None). Raises ClaudeMagicError for what the model can't do."""
     name = _name(model)
@@ -98,8 +99,10 @@ def shape_thinking(model: Model | None, choice: ThinkingChoice, max_tokens: int 
         raise ClaudeMagicError("Use one of --effort, --think and --no-think.")
     if choice.off:
         if mode == "always":
-            raise ClaudeMagicError(f"{name} always thinks: --no-think can't turn it off; "
-                                   "--effort low keeps thinking short.")
+            raise ClaudeMagicError(
+                f"{name} always thinks: --no-think can't turn it off; "
+                "--effort low keeps thinking short."
+            )
         fields = {"thinking": {"type": "disabled"}} if mode != "none" else {}
         return Shaped(max_tokens or default_max_tokens, fields)
     if choice.budget is not None:
@@ -108,21 +111,26 @@ def shape_thinking(model: Model | None, choice: ThinkingChoice, max_tokens: int 
         levels = effort_levels(model)
         if choice.effort not in levels:
             if not levels:
-                raise ClaudeMagicError(f"{name} doesn't think: --effort needs a model that does, "
-                                       "e.g. -m sonnet.")
-            raise ClaudeMagicError(f"{name} takes --effort " + _or(levels)
-                                   + f", not {choice.effort!r}.")
+                raise ClaudeMagicError(
+                    f"{name} doesn't think: --effort needs a model that does, e.g. -m sonnet."
+                )
+            raise ClaudeMagicError(
+                f"{name} takes --effort " + _or(levels) + f", not {choice.effort!r}."
+            )
         if mode == "manual":
             cap = max_tokens or (model.max_output_tokens if model else EFFORT_MAX_TOKENS["max"])
             budget = min(level_budget(model, choice.effort), _room_for_budget(cap))
             if budget < MIN_BUDGET:
-                raise ClaudeMagicError(f"--effort on {name} needs --max-tokens above "
-                                       f"{2 * MIN_BUDGET:,} (thinking takes at least {MIN_BUDGET:,}).")
+                raise ClaudeMagicError(
+                    f"--effort on {name} needs --max-tokens above "
+                    f"{2 * MIN_BUDGET:,} (thinking takes at least {MIN_BUDGET:,})."
+                )
             return _manual(model, budget, max_tokens, default_max_tokens)
         return _adaptive(model, choice.effort, max_tokens, default_max_tokens)
     if mode == "always":  # it thinks unasked: room for that, but no thinking field sent
-        return Shaped(_adaptive(model, None, max_tokens, default_max_tokens).max_tokens,
-                      thinking=True)
+        return Shaped(
+            _adaptive(model, None, max_tokens, default_max_tokens).max_tokens, thinking=True
+        )
     return Shaped(max_tokens or default_max_tokens)
 
 
@@ -133,19 +141,28 @@ def _room_for_budget(cap: int) -> int:
 def _manual(model: Model | None, budget: int, max_tokens: int | None, default: int) -> Shaped:
     if model is not None and not model.takes_manual_thinking:
         if model.thinking == "none":
-            raise ClaudeMagicError(f"{model.name} doesn't think: --think needs a model that does, "
-                                   "e.g. -m sonnet.")
-        raise ClaudeMagicError(f"{model.name} takes no thinking budget: use --effort "
-                               + _or(effort_levels(model)) + " instead of --think.")
+            raise ClaudeMagicError(
+                f"{model.name} doesn't think: --think needs a model that does, e.g. -m sonnet."
+            )
+        raise ClaudeMagicError(
+            f"{model.name} takes no thinking budget: use --effort "
+            + _or(effort_levels(model))
+            + " instead of --think."
+        )
     if max_tokens is None:
         ceiling = model.max_output_tokens if model is not None else budget + ANSWER_ROOM
         max_tokens = max(default, min(ceiling, budget + ANSWER_ROOM))
-    return Shaped(max_tokens, {"thinking": {"type": "enabled", "budget_tokens": budget}},
-                  thinking=True, manual=True)
+    return Shaped(
+        max_tokens,
+        {"thinking": {"type": "enabled", "budget_tokens": budget}},
+        thinking=True,
+        manual=True,
+    )
 
 
-def _adaptive(model: Model | None, effort: str | None, max_tokens: int | None,
-              default: int) -> Shaped:
+def _adaptive(
+    model: Model | None, effort: str | None, max_tokens: int | None, default: int
+) -> Shaped:
     thinking: dict[str, Any] = {"type": "adaptive"}
     if omits_thinking_text(model):
         thinking["display"] = "summarized"
@@ -204,8 +221,13 @@ def _tools_estimate(tools: list[dict[str, Any]]) -> int:
     return sum(estimate_text_tokens(str(t)) for t in tools)
 
 
-def place_breakpoints(body: dict[str, Any], model: Model | None, ttl: str = "5m",
-                      estimate: Callable[[Any], int] = block_estimate, avoid: Collection[str] = ()) -> int:
+def place_breakpoints(
+    body: dict[str, Any],
+    model: Model | None,
+    ttl: str = "5m",
+    estimate: Callable[[Any], int] = block_estimate,
+    avoid: Collection[str] = (),
+) -> int:
     """Add `cache_control` to `body` (in place; the blocks it marks are copied, so the
     conversation's own blocks stay untouched) after the tools, the system prompt, the
     previous user turn and the newest one, where the prefix reaches the model's
@@ -235,8 +257,11 @@ def place_breakpoints(body: dict[str, Any], model: Model | None, ttl: str = "5m"
             placed += 1
     messages = body.get("messages") or []
     head = compaction_index(messages) or 0
-    users = [i for i, m in enumerate(messages) if m.get("role") == "user" and (i > head or not head)
-             and _markable(m, avoid) is not None]
+    users = [
+        i
+        for i, m in enumerate(messages)
+        if m.get("role") == "user" and (i > head or not head) and _markable(m, avoid) is not None
+    ]
     targets = users[-2:]
     if not targets:
         return placed
@@ -275,26 +300,40 @@ def _markable(message: dict[str, Any], avoid: Collection[str]) -> int | None:
     return None
 
 
-def _mark_block(messages: list[dict[str, Any]], index: int, marker: dict[str, str],
-                avoid: Collection[str]) -> None:
+def _mark_block(
+    messages: list[dict[str, Any]], index: int, marker: dict[str, str], avoid: Collection[str]
+) -> None:
     message = messages[index]
     position = _markable(message, avoid)
     if position is None:
         return
     blocks = as_blocks(message.get("content") or [])
-    blocks = [*blocks[:position], {**blocks[position], "cache_control": marker}, *blocks[position + 1:]]
+    blocks = [
+        *blocks[:position],
+        {**blocks[position], "cache_control": marker},
+        *blocks[position + 1 :],
+    ]
     messages[index] = {**message, "content": blocks}
 
 
 # ---------------------------------------------------------------- Bedrock's refusals, explained
 
 THINKING_HINTS = (
-    ("must be greater than `thinking.budget_tokens`", "raise --max-tokens above the budget, or lower --think."),
+    (
+        "must be greater than `thinking.budget_tokens`",
+        "raise --max-tokens above the budget, or lower --think.",
+    ),
     ("budget_tokens: Input should be greater than or equal to", "use --think 1024 or more."),
-    ("`temperature` may only be set to 1 when thinking", "drop --temperature while thinking (or --no-think)."),
+    (
+        "`temperature` may only be set to 1 when thinking",
+        "drop --temperature while thinking (or --no-think).",
+    ),
     ("`top_k` must be unset when thinking", "drop --top-k while thinking (or --no-think)."),
     ("`top_p` must be", "use --top-p between 0.95 and 1, or none, while thinking."),
-    ("Thinking may not be enabled when tool_choice forces", "use --tool-choice auto, or --no-think."),
+    (
+        "Thinking may not be enabled when tool_choice forces",
+        "use --tool-choice auto, or --no-think.",
+    ),
     ('"thinking.type.enabled" is not supported', "use --effort instead of --think."),
 )
 

@@ -75,8 +75,12 @@ CLEARED_TOKENS = 12  # what stands for a tool result Bedrock cleared
 
 
 def _message_tokens(message: dict[str, Any], cleared: frozenset[str] = frozenset()) -> int:
-    return 3 + sum(CLEARED_TOKENS if b.get("type") == "tool_result" and b.get("tool_use_id") in cleared
-                   else block_estimate(b) for b in as_blocks(message.get("content") or []))
+    return 3 + sum(
+        CLEARED_TOKENS
+        if b.get("type") == "tool_result" and b.get("tool_use_id") in cleared
+        else block_estimate(b)
+        for b in as_blocks(message.get("content") or [])
+    )
 
 
 def _without_context(message: dict[str, Any], budget: int) -> tuple[dict[str, Any], int] | None:
@@ -103,8 +107,14 @@ def _without_context(message: dict[str, Any], budget: int) -> tuple[dict[str, An
 def _cleared(body: dict[str, Any], total: int) -> frozenset[str]:
     """The tool uses whose results Bedrock's clear_tool_uses edit clears from `body`
     (`total` tokens) before the model reads it."""
-    edit = next((e for e in (body.get("context_management") or {}).get("edits") or []
-                 if e.get("type") == CLEAR_TOOL_USES), None)
+    edit = next(
+        (
+            e
+            for e in (body.get("context_management") or {}).get("edits") or []
+            if e.get("type") == CLEAR_TOOL_USES
+        ),
+        None,
+    )
     if edit is None or total < int((edit.get("trigger") or {}).get("value") or 0):
         return frozenset()
     return frozenset(clearable_ids(body.get("messages") or []))
@@ -124,15 +134,28 @@ def _turn_starts(messages: list[dict[str, Any]]) -> list[int]:
 
 def _with_trigger(body: dict[str, Any], trigger: int) -> dict[str, Any]:
     """`body` asking for compaction at `trigger` input tokens (replacing an earlier ask)."""
-    edits = [e for e in (body.get("context_management") or {}).get("edits") or [] if e.get("type") != COMPACT]
-    body = {**body, "context_management": {"edits": edits}} if edits else {
-        k: v for k, v in body.items() if k != "context_management"}
+    edits = [
+        e
+        for e in (body.get("context_management") or {}).get("edits") or []
+        if e.get("type") != COMPACT
+    ]
+    body = (
+        {**body, "context_management": {"edits": edits}}
+        if edits
+        else {k: v for k, v in body.items() if k != "context_management"}
+    )
     return with_edits(body, [compact_edit(trigger)])
 
 
-def fit_window(body: dict[str, Any], model: Model | None,
-               count: Callable[[dict[str, Any]], int | None] | None = None, *,
-               compaction: bool = False, compact_at: int | None = None, why_not: str = "") -> Fitted:
+def fit_window(
+    body: dict[str, Any],
+    model: Model | None,
+    count: Callable[[dict[str, Any]], int | None] | None = None,
+    *,
+    compaction: bool = False,
+    compact_at: int | None = None,
+    why_not: str = "",
+) -> Fitted:
     """`body` made to fit `model`'s window; see the module docstring. `compaction`: the
     request may ask Bedrock to compact; `why_not` says why it may not (for the notice)."""
     if model is None:
@@ -149,7 +172,8 @@ def fit_window(body: dict[str, Any], model: Model | None,
     estimates = [_message_tokens(m) for m in body.get("messages") or []]
     counted = count(body) if count is not None else None
     fixed = sum(block_estimate(b) for b in as_blocks(body.get("system") or []) if b) + (
-        sum(block_estimate({"type": "text", "text": str(t)}) for t in body.get("tools") or []))
+        sum(block_estimate({"type": "text", "text": str(t)}) for t in body.get("tools") or [])
+    )
     estimated = fixed + sum(estimates)
     cleared = _cleared(body, estimated)
     if cleared:  # what Bedrock's context editing leaves for the model to read (as it counts)
@@ -179,23 +203,32 @@ def fit_window(body: dict[str, Any], model: Model | None,
     kept = round((fixed + sum(estimates[start:])) * scale)
     dropped = sum(1 for s in starts if s < start)
     if kept > limit and start == newest:  # the new turn alone is too big: its context goes first
-        trimmed = _without_context(messages[newest], round(limit / scale) - fixed - sum(estimates[newest + 1:]))
+        trimmed = _without_context(
+            messages[newest], round(limit / scale) - fixed - sum(estimates[newest + 1 :])
+        )
         if trimmed is not None:
             message, left_out = trimmed
-            kept = round((fixed + _message_tokens(message) + sum(estimates[newest + 1:])) * scale)
-            notice = (f"This request is longer than {model.name}'s {window:,}-token window: it leaves "
-                      f"out {left_out} context block(s) before the prompt"
-                      + (f" and the oldest {dropped} turn(s)" if dropped else "")
-                      + " (the chat keeps them).")
-            shorter = [*messages[:head], message, *messages[newest + 1:]]
-            return _compacting(Fitted({**body, "messages": shorter}, notice, kept), compaction, trigger, why_not)
+            kept = round((fixed + _message_tokens(message) + sum(estimates[newest + 1 :])) * scale)
+            notice = (
+                f"This request is longer than {model.name}'s {window:,}-token window: it leaves "
+                f"out {left_out} context block(s) before the prompt"
+                + (f" and the oldest {dropped} turn(s)" if dropped else "")
+                + " (the chat keeps them)."
+            )
+            shorter = [*messages[:head], message, *messages[newest + 1 :]]
+            return _compacting(
+                Fitted({**body, "messages": shorter}, notice, kept), compaction, trigger, why_not
+            )
     if kept > limit:
         raise ClaudeMagicError(
             f"This request is about {kept:,} tokens even without earlier turns; {model.name}'s "
             f"window is {window:,} tokens, {max_tokens:,} of them kept for the reply: shorten "
-            "the prompt or its attachments, or lower --max-tokens.")
-    notice = (f"The conversation is longer than {model.name}'s {window:,}-token window: this "
-              f"request leaves out the oldest {dropped} turn(s) (the chat keeps them).")
+            "the prompt or its attachments, or lower --max-tokens."
+        )
+    notice = (
+        f"The conversation is longer than {model.name}'s {window:,}-token window: this "
+        f"request leaves out the oldest {dropped} turn(s) (the chat keeps them)."
+    )
     fitted = Fitted({**body, "messages": [*messages[:head], *messages[start:]]}, notice, kept)
     return _compacting(fitted, compaction, trigger, why_not)
 
@@ -204,9 +237,12 @@ def _compacting(fitted: Fitted, compaction: bool, trigger: int, why_not: str) ->
     """A trimmed request: with compaction, Bedrock compacts what is left now (so the next
     requests need no trimming); without, the notice says why not."""
     if compaction and fitted.tokens:
-        fitted.body = _with_trigger(fitted.body, max(COMPACT_MIN_TRIGGER, min(trigger, fitted.tokens)))
-        fitted.notice = (fitted.notice or "").replace("(the chat keeps them).",
-                                                      "and asks Bedrock to compact the rest (the chat keeps them).")
+        fitted.body = _with_trigger(
+            fitted.body, max(COMPACT_MIN_TRIGGER, min(trigger, fitted.tokens))
+        )
+        fitted.notice = (fitted.notice or "").replace(
+            "(the chat keeps them).", "and asks Bedrock to compact the rest (the chat keeps them)."
+        )
     elif why_not and fitted.notice:
         fitted.notice = f"{fitted.notice} {why_not}"
     return fitted

@@ -17,8 +17,12 @@ MAX_PASSAGE_CHARS = 600
 
 
 def _key(citation: dict[str, Any]) -> tuple[Any, ...]:
-    return (citation.get("type"), citation.get("document_index"), citation.get("cited_text"),
-            *(citation.get(k) for k in ("start_char_index", "start_page_number", "start_block_index")))
+    return (
+        citation.get("type"),
+        citation.get("document_index"),
+        citation.get("cited_text"),
+        *(citation.get(k) for k in ("start_char_index", "start_page_number", "start_block_index")),
+    )
 
 
 def location_text(citation: dict[str, Any]) -> str:
@@ -70,7 +74,7 @@ class Citations:
             return text
         marks = "".join(f"[{self.number(c)}]" for c in citations)
         stripped = text.rstrip()
-        return stripped + marks + text[len(stripped):]
+        return stripped + marks + text[len(stripped) :]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -82,13 +86,19 @@ class Citations:
         items = "".join(
             f'<li><span style="{_DIM}">{html.escape(_document(c))}, {html.escape(location_text(c))}</span>'
             f"<blockquote>{html.escape(_clip(str(c.get('cited_text', ''))))}</blockquote></li>"
-            for c in self.entries)
-        return (f'<details class="claude-magic-citations"><summary style="{_DIM}">Sources '
-                f"({len(self.entries)})</summary><ol>{items}</ol></details>")
+            for c in self.entries
+        )
+        return (
+            f'<details class="claude-magic-citations"><summary style="{_DIM}">Sources '
+            f"({len(self.entries)})</summary><ol>{items}</ol></details>"
+        )
 
     def lines(self) -> list[str]:
         """Each passage as one line: its document and place, then the cited text."""
-        return [f"{_document(c)}, {location_text(c)}: \"{_clip(str(c.get('cited_text', '')))}\"" for c in self.entries]
+        return [
+            f'{_document(c)}, {location_text(c)}: "{_clip(str(c.get("cited_text", "")))}"'
+            for c in self.entries
+        ]
 
     def text(self) -> str:
         """The passages as plain text, numbered, one per line."""
@@ -96,9 +106,16 @@ class Citations:
 
     def data(self) -> list[dict[str, Any]]:
         """The passages as data: number, cited text, document, location (Bedrock's fields)."""
-        return [{"number": n, "cited_text": c.get("cited_text", ""), "document": _document(c),
-                 "location": location_text(c), **{k: v for k, v in c.items() if k != "cited_text"}}
-                for n, c in enumerate(self.entries, 1)]
+        return [
+            {
+                "number": n,
+                "cited_text": c.get("cited_text", ""),
+                "document": _document(c),
+                "location": location_text(c),
+                **{k: v for k, v in c.items() if k != "cited_text"},
+            }
+            for n, c in enumerate(self.entries, 1)
+        ]
 
 
 def answer_text(messages: Iterable[Message]) -> tuple[str, Citations]:

@@ -50,8 +50,13 @@ class ContextPolicy:
 
 def tool_use_ids(messages: Iterable[Wire]) -> list[str]:
     """The ids of the tool_use blocks in `messages`, oldest first."""
-    return [b.get("id", "") for m in messages if m.get("role") == "assistant"
-            for b in as_blocks(m.get("content") or []) if isinstance(b, dict) and b.get("type") == "tool_use"]
+    return [
+        b.get("id", "")
+        for m in messages
+        if m.get("role") == "assistant"
+        for b in as_blocks(m.get("content") or [])
+        if isinstance(b, dict) and b.get("type") == "tool_use"
+    ]
 
 
 def cleared_count(tool_uses: int) -> int:
@@ -65,15 +70,18 @@ def clear_tool_uses_edit(messages: list[Wire], clear_at: int) -> dict[str, Any] 
     cleared = cleared_count(total)
     if not cleared:
         return None
-    return {"type": CLEAR_TOOL_USES, "trigger": {"type": "input_tokens", "value": clear_at},
-            "keep": {"type": "tool_uses", "value": total - cleared}}
+    return {
+        "type": CLEAR_TOOL_USES,
+        "trigger": {"type": "input_tokens", "value": clear_at},
+        "keep": {"type": "tool_uses", "value": total - cleared},
+    }
 
 
 def clearable_ids(messages: list[Wire]) -> set[str]:
     """The tool uses a clear_tool_uses edit for `messages` may clear (no cache
     breakpoint goes on their results)."""
     ids = tool_use_ids(messages)
-    return set(ids[:cleared_count(len(ids))])
+    return set(ids[: cleared_count(len(ids))])
 
 
 def clear_thinking_edit() -> dict[str, Any]:
@@ -162,8 +170,12 @@ def compaction_as_text(messages: list[Wire]) -> list[Wire]:
     for message in messages:
         content = message.get("content")
         if isinstance(content, list) and any(is_compaction(b) for b in content):
-            content = [text_block(f"{SUMMARY_HEAD}\n{b.get('content') or ''}".rstrip()) if is_compaction(b) else b
-                       for b in content]
+            content = [
+                text_block(f"{SUMMARY_HEAD}\n{b.get('content') or ''}".rstrip())
+                if is_compaction(b)
+                else b
+                for b in content
+            ]
             message = {**message, "content": content}
         out.append(message)
     return out
@@ -178,15 +190,23 @@ def needs_compact_beta(messages: list[Wire]) -> bool:
 
 
 def applied_edits(messages: Iterable[Message]) -> list[dict[str, Any]]:
-    return [edit for m in messages for edit in (m.context_management or {}).get("applied_edits") or []
-            if isinstance(edit, dict)]
+    return [
+        edit
+        for m in messages
+        for edit in (m.context_management or {}).get("applied_edits") or []
+        if isinstance(edit, dict)
+    ]
 
 
 def compacted_tokens(message: Message) -> int:
     """The input tokens a reply's compaction summarised (its iteration's input)."""
-    return sum(int(i.get("input_tokens") or 0) + int(i.get("cache_read_input_tokens") or 0)
-               + int(i.get("cache_creation_input_tokens") or 0)
-               for i in message.iterations or [] if isinstance(i, dict) and i.get("type") == "compaction")
+    return sum(
+        int(i.get("input_tokens") or 0)
+        + int(i.get("cache_read_input_tokens") or 0)
+        + int(i.get("cache_creation_input_tokens") or 0)
+        for i in message.iterations or []
+        if isinstance(i, dict) and i.get("type") == "compaction"
+    )
 
 
 def context_note(replies: Iterable[Message]) -> str:
@@ -207,5 +227,8 @@ def context_note(replies: Iterable[Message]) -> str:
     compacted = [m for m in replies if compaction_of(m) is not None]
     if compacted:
         tokens = sum(compacted_tokens(m) for m in compacted)
-        notes.append("Bedrock compacted the earlier turns" + (f" ({tokens:,} tokens summarised)" if tokens else ""))
+        notes.append(
+            "Bedrock compacted the earlier turns"
+            + (f" ({tokens:,} tokens summarised)" if tokens else "")
+        )
     return " · ".join(notes)

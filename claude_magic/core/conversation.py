@@ -142,8 +142,10 @@ class Turn:
     def has_answer(self) -> bool:
         """True when some reply holds content worth keeping (text or a tool call)."""
         return any(
-            (b.get("type") == "text" and b.get("text", "").strip()) or b.get("type") in ("tool_use", "compaction")
-            for r in self.replies for b in r.content
+            (b.get("type") == "text" and b.get("text", "").strip())
+            or b.get("type") in ("tool_use", "compaction")
+            for r in self.replies
+            for b in r.content
         )
 
     def wire(self) -> list[Wire]:
@@ -239,8 +241,14 @@ def _assistant_content(blocks: list[Block], interrupted: bool) -> list[Block]:
                 out.append(b if text == b.get("text") else text_block(text))
         elif kind == "tool_use":
             tool_input = b.get("input")
-            out.append({"type": "tool_use", "id": b.get("id", ""), "name": b.get("name", ""),
-                        "input": tool_input if isinstance(tool_input, dict) else {}})
+            out.append(
+                {
+                    "type": "tool_use",
+                    "id": b.get("id", ""),
+                    "name": b.get("name", ""),
+                    "input": tool_input if isinstance(tool_input, dict) else {},
+                }
+            )
         elif kind in ("thinking", "redacted_thinking"):
             if not interrupted and (b.get("signature") or b.get("data")):
                 out.append(b)
@@ -256,7 +264,9 @@ def _paired_results(tool_use_ids: list[str], results: list[Block]) -> list[Block
     if not tool_use_ids:
         return results
     answered = {b.get("tool_use_id") for b in results if b.get("type") == "tool_result"}
-    missing = [tool_result_block(i, TOOL_NOT_RUN, is_error=True) for i in tool_use_ids if i not in answered]
+    missing = [
+        tool_result_block(i, TOOL_NOT_RUN, is_error=True) for i in tool_use_ids if i not in answered
+    ]
     return [*results, *missing] if missing else results
 
 
@@ -281,8 +291,13 @@ class Conversation:
         model_id: str = "",
     ) -> Turn:
         """A turn to fill in and `add` later (not part of the conversation yet)."""
-        return Turn(user, image_labels=list(image_labels or []), cell_id=cell_id,
-                    execution_count=execution_count, model_id=model_id)
+        return Turn(
+            user,
+            image_labels=list(image_labels or []),
+            cell_id=cell_id,
+            execution_count=execution_count,
+            model_id=model_id,
+        )
 
     def add(self, turn: Turn) -> bool:
         """Commit a finished turn. A request that failed before any answer adds
@@ -298,12 +313,16 @@ class Conversation:
 
     def _mark_compacted(self) -> None:
         """Mark the turns that the latest compaction summarised (every turn before it)."""
-        last = next((i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None), 0)
+        last = next(
+            (i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None),
+            0,
+        )
         for index, turn in enumerate(self.turns):
             turn.compacted = index < last
 
-    def add_cut_short(self, turn: Turn, finished: list[Message], partial: Message | None,
-                      reason: str) -> bool:
+    def add_cut_short(
+        self, turn: Turn, finished: list[Message], partial: Message | None, reason: str
+    ) -> bool:
         """Commit what arrived before an answer was cut short (an error, an interrupt,
         a stop): the replies that `finished` (tool-loop steps), then the `partial`
         reply marked with `reason`. A request with no answer at all leaves nothing;
@@ -367,12 +386,18 @@ class Conversation:
         """The wire messages and the index where `pending`'s messages start. Turns that a
         compaction summarised are not sent: the compaction block stands for them."""
         out: list[Wire] = []
-        first = next((i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None), 0)
+        first = next(
+            (i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].compaction is not None),
+            0,
+        )
         for turn in self.turns[first:]:
             _extend(out, turn.wire())
         start = len(out) - 1 if out and out[-1]["role"] == "user" else len(out)
         if pending is not None:
-            _extend(out, pending.wire() if pending.replies else [{"role": "user", "content": pending.user}])
+            _extend(
+                out,
+                pending.wire() if pending.replies else [{"role": "user", "content": pending.user}],
+            )
         if prefill and prefill.rstrip() and out and out[-1]["role"] == "user":
             out.append({"role": "assistant", "content": prefill.rstrip()})
         out, dropped = from_compaction(out)
@@ -402,8 +427,13 @@ class Conversation:
         messages, start = self._messages(pending, prefill)
         options.setdefault("system", self.system)
         body = build_request(messages, **options)
-        return fit_body(body, _LazyLabels(self, pending), keep_from=start if pending else None,
-                        max_images=max_images, max_bytes=max_bytes)
+        return fit_body(
+            body,
+            _LazyLabels(self, pending),
+            keep_from=start if pending else None,
+            max_images=max_images,
+            max_bytes=max_bytes,
+        )
 
     def fit_request(
         self,
@@ -418,15 +448,21 @@ class Conversation:
         images are kept as long as possible: they sit in the last message) to
         Bedrock's limits. `reserve` is the size of the rest of the body (system,
         tools). Returns the messages and the descriptions of what was left out."""
-        body, omitted = fit_body({"messages": messages}, _LazyLabels(self, pending),
-                                 max_images=max_images, max_bytes=max_bytes - reserve)
+        body, omitted = fit_body(
+            {"messages": messages},
+            _LazyLabels(self, pending),
+            max_images=max_images,
+            max_bytes=max_bytes - reserve,
+        )
         return body["messages"], omitted
 
     def history_text(self, max_chars: int = 400) -> str:
         """The conversation as readable text, with token totals."""
         usage = self.usage_total()
-        lines = [f"Chat {self.name!r}: {len(self.turns)} turn{'s' * (len(self.turns) != 1)}, "
-                 f"{usage.input_tokens:,} input / {usage.output_tokens:,} output tokens"]
+        lines = [
+            f"Chat {self.name!r}: {len(self.turns)} turn{'s' * (len(self.turns) != 1)}, "
+            f"{usage.input_tokens:,} input / {usage.output_tokens:,} output tokens"
+        ]
         if self.system:
             lines.append(f"System: {_clip(self.system, max_chars)}")
         for n, turn in enumerate(self.turns, 1):
@@ -439,13 +475,17 @@ class Conversation:
             if compaction is not None:
                 tokens = sum(compacted_tokens(r) for r in turn.replies)
                 summed = f" ({tokens:,} tokens)" if tokens else ""
-                lines.append(f"    ── compacted here: Bedrock summarised the {n - 1} earlier turn(s)"
-                             f"{summed}: {_clip(str(compaction.get('content') or ''), max_chars)}")
+                lines.append(
+                    f"    ── compacted here: Bedrock summarised the {n - 1} earlier turn(s)"
+                    f"{summed}: {_clip(str(compaction.get('content') or ''), max_chars)}"
+                )
             tools = sum(len(r.tool_uses) for r in turn.replies)
             calls = f" [{tools} tool call{'s' * (tools != 1)}]" if tools else ""
             u = turn.usage
-            lines.append(f"    Claude: {_clip(turn.display_text(), max_chars)}{calls} "
-                         f"({u.input_tokens:,} in / {u.output_tokens:,} out)")
+            lines.append(
+                f"    Claude: {_clip(turn.display_text(), max_chars)}{calls} "
+                f"({u.input_tokens:,} in / {u.output_tokens:,} out)"
+            )
             lines += _tool_lines(turn)
             if turn.error:
                 lines.append(f"    Error: {turn.error}")
@@ -454,8 +494,13 @@ class Conversation:
     # -- save and load
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "name": self.name, "system": self.system,
-                "turns": [t.to_dict() for t in self.turns]}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "system": self.system,
+            "turns": [t.to_dict() for t in self.turns],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Conversation:
@@ -467,8 +512,11 @@ class Conversation:
 
     @classmethod
     def _from_checked(cls, data: Mapping[str, Any]) -> Conversation:
-        return cls(name=data.get("name") or DEFAULT_CHAT, system=data.get("system"),
-                   turns=[Turn.from_dict(t) for t in data.get("turns") or []])
+        return cls(
+            name=data.get("name") or DEFAULT_CHAT,
+            system=data.get("system"),
+            turns=[Turn.from_dict(t) for t in data.get("turns") or []],
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -512,22 +560,38 @@ def _extend(out: list[Wire], messages: list[Wire]) -> None:
 def _tool_lines(turn: Turn, limit: int = 100) -> list[str]:
     """One line per tool call of the turn: the tool, its input (code as code), and the
     first line of what it gave."""
-    answers = {b.get("tool_use_id"): b for results in turn.results for b in results
-               if isinstance(b, dict) and b.get("type") == "tool_result"}
+    answers = {
+        b.get("tool_use_id"): b
+        for results in turn.results
+        for b in results
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    }
     lines = []
     for reply in turn.replies:
         for use in reply.tool_uses:
             given = use.get("input") or {}
-            shown = given["code"] if isinstance(given, dict) and isinstance(given.get("code"), str) \
+            shown = (
+                given["code"]
+                if isinstance(given, dict) and isinstance(given.get("code"), str)
                 else json.dumps(given, ensure_ascii=False, default=str)
+            )
             answer = answers.get(use.get("id"))
             if answer is None:
                 outcome = "(no result)"
             else:
                 content = answer.get("content")
-                text = content if isinstance(content, str) else " ".join(
-                    b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
-                outcome = ("✗ " if answer.get("is_error") else "") + (_clip(text, limit) or "(no text)")
+                text = (
+                    content
+                    if isinstance(content, str)
+                    else " ".join(
+                        b.get("text", "")
+                        for b in content or []
+                        if isinstance(b, dict) and b.get("type") == "text"
+                    )
+                )
+                outcome = ("✗ " if answer.get("is_error") else "") + (
+                    _clip(text, limit) or "(no text)"
+                )
             lines.append(f"      🔧 {use.get('name', '?')}: {_clip(shown, limit)} → {outcome}")
     return lines
 
@@ -581,8 +645,11 @@ class Chats:
         return len(self._chats)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": CHATS_FORMAT, "version": VERSION,
-                "chats": [c.to_dict() for c in self._chats.values()]}
+        return {
+            "format": CHATS_FORMAT,
+            "version": VERSION,
+            "chats": [c.to_dict() for c in self._chats.values()],
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write every chat to a JSON file (images included, as base64), readable by its

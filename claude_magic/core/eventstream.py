@@ -80,7 +80,9 @@ def decode_headers(raw: bytes) -> Headers:
     return headers
 
 
-def split_frames(data: bytes, cache: dict[bytes, Headers]) -> tuple[list[tuple[Headers, bytes]], int]:
+def split_frames(
+    data: bytes, cache: dict[bytes, Headers]
+) -> tuple[list[tuple[Headers, bytes]], int]:
     """The whole frames at the start of `data`, as (headers, payload), and how many
     bytes they take. `cache` (header bytes -> headers) is kept across calls; the
     headers it returns are shared too, so don't change them."""
@@ -91,21 +93,29 @@ def split_frames(data: bytes, cache: dict[bytes, Headers]) -> tuple[list[tuple[H
         total, headers_length, prelude_crc = _PRELUDE.unpack_from(data, at)
         crc = crc32(view[at : at + 8])
         if crc != prelude_crc:
-            raise ChecksumError(f"event-stream prelude checksum mismatch: expected 0x{prelude_crc:08x}, "
-                                f"calculated 0x{crc:08x}")
+            raise ChecksumError(
+                f"event-stream prelude checksum mismatch: expected 0x{prelude_crc:08x}, "
+                f"calculated 0x{crc:08x}"
+            )
         if headers_length > MAX_HEADERS_LENGTH:
-            raise FrameError(f"event-stream headers of {headers_length} bytes: more than {MAX_HEADERS_LENGTH}")
+            raise FrameError(
+                f"event-stream headers of {headers_length} bytes: more than {MAX_HEADERS_LENGTH}"
+            )
         payload_length = total - headers_length - PRELUDE_LENGTH - 4
         if payload_length > MAX_PAYLOAD_LENGTH or payload_length < 0:
-            raise FrameError(f"event-stream frame of {total} bytes with {headers_length} bytes of headers")
+            raise FrameError(
+                f"event-stream frame of {total} bytes with {headers_length} bytes of headers"
+            )
         end = at + total
         if end > size:
             break
         expected = int.from_bytes(view[end - 4 : end], "big")
         crc = crc32(view[at + 8 : end - 4], crc)
         if crc != expected:
-            raise ChecksumError(f"event-stream message checksum mismatch: expected 0x{expected:08x}, "
-                                f"calculated 0x{crc:08x}")
+            raise ChecksumError(
+                f"event-stream message checksum mismatch: expected 0x{expected:08x}, "
+                f"calculated 0x{crc:08x}"
+            )
         headers_end = at + PRELUDE_LENGTH + headers_length
         raw = data[at + PRELUDE_LENGTH : headers_end]
         headers = cache.get(raw)
@@ -137,7 +147,9 @@ def iter_frames(chunks: Iterable[bytes]) -> Iterator[tuple[Headers, bytes]]:
         yield from frames
         if used < len(data):
             held += memoryview(data)[used:]
-            needed = (int.from_bytes(held[:4], "big") if len(held) >= PRELUDE_LENGTH else PRELUDE_LENGTH)
+            needed = (
+                int.from_bytes(held[:4], "big") if len(held) >= PRELUDE_LENGTH else PRELUDE_LENGTH
+            )
 
 
 def chunk_event(payload: bytes) -> dict[str, Any]:

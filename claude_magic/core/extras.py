@@ -11,5 +11,7 @@ def missing_extra(module: str, extra: str, purpose: str) -> str | None:
     installs it for `purpose`."""
     if importlib.util.find_spec(module) is not None:
         return None
-    return (f"{purpose}: the {module} package is not installed here; "
-            f"pip install 'claude-magic[{extra}]' and restart the kernel.")
+    return (
+        f"{purpose}: the {module} package is not installed here; "
+        f"pip install 'claude-magic[{extra}]' and restart the kernel."
+    )

@@ -28,7 +28,11 @@ def _media_size(block: Block) -> int:
 
 
 def _block_size(block: Any) -> int:
-    if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+    if (
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    ):
         return len(encode_basestring_ascii(block["text"])) + 24
     return len(json.dumps(block, separators=JSON_SEPARATORS))
 
@@ -115,7 +119,9 @@ def fit_body(
     ]
 
 
-def _replace_media(messages: list[Wire], omitted: list[_Media], labels: Mapping[int, str | None]) -> list[Wire]:
+def _replace_media(
+    messages: list[Wire], omitted: list[_Media], labels: Mapping[int, str | None]
+) -> list[Wire]:
     by_message: dict[int, list[_Media]] = {}
     for item in omitted:
         by_message.setdefault(item.message, []).append(item)

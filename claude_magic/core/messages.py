@@ -23,8 +23,16 @@ MAX_DOCUMENT_BYTES = 4_718_592  # 4.5 MB
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_STOP_SEQUENCES = 8191
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
-STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
-                "model_context_window_exceeded", "compaction")
+STOP_REASONS = (
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+    "compaction",
+)
 
 
 def text_block(text: str) -> Block:
@@ -32,11 +40,17 @@ def text_block(text: str) -> Block:
 
 
 def image_block(data_b64: str, media_type: str) -> Block:
-    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data_b64}}
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": media_type, "data": data_b64},
+    }
 
 
 def document_block(data_b64: str, media_type: str, name: str | None = None) -> Block:
-    block: Block = {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data_b64}}
+    block: Block = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": media_type, "data": data_b64},
+    }
     if name:
         block["name"] = name
     return block
@@ -46,7 +60,9 @@ def tool_use_block(tool_id: str, name: str, tool_input: dict[str, Any]) -> Block
     return {"type": "tool_use", "id": tool_id, "name": name, "input": tool_input}
 
 
-def tool_result_block(tool_use_id: str, content: str | list[Block], is_error: bool = False) -> Block:
+def tool_result_block(
+    tool_use_id: str, content: str | list[Block], is_error: bool = False
+) -> Block:
     block: Block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
     if is_error:
         block["is_error"] = True
@@ -83,14 +99,13 @@ class Usage:
         return cls(**{k: int(data.get(k) or 0) for k in cls.__dataclass_fields__})
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            *(getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__)
-        )
+        return Usage(*(getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__))
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form: thinking tokens nested as Bedrock reports them, when any."""
-        data: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__
-                                if k != "thinking_tokens"}
+        data: dict[str, Any] = {
+            k: getattr(self, k) for k in self.__dataclass_fields__ if k != "thinking_tokens"
+        }
         if self.thinking_tokens:
             data["output_tokens_details"] = {"thinking_tokens": self.thinking_tokens}
         return data
@@ -150,7 +165,10 @@ class Message:
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
             **({"stop_details": self.stop_details} if self.stop_details else {}),
-            "usage": {**self.usage.to_dict(), **({"iterations": self.iterations} if self.iterations else {})},
+            "usage": {
+                **self.usage.to_dict(),
+                **({"iterations": self.iterations} if self.iterations else {}),
+            },
             **({"context_management": self.context_management} if self.context_management else {}),
         }
 
@@ -158,8 +176,11 @@ class Message:
     def billed_usage(self) -> Usage:
         """`usage` plus what a compaction in this reply used (Bedrock reports it apart,
         in `usage.iterations`): everything the reply costs."""
-        compactions = [Usage.from_dict(i) for i in self.iterations or []
-                       if isinstance(i, dict) and i.get("type") == "compaction"]
+        compactions = [
+            Usage.from_dict(i)
+            for i in self.iterations or []
+            if isinstance(i, dict) and i.get("type") == "compaction"
+        ]
         return self.usage + Usage.total(compactions) if compactions else self.usage
 
     @property
@@ -230,7 +251,8 @@ def tool_blocks_as_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 names[block.get("id", "")] = name = str(block.get("name", "the tool"))
                 arguments = json.dumps(block.get("input"), ensure_ascii=False, default=str)
                 blocks += _with_cache_control(
-                    block, [text_block(f"[Called {name} with {arguments}]")])
+                    block, [text_block(f"[Called {name} with {arguments}]")]
+                )
             elif kind == "tool_result":
                 blocks += _with_cache_control(block, _tool_result_as_text(block, names))
             else:
@@ -266,7 +288,9 @@ def count_blocks(messages: list[dict[str, Any]], block_type: str) -> int:
                 total += 1
             elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
                 total += sum(
-                    1 for b in block["content"] if isinstance(b, dict) and b.get("type") == block_type
+                    1
+                    for b in block["content"]
+                    if isinstance(b, dict) and b.get("type") == block_type
                 )
     return total
 

@@ -9,8 +9,9 @@ from ..models import catalog
 from .errors import ClaudeMagicError
 
 
-def resolve_model(name: str, region: str | None, geography: str = "auto",
-                  offer: Any = None) -> catalog.Resolved:
+def resolve_model(
+    name: str, region: str | None, geography: str = "auto", offer: Any = None
+) -> catalog.Resolved:
     """What `name` means here; a retired or unknown model stops before any request. A model
     the catalogue lacks but the account offers (`offer`, a `bedrock.discovery.Offer` from
     `%claude models --refresh`) gets the profiles Bedrock listed for it."""
@@ -45,8 +46,10 @@ def retired_message(model: catalog.Model, replacement: catalog.Model | None) -> 
     return text + f"; use -m {catalog.alias_for(replacement)} ({replacement.name}) instead."
 
 
-def describe_model(name: str, region: str | None, geography: str = "auto", api: str = "invoke") -> str:
-    """"us.anthropic.claude-… (Claude Sonnet 5.5)": what `name` calls on route `api`, for
+def describe_model(
+    name: str, region: str | None, geography: str = "auto", api: str = "invoke"
+) -> str:
+    """ "us.anthropic.claude-… (Claude Sonnet 5.5)": what `name` calls on route `api`, for
     `%claude config`."""
     from ..models.routes import route
 

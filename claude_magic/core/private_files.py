@@ -16,8 +16,9 @@ def write_private(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to `path` as a 0600 file: a temporary file in the same folder, flushed
     to disk, then renamed over `path`, so no reader ever sees half of it."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as file:  # mkstemp makes it 0600
             file.write(data)

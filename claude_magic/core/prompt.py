@@ -40,8 +40,11 @@ def _prose_and_code(text: str) -> Iterator[tuple[str, bool]]:
         for inner in lines:  # an unclosed fence runs to the end of the text
             block.append(inner)
             closing = inner.strip()
-            if len(inner) - len(inner.lstrip(" ")) <= 3 and closing.startswith(fence) \
-                    and set(closing) == {fence[0]}:
+            if (
+                len(inner) - len(inner.lstrip(" ")) <= 3
+                and closing.startswith(fence)
+                and set(closing) == {fence[0]}
+            ):
                 break
         yield "".join(block), True
     yield from _inline_code("".join(prose))
@@ -55,14 +58,15 @@ def _inline_code(text: str) -> Iterator[tuple[str, bool]]:
         if opening is None:
             break
         width = len(opening.group())
-        closing = next((m for m in _BACKTICKS.finditer(text, opening.end()) if len(m.group()) == width),
-                       None)
+        closing = next(
+            (m for m in _BACKTICKS.finditer(text, opening.end()) if len(m.group()) == width), None
+        )
         if closing is None:  # no matching run: these backticks are plain text
             pos = opening.end()
             continue
         if opening.start() > start:
-            yield text[start:opening.start()], False
-        yield text[opening.start():closing.end()], True
+            yield text[start : opening.start()], False
+        yield text[opening.start() : closing.end()], True
         start = pos = closing.end()
     if start < len(text):
         yield text[start:], False
@@ -83,13 +87,19 @@ def substitute_names(text: str, namespace: Mapping[str, Any]) -> str:
             return match.group(0)
         value = str(namespace[name])
         if len(value) > MAX_VALUE_CHARS:
-            value = value[:MAX_VALUE_CHARS] + f"\n… [{name} truncated at {MAX_VALUE_CHARS} characters]"
+            value = (
+                value[:MAX_VALUE_CHARS] + f"\n… [{name} truncated at {MAX_VALUE_CHARS} characters]"
+            )
         return value
 
-    return "".join(piece if code else _TOKEN.sub(replace, piece) for piece, code in _prose_and_code(text))
+    return "".join(
+        piece if code else _TOKEN.sub(replace, piece) for piece, code in _prose_and_code(text)
+    )
 
 
-def code_blocks(markdown: str, languages: tuple[str, ...] = ("", "python", "py", "python3", "ipython")) -> list[str]:
+def code_blocks(
+    markdown: str, languages: tuple[str, ...] = ("", "python", "py", "python3", "ipython")
+) -> list[str]:
     """The fenced code blocks of a Markdown text whose language is Python (or unnamed)."""
     blocks: list[str] = []
     lines = markdown.splitlines()

@@ -43,14 +43,48 @@ _LANGUAGE_CLASS = re.compile(r"^language-[\w+#.-]{1,40}$")
 _CHROME_CLASS = re.compile(r"^claude-magic(-[\w-]{1,40})?$")
 _DIM = "opacity:0.7;font-size:0.85em"
 _MODEL_TAGS = {
-    "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "li", "ol", "p", "pre", "s", "strong", "table", "tbody", "td", "th", "thead",
-    "tr", "ul",
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 _CHROME_TAGS = _MODEL_TAGS | {"details", "div", "img", "span", "summary"}
 _CHROME_STYLES = {
-    "border-left", "color", "font-size", "margin", "max-height", "max-width", "opacity",
-    "padding-left", "text-align", "vertical-align", "white-space",
+    "border-left",
+    "color",
+    "font-size",
+    "margin",
+    "max-height",
+    "max-width",
+    "opacity",
+    "padding-left",
+    "text-align",
+    "vertical-align",
+    "white-space",
 }
 
 
@@ -70,8 +104,9 @@ class ToolOutcome:
         """From a Messages API tool_result block: its text, and its first PNG image
         if that is small enough to embed."""
         content = block.get("content")
-        items: list[dict[str, Any]] = ([{"type": "text", "text": content}] if isinstance(content, str)
-                                       else list(content or []))
+        items: list[dict[str, Any]] = (
+            [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+        )
         texts, image = [], None
         for item in items:
             if item.get("type") == "text":
@@ -80,12 +115,22 @@ class ToolOutcome:
                 source = item.get("source") or {}
                 data = source.get("data") or ""
                 size = len(data) * 3 // 4 - data[-2:].count("=")
-                if image is None and source.get("media_type") == "image/png" and size <= MAX_EMBEDDED_IMAGE_BYTES:
+                if (
+                    image is None
+                    and source.get("media_type") == "image/png"
+                    and size <= MAX_EMBEDDED_IMAGE_BYTES
+                ):
                     image = base64.b64decode(data)
                 else:
                     texts.append(f"[{source.get('media_type', 'image')}, {size:,} bytes]")
-        return cls(str(block.get("tool_use_id", "")), "\n".join(texts), bool(block.get("is_error")), image,
-                   getattr(block, "traceback", None), getattr(block, "headline", None))
+        return cls(
+            str(block.get("tool_use_id", "")),
+            "\n".join(texts),
+            bool(block.get("is_error")),
+            image,
+            getattr(block, "traceback", None),
+            getattr(block, "headline", None),
+        )
 
 
 @dataclass
@@ -179,8 +224,11 @@ def _cleaner(chrome: bool) -> Callable[[str], str]:
     import nh3
 
     attributes: dict[str, set[str]] = {
-        "a": {"href", "title"}, "ol": {"start"}, "code": {"class"},
-        "th": {"style"}, "td": {"style"},
+        "a": {"href", "title"},
+        "ol": {"start"},
+        "code": {"class"},
+        "th": {"style"},
+        "td": {"style"},
     }
     if chrome:
         attributes["*"] = {"class", "style", "title"}
@@ -190,7 +238,9 @@ def _cleaner(chrome: bool) -> Callable[[str], str]:
         "clean_content_tags": {"script", "style"},
         "attributes": attributes,
         "attribute_filter": _keep_attribute,
-        "url_schemes": {"http", "https", "mailto", "data"} if chrome else {"http", "https", "mailto"},
+        "url_schemes": {"http", "https", "mailto", "data"}
+        if chrome
+        else {"http", "https", "mailto"},
         "link_rel": "noopener noreferrer nofollow",
         "filter_style_properties": _CHROME_STYLES if chrome else {"text-align"},
     }
@@ -475,7 +525,11 @@ def _capped(text: str) -> str:
 
 def tool_input_text(tool_input: Any) -> str:
     """A tool's input as shown: code as code (run_code), anything else as JSON."""
-    if isinstance(tool_input, dict) and list(tool_input) == ["code"] and isinstance(tool_input["code"], str):
+    if (
+        isinstance(tool_input, dict)
+        and list(tool_input) == ["code"]
+        and isinstance(tool_input["code"], str)
+    ):
         return tool_input["code"]
     return json.dumps(tool_input, ensure_ascii=False, indent=2, default=str)
 
@@ -493,7 +547,9 @@ def tool_call_html(block: Block) -> str:
 
 def tool_result_html(outcome: ToolOutcome) -> str:
     """A collapsed section showing what a tool call returned."""
-    mark, kind = ("✗", "claude-magic-tool-error") if outcome.is_error else ("↳", "claude-magic-tool-result")
+    mark, kind = (
+        ("✗", "claude-magic-tool-error") if outcome.is_error else ("↳", "claude-magic-tool-result")
+    )
     line = html.escape(_shorten(outcome.headline or outcome.summary, 100) or "(no output)")
     image = ""
     if outcome.image_png:
@@ -501,8 +557,10 @@ def tool_result_html(outcome: ToolOutcome) -> str:
         image = f'<div><img src="data:image/png;base64,{data}" alt="tool image" style="max-width:100%"></div>'
     full = ""
     if outcome.traceback_text:
-        full = (f'<details class="claude-magic-traceback"><summary style="{_DIM}">full traceback</summary>'
-                f"<pre>{html.escape(_capped(outcome.traceback_text))}</pre></details>")
+        full = (
+            f'<details class="claude-magic-traceback"><summary style="{_DIM}">full traceback</summary>'
+            f"<pre>{html.escape(_capped(outcome.traceback_text))}</pre></details>"
+        )
     return (
         f'<details class="{kind}"><summary>{mark} {line}</summary>'
         f"<pre>{html.escape(_capped(outcome.summary))}</pre>{full}{image}</details>"
@@ -512,13 +570,17 @@ def tool_result_html(outcome: ToolOutcome) -> str:
 def compaction_html(block: Block) -> str:
     """A collapsed section: Bedrock compacted the earlier turns, with its summary."""
     summary = str(block.get("content") or "(Bedrock's compaction gave no summary.)")
-    return (f'<details class="claude-magic-compaction"><summary style="{_DIM}">🗜 Bedrock compacted the '
-            f'earlier turns into a summary (they stay in the chat, no longer sent)</summary>'
-            f"<pre>{html.escape(_capped(summary))}</pre></details>")
+    return (
+        f'<details class="claude-magic-compaction"><summary style="{_DIM}">🗜 Bedrock compacted the '
+        f"earlier turns into a summary (they stay in the chat, no longer sent)</summary>"
+        f"<pre>{html.escape(_capped(summary))}</pre></details>"
+    )
 
 
 def compaction_text(block: Block) -> str:
-    return "[compacted] Bedrock summarised the earlier turns: " + _shorten(str(block.get("content") or ""), 300)
+    return "[compacted] Bedrock summarised the earlier turns: " + _shorten(
+        str(block.get("content") or ""), 300
+    )
 
 
 def tool_preview_html(name: str, partial: dict[str, Any] | None, limit: int = 600) -> str:
@@ -552,8 +614,11 @@ def footer_text(
         parts.append(stop_text(stop_reason, stop_details))
     if usage is not None:
         read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
-        cached = ", ".join(p for p in (read and f"{read:,} cached",
-                                       written and f"{written:,} written to cache") if p)
+        cached = ", ".join(
+            p
+            for p in (read and f"{read:,} cached", written and f"{written:,} written to cache")
+            if p
+        )
         total = f"{usage.input_tokens + read + written:,} in" + (f" ({cached})" if cached else "")
         parts.append(f"{total} / {usage.output_tokens:,} out tokens")
         if usage.thinking_tokens or thinking_note:
@@ -575,8 +640,10 @@ def stop_text(stop_reason: str, stop_details: dict[str, Any] | None = None) -> s
     if stop_reason == "max_tokens":
         return "cut off at max_tokens"
     if stop_reason == "model_context_window_exceeded":
-        return ("cut off: the context window is full (start afresh with %claude reset, "
-                "or drop turns with %claude undo)")
+        return (
+            "cut off: the context window is full (start afresh with %claude reset, "
+            "or drop turns with %claude undo)"
+        )
     if stop_reason == "compaction":
         return "compacted (Bedrock summarised the earlier turns)"
     if stop_reason == "refusal":
@@ -609,8 +676,11 @@ def static_bundle(
     `earlier` is the part of the answer shown in an output above (its tool calls
     name the results here)."""
     names: dict[str, str] = {
-        block.get("id", ""): block.get("name", "?") for entry in earlier if isinstance(entry, Message)
-        for block in entry.content if block.get("type") == "tool_use"
+        block.get("id", ""): block.get("name", "?")
+        for entry in earlier
+        if isinstance(entry, Message)
+        for block in entry.content
+        if block.get("type") == "tool_use"
     }
     html_parts = [header_html(model, chat, images)]
     md_parts: list[str] = []
@@ -627,12 +697,16 @@ def static_bundle(
             headline = f" ({escape_markdown(entry.headline)})" if entry.headline else ""
             name = code_span(names.get(entry.tool_use_id, "tool"))
             md_parts.append(f"{label} of {name}{headline}:\n\n" + code_fence(entry.summary, "text"))
-            text_parts.append(f"[{label}{' · ' + entry.headline if entry.headline else ''}] {entry.summary}")
+            text_parts.append(
+                f"[{label}{' · ' + entry.headline if entry.headline else ''}] {entry.summary}"
+            )
         else:
             for block in _cited_runs(entry.content, citations):
                 kind = block.get("type")
                 if kind == "text" and block.get("text"):
-                    html_parts.append(f'<div class="claude-magic-answer">{answer_html(block["text"], rendered)}</div>')
+                    html_parts.append(
+                        f'<div class="claude-magic-answer">{answer_html(block["text"], rendered)}</div>'
+                    )
                     md_parts.append(safe_markdown(block["text"]))
                     text_parts.append(block["text"])
                 elif kind == "compaction":
@@ -650,8 +724,12 @@ def static_bundle(
                     html_parts.append(thinking_html([block], entry.usage.thinking_tokens))
     if len(citations):
         html_parts.append(citations.html())
-        md_parts.append("**Sources**\n\n" + "\n".join(f"{n}. {escape_markdown(line)}"
-                                                     for n, line in enumerate(citations.lines(), 1)))
+        md_parts.append(
+            "**Sources**\n\n"
+            + "\n".join(
+                f"{n}. {escape_markdown(line)}" for n, line in enumerate(citations.lines(), 1)
+            )
+        )
         text_parts.append("Sources:\n" + citations.text())
     if error:
         html_parts.append(error_html(error))

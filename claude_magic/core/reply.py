@@ -32,8 +32,15 @@ class Reply:
     cached: bool = False  # read from the local cache instead of sent
 
     @classmethod
-    def from_message(cls, message: Message, *, model: str, cost: float | None,
-                     structured: bool = False, cached: bool = False) -> Reply:
+    def from_message(
+        cls,
+        message: Message,
+        *,
+        model: str,
+        cost: float | None,
+        structured: bool = False,
+        cached: bool = False,
+    ) -> Reply:
         text = message.text
         data = None
         if structured:
@@ -41,8 +48,16 @@ class Reply:
                 data = json.loads(text)
             except ValueError:
                 data = None
-        return cls(text=text, data=data, usage=message.usage, cost=cost,
-                   stop_reason=message.stop_reason, model=model, message=message, cached=cached)
+        return cls(
+            text=text,
+            data=data,
+            usage=message.usage,
+            cost=cost,
+            stop_reason=message.stop_reason,
+            model=model,
+            message=message,
+            cached=cached,
+        )
 
     @classmethod
     def failed(cls, error: str, *, model: str = "") -> Reply:
@@ -108,13 +123,14 @@ class Replies(list):
 
 
 def summary_line(replies: list[Reply | None]) -> str:
-    """"120 rows, 3 failed, 4,210 tokens, $0.0123": what a map did."""
+    """ "120 rows, 3 failed, 4,210 tokens, $0.0123": what a map did."""
     done = [r for r in replies if r is not None]
     failed = sum(1 for r in replies if r is None or r.error is not None)
     usage = Usage.total(r.usage for r in done)
     cost = total_cost(done)
-    line = (f"{len(replies)} rows, {failed} failed, "
-            f"{usage.input_tokens + usage.output_tokens:,} tokens")
+    line = (
+        f"{len(replies)} rows, {failed} failed, {usage.input_tokens + usage.output_tokens:,} tokens"
+    )
     cached = sum(1 for r in done if r.cached)
     if cached:
         line += f" ({cached} from the cache)"
@@ -127,11 +143,17 @@ def replies_frame(replies: list[Reply | None], index: Any = None) -> Any:
     rows = []
     for r in replies:
         r = r or Reply.failed("not run")
-        rows.append({
-            "text": r.text, "data": r.data, "input_tokens": r.usage.input_tokens,
-            "output_tokens": r.usage.output_tokens, "cost": r.cost,
-            "stop_reason": r.stop_reason, "error": r.error,
-        })
+        rows.append(
+            {
+                "text": r.text,
+                "data": r.data,
+                "input_tokens": r.usage.input_tokens,
+                "output_tokens": r.usage.output_tokens,
+                "cost": r.cost,
+                "stop_reason": r.stop_reason,
+                "error": r.error,
+            }
+        )
     return pd.DataFrame(rows, index=index)
 
 
@@ -154,8 +176,9 @@ def _series_class() -> type:
 
         @property
         def texts(self) -> Any:
-            return pd.Series([r.text if r is not None else "" for r in self], index=self.index,
-                             name=self.name)
+            return pd.Series(
+                [r.text if r is not None else "" for r in self], index=self.index, name=self.name
+            )
 
         def summary(self) -> str:
             return summary_line(list(self))

@@ -92,9 +92,15 @@ class RequestSpec:
             anthropic_beta=betas,
         )
         body.update(self.fields)
-        edit = clear_tool_uses_edit(messages, policy.clear_at) if policy.clear_at and self.tools else None
+        edit = (
+            clear_tool_uses_edit(messages, policy.clear_at)
+            if policy.clear_at and self.tools
+            else None
+        )
         if edit is not None:
-            body = with_edits(body, [edit, *([clear_thinking_edit()] if policy.clear_thinking else [])])
+            body = with_edits(
+                body, [edit, *([clear_thinking_edit()] if policy.clear_thinking else [])]
+            )
         return body
 
     def call_args(self) -> dict[str, Any]:
@@ -103,19 +109,32 @@ class RequestSpec:
 
     def cost(self, message: Message, batch: bool = False) -> float | None:
         """The catalogue's price of this reply: cache writes and reads, or batch prices."""
-        return usage_cost(self.resolved.model, self.invoke_id, message.usage,
-                          cache_ttl=self.cache_ttl or "5m", batch=batch)
+        return usage_cost(
+            self.resolved.model,
+            self.invoke_id,
+            message.usage,
+            cache_ttl=self.cache_ttl or "5m",
+            batch=batch,
+        )
 
     def reply(self, message: Message, cached: bool = False, batch: bool = False) -> Reply:
         """The reply as the Python API gives it: text with the prefill, data validated."""
-        reply = Reply.from_message(message, model=self.invoke_id, cost=self.cost(message, batch),
-                                   structured=self.schema is not None, cached=cached)
+        reply = Reply.from_message(
+            message,
+            model=self.invoke_id,
+            cost=self.cost(message, batch),
+            structured=self.schema is not None,
+            cached=cached,
+        )
         if self.prefill and message.content[:1] and message.content[0].get("type") == "text":
             reply = replace(reply, text=self.prefill + reply.text)
         if self.schema_type is not None and reply.data is not None:
             try:
                 reply = replace(reply, data=self.schema_type.model_validate(reply.data))
             except Exception as exc:  # the answer doesn't fit the model: keep the dict, say why
-                reply = replace(reply, error=f"The answer doesn't match {self.schema_type.__name__}: "
-                                f"{' '.join(str(exc).split())[:200]}")
+                reply = replace(
+                    reply,
+                    error=f"The answer doesn't match {self.schema_type.__name__}: "
+                    f"{' '.join(str(exc).split())[:200]}",
+                )
         return reply

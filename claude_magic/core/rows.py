@@ -43,10 +43,14 @@ def rows_of(items: Any) -> Rows:
     if _is_series(items):
         return Rows(list(items.to_list()), "series", items.index, items.name)
     if isinstance(items, (str, bytes)) or isinstance(items, Mapping):
-        raise ClaudeMagicError("map takes a list, a pandas Series or a DataFrame of rows, "
-                               "not a single string or dict: wrap it in a list.")
+        raise ClaudeMagicError(
+            "map takes a list, a pandas Series or a DataFrame of rows, "
+            "not a single string or dict: wrap it in a list."
+        )
     if not isinstance(items, Iterable):
-        raise ClaudeMagicError(f"map takes a list, a pandas Series or a DataFrame, not {type(items).__name__}.")
+        raise ClaudeMagicError(
+            f"map takes a list, a pandas Series or a DataFrame, not {type(items).__name__}."
+        )
     return Rows(list(items), "list")
 
 
@@ -94,12 +98,16 @@ def prompts_for(rows: Rows, prompt: str | Callable[[Any], Any] | None) -> list[A
         return [prompt(value) for value in rows.values]
     if prompt is None:
         if rows.kind == "frame":
-            raise ClaudeMagicError("Give a prompt template for a DataFrame, e.g. "
-                                   "prompt=\"Summarise: {" + (rows.columns[0] if rows.columns else "column") + "}\".")
+            raise ClaudeMagicError(
+                "Give a prompt template for a DataFrame, e.g. "
+                'prompt="Summarise: {' + (rows.columns[0] if rows.columns else "column") + '}".'
+            )
         return [value if isinstance(value, (str, list)) else str(value) for value in rows.values]
     if not isinstance(prompt, str):
-        raise ClaudeMagicError(f"prompt must be a template string or a function of the row, "
-                               f"not {type(prompt).__name__}.")
+        raise ClaudeMagicError(
+            f"prompt must be a template string or a function of the row, "
+            f"not {type(prompt).__name__}."
+        )
     names = template_fields(prompt)
     out = []
     for value, label in zip(rows.values, labels, strict=True):
@@ -107,8 +115,10 @@ def prompts_for(rows: Rows, prompt: str | Callable[[Any], Any] | None) -> list[A
         missing = [n for n in names if n not in fields]
         if missing:
             known = ", ".join(f"{{{k}}}" for k in fields)
-            raise ClaudeMagicError(f"The prompt names {{{missing[0]}}}, which row {label!r} doesn't have: "
-                                   f"use one of {known}.")
+            raise ClaudeMagicError(
+                f"The prompt names {{{missing[0]}}}, which row {label!r} doesn't have: "
+                f"use one of {known}."
+            )
         out.append(fill(prompt, fields))
     return out
 

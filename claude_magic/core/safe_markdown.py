@@ -150,12 +150,12 @@ def may_panic(text: str) -> bool:
         if opening is None:
             opening = run
         elif len(run.group()) == len(opening.group()):
-            outside.append(text[position:opening.start()])
+            outside.append(text[position : opening.start()])
             position, opening = run.end(), None
     if opening is None:
         return False
-    before = "".join(outside) + text[position:opening.start()]
-    return "[" in before[before.rfind("]") + 1:]
+    before = "".join(outside) + text[position : opening.start()]
+    return "[" in before[before.rfind("]") + 1 :]
 
 
 def parser_panicked(exc: BaseException) -> bool:

@@ -121,7 +121,9 @@ class DeltaRun:
         if not isinstance(delta, dict):
             return False
         kind = delta.get("type")
-        if kind == self._kind and self._field and event.get("index", -1) == self._index:  # the run goes on
+        if (
+            kind == self._kind and self._field and event.get("index", -1) == self._index
+        ):  # the run goes on
             self._pieces.append(delta.get(self._field) or "")
             return True
         if kind not in _GROWING:

@@ -25,8 +25,10 @@ MODES = {
     "tool": "JSON via a forced tool call",
     "auto": "JSON via a tool call (asked, not forced)",
 }
-INSTRUCTION = (f"\n\nGive your answer by calling the `{TOOL_NAME}` tool: its input is the answer, "
-               "matching the tool's schema exactly.")
+INSTRUCTION = (
+    f"\n\nGive your answer by calling the `{TOOL_NAME}` tool: its input is the answer, "
+    "matching the tool's schema exactly."
+)
 
 
 class SchemaError(ValueError):
@@ -62,8 +64,10 @@ class Structured:
             except Exception as exc:  # pydantic's errors for types it can't describe
                 raise SchemaError(f"--json {name}: {str(exc).splitlines()[0]}") from None
             return cls(name, schema, target=value if dataclasses.is_dataclass(value) else None)
-        raise SchemaError(f"--json {name}: expected a JSON Schema dict, a pydantic model, a "
-                          f"dataclass or a TypedDict, not {type(value).__name__}.")
+        raise SchemaError(
+            f"--json {name}: expected a JSON Schema dict, a pydantic model, a "
+            f"dataclass or a TypedDict, not {type(value).__name__}."
+        )
 
     # -- what goes into the request
 
@@ -76,10 +80,17 @@ class Structured:
         schema = self.strict_schema()
         if schema.get("type") != "object":
             self.wrapped = True
-            schema = {"type": "object", "properties": {"value": schema}, "required": ["value"],
-                      "additionalProperties": False}
-        return {"name": TOOL_NAME, "description": f"Record the answer (schema {self.name}).",
-                "input_schema": schema}
+            schema = {
+                "type": "object",
+                "properties": {"value": schema},
+                "required": ["value"],
+                "additionalProperties": False,
+            }
+        return {
+            "name": TOOL_NAME,
+            "description": f"Record the answer (schema {self.name}).",
+            "input_schema": schema,
+        }
 
     # -- the answer
 
@@ -144,14 +155,20 @@ def retry_content(reply: Message, error: str) -> list[Block]:
     calls = [b for b in reply.tool_uses]
     text = f"That answer does not match the schema ({error}). {INSTRUCTION}"
     if calls:
-        return [{"type": "tool_result", "tool_use_id": b["id"], "is_error": True, "content": text}
-                for b in calls]
+        return [
+            {"type": "tool_result", "tool_use_id": b["id"], "is_error": True, "content": text}
+            for b in calls
+        ]
     return [{"type": "text", "text": text}]
 
 
 def _is_typeddict(value: type) -> bool:
-    return isinstance(value, type) and issubclass(value, dict) and hasattr(value, "__annotations__") \
+    return (
+        isinstance(value, type)
+        and issubclass(value, dict)
+        and hasattr(value, "__annotations__")
         and hasattr(value, "__total__")
+    )
 
 
 def _portable_typeddict(value: type) -> Any:

@@ -20,15 +20,19 @@ THINKING_TYPES = ("thinking", "redacted_thinking")
 REDACTED = "redacted by the safety system"
 _DIM = "opacity:0.7;font-size:0.85em"
 # the opened section's text (also the live widget's, live_widget.py)
-TEXT_STYLE = ("white-space:pre-wrap;color:var(--jp-content-font-color2, #757575);font-size:0.9em;"
-              "border-left:3px solid var(--jp-border-color1, #bdbdbd);padding-left:0.75em;"
-              "margin:0.25em 0 0.75em")
+TEXT_STYLE = (
+    "white-space:pre-wrap;color:var(--jp-content-font-color2, #757575);font-size:0.9em;"
+    "border-left:3px solid var(--jp-border-color1, #bdbdbd);padding-left:0.75em;"
+    "margin:0.25em 0 0.75em"
+)
 
 
 def omits_thinking_text(model: Model | None) -> bool:
     """Whether the model returns only a signature unless `"display": "summarized"` is
     asked for (the adaptive-only models; those that still take budgets show the text)."""
-    return model is not None and model.thinking in ("adaptive", "always") and not model.manual_thinking
+    return (
+        model is not None and model.thinking in ("adaptive", "always") and not model.manual_thinking
+    )
 
 
 def thinking_blocks(message: Message) -> list[Block]:
@@ -68,10 +72,15 @@ def thinking_html(blocks: list[Block], tokens: int = 0, *, live: bool = False) -
     if not blocks or not (text or live):
         return ""
     summary = html.escape(thinking_summary(blocks, tokens, live=live))
-    body = (f'<div class="claude-magic-thinking-text" style="{TEXT_STYLE}">'
-            f"{html.escape(text)}</div>" if text else "")
-    return (f'<details class="claude-magic-thinking"><summary style="{_DIM}">{summary}</summary>'
-            f"{body}</details>")
+    body = (
+        f'<div class="claude-magic-thinking-text" style="{TEXT_STYLE}">{html.escape(text)}</div>'
+        if text
+        else ""
+    )
+    return (
+        f'<details class="claude-magic-thinking"><summary style="{_DIM}">{summary}</summary>'
+        f"{body}</details>"
+    )
 
 
 LIVE_CHARS = 4000  # the live section shows the latest thinking, bounded in size

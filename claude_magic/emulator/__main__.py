@@ -18,62 +18,108 @@ def _parser() -> argparse.ArgumentParser:
         description="A local Amazon Bedrock Runtime emulator for Anthropic Claude models. "
         "Point boto3 at it with endpoint_url=<the printed URL>.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument(
-        "--pace", type=float, default=None, metavar="TOKENS_PER_S",
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to listen on (default: any free port)"
+    )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=None,
+        metavar="TOKENS_PER_S",
         help="stream replies at this many tokens per second (default: as fast as possible)",
     )
     parser.add_argument(
-        "--credentials", default=None, metavar="KEY:SECRET",
+        "--credentials",
+        default=None,
+        metavar="KEY:SECRET",
         help="verify SigV4 signatures against this access key and secret",
     )
     parser.add_argument(
-        "--bearer-token", action="append", default=None, metavar="TOKEN",
+        "--bearer-token",
+        action="append",
+        default=None,
+        metavar="TOKEN",
         help="accept this Bedrock API key (Authorization: Bearer); repeatable",
     )
-    parser.add_argument("--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this PEM certificate")
-    parser.add_argument("--tls-key", default=None, metavar="FILE", help="the private key of --tls-cert (PEM)")
     parser.add_argument(
-        "--allow-remote", action="store_true",
+        "--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this PEM certificate"
+    )
+    parser.add_argument(
+        "--tls-key", default=None, metavar="FILE", help="the private key of --tls-cert (PEM)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
         help="allow listening on a non-loopback address (admin routes still answer loopback only)",
     )
     parser.add_argument(
-        "--today", default=None, metavar="YYYY-MM-DD",
+        "--today",
+        default=None,
+        metavar="YYYY-MM-DD",
         help="judge model lifecycles (end of life) by this date (default: the real date)",
     )
     parser.add_argument(
-        "--models", default=None, metavar="FILE.json",
+        "--models",
+        default=None,
+        metavar="FILE.json",
         help="serve these models too (a JSON object or list; catalog.toml fields, id required)",
     )
     parser.add_argument(
-        "--with-s3", action="store_true",
+        "--with-s3",
+        action="store_true",
         help="also start a local S3 (moto's server mode, on loopback) for batch inference jobs",
     )
-    parser.add_argument("--s3-endpoint-url", default=None, metavar="URL",
-                        help="a local S3 on loopback for batch inference jobs")
-    parser.add_argument("--batch-step", type=float, default=None, metavar="SECONDS",
-                        help="seconds each batch job state lasts (default 1)")
     parser.add_argument(
-        "--max-connections", type=int, default=Limits.max_connections, metavar="N",
+        "--s3-endpoint-url",
+        default=None,
+        metavar="URL",
+        help="a local S3 on loopback for batch inference jobs",
+    )
+    parser.add_argument(
+        "--batch-step",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds each batch job state lasts (default 1)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=Limits.max_connections,
+        metavar="N",
         help=f"connections open at once (default {Limits.max_connections}); beyond, idle ones "
         "close, else a new one gets 503",
     )
     parser.add_argument(
-        "--request-timeout", type=float, default=Limits.request_timeout, metavar="SECONDS",
+        "--request-timeout",
+        type=float,
+        default=Limits.request_timeout,
+        metavar="SECONDS",
         help="seconds a client has to send a request's headers and body "
         f"(default {Limits.request_timeout:g}); a streamed reply may take longer",
     )
     parser.add_argument(
-        "--log-requests", type=int, default=Limits.log_requests, metavar="N",
+        "--log-requests",
+        type=int,
+        default=Limits.log_requests,
+        metavar="N",
         help=f"the request log keeps the newest N requests (default {Limits.log_requests})",
     )
     parser.add_argument(
-        "--log-bytes", type=_size, default=Limits.log_bytes, metavar="SIZE",
+        "--log-bytes",
+        type=_size,
+        default=Limits.log_bytes,
+        metavar="SIZE",
         help="... and at most SIZE of their bodies, e.g. 64MB (the default)",
     )
     parser.add_argument(
-        "--log-body-bytes", type=_size, default=Limits.log_body_bytes, metavar="SIZE",
+        "--log-body-bytes",
+        type=_size,
+        default=Limits.log_body_bytes,
+        metavar="SIZE",
         help="log a larger body as its size and SHA-256 only (default 1MB)",
     )
     parser.add_argument("--quiet", action="store_true", help="don't log requests to stderr")
@@ -87,7 +133,9 @@ def _size(text: str) -> int:
     try:
         return int(float(number.rstrip("KM")) * scale)
     except (ValueError, OverflowError):
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 64MB, 512KB, 65536)") from None
+        raise argparse.ArgumentTypeError(
+            f"not a size: {text!r} (e.g. 64MB, 512KB, 65536)"
+        ) from None
 
 
 def _in_flags(message: str) -> str:
@@ -174,8 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     print(f"claude-magic Bedrock emulator listening on {emulator.url}", flush=True)
     if emulator.s3_endpoint_url:
-        print(f"batch jobs use the S3 at {emulator.s3_endpoint_url} "
-              f"(AWS_ENDPOINT_URL_S3={emulator.s3_endpoint_url})", flush=True)
+        print(
+            f"batch jobs use the S3 at {emulator.s3_endpoint_url} "
+            f"(AWS_ENDPOINT_URL_S3={emulator.s3_endpoint_url})",
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass

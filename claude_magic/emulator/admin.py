@@ -31,8 +31,10 @@ from .wire.events import check_script
 _CONFIG_KEYS = {"pace", "batch_step", "s3_endpoint_url", "today"}
 JSON_ONLY = "Admin routes take JSON: send the body with Content-Type: application/json."
 FROM_A_PAGE = "Admin routes refuse requests from web pages (Origin {origin})."
-BY_NAME = ("Admin routes answer requests to a loopback address or localhost only (Host {host}): "
-           "use http://127.0.0.1:PORT/_emulator/...")
+BY_NAME = (
+    "Admin routes answer requests to a loopback address or localhost only (Host {host}): "
+    "use http://127.0.0.1:PORT/_emulator/..."
+)
 
 
 def refusal(headers: Message, body: bytes) -> BedrockError | None:

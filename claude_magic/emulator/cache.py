@@ -25,9 +25,11 @@ from .tokens import MESSAGE_OVERHEAD, block_tokens
 MAX_BREAKPOINTS = 4
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 CACHE_CONTROL_KEYS = ("type", "ttl")
-TTL_ORDER = ("a ttl='1h' cache_control block must not come after a ttl='5m' cache_control "
-             "block. Note that blocks are processed in the following order: `tools`, `system`, "
-             "`messages`.")
+TTL_ORDER = (
+    "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control "
+    "block. Note that blocks are processed in the following order: `tools`, `system`, "
+    "`messages`."
+)
 
 
 def _compact(value: Any) -> str:
@@ -39,7 +41,12 @@ def _pieces(body: dict[str, Any]) -> Iterator[tuple[str, Any, int, dict[str, Any
     for i, tool in enumerate(body.get("tools") or []):
         if isinstance(tool, dict):
             plain = {k: v for k, v in tool.items() if k != "cache_control"}
-            yield f"tools.{i}", plain, estimate_text_tokens(_compact(plain)), tool.get("cache_control")
+            yield (
+                f"tools.{i}",
+                plain,
+                estimate_text_tokens(_compact(plain)),
+                tool.get("cache_control"),
+            )
     system = body.get("system")
     if system:
         for i, block in enumerate(as_blocks(system)):
@@ -53,7 +60,12 @@ def _pieces(body: dict[str, Any]) -> Iterator[tuple[str, Any, int, dict[str, Any
         for i, block in enumerate(as_blocks(message.get("content") or [])):
             if isinstance(block, dict):
                 plain = {k: v for k, v in block.items() if k != "cache_control"}
-                yield f"messages.{m}.content.{i}", plain, block_tokens(plain), block.get("cache_control")
+                yield (
+                    f"messages.{m}.content.{i}",
+                    plain,
+                    block_tokens(plain),
+                    block.get("cache_control"),
+                )
 
 
 def check_breakpoints(model: Model, body: dict[str, Any]) -> None:
@@ -67,19 +79,25 @@ def check_breakpoints(model: Model, body: dict[str, Any]) -> None:
             raise validation(f"{where}.cache_control.type: Input should be 'ephemeral'")
         for key in control:
             if key not in CACHE_CONTROL_KEYS:
-                raise validation(f"{where}.cache_control.ephemeral.{key}: Extra inputs are not permitted")
+                raise validation(
+                    f"{where}.cache_control.ephemeral.{key}: Extra inputs are not permitted"
+                )
         ttl = control.get("ttl", "5m")
         if ttl not in TTL_SECONDS:
             raise validation(f"{where}.cache_control.ephemeral.ttl: Input should be '5m' or '1h'")
         if ttl == "1h" and model.caches and "1h" not in model.cache_ttls:
-            raise validation(f"{where}.cache_control.ephemeral.ttl: ttl='1h' is not supported "
-                             f"for {model.api_model}.")
+            raise validation(
+                f"{where}.cache_control.ephemeral.ttl: ttl='1h' is not supported "
+                f"for {model.api_model}."
+            )
         if ttl == "1h" and "5m" in seen:
             raise validation(TTL_ORDER)
         seen.append(ttl)
     if len(seen) > MAX_BREAKPOINTS:
-        raise validation(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
-                         f"provided. Found {len(seen)}.")
+        raise validation(
+            f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
+            f"provided. Found {len(seen)}."
+        )
 
 
 @dataclass
@@ -138,8 +156,13 @@ class PromptCache:
             hasher.update(_compact(piece).encode() + b"\0")
             total += tokens
             if isinstance(control, dict):
-                breakpoints.append((hasher.copy().hexdigest(), total,
-                                    TTL_SECONDS.get(control.get("ttl", "5m"), 300.0)))
+                breakpoints.append(
+                    (
+                        hasher.copy().hexdigest(),
+                        total,
+                        TTL_SECONDS.get(control.get("ttl", "5m"), 300.0),
+                    )
+                )
         use = CacheUse(total=max(1, total))
         if not model.caches:
             return use
@@ -157,7 +180,7 @@ class PromptCache:
                 key, tokens, ttl = breakpoints[hit]
                 self._entries[key] = max(self._entries[key], now + ttl)
                 use.read = tokens
-            for key, _, ttl in breakpoints[hit + 1:]:
+            for key, _, ttl in breakpoints[hit + 1 :]:
                 self._entries[key] = now + ttl
             use.written = breakpoints[-1][1] - use.read
         return use

@@ -45,13 +45,17 @@ def after_compaction(messages: list[Any]) -> list[Any]:
     """The messages Bedrock reads: from the last message holding a compaction block on."""
     for index in range(len(messages) - 1, 0, -1):
         content = messages[index].get("content") if isinstance(messages[index], dict) else None
-        if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "compaction" for b in content):
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "compaction" for b in content
+        ):
             return messages[index:]
     return messages
 
 
 def _edits(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in (body.get("context_management") or {}).get("edits") or [] if isinstance(e, dict)]
+    return [
+        e for e in (body.get("context_management") or {}).get("edits") or [] if isinstance(e, dict)
+    ]
 
 
 def _trigger(edit: dict[str, Any], default: int) -> tuple[str, int]:
@@ -69,21 +73,36 @@ def _clear_thinking(messages: list[dict[str, Any]], edit: dict[str, Any]) -> dic
     cleared = tokens = 0
     for i in older:
         blocks = as_blocks(messages[i].get("content") or [])
-        thinking = [b for b in blocks if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")]
+        thinking = [
+            b
+            for b in blocks
+            if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
+        ]
         if thinking:
             cleared += 1
             tokens += sum(block_tokens(b) for b in thinking)
             messages[i] = {**messages[i], "content": [b for b in blocks if b not in thinking]}
     if not cleared:
         return None
-    return {"type": CLEAR_THINKING, "cleared_thinking_turns": cleared, "cleared_input_tokens": tokens}
+    return {
+        "type": CLEAR_THINKING,
+        "cleared_thinking_turns": cleared,
+        "cleared_input_tokens": tokens,
+    }
 
 
-def _clear_tool_uses(messages: list[dict[str, Any]], edit: dict[str, Any], input_tokens: int) -> dict[str, Any] | None:
+def _clear_tool_uses(
+    messages: list[dict[str, Any]], edit: dict[str, Any], input_tokens: int
+) -> dict[str, Any] | None:
     kind, value = _trigger(edit, DEFAULT_CLEAR_TRIGGER)
     excluded = set(edit.get("exclude_tools") or [])
-    uses = [(i, b) for i, m in enumerate(messages) if m.get("role") == "assistant"
-            for b in as_blocks(m.get("content") or []) if isinstance(b, dict) and b.get("type") == "tool_use"]
+    uses = [
+        (i, b)
+        for i, m in enumerate(messages)
+        if m.get("role") == "assistant"
+        for b in as_blocks(m.get("content") or [])
+        if isinstance(b, dict) and b.get("type") == "tool_use"
+    ]
     if (input_tokens if kind == "input_tokens" else len(uses)) < value:
         return None
     keep = edit.get("keep") or {"type": "tool_uses", "value": DEFAULT_KEEP_TOOL_USES}
@@ -98,10 +117,18 @@ def _clear_tool_uses(messages: list[dict[str, Any]], edit: dict[str, Any], input
     for message in messages:
         blocks = []
         for b in as_blocks(message.get("content") or []):
-            if isinstance(b, dict) and b.get("type") == "tool_result" and b.get("tool_use_id") in targets:
+            if (
+                isinstance(b, dict)
+                and b.get("type") == "tool_result"
+                and b.get("tool_use_id") in targets
+            ):
                 b = {**b, "content": [text_block(CLEARED_RESULT)]}
-            elif (isinstance(b, dict) and b.get("type") == "tool_use" and b.get("id") in targets
-                  and (inputs is True or (isinstance(inputs, list) and b.get("name") in inputs))):
+            elif (
+                isinstance(b, dict)
+                and b.get("type") == "tool_use"
+                and b.get("id") in targets
+                and (inputs is True or (isinstance(inputs, list) and b.get("name") in inputs))
+            ):
                 b = {**b, "input": {}}
             blocks.append(b)
         edited.append({**message, "content": blocks})
@@ -110,7 +137,11 @@ def _clear_tool_uses(messages: list[dict[str, Any]], edit: dict[str, Any], input
     if isinstance(least, int) and saved < least:
         return None
     messages[:] = edited
-    return {"type": CLEAR_TOOL_USES, "cleared_tool_uses": len(targets), "cleared_input_tokens": max(0, saved)}
+    return {
+        "type": CLEAR_TOOL_USES,
+        "cleared_tool_uses": len(targets),
+        "cleared_input_tokens": max(0, saved),
+    }
 
 
 def _clip(text: str) -> str:
@@ -121,7 +152,9 @@ def _clip(text: str) -> str:
 def summary(messages: list[dict[str, Any]]) -> str:
     """The emulator's summary of `messages`: each user prompt and answer, shortened, the
     tools called, an earlier summary carried over; it says it is not Claude's."""
-    lines = ["The offline emulator's summary of the conversation so far (made by rule, not by Claude):"]
+    lines = [
+        "The offline emulator's summary of the conversation so far (made by rule, not by Claude):"
+    ]
     turns = 0
     for message in messages:
         blocks = [b for b in as_blocks(message.get("content") or []) if isinstance(b, dict)]
@@ -157,24 +190,37 @@ def _as_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for message in messages:
         content = message.get("content")
-        if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "compaction" for b in content):
-            content = [text_block(f"{SUMMARY_HEAD}\n{b.get('content') or '(none)'}")
-                       if isinstance(b, dict) and b.get("type") == "compaction" else b for b in content]
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "compaction" for b in content
+        ):
+            content = [
+                text_block(f"{SUMMARY_HEAD}\n{b.get('content') or '(none)'}")
+                if isinstance(b, dict) and b.get("type") == "compaction"
+                else b
+                for b in content
+            ]
             message = {**message, "content": content}
         out.append(message)
-    if out and out[0].get("role") == "assistant":  # the model reads a conversation that starts with a user
+    if (
+        out and out[0].get("role") == "assistant"
+    ):  # the model reads a conversation that starts with a user
         out.insert(0, {"role": "user", "content": [text_block("(continued)")]})
     return out
 
 
 def _compacted(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """What the model reads after compacting: the summary, then the newest exchange."""
-    head = [{"role": "user", "content": [text_block(f"{SUMMARY_HEAD}\n{text}")]},
-            {"role": "assistant", "content": [text_block(SUMMARY_NOTE)]}]
+    head = [
+        {"role": "user", "content": [text_block(f"{SUMMARY_HEAD}\n{text}")]},
+        {"role": "assistant", "content": [text_block(SUMMARY_NOTE)]},
+    ]
     last = messages[-1]
     if last.get("role") != "user":
         return head + [{"role": "user", "content": [text_block("(continue)")]}]
-    results = any(isinstance(b, dict) and b.get("type") == "tool_result" for b in as_blocks(last.get("content") or []))
+    results = any(
+        isinstance(b, dict) and b.get("type") == "tool_result"
+        for b in as_blocks(last.get("content") or [])
+    )
     if results and len(messages) >= 2:
         return [head[0], messages[-2], last]
     return head + [last]
@@ -196,8 +242,12 @@ def manage(body: dict[str, Any]) -> Managed:
         if report is not None:
             applied.append(report)
     counted = {**body, "messages": messages}
-    managed = Managed(body=counted, model_body={**counted, "messages": _as_text(messages)},
-                      applied=applied, reported="context_management" in body)
+    managed = Managed(
+        body=counted,
+        model_body={**counted, "messages": _as_text(messages)},
+        applied=applied,
+        reported="context_management" in body,
+    )
     compact = next((e for e in edits if e.get("type") == COMPACT), None)
     if compact is not None:
         _, trigger = _trigger(compact, DEFAULT_COMPACT_TRIGGER)
@@ -225,16 +275,31 @@ def settle(cache: PromptCache, model: Model, managed: Managed, message: Message)
         account(message, cache.use(model, managed.body))
         return
     use = cache.use(model, managed.compacted_body)
-    compaction = {"type": "compaction", "input_tokens": use.uncached,
-                  "cache_read_input_tokens": use.read, "cache_creation_input_tokens": use.written,
-                  "output_tokens": summary_tokens(managed.compaction)}
+    compaction = {
+        "type": "compaction",
+        "input_tokens": use.uncached,
+        "cache_read_input_tokens": use.read,
+        "cache_creation_input_tokens": use.written,
+        "output_tokens": summary_tokens(managed.compaction),
+    }
     if managed.pause:
-        message.content, message.stop_reason, message.stop_sequence = [managed.compaction], "compaction", None
+        message.content, message.stop_reason, message.stop_sequence = (
+            [managed.compaction],
+            "compaction",
+            None,
+        )
         message.usage.input_tokens = message.usage.output_tokens = 0
         message.iterations = [compaction]
         return
     message.content = [managed.compaction, *message.content]
     usage = message.usage
-    message.iterations = [compaction, {"type": "message", "input_tokens": usage.input_tokens,
-                                       "output_tokens": usage.output_tokens, "cache_read_input_tokens": 0,
-                                       "cache_creation_input_tokens": 0}]
+    message.iterations = [
+        compaction,
+        {
+            "type": "message",
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        },
+    ]

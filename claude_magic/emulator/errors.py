@@ -40,7 +40,9 @@ def validation(message: str) -> BedrockError:
 
 def malformed(detail: str) -> BedrockError:
     """Bedrock's wording for a body that fails its JSON schema."""
-    return validation(f"Malformed input request: {detail}, please reformat your input and try again.")
+    return validation(
+        f"Malformed input request: {detail}, please reformat your input and try again."
+    )
 
 
 class UnforeseenInput(Exception):

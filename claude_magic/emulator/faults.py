@@ -23,7 +23,10 @@ from typing import Any
 from .errors import BedrockError
 
 REQUEST_FAULTS: dict[str, tuple[str, str]] = {
-    "access_denied": ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
+    "access_denied": (
+        "AccessDeniedException",
+        "You don't have access to the model with the specified model ID.",
+    ),
     "throttle": ("ThrottlingException", "Too many requests, please wait before trying again."),
     "unavailable": ("ServiceUnavailableException", "Bedrock is unable to process your request."),
     "internal": (
@@ -53,8 +56,12 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 STREAMING = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
 # Converse, and the Messages API's requests without and with "stream": true.
-_AS = {"Converse": INVOKE, "ConverseStream": STREAMING, "CreateMessage": INVOKE,
-       "CreateMessageStream": STREAMING}
+_AS = {
+    "Converse": INVOKE,
+    "ConverseStream": STREAMING,
+    "CreateMessage": INVOKE,
+    "CreateMessageStream": STREAMING,
+}
 BATCH = "BatchJob"
 DEFAULT_STALL_SECONDS = 1.0
 MAX_STALL_SECONDS = 3600.0
@@ -74,10 +81,16 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.type not in FAULT_TYPES:
-            raise ValueError(f"unknown fault type {self.type!r}; use one of {', '.join(FAULT_TYPES)}")
+            raise ValueError(
+                f"unknown fault type {self.type!r}; use one of {', '.join(FAULT_TYPES)}"
+            )
         if isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 1:
             raise ValueError("times must be a positive integer")
-        if isinstance(self.after_events, bool) or not isinstance(self.after_events, int) or self.after_events < 0:
+        if (
+            isinstance(self.after_events, bool)
+            or not isinstance(self.after_events, int)
+            or self.after_events < 0
+        ):
             raise ValueError("after_events must be an integer >= 0")
         if self.type == "stream_exception":
             self.exception = self.exception or "modelStreamErrorException"
@@ -99,7 +112,11 @@ class Fault:
         if self.message is not None and not isinstance(self.message, str):
             raise ValueError("message must be a string")
         if self.rate is not None:
-            if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 < self.rate <= 1:
+            if (
+                isinstance(self.rate, bool)
+                or not isinstance(self.rate, (int, float))
+                or not 0 < self.rate <= 1
+            ):
                 raise ValueError("rate must be a number above 0 and at most 1")
             self.rate = float(self.rate)
         elif self.type in BATCH_FAULTS:
@@ -170,7 +187,11 @@ class FaultQueue:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.applies_to(operation):
-                    if fault.rate is not None and operation != BATCH and self._random.random() >= fault.rate:
+                    if (
+                        fault.rate is not None
+                        and operation != BATCH
+                        and self._random.random() >= fault.rate
+                    ):
                         return None
                     fault.times -= 1
                     if fault.times == 0:

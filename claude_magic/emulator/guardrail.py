@@ -19,7 +19,10 @@ ACTION_FIELD = "amazon-bedrock-guardrailAction"
 
 def guardrail_reply(fault: Fault) -> dict[str, Any]:
     """The scripted reply an intervention stands for."""
-    return {"content": [{"type": "text", "text": fault.guardrail_message()}], "stop_reason": INTERVENED}
+    return {
+        "content": [{"type": "text", "text": fault.guardrail_message()}],
+        "stop_reason": INTERVENED,
+    }
 
 
 def invoke_body(message: Message) -> dict[str, Any]:

@@ -40,10 +40,20 @@ def check_auth(exchange: Exchange, request: Request) -> None:
     state = exchange.state
     api_key = (request.headers.get("x-api-key") or "").strip()
     if api_key:
-        bearer.check_bearer(bearer.PREFIX + api_key, state.bearer_tokens, strict=state.credentials is not None)
+        bearer.check_bearer(
+            bearer.PREFIX + api_key, state.bearer_tokens, strict=state.credentials is not None
+        )
         return
-    sigv4.check_request(request.method, request.path, request.query, list(request.headers.items()),
-                        request.body, state.credentials, bearer_tokens=state.bearer_tokens, service=SERVICE)
+    sigv4.check_request(
+        request.method,
+        request.path,
+        request.query,
+        list(request.headers.items()),
+        request.body,
+        state.credentials,
+        bearer_tokens=state.bearer_tokens,
+        service=SERVICE,
+    )
 
 
 def _model(name: Any, exchange: Exchange) -> Any:
@@ -57,9 +67,11 @@ def _model(name: Any, exchange: Exchange) -> Any:
     state = exchange.state
     geography = name.split(".", 1)[0]
     if geography in PROFILE_GEOGRAPHIES:
-        raise BedrockError("ResourceNotFoundException",
-                           f"model: {name} (this endpoint takes model ids without a geography "
-                           f"prefix, e.g. {name.split('.', 1)[1]})")
+        raise BedrockError(
+            "ResourceNotFoundException",
+            f"model: {name} (this endpoint takes model ids without a geography "
+            f"prefix, e.g. {name.split('.', 1)[1]})",
+        )
     model = state.models.base(name)
     if model is None:
         raise BedrockError("ResourceNotFoundException", f"model: {name}")
@@ -75,8 +87,9 @@ def _betas(headers: Mapping[str, str], data: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(listed))
 
 
-def invoke_form(data: dict[str, Any], headers: Mapping[str, str], exchange: Exchange,
-                counting: bool = False) -> tuple[Any, dict[str, Any]]:
+def invoke_form(
+    data: dict[str, Any], headers: Mapping[str, str], exchange: Exchange, counting: bool = False
+) -> tuple[Any, dict[str, Any]]:
     """The model and the InvokeModel body a Messages API request stands for, checked."""
     from .validation.request import TOP_LEVEL_TYPES, check_body
 
@@ -88,7 +101,11 @@ def invoke_form(data: dict[str, Any], headers: Mapping[str, str], exchange: Exch
         raise validation("stream: Input should be a valid boolean")
     model = _model(data.get("model"), exchange)
     output_config = data.get("output_config")
-    if this.refuses_field("output_config.format") and isinstance(output_config, dict) and "format" in output_config:
+    if (
+        this.refuses_field("output_config.format")
+        and isinstance(output_config, dict)
+        and "format" in output_config
+    ):
         raise validation(STRUCTURED_REFUSED)
     version = data.get("anthropic_version") or (headers.get("anthropic-version") or "").strip()
     if not version:
@@ -141,7 +158,9 @@ def answer_messages(exchange: Exchange, request: Request) -> None:
         message = complete_message(script, model, estimate_input_tokens(body))
     else:
         reply = respond(model, managed.model_body)
-        message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body))
+        message = complete_message(
+            reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body)
+        )
     settle(state.cache, model, managed, message)
     if stream:
         exchange.send_sse(sse_frames(message, request.started), fault)
@@ -150,5 +169,11 @@ def answer_messages(exchange: Exchange, request: Request) -> None:
         exchange.wait(message.usage.output_tokens / state.pace)
     if fault is not None and fault.type == "stall":
         exchange.wait(fault.seconds or 0)
-    exchange.send_json(invoke_body(message),
-                       headers={"X-Amzn-Bedrock-Invocation-Latency": str(round((time.monotonic() - request.started) * 1000))})
+    exchange.send_json(
+        invoke_body(message),
+        headers={
+            "X-Amzn-Bedrock-Invocation-Latency": str(
+                round((time.monotonic() - request.started) * 1000)
+            )
+        },
+    )

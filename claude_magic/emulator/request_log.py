@@ -59,15 +59,21 @@ SMALL_FIELD = 4096  # bytes of JSON: a large body's top-level fields up to this 
 def omitted(data: bytes) -> dict[str, Any]:
     """What the log keeps of a body too large to keep: its size and digest, and its small
     top-level fields (max_tokens, anthropic_beta, ...; not the messages)."""
-    kept: dict[str, Any] = {"omitted": True, "bytes": len(data),
-                            "sha256": hashlib.sha256(data).hexdigest()}
+    kept: dict[str, Any] = {
+        "omitted": True,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     try:
         value = load_json(data)
     except ValueError:
         return kept
     if isinstance(value, dict):
-        kept |= {key: item for key, item in value.items()
-                 if key not in kept and len(json.dumps(item)) <= SMALL_FIELD}
+        kept |= {
+            key: item
+            for key, item in value.items()
+            if key not in kept and len(json.dumps(item)) <= SMALL_FIELD
+        }
     return kept
 
 

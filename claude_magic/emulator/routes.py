@@ -85,7 +85,14 @@ MANTLE = Service(
 ELSEWHERE = Service(
     "anything else", "", "Unknown operation {method} {path}. This emulator serves {runtime}.", "all"
 )
-SERVICES = (RUNTIME, CATALOGUE, BATCH, ADMIN, MANTLE, ELSEWHERE)  # the first that claims a path has it
+SERVICES = (
+    RUNTIME,
+    CATALOGUE,
+    BATCH,
+    ADMIN,
+    MANTLE,
+    ELSEWHERE,
+)  # the first that claims a path has it
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,9 @@ ROUTES: tuple[Route, ...] = (
     Route(RUNTIME, "POST", "/model/{modelId+}/converse-stream", CONVERSE_STREAM, answer_model),
     Route(RUNTIME, "POST", "/model/{modelId+}/count-tokens", COUNT_TOKENS, answer_model),
     Route(MANTLE, "POST", "/anthropic/v1/messages", CREATE_MESSAGE, answer_messages),
-    Route(MANTLE, "POST", "/anthropic/v1/messages/count_tokens", COUNT_MESSAGE_TOKENS, answer_messages),
+    Route(
+        MANTLE, "POST", "/anthropic/v1/messages/count_tokens", COUNT_MESSAGE_TOKENS, answer_messages
+    ),
     Route(CATALOGUE, "GET", "/foundation-models/?", LIST_MODELS, answer_catalogue),
     Route(CATALOGUE, "GET", "/foundation-models/{modelIdentifier}", GET_MODEL, answer_catalogue),
     Route(CATALOGUE, "GET", "/inference-profiles/?", LIST_PROFILES, answer_catalogue),

@@ -240,7 +240,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             status, payload, headers = anthropic_error(error, self._request_id)
             self._send_json(status, payload, headers=headers)
             return
-        self._send_json(error.status, {"message": error.message}, error_type=error.error_type_header)
+        self._send_json(
+            error.status, {"message": error.message}, error_type=error.error_type_header
+        )
 
     # -- routing: the table resolves, a handler answers -----------------------------------
 
@@ -274,8 +276,19 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 raise refusal
             route = resolution.route
             assert route is not None
-            route.handler(self, Request(self.command, path, query, self.headers, body, started,
-                                        route.operation, resolution.identifier))
+            route.handler(
+                self,
+                Request(
+                    self.command,
+                    path,
+                    query,
+                    self.headers,
+                    body,
+                    started,
+                    route.operation,
+                    resolution.identifier,
+                ),
+            )
         except BadRequest as exc:
             self.close_connection = True
             if self._entry is None and resolution.service is not ADMIN:
@@ -339,20 +352,37 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         """A 200 reply with a JSON body."""
         self._send_json(200, payload, headers=headers)
 
-    def send_event_stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
+    def send_event_stream(
+        self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None
+    ) -> None:
         """A 200 event stream of (frame, is a content delta, event JSON), at the pace, meeting
         `fault` after its number of events."""
-        self._send_stream(frames, fault, {"Content-Type": "application/vnd.amazon.eventstream",
-                                          "X-Amzn-Bedrock-Content-Type": "application/json"})
+        self._send_stream(
+            frames,
+            fault,
+            {
+                "Content-Type": "application/vnd.amazon.eventstream",
+                "X-Amzn-Bedrock-Content-Type": "application/json",
+            },
+        )
 
     def send_sse(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None) -> None:
         """A 200 stream of server-sent events (the Messages API), as `send_event_stream`: a
         stream exception is an `error` event, bad_crc an event that isn't JSON."""
-        self._send_stream(frames, fault, {"Content-Type": "text/event-stream; charset=utf-8",
-                                          "Cache-Control": "no-cache"}, sse=True)
+        self._send_stream(
+            frames,
+            fault,
+            {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"},
+            sse=True,
+        )
 
-    def _send_stream(self, frames: Iterator[tuple[bytes, bool, bytes]], fault: Fault | None,
-                     headers: dict[str, str], sse: bool = False) -> None:
+    def _send_stream(
+        self,
+        frames: Iterator[tuple[bytes, bool, bytes]],
+        fault: Fault | None,
+        headers: dict[str, str],
+        sse: bool = False,
+    ) -> None:
         self.send_response(200)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -384,7 +414,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 sent.append((time.monotonic(), sequence, event))
         if fault is not None and trigger > sequence:
             if fault.type == "bad_crc":
-                frame = corrupt_event() if sse else corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
+                frame = (
+                    corrupt_event()
+                    if sse
+                    else corrupt(chunk_frame(b'{"type":"ping"}', sequence + 1))
+                )
                 write(b"%x\r\n%b\r\n" % (len(frame), frame))
             elif self._stream_fault(fault, sse):
                 return
@@ -400,7 +434,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return True
         exception = fault.exception or "modelStreamErrorException"
         if sse:
-            frame = error_event(STREAM_ERROR_TYPES.get(exception, "api_error"), fault.stream_message())
+            frame = error_event(
+                STREAM_ERROR_TYPES.get(exception, "api_error"), fault.stream_message()
+            )
         else:
             frame = exception_frame(exception, fault.stream_message())
         self.wfile.write(b"%x\r\n%b\r\n%b" % (len(frame), frame, _END_OF_STREAM))
@@ -435,7 +471,9 @@ class EmulatorServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
         if self.tls is not None:  # the handshake runs in the handler's thread, on first read
-            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+            connection = self.tls.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
         return connection, address
 
     def process_request(self, request: Any, client_address: Any) -> None:

@@ -43,5 +43,8 @@ def block_intact(block: dict[str, Any]) -> bool:
     if block.get("type") == "redacted_thinking":
         return _data_intact(block.get("data"))
     signature, text = block.get("signature"), block.get("thinking")
-    return (isinstance(signature, str) and isinstance(text, str)
-            and hmac.compare_digest(signature, sign_thinking(text)))
+    return (
+        isinstance(signature, str)
+        and isinstance(text, str)
+        and hmac.compare_digest(signature, sign_thinking(text))
+    )

@@ -109,7 +109,9 @@ def set_pace(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_PACE:
-        raise ValueError(f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited")
+        raise ValueError(
+            f"pace must be at least {MIN_PACE} tokens per second, or null for unlimited"
+        )
     return float(value)
 
 

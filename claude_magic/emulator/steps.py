@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 STEP_KEYS = {"tool", "input", "text", "id"}
-SHAPE = ('a step is a text, a message with "content", or a tool call '
-         '{"tool": NAME, "input": {...}, "text": optional, "id": optional}')
+SHAPE = (
+    'a step is a text, a message with "content", or a tool call '
+    '{"tool": NAME, "input": {...}, "text": optional, "id": optional}'
+)
 
 
 def step_message(step: Any) -> Any:
@@ -29,7 +31,9 @@ def step_message(step: Any) -> Any:
     if not isinstance(step, dict) or "content" in step or "tool" not in step:
         return step
     if set(step) - STEP_KEYS:
-        raise ValueError(f"{SHAPE}; unknown keys: {', '.join(sorted(map(str, set(step) - STEP_KEYS)))}")
+        raise ValueError(
+            f"{SHAPE}; unknown keys: {', '.join(sorted(map(str, set(step) - STEP_KEYS)))}"
+        )
     name, given, text = step["tool"], step.get("input", {}), step.get("text")
     if not isinstance(name, str) or not name:
         raise ValueError(f'{SHAPE}: "tool" must be a tool name')

@@ -31,8 +31,11 @@ def document_tokens(source: Any) -> int:
     """Tokens for a document source: text by its pieces, a PDF by its pages."""
     if isinstance(source, dict) and source.get("type") == "content":
         content = source.get("content")
-        return 1 + (estimate_text_tokens(content) if isinstance(content, str)
-                    else sum(block_tokens(b) for b in content or []))
+        return 1 + (
+            estimate_text_tokens(content)
+            if isinstance(content, str)
+            else sum(block_tokens(b) for b in content or [])
+        )
     if not isinstance(source, dict) or not isinstance(source.get("data"), str):
         return 1
     if source.get("type") == "text":
@@ -58,8 +61,10 @@ def block_tokens(block: Any) -> int:
     if kind == "document":
         return document_tokens(block.get("source"))
     if kind == "tool_use":
-        return 1 + estimate_text_tokens(str(block.get("name", ""))) + estimate_text_tokens(
-            _compact(block.get("input") or {})
+        return (
+            1
+            + estimate_text_tokens(str(block.get("name", "")))
+            + estimate_text_tokens(_compact(block.get("input") or {}))
         )
     if kind == "tool_result":
         content = block.get("content")

@@ -20,8 +20,10 @@ def read_document(path: Path) -> Block:
     except OSError as exc:
         raise DocumentError(f"can't read {str(path)!r}: {exc.strerror or exc}") from exc
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise DocumentError(f"{path.name} is {len(data) / 1_048_576:.1f} MB, but a document "
-                            f"may be at most {MAX_DOCUMENT_BYTES / 1_048_576:.1f} MB: split or shrink it")
+        raise DocumentError(
+            f"{path.name} is {len(data) / 1_048_576:.1f} MB, but a document "
+            f"may be at most {MAX_DOCUMENT_BYTES / 1_048_576:.1f} MB: split or shrink it"
+        )
     if not data.strip():
         raise DocumentError(f"{path.name} is empty")
     if data.startswith(b"%PDF-"):
@@ -33,6 +35,9 @@ def read_document(path: Path) -> Block:
             text = None
         if text is None or "\x00" in text:
             raise DocumentError(f"{path.name} is neither a PDF nor UTF-8 text: export it as PDF")
-        block = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+        block = {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": text},
+        }
     block["title"] = path.name
     return block

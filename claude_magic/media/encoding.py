@@ -23,15 +23,21 @@ def is_line_art(img: Any) -> bool:
     sample, few distinct colours or one dominant background colour."""
     from PIL import Image
 
-    sample = img if img.width * img.height <= 65536 else img.resize((256, 256), Image.Resampling.NEAREST)
+    sample = (
+        img if img.width * img.height <= 65536 else img.resize((256, 256), Image.Resampling.NEAREST)
+    )
     colours = sample.getcolors(maxcolors=sample.width * sample.height) or []
     if len(colours) <= LINE_ART_MAX_COLOURS:
         return True
-    return max(count for count, _ in colours) >= LINE_ART_BACKGROUND_SHARE * sample.width * sample.height
+    return (
+        max(count for count, _ in colours)
+        >= LINE_ART_BACKGROUND_SHARE * sample.width * sample.height
+    )
 
 
-def encode_pixels(pixels: Any, icc: bytes | None,
-                  max_bytes: int) -> tuple[bytes, str, tuple[int, int]]:
+def encode_pixels(
+    pixels: Any, icc: bytes | None, max_bytes: int
+) -> tuple[bytes, str, tuple[int, int]]:
     """`encode_within` for a numpy array of RGB or L pixels, making a PIL image of them
     only when they aren't line art or don't fit in max_bytes as PNG."""
     import numpy as np
@@ -116,7 +122,8 @@ def _png(pixels: Any, icc: bytes | None = None) -> bytes:
     chunks += [(b"IDAT", zlib.compress(filtered, PNG_DEFLATE_LEVEL)), (b"IEND", b"")]
     return b"\x89PNG\r\n\x1a\n" + b"".join(
         struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        for kind, body in chunks)
+        for kind, body in chunks
+    )
 
 
 @functools.cache

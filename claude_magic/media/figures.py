@@ -17,12 +17,16 @@ from .formats import decode_image_payload, looks_like_svg
 from .images import PreparedImage, has_alpha, normalise_mode, prepare_image
 from .limits import DEFAULT_MAX_EDGE, clamp_edge
 
-OBJECT_HINT = ("pass a matplotlib Figure, PIL Image, numpy array, bytes, "
-               "IPython.display.Image or a file path")
+OBJECT_HINT = (
+    "pass a matplotlib Figure, PIL Image, numpy array, bytes, IPython.display.Image or a file path"
+)
 
 
 def prepare_figure(
-    figure: Any, *, max_edge: int = DEFAULT_MAX_EDGE, max_bytes: int = MAX_IMAGE_BYTES,
+    figure: Any,
+    *,
+    max_edge: int = DEFAULT_MAX_EDGE,
+    max_bytes: int = MAX_IMAGE_BYTES,
     shown_size: tuple[int, int] | None = None,
 ) -> PreparedImage:
     """A matplotlib Figure as `prepare_image(image_from_object(figure))` makes it (its
@@ -58,7 +62,10 @@ def prepare_figure(
         pixels = np.asarray(agg.buffer_rgba())
         height, width = pixels.shape[:2]
         x0, x1 = max(0, math.floor(box.x0 * at)), min(width, math.ceil(box.x1 * at))
-        y0, y1 = max(0, math.floor(height - box.y1 * at)), min(height, math.ceil(height - box.y0 * at))
+        y0, y1 = (
+            max(0, math.floor(height - box.y1 * at)),
+            min(height, math.ceil(height - box.y0 * at)),
+        )
         img = Image.fromarray(np.ascontiguousarray(pixels[y0:y1, x0:x1]), "RGBA")
     finally:
         figure.dpi = dpi
@@ -66,12 +73,15 @@ def prepare_figure(
     img = normalise_mode(img)
     if max(img.size) > max_edge:
         scale = max_edge / max(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                         Image.Resampling.BOX)
+        img = img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+            Image.Resampling.BOX,
+        )
     as_png = img.mode == "RGBA" or is_line_art(img)
     encoded, media_type, (w, h) = encode_within(img, as_png, max_bytes)
-    return PreparedImage(encoded, media_type, w, h, shown_size[0], shown_size[1], "PNG",
-                         converted=True, resized=True)
+    return PreparedImage(
+        encoded, media_type, w, h, shown_size[0], shown_size[1], "PNG", converted=True, resized=True
+    )
 
 
 def image_from_object(obj: Any) -> bytes:
@@ -141,26 +151,34 @@ def _array_to_png(array: Any) -> bytes:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))) or arr.size == 0:
-        raise ImageError(f"an array of shape {arr.shape} isn't an image: "
-                         "use H×W (gray), H×W×3 (RGB) or H×W×4 (RGBA)")
+        raise ImageError(
+            f"an array of shape {arr.shape} isn't an image: "
+            "use H×W (gray), H×W×3 (RGB) or H×W×4 (RGBA)"
+        )
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
     elif np.issubdtype(arr.dtype, np.floating):
         arr = np.nan_to_num(arr.astype(np.float64), nan=0.0)
         if arr.min() < -1e-6 or arr.max() > 1 + 1e-6:
-            raise ImageError("float arrays must hold values in 0..1: divide by 255, "
-                             "or use arr.astype('uint8') for 0..255 data")
+            raise ImageError(
+                "float arrays must hold values in 0..1: divide by 255, "
+                "or use arr.astype('uint8') for 0..255 data"
+            )
         arr = np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.integer):
         if arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
-            raise ImageError(f"{arr.dtype} arrays must hold values in 0..255: "
-                             "scale them, or use uint8")
+            raise ImageError(
+                f"{arr.dtype} arrays must hold values in 0..255: scale them, or use uint8"
+            )
         arr = arr.astype(np.uint8)
     else:
-        raise ImageError(f"an array of dtype {arr.dtype} isn't an image: use uint8, float (0..1) or bool")
+        raise ImageError(
+            f"an array of dtype {arr.dtype} isn't an image: use uint8, float (0..1) or bool"
+        )
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[arr.shape[2] if arr.ndim == 3 else 2]
-    return save_bytes(Image.fromarray(np.ascontiguousarray(arr), mode), "PNG",
-                      compress_level=PNG_COMPRESS_LEVEL)
+    return save_bytes(
+        Image.fromarray(np.ascontiguousarray(arr), mode), "PNG", compress_level=PNG_COMPRESS_LEVEL
+    )
 
 
 def _figure_to_png(figure: Any) -> bytes:
@@ -179,5 +197,6 @@ def _ipython_image_bytes(image: Any) -> bytes:
         where = getattr(image, attr, None)
         if where and not str(where).startswith(("http://", "https://", "data:")):
             return read_image_file(str(where).removeprefix("file://"))
-    raise ImageError("this IPython Image only links to a URL: download the file "
-                     "and attach it by path")
+    raise ImageError(
+        "this IPython Image only links to a URL: download the file and attach it by path"
+    )

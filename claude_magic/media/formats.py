@@ -34,7 +34,9 @@ def sniff_format(data: bytes) -> str | None:
 
 def looks_like_svg(data: bytes) -> bool:
     text = bytes(data[:4096]).decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
-    return text.startswith("<svg") or (text.startswith(("<?xml", "<!--", "<!DOCTYPE")) and "<svg" in text)
+    return text.startswith("<svg") or (
+        text.startswith(("<?xml", "<!--", "<!DOCTYPE")) and "<svg" in text
+    )
 
 
 def decode_image_payload(value: bytes | str) -> bytes:

@@ -22,17 +22,27 @@ from .formats import sniff_format
 from .libvips import usable_vips, vips_downscale, vips_reads
 from .limits import DEFAULT_MAX_EDGE, TOO_LARGE, clamp_edge, pixel_limit
 
-_MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg",
-                "GIF": "image/gif", "WEBP": "image/webp"}
+_MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
 # Pixel modes that pass through untouched, per format (anything else is converted).
-_PASS_MODES = {"PNG": {"RGB", "RGBA", "L"}, "JPEG": {"RGB", "L"}, "MPO": {"RGB", "L"},
-               "GIF": {"P", "L"}, "WEBP": {"RGB", "RGBA"}}
-_OPEN_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "WEBP", "TIFF", "BMP", "DIB", "ICO", "PPM",
-                 "AVIF")
+_PASS_MODES = {
+    "PNG": {"RGB", "RGBA", "L"},
+    "JPEG": {"RGB", "L"},
+    "MPO": {"RGB", "L"},
+    "GIF": {"P", "L"},
+    "WEBP": {"RGB", "RGBA"},
+}
+_OPEN_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "WEBP", "TIFF", "BMP", "DIB", "ICO", "PPM", "AVIF")
 _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
-SVG_REFUSAL = ("SVG can't be sent as an image: save the figure as PNG "
-               "(fig.savefig('x.png')) and attach that.")
+SVG_REFUSAL = (
+    "SVG can't be sent as an image: save the figure as PNG (fig.savefig('x.png')) and attach that."
+)
 CORRUPT = "the image data is corrupt or truncated: save it again as PNG or JPEG"
 
 
@@ -93,8 +103,9 @@ def prepare_image(
         return _prepare(data, "SVG" if kind == "SVG" else None, max_edge, max_bytes)
 
 
-def _prepare(data: bytes, source_format: str | None, max_edge: int, max_bytes: int,
-             use_vips: bool = True) -> PreparedImage:
+def _prepare(
+    data: bytes, source_format: str | None, max_edge: int, max_bytes: int, use_vips: bool = True
+) -> PreparedImage:
     """`prepare_image` once the bytes are a raster image (`use_vips=False`: Pillow only)."""
     import warnings
 
@@ -107,8 +118,9 @@ def _prepare(data: bytes, source_format: str | None, max_edge: int, max_bytes: i
     except Image.DecompressionBombError as exc:
         raise ImageError(TOO_LARGE) from exc
     except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError("the image data is corrupt or in an unsupported format: "
-                         "save it as PNG or JPEG") from exc
+        raise ImageError(
+            "the image data is corrupt or in an unsupported format: save it as PNG or JPEG"
+        ) from exc
     fmt = source_format or img.format or "?"
     raw_w, raw_h = img.size
     orientation = _orientation(img)
@@ -139,13 +151,21 @@ def _prepare(data: bytes, source_format: str | None, max_edge: int, max_bytes: i
 
     if pixels is not None:
         encoded, media_type, (width, height) = encode_pixels(
-            pixels, img.info.get("icc_profile"), max_bytes)
+            pixels, img.info.get("icc_profile"), max_bytes
+        )
     else:
         as_png = img.mode in ("RGBA", "LA") or (fmt not in ("JPEG", "MPO") and is_line_art(img))
         encoded, media_type, (width, height) = encode_within(img, as_png, max_bytes)
     return PreparedImage(
-        encoded, media_type, width, height, orig_w, orig_h, fmt,
-        converted=True, resized=(width, height) != (orig_w, orig_h),
+        encoded,
+        media_type,
+        width,
+        height,
+        orig_w,
+        orig_h,
+        fmt,
+        converted=True,
+        resized=(width, height) != (orig_w, orig_h),
     )
 
 
@@ -188,8 +208,9 @@ def _orientation(img: Any) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def _passes_through(img: Any, data: bytes, fmt: str, orientation: int, max_edge: int,
-                    max_bytes: int) -> bool:
+def _passes_through(
+    img: Any, data: bytes, fmt: str, orientation: int, max_edge: int, max_bytes: int
+) -> bool:
     """True when the original bytes can be sent as they are."""
     if fmt not in _MEDIA_TYPES or img.mode not in _PASS_MODES[fmt]:
         return False
@@ -247,4 +268,6 @@ def _rasterise_svg(data: bytes) -> bytes:
     try:
         return cairosvg.svg2png(bytestring=data)
     except Exception as exc:  # cairosvg raises many kinds on bad SVG
-        raise ImageError(f"the SVG could not be rasterised ({exc}): save the figure as PNG") from exc
+        raise ImageError(
+            f"the SVG could not be rasterised ({exc}): save the figure as PNG"
+        ) from exc

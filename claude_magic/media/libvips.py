@@ -30,12 +30,17 @@ def _load_vips() -> tuple[Any, int]:
 def vips_reads(img: Any, data: bytes) -> bool:
     """True for the PNGs the libvips path handles: 8-bit grey, RGB or RGBA, no tRNS colour key."""
     bit_depth, colour_type = data[24:25], data[25:26]
-    return (img.format == "PNG" and bit_depth == b"\x08" and colour_type in (b"\x00", b"\x02", b"\x06")
-            and "transparency" not in img.info)
+    return (
+        img.format == "PNG"
+        and bit_depth == b"\x08"
+        and colour_type in (b"\x00", b"\x02", b"\x06")
+        and "transparency" not in img.info
+    )
 
 
-def vips_downscale(vips: Any, data: bytes, size: tuple[int, int],
-                   target: tuple[int, int]) -> tuple[Any, Any]:
+def vips_downscale(
+    vips: Any, data: bytes, size: tuple[int, int], target: tuple[int, int]
+) -> tuple[Any, Any]:
     """The PNG decoded and downscaled to `target` by libvips in one streamed pass, as a
     numpy array of RGB or L pixels (opaque alpha dropped): `(pixels, None)`. When some
     pixels are transparent, `(None, the full-size RGBA PIL image)`; `(None, None)` when
@@ -49,8 +54,11 @@ def vips_downscale(vips: Any, data: bytes, size: tuple[int, int],
     try:
         # a transparent top row (a plot saved with transparent=True) skips the opaque try
         if not alpha or _vips_load(vips, data).crop(0, 0, size[0], 1).extract_band(3).min() == 255:
-            small = _vips_load(vips, data).resize(target[0] / size[0], vscale=target[1] / size[1],
-                                                  kernel="cubic").copy_memory()
+            small = (
+                _vips_load(vips, data)
+                .resize(target[0] / size[0], vscale=target[1] / size[1], kernel="cubic")
+                .copy_memory()
+            )
             if not alpha or small.extract_band(3).min() == 255:
                 shape = (small.height, small.width) + (() if small.bands == 1 else (3,))
                 pixels = small.extract_band(0, n=1 if small.bands == 1 else 3).write_to_memory()

@@ -11,8 +11,10 @@ from ..core.messages import MAX_IMAGE_PIXELS_PER_SIDE
 
 DEFAULT_MAX_EDGE = 1568
 MAX_PIXELS = 400_000_000  # larger images are refused as decompression bombs
-TOO_LARGE = (f"the image has more than {MAX_PIXELS // 1_000_000} million pixels, too many "
-             "to decode safely: downscale it first")
+TOO_LARGE = (
+    f"the image has more than {MAX_PIXELS // 1_000_000} million pixels, too many "
+    "to decode safely: downscale it first"
+)
 _pixel_limit_lock = threading.RLock()
 
 

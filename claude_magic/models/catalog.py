@@ -132,9 +132,17 @@ class Model:
             return "legacy"
         return "active"
 
-    def cost(self, input_tokens: int, output_tokens: int, *, cache_write_tokens: int = 0,
-             cache_read_tokens: int = 0, cache_ttl: str = "5m", batch: bool = False,
-             geography: str = "") -> float:
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cache_write_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_ttl: str = "5m",
+        batch: bool = False,
+        geography: str = "",
+    ) -> float:
         """Estimated cost in USD. `input_tokens` counts only the uncached input;
         `geography` is the profile called (`us`, `global`, "" for the bare id)."""
         p = self.prices or _prices(self.input_price, self.output_price, {})
@@ -142,8 +150,16 @@ class Model:
         if batch:
             return scale * (input_tokens * p.batch_input + output_tokens * p.batch_output) / 1e6
         write = p.cache_write_1h if cache_ttl == "1h" else p.cache_write_5m
-        return scale * (input_tokens * p.input + output_tokens * p.output
-                        + cache_write_tokens * write + cache_read_tokens * p.cache_read) / 1e6
+        return (
+            scale
+            * (
+                input_tokens * p.input
+                + output_tokens * p.output
+                + cache_write_tokens * write
+                + cache_read_tokens * p.cache_read
+            )
+            / 1e6
+        )
 
     def price_scale(self, geography: str = "") -> float:
         """Catalogue prices are for `global.` (or the bare id); geographic profiles of a
@@ -164,8 +180,11 @@ class RetiredModel(UnknownModel):
     """A model Bedrock no longer serves; the message names what to use instead."""
 
     def __init__(self, model: Model, replacement: Model | None) -> None:
-        instead = (f"; use {replacement.family} ({replacement.name}) instead"
-                   if replacement is not None else "")
+        instead = (
+            f"; use {replacement.family} ({replacement.name}) instead"
+            if replacement is not None
+            else ""
+        )
         super().__init__(f"{model.name} was retired on Bedrock on {model.end_of_life}{instead}.")
         self.model = model
         self.replacement = replacement
@@ -195,12 +214,17 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def _prices(input_price: float, output_price: float, multiples: dict[str, float],
-            given: dict[str, float] | None = None) -> Prices:
+def _prices(
+    input_price: float,
+    output_price: float,
+    multiples: dict[str, float],
+    given: dict[str, float] | None = None,
+) -> Prices:
     m = {"cache_write_5m": 1.25, "cache_write_1h": 2.0, "cache_read": 0.1, "batch": 0.5} | multiples
     g = given or {}
     return Prices(
-        input=input_price, output=output_price,
+        input=input_price,
+        output=output_price,
         cache_write_5m=g.get("cache_write_5m", input_price * m["cache_write_5m"]),
         cache_write_1h=g.get("cache_write_1h", input_price * m["cache_write_1h"]),
         cache_read=g.get("cache_read", input_price * m["cache_read"]),
@@ -233,9 +257,15 @@ def model_from_entry(entry: dict[str, Any], data: dict[str, Any] | None = None) 
         window, beta = values["long_context"]
         values["long_context"] = (int(window), str(beta))
     if values.get("thinking", "none") not in THINKING_MODES:
-        raise ValueError(f"catalogue entry {entry.get('id')!r}: thinking must be one of {THINKING_MODES}")
-    values["prices"] = _prices(values["input_price"], values["output_price"],
-                               data.get("pricing", {}), values.pop("price_overrides", None))
+        raise ValueError(
+            f"catalogue entry {entry.get('id')!r}: thinking must be one of {THINKING_MODES}"
+        )
+    values["prices"] = _prices(
+        values["input_price"],
+        values["output_price"],
+        data.get("pricing", {}),
+        values.pop("price_overrides", None),
+    )
     return Model(**values)
 
 
@@ -279,23 +309,38 @@ def split_profile(invoke_id: str) -> tuple[str, str]:
     return "", invoke_id
 
 
-def cost_of(invoke_id: str, input_tokens: int, output_tokens: int, *, cache_write_tokens: int = 0,
-            cache_read_tokens: int = 0, cache_ttl: str = "5m", batch: bool = False) -> float | None:
+def cost_of(
+    invoke_id: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    cache_ttl: str = "5m",
+    batch: bool = False,
+) -> float | None:
     """The estimated cost of a call to `invoke_id` (the id or profile actually called),
     priced by its model and profile; None when the catalogue can't price it."""
     model = lookup(invoke_id)
     if model is None:
         return None
-    return model.cost(input_tokens, output_tokens, cache_write_tokens=cache_write_tokens,
-                      cache_read_tokens=cache_read_tokens, cache_ttl=cache_ttl, batch=batch,
-                      geography=split_profile(invoke_id)[0])
+    return model.cost(
+        input_tokens,
+        output_tokens,
+        cache_write_tokens=cache_write_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_ttl=cache_ttl,
+        batch=batch,
+        geography=split_profile(invoke_id)[0],
+    )
 
 
 def newest(family: str, today: date | None = None) -> Model | None:
     """The newest model of a family launched by `today` and still active (else legacy)."""
     day = today or current_date()
-    members = [m for m in MODELS if m.family == family and m.launched is not None
-               and m.launched <= day]
+    members = [
+        m for m in MODELS if m.family == family and m.launched is not None and m.launched <= day
+    ]
     for wanted in ("active", "legacy"):
         alive = [m for m in members if m.status(today) == wanted]
         if alive:
@@ -373,14 +418,19 @@ def model_for_unknown(invoke_id: str, today: date | None = None) -> Model | None
     if template is None:
         return None
     return dataclasses.replace(
-        template, id=base, name=f"{base} (not in the built-in catalogue)",
-        api_model=base.removeprefix("anthropic."), aliases=(), known=False,
+        template,
+        id=base,
+        name=f"{base} (not in the built-in catalogue)",
+        api_model=base.removeprefix("anthropic."),
+        aliases=(),
+        known=False,
         profiles=(match.group("geo"),) if match.group("geo") else template.profiles,
     )
 
 
-def resolve(name: str, region: str | None = None, *, geography: str = "auto",
-            today: date | None = None) -> Resolved:
+def resolve(
+    name: str, region: str | None = None, *, geography: str = "auto", today: date | None = None
+) -> Resolved:
     """Turn an alias, model id, inference-profile id or ARN into what to invoke.
 
     Aliases of models that need an inference profile resolve to the profile of the
@@ -445,8 +495,11 @@ def suggest(name: str, limit: int = 3, today: date | None = None) -> list[str]:
     import difflib
 
     day = today or current_date()
-    callable_now = sorted(alias for alias, model in aliases(day).items()
-                          if model.status(day) != "retired" and (model.launched or day) <= day)
+    callable_now = sorted(
+        alias
+        for alias, model in aliases(day).items()
+        if model.status(day) != "retired" and (model.launched or day) <= day
+    )
     typed = name.strip().lower().replace(" ", "-").replace("_", "-").removeprefix("claude-")
     return difflib.get_close_matches(typed, callable_now, n=limit, cutoff=0.5)
 

@@ -41,7 +41,11 @@ class Route:
     def model_view(self, model: Model | None) -> Model | None:
         """`model` as this route serves it (structured output off where the route refuses
         `output_config.format`), for composing requests."""
-        if model is not None and model.structured_output and self.refuses_field("output_config.format"):
+        if (
+            model is not None
+            and model.structured_output
+            and self.refuses_field("output_config.format")
+        ):
             return dataclasses.replace(model, structured_output=False)
         return model
 
@@ -58,11 +62,15 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    name: Route(name=name, title=str(table.get("title", name)), endpoint=str(table.get("endpoint", "")),
-                model_ids=str(table.get("model_ids", "profile")),
-                count_tokens=str(table.get("count_tokens", "catalogue")),
-                refuses_fields=tuple(table.get("refuses_fields", ())),
-                refuses_tools=tuple(table.get("refuses_tools", ())))
+    name: Route(
+        name=name,
+        title=str(table.get("title", name)),
+        endpoint=str(table.get("endpoint", "")),
+        model_ids=str(table.get("model_ids", "profile")),
+        count_tokens=str(table.get("count_tokens", "catalogue")),
+        refuses_fields=tuple(table.get("refuses_fields", ())),
+        refuses_tools=tuple(table.get("refuses_tools", ())),
+    )
     for name, table in ROUTE_TABLES.items()
 }
 
@@ -86,12 +94,15 @@ def beta_refusal(beta: str, route_name: str, asked: bool = True) -> str:
     told = f"--beta {beta}" if asked else f"The beta {beta}"
     text = f"{told} is not sent: {here.title} doesn't take it"
     if others:
-        text += f" ({where} {'do' if len(others) > 1 else 'does'}: %config ClaudeMagic.api = {switch})"
+        text += (
+            f" ({where} {'do' if len(others) > 1 else 'does'}: %config ClaudeMagic.api = {switch})"
+        )
     return text + "."
 
 
-def sendable(route_name: str, betas: list[str], asked: tuple[str, ...] | list[str] = ()) -> tuple[
-        tuple[str, ...], list[str]]:
+def sendable(
+    route_name: str, betas: list[str], asked: tuple[str, ...] | list[str] = ()
+) -> tuple[tuple[str, ...], list[str]]:
     """The betas a request on this route sends (each once), and one line for each left out
     (those in `asked` were the user's --beta)."""
     here = route(route_name)
@@ -107,10 +118,16 @@ def sendable(route_name: str, betas: list[str], asked: tuple[str, ...] | list[st
 def describe_route(route_name: str) -> str:
     """What `%claude models` says about the configured route: ids, counting, refusals, betas."""
     here = route(route_name)
-    ids = ("model ids without a geography prefix (the profiles column does not apply)"
-           if here.model_ids == "base" else "inference-profile ids as the profiles column marks them")
-    counting = ("counts tokens for every model" if here.count_tokens == "all"
-                else "counts tokens where the model allows it (else estimates)")
+    ids = (
+        "model ids without a geography prefix (the profiles column does not apply)"
+        if here.model_ids == "base"
+        else "inference-profile ids as the profiles column marks them"
+    )
+    counting = (
+        "counts tokens for every model"
+        if here.count_tokens == "all"
+        else "counts tokens where the model allows it (else estimates)"
+    )
     text = f"Route {here.title} (ClaudeMagic.api = {here.name!r}): {ids}; {counting}"
     if here.refuses_fields:
         text += f"; refuses {', '.join(here.refuses_fields)}"

@@ -36,17 +36,23 @@ small and focused, check its result, and fix your own errors. Figures a step sho
 you as images. When you are done, answer with a short Markdown explanation of what you did and \
 found."""
 
-ASK_NOTE = "The user approves each step before it runs; a rejected step comes back with the reason: adapt."
+ASK_NOTE = (
+    "The user approves each step before it runs; a rejected step comes back with the reason: adapt."
+)
 
 PLAN_SYSTEM = """You are planning work in the user's Jupyter notebook, inside its live Python \
 kernel. You can read (read_cells, list_variables, inspect_variable) but you cannot run code. \
 Look at what exists, then answer with a short plan and, for each step, the Python code you would \
 run in a ```python block."""
 
-NO_FRONT_END = ("claude-magic: agent steps run inline in this cell (no claude-magic JupyterLab "
-                "extension answered in this kernel's front end).")
-NOT_BESIDE_TOOLS = ("claude-magic: this agent cell also offers Python tools, which run in the kernel: "
-                    "its steps run inline in this cell.")
+NO_FRONT_END = (
+    "claude-magic: agent steps run inline in this cell (no claude-magic JupyterLab "
+    "extension answered in this kernel's front end)."
+)
+NOT_BESIDE_TOOLS = (
+    "claude-magic: this agent cell also offers Python tools, which run in the kernel: "
+    "its steps run inline in this cell."
+)
 
 
 def agent_mode(options: CellOptions, config: Config) -> str:
@@ -59,7 +65,9 @@ def agent_mode(options: CellOptions, config: Config) -> str:
 
 def agent_system(mode: str, system: str | None) -> str:
     """The system prompt of an agent cell: how the notebook works, then the user's own."""
-    own = PLAN_SYSTEM if mode == "plan" else AGENT_SYSTEM + ("\n" + ASK_NOTE if mode == "ask" else "")
+    own = (
+        PLAN_SYSTEM if mode == "plan" else AGENT_SYSTEM + ("\n" + ASK_NOTE if mode == "ask" else "")
+    )
     return own + (f"\n\n{system}" if system else "")
 
 
@@ -133,12 +141,23 @@ class AgentWorkspace:
         called_at = time.monotonic()
         decision = self._decide(code, number)
         if decision is None:
-            outcome = StepOutcome(code=code, outputs=[], execution_count=None, elapsed=0.0,
-                                  status="needs_approval",
-                                  note="no one can answer here (nbclient, papermill or no stdin)")
+            outcome = StepOutcome(
+                code=code,
+                outputs=[],
+                execution_count=None,
+                elapsed=0.0,
+                status="needs_approval",
+                note="no one can answer here (nbclient, papermill or no stdin)",
+            )
         elif not decision.runs:
-            outcome = StepOutcome(code=code, outputs=[], execution_count=None, elapsed=0.0,
-                                  status="rejected", note=decision.reason)
+            outcome = StepOutcome(
+                code=code,
+                outputs=[],
+                execution_count=None,
+                elapsed=0.0,
+                status="rejected",
+                note=decision.reason,
+            )
         else:
             self.approve_all = self.approve_all or decision.verdict == "all"
             outcome, cell_id = self._run(code, number)
@@ -151,7 +170,9 @@ class AgentWorkspace:
 
     @property
     def steps_run(self) -> int:
-        return sum(1 for step in self.steps if step.outcome.status not in ("rejected", "needs_approval"))
+        return sum(
+            1 for step in self.steps if step.outcome.status not in ("rejected", "needs_approval")
+        )
 
     def _decide(self, code: str, number: int) -> Decision | None:
         """Approve (auto, or after "Approve all"), or ask; None when no one can answer."""
@@ -166,8 +187,11 @@ class AgentWorkspace:
             return None
         import builtins
 
-        asker = PromptAsker(self.ask or (lambda prompt: builtins.input(prompt)), before_asking=before,
-                            show=_show_html)
+        asker = PromptAsker(
+            self.ask or (lambda prompt: builtins.input(prompt)),
+            before_asking=before,
+            show=_show_html,
+        )
         return answer_or_none(lambda _prompt: asker(code, number), "")
 
     def _run(self, code: str, number: int) -> tuple[StepOutcome, str | None]:
@@ -185,14 +209,28 @@ class AgentWorkspace:
 
         stop = getattr(self.view, "stop_event", None) or threading.Event()
         after = next((s.cell_id for s in reversed(self.steps) if s.cell_id), None)
-        metadata = {"claude_magic": {"agent_cell": self.agent_cell, "chat": self.chat, "step": number}}
+        metadata = {
+            "claude_magic": {"agent_cell": self.agent_cell, "chat": self.chat, "step": number}
+        }
         started = time.monotonic()
         try:
-            cell = self.session.frontend.run_step(agent_cell=self.agent_cell or "", after=after, code=code,
-                                                  metadata=metadata, timeout=self.timeout, stop=stop)
+            cell = self.session.frontend.run_step(
+                agent_cell=self.agent_cell or "",
+                after=after,
+                code=code,
+                metadata=metadata,
+                timeout=self.timeout,
+                stop=stop,
+            )
         except FrontEndError as exc:
-            return StepOutcome(code=code, outputs=[], execution_count=None,
-                               elapsed=time.monotonic() - started, status="failed", note=str(exc)), None
+            return StepOutcome(
+                code=code,
+                outputs=[],
+                execution_count=None,
+                elapsed=time.monotonic() - started,
+                status="failed",
+                note=str(exc),
+            ), None
         status = cell.status
         if status == "error" and any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs):
             status = "interrupted"  # the user interrupted the kernel while the step ran
@@ -200,10 +238,20 @@ class AgentWorkspace:
             status = "failed"
         began = cell.started_at or started
         elapsed = max(0.0, (cell.ended_at or time.monotonic()) - began)
-        note = "the kernel did not run the cell (an earlier cell failed?)" if cell.status == "aborted" else ""
+        note = (
+            "the kernel did not run the cell (an earlier cell failed?)"
+            if cell.status == "aborted"
+            else ""
+        )
         self._remember(cell.cell_id, code)
-        return StepOutcome(code=code, outputs=list(cell.outputs), execution_count=cell.execution_count,
-                           elapsed=elapsed, status=status, note=note), cell.cell_id
+        return StepOutcome(
+            code=code,
+            outputs=list(cell.outputs),
+            execution_count=cell.execution_count,
+            elapsed=elapsed,
+            status=status,
+            note=note,
+        ), cell.cell_id
 
     # -- re-runs: the cells the agent cell inserted last time
 
@@ -222,8 +270,12 @@ class AgentWorkspace:
 
         count = len(earlier)
         label = widgets.HTML(f"This cell inserted {count} cell(s) last time.")
-        button = widgets.Button(description=f"Remove the {count} earlier step cell(s)", icon="trash",
-                                tooltip="Cells you edited are kept", layout=widgets.Layout(width="auto"))
+        button = widgets.Button(
+            description=f"Remove the {count} earlier step cell(s)",
+            icon="trash",
+            tooltip="Cells you edited are kept",
+            layout=widgets.Layout(width="auto"),
+        )
 
         def done(removed: list[str], kept: list[str]) -> None:
             kept_note = f"; kept {len(kept)} you edited" if kept else ""
@@ -231,7 +283,9 @@ class AgentWorkspace:
 
         def remove(_button: Any) -> None:
             button.disabled = True
-            self.session.frontend.remove_cells(agent_cell=self.agent_cell or "", cells=earlier, on_done=done)
+            self.session.frontend.remove_cells(
+                agent_cell=self.agent_cell or "", cells=earlier, on_done=done
+            )
 
         button.on_click(remove)
         display(widgets.HBox([label, button]))
@@ -243,8 +297,9 @@ def _show_html(html_text: str, text: str) -> None:
     display({"text/html": html_text, "text/plain": text}, raw=True)
 
 
-def add_agent(session: KernelSession, config: Config, options: CellOptions, chat: str,
-              toolset: ToolSet | None) -> tuple[AgentWorkspace, ToolSet, list[str]]:
+def add_agent(
+    session: KernelSession, config: Config, options: CellOptions, chat: str, toolset: ToolSet | None
+) -> tuple[AgentWorkspace, ToolSet, list[str]]:
     """The workspace of an agent cell, its tools added to the cell's, and the notices
     that say where its steps run."""
     from ..tools.notebook_tools import agent_tools
@@ -257,9 +312,15 @@ def add_agent(session: KernelSession, config: Config, options: CellOptions, chat
         if why_not and why_not not in session.said:
             session.said.add(why_not)
             notices.append(why_not.removeprefix("claude-magic: "))
-    workspace = AgentWorkspace(session, mode=mode, chat=chat, agent_cell=session.cell.cell_id,
-                               execution_count=session.cell.execution_count,
-                               timeout=config.agent_step_timeout, front_end=front_end)
+    workspace = AgentWorkspace(
+        session,
+        mode=mode,
+        chat=chat,
+        agent_cell=session.cell.cell_id,
+        execution_count=session.cell.execution_count,
+        timeout=config.agent_step_timeout,
+        front_end=front_end,
+    )
     session.last_agent = workspace
     tools = agent_tools(workspace, can_run=mode != "plan")
     return workspace, (toolset | tools if toolset else tools), notices

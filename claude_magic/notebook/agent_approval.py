@@ -42,15 +42,21 @@ def read_answer(text: str) -> Decision:
 
 
 def code_html(code: str, number: int) -> str:
-    return (f'<div class="claude-magic-agent-ask"><b>Run step {number}?</b>'
-            f"<pre>{html.escape(code)}</pre></div>")
+    return (
+        f'<div class="claude-magic-agent-ask"><b>Run step {number}?</b>'
+        f"<pre>{html.escape(code)}</pre></div>"
+    )
 
 
 class PromptAsker:
     """Asks on the stdin prompt (terminal IPython, a front end that allows input)."""
 
-    def __init__(self, ask: Callable[[str], str], before_asking: Callable[[], None] | None = None,
-                 show: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        ask: Callable[[str], str],
+        before_asking: Callable[[], None] | None = None,
+        show: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._ask = ask
         self._before = before_asking
         self._show = show
@@ -60,8 +66,10 @@ class PromptAsker:
             self._before()
         if self._show is not None:
             self._show(code_html(code, number), f"Step {number}:\n{code}")
-        answer = self._ask(f"Run step {number}? [y]es, [a]ll the rest of this cell, "
-                           "[n]o (a reason after n goes to Claude): ")
+        answer = self._ask(
+            f"Run step {number}? [y]es, [a]ll the rest of this cell, "
+            "[n]o (a reason after n goes to Claude): "
+        )
         return read_answer(answer)
 
 
@@ -69,7 +77,9 @@ class ButtonAsker:
     """Asks with buttons shown in the agent cell, from the answer's worker thread; the
     clicks arrive between cells, when the kernel is idle."""
 
-    def __init__(self, stopped: Callable[[], bool], before_asking: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, stopped: Callable[[], bool], before_asking: Callable[[], None] | None = None
+    ) -> None:
         self._stopped = stopped
         self._before = before_asking
 
@@ -86,23 +96,39 @@ class ButtonAsker:
             self._before()
         chosen: list[Decision] = []
         answered = threading.Event()
-        reason = widgets.Text(placeholder="Reason for Reject (optional, goes to Claude)",
-                              layout=widgets.Layout(width="28em"))
+        reason = widgets.Text(
+            placeholder="Reason for Reject (optional, goes to Claude)",
+            layout=widgets.Layout(width="28em"),
+        )
 
         def choose(verdict: str) -> Callable[[Any], None]:
             def on_click(_button: Any) -> None:
                 if not answered.is_set():
-                    chosen.append(Decision(verdict, reason.value.strip() if verdict == "reject" else ""))
+                    chosen.append(
+                        Decision(verdict, reason.value.strip() if verdict == "reject" else "")
+                    )
                     answered.set()
+
             return on_click
 
         buttons = []
-        choices = [("Approve", "approve", "success", "Run it"),
-                   ("Approve all", "all", "info", "Run this step and the rest of this cell's steps without asking"),
-                   ("Reject", "reject", "danger", "Don't run it; Claude gets the reason")]
+        choices = [
+            ("Approve", "approve", "success", "Run it"),
+            (
+                "Approve all",
+                "all",
+                "info",
+                "Run this step and the rest of this cell's steps without asking",
+            ),
+            ("Reject", "reject", "danger", "Don't run it; Claude gets the reason"),
+        ]
         for label, verdict, style, tip in choices if allow_all else [choices[0], choices[2]]:
-            button = widgets.Button(description=label, button_style=style, tooltip=tip,
-                                    layout=widgets.Layout(width="auto"))
+            button = widgets.Button(
+                description=label,
+                button_style=style,
+                tooltip=tip,
+                layout=widgets.Layout(width="auto"),
+            )
             button.on_click(choose(verdict))
             buttons.append(button)
         box = widgets.VBox([widgets.HTML(question_html), widgets.HBox([*buttons, reason])])

@@ -13,8 +13,14 @@ from .session import KernelSession
 from .view_base import AnswerView
 
 
-def answer(session: KernelSession, prepared: PreparedCell, view: AnswerView, *, background: bool = False,
-           client: Any = None) -> None:
+def answer(
+    session: KernelSession,
+    prepared: PreparedCell,
+    view: AnswerView,
+    *,
+    background: bool = False,
+    client: Any = None,
+) -> None:
     """Send the prepared question with the chat's history as it is now, stream the
     reply into the started `view` and commit the turn. Raises the one-line error
     (after showing it in the view) when the answer fails or is cut short. A view
@@ -28,8 +34,10 @@ def answer(session: KernelSession, prepared: PreparedCell, view: AnswerView, *, 
     if not options.no_history and prepared.cell_id:
         dropped = conversation.rewind_to_cell(prepared.cell_id)
         if dropped:
-            view.notice("Re-run: replaced this cell's earlier turn"
-                        + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else "."))
+            view.notice(
+                "Re-run: replaced this cell's earlier turn"
+                + (f" and dropped {dropped - 1} later turn(s)." if dropped > 1 else ".")
+            )
     turn = conversation.new_turn(
         prepared.user_content,
         image_labels=list(prepared.image_labels),

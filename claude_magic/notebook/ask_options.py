@@ -11,20 +11,39 @@ from ..core.request import RequestSpec
 from .config import Config
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
-OPTIONS = ("temperature", "top_p", "top_k", "stop_sequences", "betas", "thinking", "tools",
-           "tool_choice", "prefill")
+OPTIONS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "betas",
+    "thinking",
+    "tools",
+    "tool_choice",
+    "prefill",
+)
 
 
-def make_spec(config: Config, region: str | None, *, model: str | None = None,
-              system: str | None = None, max_tokens: int | None = None, effort: str | None = None,
-              json: Any = None, **options: Any) -> RequestSpec:
+def make_spec(
+    config: Config,
+    region: str | None,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    max_tokens: int | None = None,
+    effort: str | None = None,
+    json: Any = None,
+    **options: Any,
+) -> RequestSpec:
     """Options as a user typed them, checked and resolved (one-line errors). Only what
     was asked for is sent: `effort` asks for adaptive thinking at that effort, `json`
     for structured output."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise ClaudeMagicError(f"Unknown option {unknown[0]!r}: use one of model, system, max_tokens, "
-                               f"effort, images, json, chat, {', '.join(OPTIONS)}.")
+        raise ClaudeMagicError(
+            f"Unknown option {unknown[0]!r}: use one of model, system, max_tokens, "
+            f"effort, images, json, chat, {', '.join(OPTIONS)}."
+        )
     resolved = resolve_model(model or config.model, region, config.geography)
     if effort is not None and effort not in EFFORTS:
         raise ClaudeMagicError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}.")
@@ -34,7 +53,9 @@ def make_spec(config: Config, region: str | None, *, model: str | None = None,
     schema, schema_type = _schema(json)
     stop = options.get("stop_sequences") or ()
     return RequestSpec(
-        resolved=resolved, region=region, max_tokens=tokens,
+        resolved=resolved,
+        region=region,
+        max_tokens=tokens,
         system=system if system is not None else config.system,
         temperature=_first(options.get("temperature"), config.temperature),
         top_p=_first(options.get("top_p"), config.top_p),
@@ -42,7 +63,8 @@ def make_spec(config: Config, region: str | None, *, model: str | None = None,
         stop_sequences=(stop,) if isinstance(stop, str) else tuple(stop),
         betas=tuple(options.get("betas") or ()),
         tools=list(options.get("tools") or []),
-        tool_choice=options.get("tool_choice"), prefill=options.get("prefill"),
+        tool_choice=options.get("tool_choice"),
+        prefill=options.get("prefill"),
         fields=_fields(options.get("thinking"), effort, schema),
         schema_type=schema_type,
     )

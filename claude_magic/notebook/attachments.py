@@ -72,26 +72,34 @@ def resolve_images(
     if not sources:
         return []
     if model is not None and not model.images:
-        raise AttachmentError(f"{model.name} can't read images: choose another model, e.g. --model sonnet")
+        raise AttachmentError(
+            f"{model.name} can't read images: choose another model, e.g. --model sonnet"
+        )
     raw: list[tuple[str, Any]] = []
     for source in sources:
         raw.extend(_raw_images(source.strip(), shell, recorder, current_cell))
     if len(raw) > max_images:
-        raise AttachmentError(f"{len(raw)} images in one turn, but Claude takes at most {max_images}: "
-                              "attach fewer (e.g. --image 3:1 for one image of cell [3])")
+        raise AttachmentError(
+            f"{len(raw)} images in one turn, but Claude takes at most {max_images}: "
+            "attach fewer (e.g. --image 3:1 for one image of cell [3])"
+        )
     attached = []
     for label, data in raw:
         try:
-            prepared = (prepare_image(data, max_edge=max_edge) if isinstance(data, bytes)
-                        else _prepare_figure(data, max_edge))
+            prepared = (
+                prepare_image(data, max_edge=max_edge)
+                if isinstance(data, bytes)
+                else _prepare_figure(data, max_edge)
+            )
             attached.append(AttachedImage(prepared, label))
         except ImageError as exc:
             raise AttachmentError(f"{label}: {exc}") from exc
     return attached
 
 
-def _raw_images(source: str, shell: Any, recorder: OutputRecorder | None,
-                current_cell: int | None) -> list[tuple[str, Any]]:
+def _raw_images(
+    source: str, shell: Any, recorder: OutputRecorder | None, current_cell: int | None
+) -> list[tuple[str, Any]]:
     """(label, bytes) for each image one source names; (label, Figure) for a variable
     holding a matplotlib figure, drawn later at the size Claude gets."""
     if not source:
@@ -113,8 +121,10 @@ def _raw_images(source: str, shell: Any, recorder: OutputRecorder | None,
             except ImageError as exc:
                 raise AttachmentError(f"--image {source}: {exc}") from exc
         if "." not in source:
-            raise AttachmentError(f"No variable or file named {source!r}: pass a cell number "
-                                  "(--image 3), a variable holding a figure, or a path")
+            raise AttachmentError(
+                f"No variable or file named {source!r}: pass a cell number "
+                "(--image 3), a variable holding a figure, or a path"
+            )
     return _file_images(source)
 
 
@@ -131,8 +141,10 @@ def _prepare_figure(figure: Any, max_edge: int) -> PreparedImage:
 
 def _require(recorder: OutputRecorder | None) -> OutputRecorder:
     if recorder is None:
-        raise AttachmentError("cell outputs aren't being recorded: %load_ext claude_magic, "
-                              "then run the plot cell again")
+        raise AttachmentError(
+            "cell outputs aren't being recorded: %load_ext claude_magic, "
+            "then run the plot cell again"
+        )
     return recorder
 
 
@@ -151,10 +163,13 @@ def _latest_image_cell(recorder: OutputRecorder, nth: int, current_cell: int | N
         number = recorder.latest_with_image(before=before)
         if number is None:
             if found == 0:
-                raise AttachmentError("No earlier cell has shown an image: run a plot cell first, "
-                                      "or pass a figure variable or a path")
-            raise AttachmentError(f"Only {found} earlier cell(s) showed images: use --image -1 "
-                                  f"to --image -{found}")
+                raise AttachmentError(
+                    "No earlier cell has shown an image: run a plot cell first, "
+                    "or pass a figure variable or a path"
+                )
+            raise AttachmentError(
+                f"Only {found} earlier cell(s) showed images: use --image -1 to --image -{found}"
+            )
         before = number
     assert before is not None
     return before
@@ -163,21 +178,30 @@ def _latest_image_cell(recorder: OutputRecorder, nth: int, current_cell: int | N
 def _cell_images(recorder: OutputRecorder, number: int, k: int | None) -> list[tuple[str, bytes]]:
     record = recorder.record(number)
     if record is None:
-        raise AttachmentError(f"Cell [{number}] has no recorded output; run it first, or {LATEST_HINT}")
+        raise AttachmentError(
+            f"Cell [{number}] has no recorded output; run it first, or {LATEST_HINT}"
+        )
     images = record.images
     if not images:
         if record.images_dropped:
-            raise AttachmentError(f"Cell [{number}]'s images are no longer kept (oldest are dropped "
-                                  "to bound memory): run it again")
-        raise AttachmentError(f"Cell [{number}] showed no image; {LATEST_HINT}, "
-                              "or name a figure variable")
+            raise AttachmentError(
+                f"Cell [{number}]'s images are no longer kept (oldest are dropped "
+                "to bound memory): run it again"
+            )
+        raise AttachmentError(
+            f"Cell [{number}] showed no image; {LATEST_HINT}, or name a figure variable"
+        )
     if k is None:
         if len(images) == 1:
             return [(f"cell {number}", images[0].data)]
         return [(f"cell {number}:{i}", image.data) for i, image in enumerate(images, 1)]
     if k > len(images):
-        choices = f"--image {number}" if len(images) == 1 else f"{number}:1 to {number}:{len(images)}"
-        raise AttachmentError(f"Cell [{number}] showed {len(images)} image(s), not {k}: use {choices}")
+        choices = (
+            f"--image {number}" if len(images) == 1 else f"{number}:1 to {number}:{len(images)}"
+        )
+        raise AttachmentError(
+            f"Cell [{number}] showed {len(images)} image(s), not {k}: use {choices}"
+        )
     return [(f"cell {number}:{k}", images[k - 1].data)]
 
 
@@ -190,8 +214,10 @@ def _lookup(shell: Any, dotted: str) -> tuple[bool, Any]:
     value = namespace[head]
     for attr in rest:
         if not hasattr(value, attr):
-            raise AttachmentError(f"--image {dotted}: {head} has no attribute path {'.'.join(rest)!r}, "
-                                  "and there is no such file")
+            raise AttachmentError(
+                f"--image {dotted}: {head} has no attribute path {'.'.join(rest)!r}, "
+                "and there is no such file"
+            )
         value = getattr(value, attr)
     return True, value
 
@@ -206,8 +232,10 @@ def _expand(pattern: str, option: str) -> list[Path]:
         return [Path(p) for p in matches]
     path = Path(expanded)
     if path.is_dir():
-        raise AttachmentError(f"{option} {pattern!r} is a folder: name a file, or a glob like "
-                              f"'{pattern.rstrip('/')}/*'")
+        raise AttachmentError(
+            f"{option} {pattern!r} is a folder: name a file, or a glob like "
+            f"'{pattern.rstrip('/')}/*'"
+        )
     if not path.exists():
         raise AttachmentError(f"No such file: {pattern!r}")
     return [path]
@@ -226,7 +254,9 @@ def _file_images(pattern: str) -> list[tuple[str, bytes]]:
 # ------------------------------------------------------------------ --cell
 
 
-def cell_context(n: int, recorder: OutputRecorder | None, *, max_chars: int = CELL_CONTEXT_MAX_CHARS) -> str:
+def cell_context(
+    n: int, recorder: OutputRecorder | None, *, max_chars: int = CELL_CONTEXT_MAX_CHARS
+) -> str:
     """Cell [n]'s source and text output, fenced, for `--cell N`."""
     source = recorder.source(n) if recorder is not None else None
     shell = getattr(recorder, "shell", None)
@@ -265,12 +295,15 @@ def resolve_documents(paths: list[str], model: Model | None) -> list[Block]:
     if not paths:
         return []
     if model is not None and not model.documents:
-        raise AttachmentError(f"{model.name} can't read documents: choose another model, "
-                              "e.g. --model sonnet")
+        raise AttachmentError(
+            f"{model.name} can't read documents: choose another model, e.g. --model sonnet"
+        )
     files = [path for pattern in paths for path in _expand(pattern.strip(), "--doc")]
     if len(files) > MAX_DOCUMENTS:
-        raise AttachmentError(f"{len(files)} documents in one turn, but Claude takes at most "
-                              f"{MAX_DOCUMENTS}: attach fewer")
+        raise AttachmentError(
+            f"{len(files)} documents in one turn, but Claude takes at most "
+            f"{MAX_DOCUMENTS}: attach fewer"
+        )
     return [_document(path) for path in files]
 
 

@@ -240,8 +240,12 @@ class Jobs:
                 self._jobs.remove(old)
             self._queues.setdefault(job.chat, deque()).append(job)
             if job.chat not in self._workers:
-                worker = threading.Thread(target=self._work, args=(job.chat,), daemon=True,
-                                          name=f"claude-magic-answer-{job.chat}")
+                worker = threading.Thread(
+                    target=self._work,
+                    args=(job.chat,),
+                    daemon=True,
+                    name=f"claude-magic-answer-{job.chat}",
+                )
                 self._workers[job.chat] = worker
                 worker.start()
 
@@ -265,8 +269,12 @@ class Jobs:
             job.context.run(answer, job.session, job.prepared, view, background=True, client=client)
         except BaseException as exc:  # noqa: BLE001 - a worker must end its job whatever happened
             job.state = "stopped" if job.stop_requested.is_set() else "failed"
-            job.error = str(exc) if isinstance(exc, ClaudeMagicError) else f"{type(exc).__name__}: {exc}"
-            if not getattr(job.view, "finished", True):  # it failed before the answer's own handling
+            job.error = (
+                str(exc) if isinstance(exc, ClaudeMagicError) else f"{type(exc).__name__}: {exc}"
+            )
+            if not getattr(
+                job.view, "finished", True
+            ):  # it failed before the answer's own handling
                 quietly(job.context.run, view.fail, job.error)
         else:
             job.state = "done"

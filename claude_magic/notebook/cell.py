@@ -14,10 +14,14 @@ from .options import CellOptions
 from .prepare import PreparedCell, prepare_cell
 from .session import KernelSession
 
-TOOLS_REFUSED = ("--background can't be combined with Python tools (they run in the kernel beside "
-                 "your cells; MCP tools can): run this cell without -b.")
-NO_KERNEL = ("--background needs a Jupyter kernel (the answer streams into the cell's widget "
-             "output): run this cell without -b.")
+TOOLS_REFUSED = (
+    "--background can't be combined with Python tools (they run in the kernel beside "
+    "your cells; MCP tools can): run this cell without -b."
+)
+NO_KERNEL = (
+    "--background needs a Jupyter kernel (the answer streams into the cell's widget "
+    "output): run this cell without -b."
+)
 
 
 def run_cell(session: KernelSession, options: CellOptions, cell: str) -> None:
@@ -46,7 +50,9 @@ def in_background(session: KernelSession, prepared: PreparedCell) -> bool:
     agent = prepared.agent
     if agent is not None:
         if not agent.front_end and prepared.options.background:
-            print("claude-magic: this agent cell's steps run inline, so it answers in the foreground.")
+            print(
+                "claude-magic: this agent cell's steps run inline, so it answers in the foreground."
+            )
         return agent.front_end
     explicit = prepared.options.background
     if not (explicit or prepared.config.background):
@@ -82,8 +88,12 @@ def submit(session: KernelSession, prepared: PreparedCell) -> Job:
     from .view import make_view
 
     jobs = jobs_of(session)
-    button = widgets.Button(description="Stop", icon="stop", tooltip="Stop this answer (what arrived is kept)",
-                            layout=widgets.Layout(width="auto", flex="0 0 auto"))
+    button = widgets.Button(
+        description="Stop",
+        icon="stop",
+        tooltip="Stop this answer (what arrived is kept)",
+        layout=widgets.Layout(width="auto", flex="0 0 auto"),
+    )
     view = make_view(session.shell)
     header = prepared.header()
     header["controls"] = [button]
@@ -91,7 +101,9 @@ def submit(session: KernelSession, prepared: PreparedCell) -> Job:
     ahead = jobs.active(prepared.chat)
     if ahead:
         view.notice(f"Queued: starts when the answer in {ahead[-1].cell} on this chat ends.")
-    job = Job(jobs.next_number(), session, prepared, view, contextvars.copy_context(), button=button)
+    job = Job(
+        jobs.next_number(), session, prepared, view, contextvars.copy_context(), button=button
+    )
     button.on_click(lambda _button: jobs.stop(job))
     jobs.submit(job)
     return job
@@ -106,5 +118,7 @@ def wait_for_chat(session: KernelSession, chat: str) -> None:
     try:
         jobs_of(session).wait(pending)
     except KeyboardInterrupt:
-        raise Interrupted(f"Interrupted while waiting; the background answer on chat {chat!r} keeps "
-                          "going (%claude stop stops it).") from None
+        raise Interrupted(
+            f"Interrupted while waiting; the background answer on chat {chat!r} keeps "
+            "going (%claude stop stops it)."
+        ) from None

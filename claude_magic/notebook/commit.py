@@ -9,8 +9,9 @@ from ..core.messages import Message
 from .prepare import PreparedCell
 
 
-def commit(conversation: Conversation, turn: Turn, replies: list[Message],
-           prepared: PreparedCell) -> None:
+def commit(
+    conversation: Conversation, turn: Turn, replies: list[Message], prepared: PreparedCell
+) -> None:
     turn.complete(replies)
     if prepared.plan is not None:
         prepared.plan.close_turn(turn)
@@ -18,7 +19,8 @@ def commit(conversation: Conversation, turn: Turn, replies: list[Message],
         conversation.add(turn)
 
 
-def commit_cut_short(conversation: Conversation, turn: Turn, exchange: Exchange,
-                     prepared: PreparedCell, reason: str) -> None:
+def commit_cut_short(
+    conversation: Conversation, turn: Turn, exchange: Exchange, prepared: PreparedCell, reason: str
+) -> None:
     if not prepared.options.no_history:
         conversation.add_cut_short(turn, exchange.finished, exchange.partial, reason)

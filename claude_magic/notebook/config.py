@@ -72,8 +72,10 @@ class Config:
         if not self.guardrail_id and not self.guardrail_version:
             return None
         if not (self.guardrail_id and self.guardrail_version):
-            raise ClaudeMagicError("Set both ClaudeMagic.guardrail_id and ClaudeMagic.guardrail_version "
-                                   "(a version number or DRAFT) to use a Bedrock guardrail.")
+            raise ClaudeMagicError(
+                "Set both ClaudeMagic.guardrail_id and ClaudeMagic.guardrail_version "
+                "(a version number or DRAFT) to use a Bedrock guardrail."
+            )
         return self.guardrail_id, self.guardrail_version
 
     @property

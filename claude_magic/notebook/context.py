@@ -43,40 +43,55 @@ class Context:
         return sum(estimate_text_tokens(block) for block in self.blocks)
 
     def notice(self) -> str:
-        """"Context: cells [3], [4]; variables df (~812 tokens).", or "" when empty."""
+        """ "Context: cells [3], [4]; variables df (~812 tokens).", or "" when empty."""
         parts = []
         if self.cells:
-            parts.append(("cell " if len(self.cells) == 1 else "cells ")
-                         + ", ".join(f"[{n}]" for n in self.cells))
+            parts.append(
+                ("cell " if len(self.cells) == 1 else "cells ")
+                + ", ".join(f"[{n}]" for n in self.cells)
+            )
         if self.variables:
-            parts.append(("variable " if len(self.variables) == 1 else "variables ")
-                         + ", ".join(self.variables))
+            parts.append(
+                ("variable " if len(self.variables) == 1 else "variables ")
+                + ", ".join(self.variables)
+            )
         if not parts:
             return ""
         older = f"; {self.left_out} older cell(s) left out" if self.left_out else ""
         return f"Context: {'; '.join(parts)} (~{self.tokens:,} tokens{older})."
 
 
-def turn_context(session: KernelSession, options: CellOptions, conversation: Conversation,
-                 max_chars: int) -> Context:
+def turn_context(
+    session: KernelSession, options: CellOptions, conversation: Conversation, max_chars: int
+) -> Context:
     """The context a `%%claude` cell asked for: `--above`, `--var`, or what `%claude fix`
     prepared (`options.context`). Raises AttachmentError with a one-line message."""
     prepared = options.context
     above, names = options.above, list(options.var)
-    context = Context(list(prepared.blocks), list(prepared.cells), list(prepared.variables),
-                      prepared.left_out) if isinstance(prepared, Context) else Context()
+    context = (
+        Context(
+            list(prepared.blocks), list(prepared.cells), list(prepared.variables), prepared.left_out
+        )
+        if isinstance(prepared, Context)
+        else Context()
+    )
     if above is None and not names:
         return context
     if above is not None:
         if above < -1 or above == 0:
-            raise AttachmentError("--above takes a number of cells, 1 or more (or none: the cells "
-                                  "since this chat's last question)")
+            raise AttachmentError(
+                "--above takes a number of cells, 1 or more (or none: the cells "
+                "since this chat's last question)"
+            )
         since = _last_question(conversation, session.cell.cell_id)
-        numbers = cells_above(session.recorder, session.cell.execution_count,
-                              None if above == -1 else above, since)
+        numbers = cells_above(
+            session.recorder, session.cell.execution_count, None if above == -1 else above, since
+        )
         if not numbers:
-            raise AttachmentError("--above: no earlier cell recorded since %load_ext claude_magic "
-                                  "(or since this chat's last question); run some cells first")
+            raise AttachmentError(
+                "--above: no earlier cell recorded since %load_ext claude_magic "
+                "(or since this chat's last question); run some cells first"
+            )
         found = above_context(session.recorder, numbers, max_chars)
         context.blocks += found.blocks
         context.cells += found.cells
@@ -101,14 +116,18 @@ def _last_question(conversation: Conversation, cell_id: str | None) -> int | Non
 # ------------------------------------------------------------------ --above
 
 
-def cells_above(recorder: OutputRecorder, current: int | None, count: int | None,
-                since: int | None) -> list[int]:
+def cells_above(
+    recorder: OutputRecorder, current: int | None, count: int | None, since: int | None
+) -> list[int]:
     """The cells to send for `--above`: the `count` recorded cells executed before
     `current`, or (count None) those executed after cell `since`, oldest first. The
     magic's own line commands are left out."""
-    numbers = [n for n in recorder.cells()
-               if (current is None or n < current)
-               and not (recorder.source(n) or "").lstrip().startswith(MAGIC_PREFIX)]
+    numbers = [
+        n
+        for n in recorder.cells()
+        if (current is None or n < current)
+        and not (recorder.source(n) or "").lstrip().startswith(MAGIC_PREFIX)
+    ]
     if count is not None:
         return numbers[-count:] if count > 0 else []
     return [n for n in numbers if since is None or n > since]
@@ -139,8 +158,11 @@ def above_context(recorder: OutputRecorder, numbers: list[int], max_chars: int) 
     if not kept:
         return Context()
     intro = "The notebook cells run before this question, oldest first:\n\n"
-    return Context(blocks=[intro + "\n".join(block for _, block in kept)], cells=[n for n, _ in kept],
-                   left_out=len(numbers) - len(kept))
+    return Context(
+        blocks=[intro + "\n".join(block for _, block in kept)],
+        cells=[n for n, _ in kept],
+        left_out=len(numbers) - len(kept),
+    )
 
 
 # ------------------------------------------------------------------ --var
@@ -178,7 +200,11 @@ def describe_value(name: str, value: Any, max_chars: int = DEFAULT_MAX_CHARS) ->
 
 def _type_name(value: Any) -> str:
     kind = type(value)
-    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def _describe_pandas(value: Any, max_chars: int) -> str:
@@ -187,8 +213,14 @@ def _describe_pandas(value: Any, max_chars: int) -> str:
     if is_frame:
         columns = list(value.columns)
         shown = value.iloc[:, :MAX_COLUMNS] if len(columns) > MAX_COLUMNS else value
-        more = f" (first {MAX_COLUMNS} of {len(columns)} columns shown)" if len(columns) > MAX_COLUMNS else ""
-        dtypes = "\n".join(f"  {col}: {dtype}" for col, dtype in list(value.dtypes.items())[:MAX_COLUMNS])
+        more = (
+            f" (first {MAX_COLUMNS} of {len(columns)} columns shown)"
+            if len(columns) > MAX_COLUMNS
+            else ""
+        )
+        dtypes = "\n".join(
+            f"  {col}: {dtype}" for col, dtype in list(value.dtypes.items())[:MAX_COLUMNS]
+        )
         lines.append(f"dtypes{more}:\n{dtypes}")
     else:
         shown = value
@@ -217,9 +249,15 @@ def _describe_array(value: Any) -> str:
     import numpy as np
 
     lines = [f"shape: {tuple(value.shape)}, dtype: {value.dtype}, {value.size:,} elements"]
-    if value.size and np.issubdtype(value.dtype, np.number) and not np.issubdtype(value.dtype, np.complexfloating):
+    if (
+        value.size
+        and np.issubdtype(value.dtype, np.number)
+        and not np.issubdtype(value.dtype, np.complexfloating)
+    ):
         with np.errstate(all="ignore"):
-            lines.append(f"min {np.nanmin(value)!s}, max {np.nanmax(value)!s}, mean {np.nanmean(value)!s}")
+            lines.append(
+                f"min {np.nanmin(value)!s}, max {np.nanmax(value)!s}, mean {np.nanmean(value)!s}"
+            )
     sample = np.array2string(value, threshold=40, edgeitems=3, max_line_width=100)
     lines.append(f"sample (numpy's summary):\n{sample}")
     return "\n".join(lines)
@@ -229,7 +267,9 @@ def _describe_other(value: Any, max_chars: int) -> str:
     short = reprlib.Repr()
     short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 3, 20, 20, 20, 20
     short.maxstring = short.maxother = max(40, max_chars)
-    size = f"len {len(value):,}\n" if hasattr(value, "__len__") and not isinstance(value, str) else ""
+    size = (
+        f"len {len(value):,}\n" if hasattr(value, "__len__") and not isinstance(value, str) else ""
+    )
     try:
         return size + short.repr(value)
     except Exception as exc:  # noqa: BLE001 - a broken __repr__
@@ -248,6 +288,7 @@ def fix_context(recorder: OutputRecorder, n: int, max_chars: int) -> Context:
     """Cell [n]'s source and its error (the user's own traceback frames)."""
     source = _clip((recorder.source(n) or "").rstrip(), max_chars)
     report = (recorder.error_report(n) or "").rstrip()
-    block = (f"Cell [{n}]:\n{_fenced(source, 'python')}\n"
-             f"It raised:\n{_fenced(_clip(report, max_chars))}")
+    block = (
+        f"Cell [{n}]:\n{_fenced(source, 'python')}\nIt raised:\n{_fenced(_clip(report, max_chars))}"
+    )
     return Context(blocks=[block], cells=[n])

@@ -13,14 +13,24 @@ from .view_base import AnswerView
 GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 
-def deliver(session: KernelSession, prepared: PreparedCell, turn: Turn, replies: list[Message],
-            latency: float, view: AnswerView, *, background: bool = False) -> None:
+def deliver(
+    session: KernelSession,
+    prepared: PreparedCell,
+    turn: Turn,
+    replies: list[Message],
+    latency: float,
+    view: AnswerView,
+    *,
+    background: bool = False,
+) -> None:
     """Show the footer and hand the answer to the notebook. Raises the one-line error
     when a structured answer doesn't match its schema (after showing it)."""
     options, plan, namespace = prepared.options, prepared.plan, session.shell.user_ns
     final = replies[-1]
     if final.stop_reason == GUARDRAIL_INTERVENED:
-        view.notice("A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's.")
+        view.notice(
+            "A Bedrock guardrail intervened: the reply above is the guardrail's message, not Claude's."
+        )
     footer = _footer(prepared, replies, turn, latency)
     if plan is not None:
         footer = " · ".join(p for p in (footer, plan.footer()) if p)
@@ -63,11 +73,20 @@ def _footer(prepared: PreparedCell, replies: list[Message], turn: Turn, latency:
     from ..models import catalog
 
     request, final = prepared.request, replies[-1]
-    cost = usage_cost(prepared.model, request.invoke_id, turn.usage, cache_ttl=request.cache_ttl or "5m")
+    cost = usage_cost(
+        prepared.model, request.invoke_id, turn.usage, cache_ttl=request.cache_ttl or "5m"
+    )
     thinking = [block for reply in replies for block in thinking_blocks(reply)]
-    footer = footer_text(final.stop_reason, turn.usage, latency, cost,
-                         stop_details=final.stop_details, prices_as_of=catalog.PRICES_AS_OF,
-                         thinking_note=hidden_thinking_note(thinking), context_note=context_note(replies))
+    footer = footer_text(
+        final.stop_reason,
+        turn.usage,
+        latency,
+        cost,
+        stop_details=final.stop_details,
+        prices_as_of=catalog.PRICES_AS_OF,
+        thinking_note=hidden_thinking_note(thinking),
+        context_note=context_note(replies),
+    )
     if prepared.agent is not None:
         count = prepared.agent.steps_run
         footer += f" · {count} step{'' if count == 1 else 's'} run"

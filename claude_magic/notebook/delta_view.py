@@ -82,10 +82,16 @@ class DeltaView(View):
 
         from .live_widget import LiveAnswer, shared_layout
 
-        head = header_html(header.get("model", ""), header.get("chat", ""), header.get("images") or ())
-        self._widget = LiveAnswer(key=uuid.uuid4().hex, header=sanitize(head, chrome=True),
-                                  status="● streaming…", layout=shared_layout(),
-                                  controls=list(header.get("controls") or ()))
+        head = header_html(
+            header.get("model", ""), header.get("chat", ""), header.get("images") or ()
+        )
+        self._widget = LiveAnswer(
+            key=uuid.uuid4().hex,
+            header=sanitize(head, chrome=True),
+            status="● streaming…",
+            layout=shared_layout(),
+            controls=list(header.get("controls") or ()),
+        )
         self._widget.on_msg(_ready)
         _front_end["shown"] += 1
         self._seq, self._preview, self._thinking, self._thought = 0, "", "", 0  # a new page state
@@ -160,8 +166,17 @@ class DeltaView(View):
         super()._next_block()
         self._tail_from = self._shown = self._thought = 0
 
-    def _send(self, parts: list[str], *, drop: int = 0, text: str = "", preview: str | None = None,
-              title: str | None = None, thought: str = "", chrome: bool = False) -> None:
+    def _send(
+        self,
+        parts: list[str],
+        *,
+        drop: int = 0,
+        text: str = "",
+        preview: str | None = None,
+        title: str | None = None,
+        thought: str = "",
+        chrome: bool = False,
+    ) -> None:
         """One live update (nothing when nothing changed)."""
         if self._widget is None:
             return
@@ -180,8 +195,10 @@ class DeltaView(View):
             self._page_html.append(html)
             self._page_size += len(html)
             live = self._shown - self._tail_from + self._thought
-            if (self.clock() - self._opened < WHOLE_STATE_SECONDS
-                    and self._page_size + live <= WHOLE_STATE_MAX_CHARS):
+            if (
+                self.clock() - self._opened < WHOLE_STATE_SECONDS
+                and self._page_size + live <= WHOLE_STATE_MAX_CHARS
+            ):
                 html, text, drop = "".join(self._page_html), self._page_text(), 0
                 preview = sanitize(self._preview, chrome=True) if self._preview else ""
                 title, thought = self._thinking, self._page_thought()

@@ -30,9 +30,12 @@ def export_notebook(conversation: Conversation, path: str | Path) -> Path:
     from nbformat.v4 import new_markdown_cell, new_notebook
 
     usage = conversation.usage_total()
-    header = [f"# Conversation: {escape_markdown(conversation.name)}", "",
-              f"{len(conversation.turns)} turns · {usage.input_tokens:,} input / "
-              f"{usage.output_tokens:,} output tokens · exported from claude-magic"]
+    header = [
+        f"# Conversation: {escape_markdown(conversation.name)}",
+        "",
+        f"{len(conversation.turns)} turns · {usage.input_tokens:,} input / "
+        f"{usage.output_tokens:,} output tokens · exported from claude-magic",
+    ]
     if conversation.system:
         header += ["", "**System prompt:**", "", safe_markdown(_quote(conversation.system))]
     cells = [new_markdown_cell("\n".join(header))]
@@ -46,9 +49,12 @@ def export_notebook(conversation: Conversation, path: str | Path) -> Path:
             if attachments:
                 cell["attachments"] = attachments
             cells.append(cell)
-    notebook = new_notebook(cells=cells, metadata={
-        "claude_magic": {"chat": conversation.name, "turns": len(conversation.turns)},
-    })
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "claude_magic": {"chat": conversation.name, "turns": len(conversation.turns)},
+        },
+    )
     nbformat.validate(notebook)
     text = nbformat.writes(notebook)
     return write_private(path, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
@@ -66,9 +72,13 @@ def _turn_cells(number: int, turn: Turn) -> list[tuple[str, str, dict[str, Any]]
     model = f" · {code_span(turn.model_id)}" if turn.model_id else ""
     answer = [f"**Claude** ({number}{model})", ""]
     for step, reply in enumerate(turn.replies):
-        answer += _blocks_markdown(reply.content, answer_attachments, f"turn{number}-claude{step}", {})
+        answer += _blocks_markdown(
+            reply.content, answer_attachments, f"turn{number}-claude{step}", {}
+        )
         if step < len(turn.results):
-            answer += _blocks_markdown(turn.results[step], answer_attachments, f"turn{number}-tool{step}", {})
+            answer += _blocks_markdown(
+                turn.results[step], answer_attachments, f"turn{number}-tool{step}", {}
+            )
     if not turn.replies:
         answer.append("*(no answer)*")
     if turn.interrupted:
@@ -76,13 +86,17 @@ def _turn_cells(number: int, turn: Turn) -> list[tuple[str, str, dict[str, Any]]
     if turn.error:
         answer.append(f"*Error: {escape_markdown(' '.join(turn.error.split()))}*")
     usage = turn.usage
-    answer += ["", f"<sub>{usage.input_tokens:,} input / {usage.output_tokens:,} output tokens</sub>"]
+    answer += [
+        "",
+        f"<sub>{usage.input_tokens:,} input / {usage.output_tokens:,} output tokens</sub>",
+    ]
     cells.append(("assistant", _tidy("\n".join(answer)), answer_attachments))
     return cells
 
 
-def _blocks_markdown(blocks: list[Block], attachments: dict[str, Any], prefix: str,
-                     labels: dict[int, str | None]) -> list[str]:
+def _blocks_markdown(
+    blocks: list[Block], attachments: dict[str, Any], prefix: str, labels: dict[int, str | None]
+) -> list[str]:
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -95,8 +109,12 @@ def _blocks_markdown(blocks: list[Block], attachments: dict[str, Any], prefix: s
             lines += [f"*[document: {escape_markdown(str(name))}]*", ""]
         elif kind == "tool_use":
             arguments = json.dumps(block.get("input"), indent=2, ensure_ascii=False, default=str)
-            lines += [f"Tool call {code_span(str(block.get('name', '')))}:", "",
-                      code_fence(arguments, "json"), ""]
+            lines += [
+                f"Tool call {code_span(str(block.get('name', '')))}:",
+                "",
+                code_fence(arguments, "json"),
+                "",
+            ]
         elif kind == "tool_result":
             error = " (error)" if block.get("is_error") else ""
             lines += [f"Tool result{error}:", ""]

@@ -208,16 +208,24 @@ class FrontEnd:
         if data.get("type") in ("done", "failed"):
             pending.reply = data
 
-    def run_step(self, agent_cell: str, after: str | None, code: str,
-                 metadata: dict[str, Any] | None = None, timeout: float | None = 120.0,
-                 stop: threading.Event | None = None) -> StepCell:
+    def run_step(
+        self,
+        agent_cell: str,
+        after: str | None,
+        code: str,
+        metadata: dict[str, Any] | None = None,
+        timeout: float | None = 120.0,
+        stop: threading.Event | None = None,
+    ) -> StepCell:
         """Insert `code` as a cell below `after` (else below the agent cell), run it and
         wait for it. Call from a worker thread: the replies arrive while the kernel is
         idle. A step that runs `timeout` seconds is interrupted ("timeout"); so is one
         running when `stop` is set ("interrupted"). Raises FrontEndError when the page
         can't run it, closes the connection or does not answer."""
         if threading.current_thread() is threading.main_thread():
-            raise RuntimeError("run_step waits for the kernel to be idle: call it from a worker thread")
+            raise RuntimeError(
+                "run_step waits for the kernel to be idle: call it from a worker thread"
+            )
         now = time.monotonic()
         with self._lock:
             channel = self._comm
@@ -226,15 +234,25 @@ class FrontEnd:
             pending = _Request(request=uuid.uuid4().hex, queued_at=now, heard_at=now)
             self._requests[pending.request] = pending
         try:
-            channel.send({"type": "run", "request": pending.request, "to": self._instance,
-                          "agent_cell": agent_cell, "after": after, "code": code,
-                          "metadata": metadata or {}})
+            channel.send(
+                {
+                    "type": "run",
+                    "request": pending.request,
+                    "to": self._instance,
+                    "agent_cell": agent_cell,
+                    "after": after,
+                    "code": code,
+                    "metadata": metadata or {},
+                }
+            )
             return self._wait(pending, timeout, stop)
         finally:
             with self._lock:
                 self._requests.pop(pending.request, None)
 
-    def _wait(self, pending: _Request, timeout: float | None, stop: threading.Event | None) -> StepCell:
+    def _wait(
+        self, pending: _Request, timeout: float | None, stop: threading.Event | None
+    ) -> StepCell:
         with self._lock:
             while pending.reply is None:
                 self._lock.wait(0.05)
@@ -295,8 +313,9 @@ class FrontEnd:
 
     # -- removing step cells
 
-    def remove_cells(self, agent_cell: str, cells: dict[str, str],
-                     on_done: Callable[[list[str], list[str]], Any]) -> None:
+    def remove_cells(
+        self, agent_cell: str, cells: dict[str, str], on_done: Callable[[list[str], list[str]], Any]
+    ) -> None:
         """Ask the page to delete each cell whose source is still the one given (a cell
         the user edited stays); `on_done(removed, kept)` is called when it has."""
         with self._lock:
@@ -305,8 +324,15 @@ class FrontEnd:
                 raise FrontEndError("The notebook's claude-magic extension is not connected.")
             request = uuid.uuid4().hex
             self._removals[request] = (list(cells), on_done)
-        channel.send({"type": "remove", "request": request, "to": self._instance,
-                      "agent_cell": agent_cell, "cells": dict(cells)})
+        channel.send(
+            {
+                "type": "remove",
+                "request": request,
+                "to": self._instance,
+                "agent_cell": agent_cell,
+                "cells": dict(cells),
+            }
+        )
 
     def _removed(self, data: dict[str, Any]) -> None:
         entry = self._removals.pop(str(data.get("request")), None)
@@ -326,7 +352,10 @@ class FrontEnd:
             self.state = "unknown"
             self._lock.notify_all()
         if self._hooked:
-            for event, hook in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
+            for event, hook in (
+                ("pre_run_cell", self._pre_run_cell),
+                ("post_run_cell", self._post_run_cell),
+            ):
                 try:
                     self.shell.events.unregister(event, hook)
                 except ValueError:

@@ -53,7 +53,9 @@ def run_inline(shell: Any, code: str, *, timeout: float | None) -> StepOutcome:
     elapsed = time.monotonic() - started
     error = None
     if result is not None:
-        error = result.error_in_exec if result.error_in_exec is not None else result.error_before_exec
+        error = (
+            result.error_in_exec if result.error_in_exec is not None else result.error_before_exec
+        )
     if timer.fired:
         status = "timeout"
     elif escaped or isinstance(error, KeyboardInterrupt):
@@ -66,8 +68,14 @@ def run_inline(shell: Any, code: str, *, timeout: float | None) -> StepOutcome:
     outputs = capture.finished()
     if number is not None:
         _record(shell, number, outputs)
-    return StepOutcome(code=code, outputs=outputs, execution_count=number, elapsed=elapsed,
-                       status=status, time_limit=timeout if status == "timeout" else None)
+    return StepOutcome(
+        code=code,
+        outputs=outputs,
+        execution_count=number,
+        elapsed=elapsed,
+        status=status,
+        time_limit=timeout if status == "timeout" else None,
+    )
 
 
 def _record(shell: Any, number: int, outputs: list[dict[str, Any]]) -> None:
@@ -90,8 +98,11 @@ def _kept_state(shell: Any) -> Iterator[None]:
 
     displayhook = shell.displayhook
     session = session_of(shell)
-    saved = {name: getattr(shell, name) for name in ("_last_traceback", "_last_traceback_during_displayhook")
-             if hasattr(shell, name)}
+    saved = {
+        name: getattr(shell, name)
+        for name in ("_last_traceback", "_last_traceback_during_displayhook")
+        if hasattr(shell, name)
+    }
     exec_result = getattr(displayhook, "exec_result", None)
     running = session.cell if session is not None else None
     try:
@@ -167,8 +178,9 @@ class Interrupter:
             else:
                 import ctypes
 
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target),
-                                                           ctypes.py_object(KeyboardInterrupt))
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self._target), ctypes.py_object(KeyboardInterrupt)
+                )
 
     def stop(self) -> None:
         """No more interrupts; one the timer already sent, arriving late, is absorbed here
@@ -236,9 +248,14 @@ class OutputCapture:
             hook = shell.displayhook
             for name in ("start_displayhook", "write_output_prompt", "finish_displayhook"):
                 self._swap(hook, name, self._pass_other_threads(getattr(hook, name), _quiet))
-            self._swap(hook, "write_format_data",
-                       self._pass_other_threads(hook.write_format_data, self._result))
-            self._swap(shell, "_showtraceback", self._pass_other_threads(shell._showtraceback, self._error))
+            self._swap(
+                hook,
+                "write_format_data",
+                self._pass_other_threads(hook.write_format_data, self._result),
+            )
+            self._swap(
+                shell, "_showtraceback", self._pass_other_threads(shell._showtraceback, self._error)
+            )
         except BaseException:
             self._restore()
             raise
@@ -250,8 +267,13 @@ class OutputCapture:
     def finished(self) -> list[dict[str, Any]]:
         """The outputs, with a note when stream text was dropped."""
         if self._dropped:
-            self.outputs.append({"output_type": "stream", "name": "stderr",
-                                 "text": f"[... {self._dropped:,} more characters of output dropped]\n"})
+            self.outputs.append(
+                {
+                    "output_type": "stream",
+                    "name": "stderr",
+                    "text": f"[... {self._dropped:,} more characters of output dropped]\n",
+                }
+            )
             self._dropped = 0
         return self.outputs
 
@@ -337,7 +359,11 @@ class OutputCapture:
                     return original(data, metadata, *args, **kwargs)
                 shown["data"], shown["metadata"] = _bundle(data), _metadata(metadata)
                 return None
-            output = {"output_type": "display_data", "data": _bundle(data), "metadata": _metadata(metadata)}
+            output = {
+                "output_type": "display_data",
+                "data": _bundle(data),
+                "metadata": _metadata(metadata),
+            }
             self._before_output()
             self.outputs.append(output)
             if display_id:
@@ -371,8 +397,14 @@ class OutputCapture:
         hook = self.shell.displayhook
         count = getattr(hook, "prompt_count", None)
         self._before_output()
-        self.outputs.append({"output_type": "execute_result", "execution_count": count,
-                             "data": _bundle(format_dict), "metadata": _metadata(md_dict)})
+        self.outputs.append(
+            {
+                "output_type": "execute_result",
+                "execution_count": count,
+                "data": _bundle(format_dict),
+                "metadata": _metadata(md_dict),
+            }
+        )
 
     def _error(self, etype: Any, evalue: Any, stb: Any) -> None:
         try:
@@ -380,8 +412,14 @@ class OutputCapture:
         except Exception:  # noqa: BLE001 - an exception whose str() fails
             message = f"<{type(evalue).__name__}>"
         self._before_output()
-        self.outputs.append({"output_type": "error", "ename": getattr(etype, "__name__", str(etype)),
-                             "evalue": message, "traceback": [str(line) for line in stb or []]})
+        self.outputs.append(
+            {
+                "output_type": "error",
+                "ename": getattr(etype, "__name__", str(etype)),
+                "evalue": message,
+                "traceback": [str(line) for line in stb or []],
+            }
+        )
 
 
 def _quiet(*args: Any, **kwargs: Any) -> None:

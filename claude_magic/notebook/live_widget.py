@@ -138,7 +138,8 @@ export default {
 # kernel sanitised (render.py); the unfinished text, the thinking text and the thinking
 # section's title only ever go into text nodes.
 ESM = "\n".join(line.strip() for line in _SOURCE.splitlines() if line.strip()).replace(
-    "THINKING_TEXT_STYLE", json.dumps(TEXT_STYLE))
+    "THINKING_TEXT_STYLE", json.dumps(TEXT_STYLE)
+)
 
 _shared_layout: Any = None
 
@@ -160,7 +161,8 @@ class LiveAnswer(anywidget.AnyWidget):
     header = traitlets.Unicode("").tag(sync=True)  # sanitised HTML
     status = traitlets.Unicode("").tag(sync=True)  # plain text
     controls = traitlets.List(traitlets.Instance(ipywidgets.DOMWidget)).tag(
-        sync=True, **ipywidgets.widget_serialization)  # shown beside the header
+        sync=True, **ipywidgets.widget_serialization
+    )  # shown beside the header
 
     def __repr__(self) -> str:  # the display's text/plain
         return "claude-magic live answer"

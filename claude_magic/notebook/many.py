@@ -72,9 +72,18 @@ def _region(settings: Any) -> str:
     return effective_region(settings)
 
 
-def ask(prompt: Any, *, model: str | None = None, system: str | None = None,
-        max_tokens: int | None = None, effort: str | None = None, images: Any = (),
-        json: Any = None, chat: str | None = None, **options: Any) -> Reply:
+def ask(
+    prompt: Any,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    max_tokens: int | None = None,
+    effort: str | None = None,
+    images: Any = (),
+    json: Any = None,
+    chat: str | None = None,
+    **options: Any,
+) -> Reply:
     """Ask Claude once, from Python; the same options, retries and errors as a cell.
 
     `effort` ("low" … "max") asks for adaptive thinking at that effort; `json` (a JSON
@@ -85,24 +94,48 @@ def ask(prompt: Any, *, model: str | None = None, system: str | None = None,
     tool_choice, prefill. Raises ClaudeMagicError (one line) when the request fails.
     """
     settings, config, session = _context()
-    spec = make_spec(config, _region(settings), model=model, system=system,
-                     max_tokens=max_tokens, effort=effort, json=json, **options)
+    spec = make_spec(
+        config,
+        _region(settings),
+        model=model,
+        system=system,
+        max_tokens=max_tokens,
+        effort=effort,
+        json=json,
+        **options,
+    )
     content = user_content(prompt, images, max_edge=config.max_image_edge)
     conversation = None
     if chat is not None:
         if session is None:
-            raise ClaudeMagicError("chat= joins a conversation of the %%claude magic: run "
-                                   "%load_ext claude_magic first.")
+            raise ClaudeMagicError(
+                "chat= joins a conversation of the %%claude magic: run "
+                "%load_ext claude_magic first."
+            )
         conversation = session.chats.get(chat)
     return ask_once(_client(settings, session), spec, content, conversation)
 
 
-def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = "threads",
-        cache: bool = True, cache_dir: str | os.PathLike[str] | None = None,
-        model: str | None = None, system: str | None = None, max_tokens: int | None = None,
-        effort: str | None = None, json: Any = None, progress: bool = True,
-        s3_uri: str | None = None, role_arn: str | None = None,
-        poll_interval: float | None = None, retry_mode: str | None = None, **options: Any) -> Any:
+def map(
+    items: Any,
+    prompt: Any = None,
+    *,
+    concurrency: int = 8,
+    backend: str = "threads",
+    cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    model: str | None = None,
+    system: str | None = None,
+    max_tokens: int | None = None,
+    effort: str | None = None,
+    json: Any = None,
+    progress: bool = True,
+    s3_uri: str | None = None,
+    role_arn: str | None = None,
+    poll_interval: float | None = None,
+    retry_mode: str | None = None,
+    **options: Any,
+) -> Any:
     """Ask once per row of `items` (a list, a pandas Series or a DataFrame).
 
     `prompt` is a template whose `{name}` fields come from the row (DataFrame columns,
@@ -120,10 +153,20 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ClaudeMagicError(f"concurrency must be a positive integer, not {concurrency!r}.")
     settings, config, session = _context()
-    spec = make_spec(config, _region(settings), model=model, system=system,
-                     max_tokens=max_tokens, effort=effort, json=json, **options)
+    spec = make_spec(
+        config,
+        _region(settings),
+        model=model,
+        system=system,
+        max_tokens=max_tokens,
+        effort=effort,
+        json=json,
+        **options,
+    )
     rows = rows_of(items)
-    contents = [user_content(p) if not isinstance(p, list) else p for p in prompts_for(rows, prompt)]
+    contents = [
+        user_content(p) if not isinstance(p, list) else p for p in prompts_for(rows, prompt)
+    ]
     store = _cache(cache, cache_dir, config)
     from ..bedrock.many import prepare
 
@@ -132,22 +175,42 @@ def map(items: Any, prompt: Any = None, *, concurrency: int = 8, backend: str = 
     if backend == "batch":
         from ..bedrock.batch import map_batch
 
-        interrupted = map_batch(settings, spec, prepared, cache=store, s3_uri=s3_uri,
-                                role_arn=role_arn, poll_interval=poll_interval,
-                                report=print if progress else None)
+        interrupted = map_batch(
+            settings,
+            spec,
+            prepared,
+            cache=store,
+            s3_uri=s3_uri,
+            role_arn=role_arn,
+            poll_interval=poll_interval,
+            report=print if progress else None,
+        )
     else:
         from ..bedrock.many import map_threads
 
-        settings = replace(settings, retry_mode=retry_mode or settings.retry_mode,
-                           max_pool_connections=max(settings.max_pool_connections, concurrency + 2))
-        interrupted = map_threads(_client(settings, session), spec, prepared, concurrency=concurrency,
-                                  cache=store, progress=Bar() if progress else None)
-    replies = [r if r is not None else Reply.failed("not sent: interrupted", model=spec.invoke_id)
-               for r in prepared.replies]
+        settings = replace(
+            settings,
+            retry_mode=retry_mode or settings.retry_mode,
+            max_pool_connections=max(settings.max_pool_connections, concurrency + 2),
+        )
+        interrupted = map_threads(
+            _client(settings, session),
+            spec,
+            prepared,
+            concurrency=concurrency,
+            cache=store,
+            progress=Bar() if progress else None,
+        )
+    replies = [
+        r if r is not None else Reply.failed("not sent: interrupted", model=spec.invoke_id)
+        for r in prepared.replies
+    ]
     if interrupted:
         done = sum(1 for r in prepared.replies if r is not None)
-        print(f"claude-magic: interrupted after {done} of {len(replies)} rows "
-              f"({time.monotonic() - started:.0f} s); run the same map again to send only the rest.")
+        print(
+            f"claude-magic: interrupted after {done} of {len(replies)} rows "
+            f"({time.monotonic() - started:.0f} s); run the same map again to send only the rest."
+        )
     return aligned(rows, replies)
 
 
@@ -210,8 +273,9 @@ class Bar:
         now = time.monotonic()
         if force or now - self._shown >= 0.2:
             self._shown = now
-            self._bar.set_postfix_str(f"failed={self.failed} tokens={self.tokens:,} ${self.cost:.4f}",
-                                      refresh=force)
+            self._bar.set_postfix_str(
+                f"failed={self.failed} tokens={self.tokens:,} ${self.cost:.4f}", refresh=force
+            )
 
     def update(self, reply: Reply) -> None:
         self._count(reply)
@@ -228,27 +292,58 @@ def run_map_cell(session: KernelSession, args: CellOptions, cell: str) -> None:
     """`%%claude --map VAR [--out RESULT] [--concurrency N]`: the body is the template."""
     if not args.map:
         raise ClaudeMagicError("--concurrency applies to --map VAR cells only.")
-    unused = [flag for flag, value in (
-        ("--image", args.image), ("--cell", args.cell), ("--doc", args.doc), ("--tools", args.tools),
-        ("--tool-choice", args.tool_choice), ("--computer-use", args.computer_use),
-        ("--prefill", args.prefill), ("--chat", args.chat), ("--new", args.new),
-        ("--no-history", args.no_history), ("--code", args.code), ("--beta", args.beta),
-        ("--max-steps", args.max_steps)) if value]
+    unused = [
+        flag
+        for flag, value in (
+            ("--image", args.image),
+            ("--cell", args.cell),
+            ("--doc", args.doc),
+            ("--tools", args.tools),
+            ("--tool-choice", args.tool_choice),
+            ("--computer-use", args.computer_use),
+            ("--prefill", args.prefill),
+            ("--chat", args.chat),
+            ("--new", args.new),
+            ("--no-history", args.no_history),
+            ("--code", args.code),
+            ("--beta", args.beta),
+            ("--max-steps", args.max_steps),
+        )
+        if value
+    ]
     if unused:
-        raise ClaudeMagicError(f"{unused[0]} doesn't combine with --map: each row is a one-off "
-                               "question (use -m, -s, --max-tokens, -t, --top-p, --top-k, --stop, "
-                               "-o, --concurrency).")
+        raise ClaudeMagicError(
+            f"{unused[0]} doesn't combine with --map: each row is a one-off "
+            "question (use -m, -s, --max-tokens, -t, --top-p, --top-k, --stop, "
+            "-o, --concurrency)."
+        )
     namespace = session.shell.user_ns
     if args.map not in namespace:
         raise ClaudeMagicError(f"--map {args.map}: no variable {args.map!r} in the notebook.")
     template = cell.strip()
     if not template:
-        raise ClaudeMagicError("The cell is empty: write the prompt template below %%claude --map VAR.")
-    options: dict[str, Any] = {k: v for k, v in {
-        "temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
-        "stop_sequences": args.stop or None}.items() if v is not None}
-    result = map(namespace[args.map], template, concurrency=args.concurrency or 8, model=args.model,
-                 system=args.system, max_tokens=args.max_tokens, **options)
+        raise ClaudeMagicError(
+            "The cell is empty: write the prompt template below %%claude --map VAR."
+        )
+    options: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "temperature": args.temperature,
+            "top_p": args.top_p,
+            "top_k": args.top_k,
+            "stop_sequences": args.stop or None,
+        }.items()
+        if v is not None
+    }
+    result = map(
+        namespace[args.map],
+        template,
+        concurrency=args.concurrency or 8,
+        model=args.model,
+        system=args.system,
+        max_tokens=args.max_tokens,
+        **options,
+    )
     if args.out:
         namespace[args.out] = result
     replies = list(result)

@@ -28,8 +28,14 @@ IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
 # ------------------------------------------------------------------ read_cells
 
 
-def read_cells(session: KernelSession, start: int | None = None, end: int | None = None, *,
-               current: int | None = None, max_chars: int | None = None) -> str:
+def read_cells(
+    session: KernelSession,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    current: int | None = None,
+    max_chars: int | None = None,
+) -> str:
     """The recorded cells with execution counts in [start, end] (both optional), oldest
     first, each cut to `max_chars` (ClaudeMagic.context_max_chars); the magic's own commands
     and the cell `current` (the agent cell) left out. Past MAX_READ_CHARS the cells farthest
@@ -39,18 +45,31 @@ def read_cells(session: KernelSession, start: int | None = None, end: int | None
     return cells_text(recorder, start, end, current=current, max_chars=limit)
 
 
-def cells_text(recorder: OutputRecorder, start: int | None, end: int | None, *,
-               current: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
-               budget: int = MAX_READ_CHARS) -> str:
+def cells_text(
+    recorder: OutputRecorder,
+    start: int | None,
+    end: int | None,
+    *,
+    current: int | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    budget: int = MAX_READ_CHARS,
+) -> str:
     if start is not None and end is not None and start > end:
         return f"start ({start}) is after end ({end}): give start <= end."
-    numbers = [n for n in recorder.cells()
-               if n != current and (start is None or n >= start) and (end is None or n <= end)
-               and not (recorder.source(n) or "").lstrip().startswith(MAGIC_PREFIX)]
+    numbers = [
+        n
+        for n in recorder.cells()
+        if n != current
+        and (start is None or n >= start)
+        and (end is None or n <= end)
+        and not (recorder.source(n) or "").lstrip().startswith(MAGIC_PREFIX)
+    ]
     if not numbers:
         where = _range(start, end)
-        return (f"No cells{where} recorded. Only cells run since claude_magic was loaded are kept; "
-                "cells with %%claude are not cells of code.")
+        return (
+            f"No cells{where} recorded. Only cells run since claude_magic was loaded are kept; "
+            "cells with %%claude are not cells of code."
+        )
     forward = start is not None
     order = numbers if forward else list(reversed(numbers))
     kept: dict[int, str] = {}
@@ -64,10 +83,12 @@ def cells_text(recorder: OutputRecorder, start: int | None, end: int | None, *,
     text = "\n".join(kept[n] for n in shown)
     left = [n for n in numbers if n not in kept]
     if left and forward:
-        text += (f"\n[{len(left)} later cell(s) not shown: read them with start={left[0]}]")
+        text += f"\n[{len(left)} later cell(s) not shown: read them with start={left[0]}]"
     elif left:
-        text = (f"[{len(left)} older cell(s) not shown: read them with start and end, "
-                f"e.g. start={left[0]}, end={left[-1]}]\n") + text
+        text = (
+            f"[{len(left)} older cell(s) not shown: read them with start and end, "
+            f"e.g. start={left[0]}, end={left[-1]}]\n"
+        ) + text
     return text
 
 
@@ -85,7 +106,10 @@ def _with_images(recorder: OutputRecorder, n: int, block: str) -> str:
     count = len(recorder.images(n))
     if not count:
         return block
-    return block + f"(cell [{n}] also showed {count} image{'s' if count != 1 else ''}, not included here)\n"
+    return (
+        block
+        + f"(cell [{n}] also showed {count} image{'s' if count != 1 else ''}, not included here)\n"
+    )
 
 
 # ------------------------------------------------------------------ list_variables
@@ -99,9 +123,14 @@ def list_variables(shell: Any, *, limit: int = MAX_VARIABLES) -> str:
     hidden = getattr(shell, "user_ns_hidden", None) or {}
     missing = object()
     lines = []
-    names = [name for name, value in list(namespace.items())
-             if not name.startswith("_") and name not in IPYTHON_NAMES
-             and hidden.get(name, missing) is not value and not _is_code_object(value)]
+    names = [
+        name
+        for name, value in list(namespace.items())
+        if not name.startswith("_")
+        and name not in IPYTHON_NAMES
+        and hidden.get(name, missing) is not value
+        and not _is_code_object(value)
+    ]
     for name in names[:limit]:
         value = namespace[name]
         summary = summarize(value)
@@ -115,7 +144,9 @@ def list_variables(shell: Any, *, limit: int = MAX_VARIABLES) -> str:
 
 def _is_code_object(value: Any) -> bool:
     """Modules, classes and functions: the notebook's code, not its data."""
-    return isinstance(value, (types.ModuleType, type, functools.partial)) or inspect.isroutine(value)
+    return isinstance(value, (types.ModuleType, type, functools.partial)) or inspect.isroutine(
+        value
+    )
 
 
 def summarize(value: Any) -> str:

@@ -61,7 +61,9 @@ class CellOptions:
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:  # a new @argument needs a field here
             raise TypeError(f"CellOptions has no field for option {unknown[0]!r}")
-        converted: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        converted: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
+        }
         return cls(**converted)
 
     def with_changes(self, **changes: Any) -> CellOptions:

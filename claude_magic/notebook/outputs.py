@@ -110,7 +110,9 @@ class OutputRecorder:
         shell = self.shell
         self._patch(shell.display_pub, "publish", self._wrap_publish, self._patches)
         self._patch(shell.display_pub, "clear_output", self._wrap_clear_output, self._patches)
-        self._patch(shell.displayhook, "write_format_data", self._wrap_write_format_data, self._patches)
+        self._patch(
+            shell.displayhook, "write_format_data", self._wrap_write_format_data, self._patches
+        )
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
 
@@ -120,8 +122,10 @@ class OutputRecorder:
             return
         self.installed = False
         self._generation += 1
-        for event, callback in (("pre_run_cell", self._pre_run_cell),
-                                ("post_run_cell", self._post_run_cell)):
+        for event, callback in (
+            ("pre_run_cell", self._pre_run_cell),
+            ("post_run_cell", self._post_run_cell),
+        ):
             if callback in self.shell.events.callbacks[event]:
                 self.shell.events.unregister(event, callback)
         self._unpatch_streams()
@@ -170,7 +174,9 @@ class OutputRecorder:
             finally:
                 self._busy -= 1
             if generation == self._generation:
-                self._safely(self._on_display, data, kwargs.get("transient"), kwargs.get("update", False))
+                self._safely(
+                    self._on_display, data, kwargs.get("transient"), kwargs.get("update", False)
+                )
             return value
 
         return publish
@@ -212,8 +218,12 @@ class OutputRecorder:
 
         def write(text: Any, *args: Any, **kwargs: Any) -> Any:
             value = original(text, *args, **kwargs)
-            if generation == self._stream_generation and isinstance(text, str) and text \
-                    and not self._quiet():
+            if (
+                generation == self._stream_generation
+                and isinstance(text, str)
+                and text
+                and not self._quiet()
+            ):
                 self._safely(self._on_stream, text)
             return value
 
@@ -335,8 +345,11 @@ class OutputRecorder:
         for mime in IMAGE_MIMES:
             value = data.get(mime)
             if isinstance(value, (bytes, str)) and value:
-                return _Output(kind, image=RecordedImage(decode_image_payload(value), mime),
-                               display_id=display_id)
+                return _Output(
+                    kind,
+                    image=RecordedImage(decode_image_payload(value), mime),
+                    display_id=display_id,
+                )
         for mime in TEXT_MIMES:
             value = data.get(mime)
             if isinstance(value, str) and value:
@@ -413,16 +426,27 @@ class OutputRecorder:
             kind = output.get("output_type")
             if kind == "stream":
                 value = output.get("text")
-                text = self._budget_text(cell, "".join(value) if isinstance(value, list) else str(value or ""))
+                text = self._budget_text(
+                    cell, "".join(value) if isinstance(value, list) else str(value or "")
+                )
                 if text and cell.outputs and cell.outputs[-1].kind == "stream":
                     cell.outputs[-1].parts.append(text)
                 elif text:
                     cell.outputs.append(_Output("stream", [text]))
-            elif kind in ("display_data", "execute_result") and isinstance(output.get("data"), dict):
-                data = {mime: "".join(value) if isinstance(value, list) else value
-                        for mime, value in output["data"].items()}
-                self._safely(self._add_bundle, cell, "display" if kind == "display_data" else "result",
-                             data, None)
+            elif kind in ("display_data", "execute_result") and isinstance(
+                output.get("data"), dict
+            ):
+                data = {
+                    mime: "".join(value) if isinstance(value, list) else value
+                    for mime, value in output["data"].items()
+                }
+                self._safely(
+                    self._add_bundle,
+                    cell,
+                    "display" if kind == "display_data" else "result",
+                    data,
+                    None,
+                )
 
     # ------------------------------------------------------------ queries
 
@@ -481,8 +505,11 @@ class OutputRecorder:
         """The most recent recorded cell that raised (the magic's own commands aside)."""
         for number in reversed(self._cells):
             cell = self._cells[number]
-            if (before is None or number < before) and cell.error \
-                    and not cell.source.lstrip().startswith(MAGIC_PREFIX):
+            if (
+                (before is None or number < before)
+                and cell.error
+                and not cell.source.lstrip().startswith(MAGIC_PREFIX)
+            ):
                 return number
         return None
 
@@ -566,7 +593,7 @@ def _name_cells(line: str, shell: Any) -> str:
     """A SyntaxError's `File "/tmp/ipykernel_1/123.py", line 2` with the cell named instead."""
     stripped = line.strip()
     if stripped.startswith('File "') and '"' in stripped[6:]:
-        filename = stripped[6:stripped.index('"', 6)]
+        filename = stripped[6 : stripped.index('"', 6)]
         name = _cell_name(filename, shell)
         if name:
             return line.replace(f'File "{filename}"', name)

@@ -67,8 +67,10 @@ class PreparedCell:
             "model_id": self.resolved.invoke_id,
             "chat": self.chat,
             "offline": self.settings.offline,
-            "images": [(image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
-                       for image in self.images],
+            "images": [
+                (image.prepared.thumbnail_png(), _image_caption(image), image.prepared.tokens)
+                for image in self.images
+            ],
         }
 
 
@@ -77,8 +79,9 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
     config = session.config()
     settings = session.client_settings(config)
     region = settings.region or _default_region(settings)
-    resolved = resolve_model(options.model or config.model, region, config.geography,
-                             offer=session.offer)
+    resolved = resolve_model(
+        options.model or config.model, region, config.geography, offer=session.offer
+    )
     resolved = route(config.api).resolved(resolved)  # the id this route takes
     model = resolved.model
     options.check_ranges()
@@ -92,10 +95,14 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         from .agent import add_agent
 
         if options.json or options.prefill:
-            raise ClaudeMagicError("--agent can't be combined with --json or --prefill: drop one of them.")
+            raise ClaudeMagicError(
+                "--agent can't be combined with --json or --prefill: drop one of them."
+            )
         if model and not model.tools:
-            raise ClaudeMagicError(f"{model.name} can't use tools, so it can't be an agent: "
-                                   "pick another model, e.g. -m sonnet.")
+            raise ClaudeMagicError(
+                f"{model.name} can't use tools, so it can't be an agent: "
+                "pick another model, e.g. -m sonnet."
+            )
         agent, toolset, agent_notices = add_agent(session, config, options, chat, toolset)
         notices += agent_notices
         betas = list(dict.fromkeys([*betas, *toolset.betas()]))
@@ -108,8 +115,11 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         tools, tool_choice, fields = plan.tools, plan.tool_choice, plan.fields(fields)
     from ..bedrock.shaping import thinking_betas
 
-    sent_betas, refused = sendable(config.api, [*betas, *thinking_betas(model, shaped, bool(toolset)),
-                                                *options.beta], options.beta)
+    sent_betas, refused = sendable(
+        config.api,
+        [*betas, *thinking_betas(model, shaped, bool(toolset)), *options.beta],
+        options.beta,
+    )
     notices += refused
     request = RequestSpec(
         resolved=resolved,
@@ -129,14 +139,27 @@ def prepare_cell(session: KernelSession, options: CellOptions, cell: str) -> Pre
         guardrail=config.guardrail(),
         fields=fields,
         cache_ttl=None if options.no_cache else config.cache_breakpoints_ttl,
-        context=context_policy(config, model, thinking="thinking" in fields and
-                               fields["thinking"].get("type") != "disabled", tools=bool(tools)),
+        context=context_policy(
+            config,
+            model,
+            thinking="thinking" in fields and fields["thinking"].get("type") != "disabled",
+            tools=bool(tools),
+        ),
     )
     return PreparedCell(
-        options=options, config=config, settings=settings, request=request,
-        user_content=user_content, images=images, chat=chat,
-        cell_id=session.cell.cell_id, execution_count=session.cell.execution_count,
-        toolset=toolset, notices=notices, plan=plan, agent=agent,
+        options=options,
+        config=config,
+        settings=settings,
+        request=request,
+        user_content=user_content,
+        images=images,
+        chat=chat,
+        cell_id=session.cell.cell_id,
+        execution_count=session.cell.execution_count,
+        toolset=toolset,
+        notices=notices,
+        plan=plan,
+        agent=agent,
     )
 
 
@@ -149,13 +172,21 @@ def _system(options: CellOptions, config: Config, agent: AgentWorkspace | None) 
     return agent_system(agent.mode, system)
 
 
-def _user_content(session: KernelSession, config: Config, options: CellOptions,
-                  model: catalog.Model | None, cell: str, chat: str,
-                  notices: list[str]) -> tuple[list[AttachedImage], list[Block]]:
+def _user_content(
+    session: KernelSession,
+    config: Config,
+    options: CellOptions,
+    model: catalog.Model | None,
+    cell: str,
+    chat: str,
+    notices: list[str],
+) -> tuple[list[AttachedImage], list[Block]]:
     """The question's blocks: notebook context, cells, images and documents, then the
     prompt (with `{name}` substituted); the images for the header."""
     if model and options.image and not model.images:
-        raise ClaudeMagicError(f"{model.name} can't read images: pick another model, e.g. -m sonnet.")
+        raise ClaudeMagicError(
+            f"{model.name} can't read images: pick another model, e.g. -m sonnet."
+        )
     text = substitute_names(cell, session.shell.user_ns).strip()
     images, contexts, documents = _attachments(session, config, options, model)
     if options.cite and not documents:
@@ -173,8 +204,14 @@ def _user_content(session: KernelSession, config: Config, options: CellOptions,
     return images, content
 
 
-def _add_notebook_context(session: KernelSession, config: Config, options: CellOptions, chat: str,
-                          user_content: list[Block], notices: list[str]) -> None:
+def _add_notebook_context(
+    session: KernelSession,
+    config: Config,
+    options: CellOptions,
+    chat: str,
+    user_content: list[Block],
+    notices: list[str],
+) -> None:
     """--above, --var and %claude fix: their text blocks go first, a notice says what they hold."""
     from .context import turn_context
 
@@ -188,7 +225,7 @@ def _add_notebook_context(session: KernelSession, config: Config, options: CellO
 
 
 def _image_caption(image: AttachedImage) -> str:
-    """"cell 3, 1568×1045 (from 6000×4000)": what was sent, and what it came from."""
+    """ "cell 3, 1568×1045 (from 6000×4000)": what was sent, and what it came from."""
     p = image.prepared
     caption = f"{image.label}, {p.width}×{p.height}"
     if p.resized:
@@ -196,16 +233,25 @@ def _image_caption(image: AttachedImage) -> str:
     return caption
 
 
-def _attachments(session: KernelSession, config: Config, options: CellOptions,
-                 model: catalog.Model | None) -> tuple[list[AttachedImage], list[str], list[Block]]:
+def _attachments(
+    session: KernelSession, config: Config, options: CellOptions, model: catalog.Model | None
+) -> tuple[list[AttachedImage], list[str], list[Block]]:
     if not (options.image or options.cell or options.doc):
         return [], [], []
     from .attachments import cell_context, resolve_documents, resolve_images
 
     try:
-        images = resolve_images(list(options.image), session.shell, session.recorder,
-                                current_cell=session.cell.execution_count,
-                                max_edge=config.max_image_edge) if options.image else []
+        images = (
+            resolve_images(
+                list(options.image),
+                session.shell,
+                session.recorder,
+                current_cell=session.cell.execution_count,
+                max_edge=config.max_image_edge,
+            )
+            if options.image
+            else []
+        )
         contexts = [cell_context(n, session.recorder) for n in options.cell]
         documents = resolve_documents(list(options.doc), model) if options.doc else []
     except AttachmentError as exc:
@@ -213,33 +259,42 @@ def _attachments(session: KernelSession, config: Config, options: CellOptions,
     return images, contexts, documents
 
 
-def toolset_for(session: KernelSession, config: Config, names: str | None,
-                mcp: str | None = None) -> ToolSet | None:
+def toolset_for(
+    session: KernelSession, config: Config, names: str | None, mcp: str | None = None
+) -> ToolSet | None:
     """The tools offered in a cell: --tools names, configured tools, decorated functions,
     and the tools of the --mcp servers (started on first use)."""
     from ..tools.toolset import ToolSet
 
     namespace = session.shell.user_ns
-    toolset = (ToolSet.resolve(names, namespace) | ToolSet.resolve(list(config.tools), namespace)
-               | ToolSet.decorated_in(namespace))
+    toolset = (
+        ToolSet.resolve(names, namespace)
+        | ToolSet.resolve(list(config.tools), namespace)
+        | ToolSet.decorated_in(namespace)
+    )
     if mcp is not None:
         toolset = toolset | ToolSet(session.mcp().tools(mcp, config.mcp_servers))
     return toolset if len(toolset) else None
 
 
-def _tools(session: KernelSession, config: Config, options: CellOptions,
-           model: catalog.Model | None) -> tuple[ToolSet | None, list[str], dict[str, Any] | None]:
+def _tools(
+    session: KernelSession, config: Config, options: CellOptions, model: catalog.Model | None
+) -> tuple[ToolSet | None, list[str], dict[str, Any] | None]:
     toolset = toolset_for(session, config, options.tools, options.mcp)
     if options.computer_use:
         from ..tools.toolset import ToolSet
 
         if model is None:
-            raise ClaudeMagicError("--computer-use needs a model from the catalogue, e.g. -m sonnet.")
+            raise ClaudeMagicError(
+                "--computer-use needs a model from the catalogue, e.g. -m sonnet."
+            )
         handlers = session.computer_use(model)
         problem = handlers.display_problem()
         if problem and problem not in session.said:  # once per kernel, not in every cell
             session.said.add(problem)
-            print(f"claude-magic: {problem} (the screen tool will report it; bash and the editor work).")
+            print(
+                f"claude-magic: {problem} (the screen tool will report it; bash and the editor work)."
+            )
         toolset = (toolset or ToolSet([])) | ToolSet(handlers.tools())
     if toolset and model and not model.tools:
         raise ClaudeMagicError(f"{model.name} can't use tools: pick another model, e.g. -m sonnet.")
@@ -266,19 +321,26 @@ def shape_for(config: Config, options: CellOptions, model: catalog.Model | None)
     return shape_thinking(model, choice, options.max_tokens, config.max_tokens)
 
 
-def _structured(session: KernelSession, options: CellOptions, model: catalog.Model | None,
-                shaped: Any, toolset: ToolSet | None) -> StructuredPlan | None:
+def _structured(
+    session: KernelSession,
+    options: CellOptions,
+    model: catalog.Model | None,
+    shaped: Any,
+    toolset: ToolSet | None,
+) -> StructuredPlan | None:
     """The --json plan (None without --json)."""
     if not options.json:
         return None
     from .structured_turn import StructuredPlan
 
-    return StructuredPlan.make(options.json, session.shell.user_ns, model, shaped.thinking,
-                               bool(toolset))
+    return StructuredPlan.make(
+        options.json, session.shell.user_ns, model, shaped.thinking, bool(toolset)
+    )
 
 
-def context_policy(config: Config, model: catalog.Model | None, *, thinking: bool = False,
-                   tools: bool = False) -> ContextPolicy:
+def context_policy(
+    config: Config, model: catalog.Model | None, *, thinking: bool = False, tools: bool = False
+) -> ContextPolicy:
     """What a request on the configured route may ask Bedrock to do with its context:
     clear old tool results (and thinking) past `context_clear_at`, compact near the window
     (or at `compact_at`), where the route and the model take it (an unknown model: try;
@@ -291,15 +353,21 @@ def context_policy(config: Config, model: catalog.Model | None, *, thinking: boo
     if not wanted:
         unavailable = ""
     elif not here.takes_beta(COMPACT_BETA):
-        unavailable = (f"{here.title} doesn't take compaction: with %config ClaudeMagic.api = 'invoke' "
-                       "Bedrock summarises the earlier turns instead.")
+        unavailable = (
+            f"{here.title} doesn't take compaction: with %config ClaudeMagic.api = 'invoke' "
+            "Bedrock summarises the earlier turns instead."
+        )
     elif not compacting and model is not None:
         unavailable = f"{model.name} doesn't take compaction on Bedrock (Claude 4.6 and later do)."
     else:
         unavailable = ""
-    return ContextPolicy(clear_at=clear_at, clear_thinking=bool(clear_at and thinking and tools),
-                         compaction=wanted and compacting, compact_at=config.compact_at or None,
-                         unavailable=unavailable)
+    return ContextPolicy(
+        clear_at=clear_at,
+        clear_thinking=bool(clear_at and thinking and tools),
+        compaction=wanted and compacting,
+        compact_at=config.compact_at or None,
+        unavailable=unavailable,
+    )
 
 
 def _first(*values: Any) -> Any:

@@ -24,26 +24,53 @@ class Stopped(KeyboardInterrupt):
 
 
 def stopped_error(partial: Message | None) -> Interrupted:
-    kept = f" The partial answer ({len(partial.text)} characters) is kept." if partial and partial.text else ""
-    return Interrupted(f"Stopped.{kept} The conversation is still valid; run the next cell as usual.")
+    kept = (
+        f" The partial answer ({len(partial.text)} characters) is kept."
+        if partial and partial.text
+        else ""
+    )
+    return Interrupted(
+        f"Stopped.{kept} The conversation is still valid; run the next cell as usual."
+    )
 
 
-def open_exchange(session: KernelSession, prepared: PreparedCell, conversation: Conversation,
-                  turn: Turn, view: AnswerView, client: Any = None) -> tuple[Exchange, list[Wire]]:
+def open_exchange(
+    session: KernelSession,
+    prepared: PreparedCell,
+    conversation: Conversation,
+    turn: Turn,
+    view: AnswerView,
+    client: Any = None,
+) -> tuple[Exchange, list[Wire]]:
     """The exchange that sends this turn's requests, and the first request's messages:
     the history (unless --no-history) and the new question, fitted to Bedrock's limits."""
-    wire = [turn.user_message()] if prepared.options.no_history else conversation.messages(pending=turn)
+    wire = (
+        [turn.user_message()]
+        if prepared.options.no_history
+        else conversation.messages(pending=turn)
+    )
     messages, omitted = conversation.fit_request(wire, turn)
     if omitted:
-        view.notice(f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
-                    "were replaced by a placeholder in this request.")
-    exchange = Exchange(client or session.client(prepared.settings), prepared.request, view,
-                        fit=lambda wire: conversation.fit_request(wire, turn)[0])
+        view.notice(
+            f"Bedrock takes at most 20 images and 20 MB: {len(omitted)} older image(s) "
+            "were replaced by a placeholder in this request."
+        )
+    exchange = Exchange(
+        client or session.client(prepared.settings),
+        prepared.request,
+        view,
+        fit=lambda wire: conversation.fit_request(wire, turn)[0],
+    )
     return exchange, messages
 
 
-def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepared: PreparedCell,
-         view: AnswerView) -> list[Message]:
+def send(
+    session: KernelSession,
+    exchange: Exchange,
+    messages: list[Wire],
+    prepared: PreparedCell,
+    view: AnswerView,
+) -> list[Message]:
     """The assistant's replies for this turn (several, with tool results, when tools ran)."""
     if prepared.plan is not None:
         return prepared.plan.converse(exchange, messages)
@@ -55,15 +82,23 @@ def send(session: KernelSession, exchange: Exchange, messages: list[Wire], prepa
 
     config, shell = prepared.config, session.shell
     if hasattr(view, "stop_event"):  # a background answer: buttons, heard between cells
-        approver = Approver(auto_approve=config.auto_approve_tools, stdin_available=lambda: True,
-                            ask=_button_question(view))
+        approver = Approver(
+            auto_approve=config.auto_approve_tools,
+            stdin_available=lambda: True,
+            ask=_button_question(view),
+        )
     else:  # a question goes below the answer so far, and the rest of the answer below it
-        approver = Approver(auto_approve=config.auto_approve_tools,
-                            stdin_available=lambda: stdin_available(shell),
-                            before_asking=view.continue_below)
+        approver = Approver(
+            auto_approve=config.auto_approve_tools,
+            stdin_available=lambda: stdin_available(shell),
+            before_asking=view.continue_below,
+        )
     try:
         result = run_tool_loop(
-            exchange.send, messages, toolset, approver,
+            exchange.send,
+            messages,
+            toolset,
+            approver,
             tool_choice=prepared.request.tool_choice,
             max_steps=prepared.options.max_steps or config.max_steps,
             on_call=view.tool_call,
@@ -84,7 +119,9 @@ def _button_question(view: AnswerView) -> Callable[[str], str]:
 
     from .agent_approval import ButtonAsker
 
-    asker = ButtonAsker(lambda: bool(getattr(view, "stop_requested", False)), before_asking=view.continue_below)
+    asker = ButtonAsker(
+        lambda: bool(getattr(view, "stop_requested", False)), before_asking=view.continue_below
+    )
 
     def ask(prompt: str) -> str:
         question = f'<div class="claude-magic-agent-ask"><b>{html.escape(prompt.removesuffix(" [y/N] "))}</b></div>'
@@ -93,7 +130,9 @@ def _button_question(view: AnswerView) -> Callable[[str], str]:
     return ask
 
 
-def failure(exc: BaseException, exchange: Exchange, view: AnswerView) -> tuple[ClaudeMagicError, str]:
+def failure(
+    exc: BaseException, exchange: Exchange, view: AnswerView
+) -> tuple[ClaudeMagicError, str]:
     """The one-line error for a failed send, and the reason the partial answer is marked
     with: stopped (the Stop button), interrupted (the kernel) or the error itself."""
     stopped = isinstance(exc, Stopped) or getattr(view, "stop_requested", False)

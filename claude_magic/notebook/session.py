@@ -72,13 +72,20 @@ class KernelSession:
         self.offer: Any = None  # what the account offers (bedrock.discovery.Offer), after --refresh
         self.jobs: Closable | None = None  # background answers (background.jobs_of makes them)
         self.said: set[str] = set()  # notes printed once per kernel (e.g. "no X display")
-        self._frontend: FrontEnd | None = None  # the comm to the JupyterLab extension, once asked for
-        self.agent_cells: dict[str, dict[str, str]] = {}  # agent cell id -> cells it inserted (id -> source)
-        self.last_agent: Any = None  # the latest agent cell's workspace (its steps, for a look afterwards)
+        self._frontend: FrontEnd | None = (
+            None  # the comm to the JupyterLab extension, once asked for
+        )
+        self.agent_cells: dict[
+            str, dict[str, str]
+        ] = {}  # agent cell id -> cells it inserted (id -> source)
+        self.last_agent: Any = (
+            None  # the latest agent cell's workspace (its steps, for a look afterwards)
+        )
         from .outputs import OutputRecorder
 
         self.recorder: OutputRecorder = OutputRecorder(
-            shell, max_cells=config.max_recorded_cells,
+            shell,
+            max_cells=config.max_recorded_cells,
             max_image_bytes=config.max_recorded_image_mb * 1024 * 1024,
         )
         self.recorder.install()
@@ -119,7 +126,6 @@ class KernelSession:
             read_timeout=config.read_timeout,
             offline=offline,
         )
-
 
     def _pre_run_cell(self, info: Any) -> None:
         count = self.shell.execution_count
@@ -200,10 +206,17 @@ class KernelSession:
         self._clients.clear()
 
 
-WARM_UP_MODULES = ("claude_magic.models.catalog", "ipywidgets", "markdown_it_pyrs", "nh3",
-                   "claude_magic.notebook.view", "anywidget",
-                   "claude_magic.notebook.delta_view", "claude_magic.notebook.live_widget",
-                   "claude_magic.notebook.cell")  # the cell pipeline (not boto3: a first call pays for it)
+WARM_UP_MODULES = (
+    "claude_magic.models.catalog",
+    "ipywidgets",
+    "markdown_it_pyrs",
+    "nh3",
+    "claude_magic.notebook.view",
+    "anywidget",
+    "claude_magic.notebook.delta_view",
+    "claude_magic.notebook.live_widget",
+    "claude_magic.notebook.cell",
+)  # the cell pipeline (not boto3: a first call pays for it)
 
 
 def warm_up() -> None:

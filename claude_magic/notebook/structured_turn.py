@@ -34,8 +34,14 @@ class StructuredPlan:
     error: str | None = None
 
     @classmethod
-    def make(cls, name: str, namespace: dict[str, Any], model: Model | None, thinking: bool,
-             has_tools: bool) -> StructuredPlan:
+    def make(
+        cls,
+        name: str,
+        namespace: dict[str, Any],
+        model: Model | None,
+        thinking: bool,
+        has_tools: bool,
+    ) -> StructuredPlan:
         if has_tools:
             raise ClaudeMagicError("--json can't be combined with tools: drop --tools (or --json).")
         try:
@@ -69,8 +75,11 @@ class StructuredPlan:
         if self._take(reply) or self.mode != "auto":
             return replies
         retry = Message(role="user", content=retry_content(reply, self.error or ""))
-        again = [*messages, {"role": "assistant", "content": _sendable(reply)},
-                 {"role": "user", "content": retry.content}]
+        again = [
+            *messages,
+            {"role": "assistant", "content": _sendable(reply)},
+            {"role": "user", "content": retry.content},
+        ]
         self.error = None
         second = exchange.send(again, None)
         self._take(second)
@@ -97,12 +106,15 @@ class StructuredPlan:
                     value = block.get("input")
                     if self.structured.wrapped and isinstance(value, dict):
                         value = value.get("value", value)
-                    block = text_block("```json\n" + json.dumps(value, indent=2, ensure_ascii=False)
-                                       + "\n```")
+                    block = text_block(
+                        "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```"
+                    )
                 content.append(block)
             reply.content = content
-        turn.results = [[_as_text(b) if b.get("tool_use_id") in ids else b for b in results]
-                        for results in turn.results]
+        turn.results = [
+            [_as_text(b) if b.get("tool_use_id") in ids else b for b in results]
+            for results in turn.results
+        ]
 
     def footer(self) -> str:
         return MODES[self.mode]
@@ -110,7 +122,8 @@ class StructuredPlan:
     def failure(self, out: str | None) -> ClaudeMagicError:
         stored = f"; nothing was stored in {out}" if out else ""
         return ClaudeMagicError(
-            f"The answer does not match {self.structured.name}: {self.error}{stored}.")
+            f"The answer does not match {self.structured.name}: {self.error}{stored}."
+        )
 
 
 def _as_text(block: dict[str, Any]) -> dict[str, Any]:
@@ -120,5 +133,8 @@ def _as_text(block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sendable(reply: Message) -> list[dict[str, Any]]:
-    return [{k: v for k, v in b.items() if not k.startswith("_")} for b in reply.content
-            if not (b.get("type") == "text" and not str(b.get("text", "")).strip())]
+    return [
+        {k: v for k, v in b.items() if not k.startswith("_")}
+        for b in reply.content
+        if not (b.get("type") == "text" and not str(b.get("text", "")).strip())
+    ]

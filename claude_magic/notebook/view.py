@@ -66,8 +66,17 @@ from ..core.thinking import (
 )
 from .view_base import DEFAULT_INTERVAL, MAX_MESSAGES_PER_SECOND, Clock, View, tool_preview
 
-__all__ = ["DEFAULT_INTERVAL", "MAX_MESSAGES_PER_SECOND", "Clock", "TextView", "View", "WidgetView", "in_kernel",
-           "make_view"]
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "MAX_MESSAGES_PER_SECOND",
+    "Clock",
+    "TextView",
+    "View",
+    "WidgetView",
+    "in_kernel",
+    "make_view",
+]
+
 
 class WidgetView(View):
     """The live ipywidgets view; see the module docstring."""
@@ -95,14 +104,19 @@ class WidgetView(View):
         layout, style = w["layout"], w["style"] = w["header"].layout, w["header"].style
         w["body"] = widgets.Output(layout=layout)
         # styled like the finished blocks above it (JupyterLab's rendered-HTML look)
-        w["tail"] = widgets.HTML("", layout=layout, style=style, _dom_classes=("jp-RenderedHTMLCommon",))
+        w["tail"] = widgets.HTML(
+            "", layout=layout, style=style, _dom_classes=("jp-RenderedHTMLCommon",)
+        )
         w["status"] = widgets.HTML(status_html("● streaming…"), layout=layout, style=style)
         top = w["header"]
         controls = tuple(header.get("controls") or ())  # e.g. a Stop button, beside the header
         if controls:
             top = w["top"] = widgets.HBox([w["header"], *controls], layout=layout)
-        w["box"] = widgets.VBox([top, w["body"], w["tail"], w["status"]], layout=layout,
-                                _dom_classes=("claude-magic-live",))
+        w["box"] = widgets.VBox(
+            [top, w["body"], w["tail"], w["status"]],
+            layout=layout,
+            _dom_classes=("claude-magic-live",),
+        )
         self._handle = display(w["box"], display_id=True)
         self._note_sent()
 
@@ -211,9 +225,13 @@ class TextView(View):
     def start(self, header: dict[str, Any]) -> None:
         super().start(header)
         title = " · ".join(
-            p for p in (header.get("model", ""), header.get("chat") and f"chat {header['chat']}") if p
+            p
+            for p in (header.get("model", ""), header.get("chat") and f"chat {header['chat']}")
+            if p
         )
-        images = ", ".join(f"{label} (~{tokens:,} tokens)" for _, label, tokens in header.get("images") or ())
+        images = ", ".join(
+            f"{label} (~{tokens:,} tokens)" for _, label, tokens in header.get("images") or ()
+        )
         self._line(" · ".join(p for p in (title, images and f"images: {images}") if p))
 
     def _due(self, now: float) -> bool:
@@ -237,8 +255,12 @@ class TextView(View):
                     self._write("\n")
                 self._write(text[self._written :])
                 self._written = len(text)
-            elif (block.get("type") == "tool_use" and done and PARTIAL_JSON not in block
-                  and self._first_showing(block)):
+            elif (
+                block.get("type") == "tool_use"
+                and done
+                and PARTIAL_JSON not in block
+                and self._first_showing(block)
+            ):
                 self._show_tool_call(block)
             elif block.get("type") in THINKING_TYPES and done and thinking_text([block]):
                 self._line(f"[{thinking_summary([block])}]")

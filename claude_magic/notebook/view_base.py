@@ -104,8 +104,13 @@ class View(ABC):
         self._show_status(f"● running {block.get('name', 'tool')}…")
 
     def tool_result(
-        self, tool_use_id: str, summary: str, is_error: bool = False, image_png: bytes | None = None,
-        traceback_text: str | None = None, headline: str | None = None,
+        self,
+        tool_use_id: str,
+        summary: str,
+        is_error: bool = False,
+        image_png: bytes | None = None,
+        traceback_text: str | None = None,
+        headline: str | None = None,
     ) -> None:
         outcome = ToolOutcome(tool_use_id, summary, is_error, image_png, traceback_text, headline)
         self._reopen()
@@ -117,8 +122,14 @@ class View(ABC):
     def tool_result_block(self, block: Block) -> None:
         """`tool_result` for a Messages API tool_result block."""
         outcome = ToolOutcome.from_block(block)
-        self.tool_result(outcome.tool_use_id, outcome.summary, outcome.is_error, outcome.image_png,
-                         traceback_text=outcome.traceback_text, headline=outcome.headline)
+        self.tool_result(
+            outcome.tool_use_id,
+            outcome.summary,
+            outcome.is_error,
+            outcome.image_png,
+            traceback_text=outcome.traceback_text,
+            headline=outcome.headline,
+        )
 
     def new_message(self) -> None:
         self._reopen()

@@ -19,7 +19,6 @@ BASH_TIMEOUT = 30.0
 MAX_OUTPUT_BYTES = 16_000
 
 
-
 def _kill_group(process: subprocess.Popen) -> None:
     if process.poll() is None:
         try:
@@ -38,8 +37,12 @@ class BashSession:
     commands. Each command has a timeout (the shell is restarted when it runs out) and
     its output is capped (the start and the end are kept)."""
 
-    def __init__(self, cwd: str | Path | None = None, timeout: float = BASH_TIMEOUT,
-                 max_output: int = MAX_OUTPUT_BYTES) -> None:
+    def __init__(
+        self,
+        cwd: str | Path | None = None,
+        timeout: float = BASH_TIMEOUT,
+        max_output: int = MAX_OUTPUT_BYTES,
+    ) -> None:
         self.cwd = Path(cwd) if cwd else Path.cwd()
         self.timeout = timeout
         self.max_output = max_output
@@ -51,8 +54,13 @@ class BashSession:
             raise ToolError("bash is not installed on this machine.")
         env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "TERM": "dumb"}
         process = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, cwd=self.cwd, env=env, start_new_session=True,
+            ["bash", "--noprofile", "--norc"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            env=env,
+            start_new_session=True,
         )
         self._process = process
         self._finalizer = weakref.finalize(self, _kill_group, process)
@@ -75,7 +83,7 @@ class BashSession:
             return self.restart()
         command = tool_input.get("command")
         if not isinstance(command, str) or not command.strip():
-            raise ToolError("No command given: pass {\"command\": \"...\"} or {\"restart\": true}.")
+            raise ToolError('No command given: pass {"command": "..."} or {"restart": true}.')
         return self.run(command)
 
     def run(self, command: str, timeout: float | None = None) -> str:
@@ -91,14 +99,18 @@ class BashSession:
     def _run(self, command: str, timeout: float) -> str:
         process = self._process if self._process and self._process.poll() is None else self._start()
         marker = f"__claude_magic_done_{secrets.token_hex(8)}__".encode()
-        script = f"{{\n{command}\n}} < /dev/null 2>&1\nprintf '\\n%s %s\\n' '{marker.decode()}' \"$?\"\n"
+        script = (
+            f"{{\n{command}\n}} < /dev/null 2>&1\nprintf '\\n%s %s\\n' '{marker.decode()}' \"$?\"\n"
+        )
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(script.encode())
             process.stdin.flush()
         except BrokenPipeError:
             self.close()
-            raise ToolError("The shell had exited; it was restarted: run the command again.") from None
+            raise ToolError(
+                "The shell had exited; it was restarted: run the command again."
+            ) from None
         output = _CappedOutput(self.max_output)
         deadline = time.monotonic() + timeout
         fd = process.stdout.fileno()
@@ -127,7 +139,7 @@ class BashSession:
                 line_end = pending.find(b"\n", found)
                 if line_end < 0:
                     continue
-                status = pending[found + len(marker):line_end].strip()
+                status = pending[found + len(marker) : line_end].strip()
                 body = pending[:found]
                 output.add(body[:-1] if body.endswith(b"\n") else body)  # printf's newline
                 text = output.text().rstrip("\n")
@@ -166,5 +178,3 @@ class _CappedOutput:
             return head + self.tail.decode(errors="replace")
         note = f"\n… [output truncated: {self.total:,} bytes, showing the first and last {self.half:,}] …\n"
         return head + note + self.tail.decode(errors="replace")
-
-

@@ -20,11 +20,15 @@ MAX_ERROR_CHARS = 4000
 
 _RULE = re.compile(r"^-{8,}$")
 _TRACEBACK_HEAD = re.compile(r"^(?:\S+\s+)?Traceback \(most recent call last\):?$")
-_CHAINS = {"The above exception was the direct cause": "Raised from",
-           "During handling of the above exception": "While handling"}
+_CHAINS = {
+    "The above exception was the direct cause": "Raised from",
+    "During handling of the above exception": "While handling",
+}
 _CELL_FRAME = re.compile(r"^(?:Cell In ?\[\s*\d+\]|Input In \[\s*\d+\])")
 _IPYTHON_FILE_FRAME = re.compile(r"^File (?P<path>.+?):(?P<line>\d+)(?:, in (?P<where>.+))?$")
-_PYTHON_FILE_FRAME = re.compile(r'^File "(?P<path>.+?)", line (?P<line>\d+)(?:, in (?P<where>.+))?$')
+_PYTHON_FILE_FRAME = re.compile(
+    r'^File "(?P<path>.+?)", line (?P<line>\d+)(?:, in (?P<where>.+))?$'
+)
 _ARROW = re.compile(r"^\s*-*>\s*\d+")
 
 
@@ -47,8 +51,10 @@ def settle_carriage_returns(text: str) -> str:
     if "\r" not in text:
         return text
     lines = text.replace("\r\n", "\n").split("\n")
-    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
-                     for line in lines)
+    return "\n".join(
+        line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
+        for line in lines
+    )
 
 
 def image_mime(data: dict[str, Any]) -> str | None:
@@ -99,8 +105,9 @@ def read_outputs(outputs: Iterable[dict[str, Any]], *, stopped: bool = False) ->
             read.pieces.append(_on_own_line(read.pieces, shown) + "\n")
         elif kind == "error":
             read.errors.append(error_text(output, stopped=stopped))
-    read.lines = sum(piece.count("\n") + (0 if piece.endswith("\n") else 1)
-                     for piece in read.pieces if piece)
+    read.lines = sum(
+        piece.count("\n") + (0 if piece.endswith("\n") else 1) for piece in read.pieces if piece
+    )
     return read
 
 
@@ -142,7 +149,7 @@ def error_text(output: dict[str, Any], *, stopped: bool = False) -> str:
     text = "\n".join(lines)
     if len(text) > MAX_ERROR_CHARS:
         cut = len(text) - MAX_ERROR_CHARS
-        text = f"{text[:MAX_ERROR_CHARS // 2]}\n[... {cut:,} characters cut]\n{text[-MAX_ERROR_CHARS // 2:]}"
+        text = f"{text[: MAX_ERROR_CHARS // 2]}\n[... {cut:,} characters cut]\n{text[-MAX_ERROR_CHARS // 2 :]}"
     return text
 
 
@@ -162,11 +169,13 @@ def _exception_line(entries: list[str], ename: str) -> str | None:
 
 
 def _cut_line(text: str, limit: int = 1000) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}[... {len(text) - limit:,} characters cut]"
+    return (
+        text if len(text) <= limit else f"{text[:limit]}[... {len(text) - limit:,} characters cut]"
+    )
 
 
 def _frame_kind(entry: str) -> str | None:
-    """"user" or "library" for a traceback frame, None for anything else."""
+    """ "user" or "library" for a traceback frame, None for anything else."""
     head = entry.strip().split("\n", 1)[0].strip()
     if _CELL_FRAME.match(head):
         return "user"
@@ -213,7 +222,7 @@ def _user_frame_lines(entry: str) -> list[str]:
     arrow = next((i for i, line in enumerate(body) if _ARROW.match(line)), None)
     if arrow is None:
         return [head, *[line for line in body if line.strip()][:MAX_FRAME_LINES]]
-    shown = [line for line in body[max(0, arrow - MAX_FRAME_LINES + 1):arrow + 1] if line.strip()]
+    shown = [line for line in body[max(0, arrow - MAX_FRAME_LINES + 1) : arrow + 1] if line.strip()]
     return [head, *shown]
 
 
@@ -238,7 +247,9 @@ def _short_path(path: str) -> str:
 def is_user_file(path: str) -> bool:
     """A file of the user's own: not in the Python installation, not a library's
     relative path (compiled extensions name theirs so), not `<frozen ...>`."""
-    if path.startswith("<") or not (path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path)):
+    if path.startswith("<") or not (
+        path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path)
+    ):
         return False
     if any(marker in path for marker in ("site-packages", "dist-packages")):
         return False
@@ -249,6 +260,8 @@ def is_user_file(path: str) -> bool:
 def _installation_roots() -> tuple[str, ...]:
     import sys
 
-    roots = {sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots = {
+        sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")
+    }
     roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
     return tuple(os.path.realpath(root) + os.sep for root in roots if root)

@@ -32,7 +32,9 @@ from .toolset import Tool
 DEFAULT_DISPLAY_SIZE = (1024, 768)
 MAX_DISPLAY_SIZE = (1280, 800)  # larger screens are scaled down for the model
 NO_DISPLAY = "No X display available: start Xvfb (e.g. Xvfb :99 &) and set DISPLAY=:99"
-NO_XDOTOOL = "xdotool is not installed: install it (apt-get install xdotool) to use the computer tool"
+NO_XDOTOOL = (
+    "xdotool is not installed: install it (apt-get install xdotool) to use the computer tool"
+)
 
 
 class ComputerUseUnsupported(ClaudeMagicError):
@@ -84,8 +86,9 @@ class Computer:
     cursor_position answer with a fresh screenshot.
     """
 
-    def __init__(self, display: str | None = None, size: tuple[int, int] | None = None,
-                 settle: float = 0.3) -> None:
+    def __init__(
+        self, display: str | None = None, size: tuple[int, int] | None = None, settle: float = 0.3
+    ) -> None:
         self.display = display or os.environ.get("DISPLAY") or None
         self._size = size
         self.settle = settle  # seconds to wait before the screenshot that follows an action
@@ -105,22 +108,31 @@ class Computer:
             self._xdotool("getdisplaygeometry", check_display=False)
         except ToolError:
             number = self.display.lstrip(":").split(".")[0] or "99"
-            return (f"No X display available at {self.display}: start Xvfb "
-                    f"(e.g. Xvfb :{number} &) and set DISPLAY=:{number}")
+            return (
+                f"No X display available at {self.display}: start Xvfb "
+                f"(e.g. Xvfb :{number} &) and set DISPLAY=:{number}"
+            )
         return None
 
     def _xdotool(self, *args: str, check_display: bool = True) -> str:
         if check_display:
             self._ensure_display()
         try:
-            done = subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=15,
-                             env={**os.environ, "DISPLAY": self.display or ""})
+            done = subprocess.run(
+                ["xdotool", *args],
+                capture_output=True,
+                text=True,
+                timeout=15,
+                env={**os.environ, "DISPLAY": self.display or ""},
+            )
         except FileNotFoundError:
             raise ToolError(NO_XDOTOOL) from None
         except subprocess.TimeoutExpired:
             raise ToolError(f"xdotool {args[0]} did not finish within 15 s.") from None
         if done.returncode != 0:
-            raise ToolError(f"xdotool {args[0]} failed: {(done.stderr or done.stdout).strip()[:300]}")
+            raise ToolError(
+                f"xdotool {args[0]} failed: {(done.stderr or done.stdout).strip()[:300]}"
+            )
         return done.stdout
 
     def _ensure_display(self) -> None:
@@ -132,8 +144,11 @@ class Computer:
         # One client stays connected, so a bare Xvfb does not reset (and forget the
         # pointer position) each time the last xdotool call disconnects.
         self._keeper = subprocess.Popen(
-            ["xdotool", "sleep", "86400"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": self.display or ""},
+            ["xdotool", "sleep", "86400"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "DISPLAY": self.display or ""},
         )
         self._finalizer = weakref.finalize(self, _stop, self._keeper)
 
@@ -153,12 +168,17 @@ class Computer:
     def size(self) -> tuple[int, int]:
         """The display size the model is told (default: the screen, scaled to fit 1280×800)."""
         if self._size is None:
-            self._size = fit_display(self.screen_size()) if self.problem() is None else DEFAULT_DISPLAY_SIZE
+            self._size = (
+                fit_display(self.screen_size()) if self.problem() is None else DEFAULT_DISPLAY_SIZE
+            )
         return self._size
 
     def _to_screen(self, coordinate: Any, key: str = "coordinate") -> tuple[int, int]:
-        if (not isinstance(coordinate, (list, tuple)) or len(coordinate) != 2
-                or not all(isinstance(c, int) and not isinstance(c, bool) for c in coordinate)):
+        if (
+            not isinstance(coordinate, (list, tuple))
+            or len(coordinate) != 2
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in coordinate)
+        ):
             raise ToolError(f"{key} must be [x, y] in pixels, got {coordinate!r}.")
         x, y = coordinate
         width, height = self.size
@@ -287,7 +307,7 @@ class Computer:
         if not isinstance(text, str) or not text:
             raise ToolError("type needs text.")
         for start in range(0, len(text), _TYPE_CHUNK):
-            self._xdotool("type", "--delay", "12", "--", text[start:start + _TYPE_CHUNK])
+            self._xdotool("type", "--delay", "12", "--", text[start : start + _TYPE_CHUNK])
         return f"Typed {len(text)} characters."
 
     def _do_scroll(self, tool_input: dict[str, Any]) -> str:
@@ -308,7 +328,9 @@ class Computer:
 
 def _keys(text: Any) -> list[str]:
     if not isinstance(text, str) or not text.strip():
-        raise ToolError("This action needs text: the key(s) in xdotool form, e.g. ctrl+s or Return.")
+        raise ToolError(
+            "This action needs text: the key(s) in xdotool form, e.g. ctrl+s or Return."
+        )
     return text.split()
 
 
@@ -324,7 +346,9 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def fit_display(size: tuple[int, int], limit: tuple[int, int] = MAX_DISPLAY_SIZE) -> tuple[int, int]:
+def fit_display(
+    size: tuple[int, int], limit: tuple[int, int] = MAX_DISPLAY_SIZE
+) -> tuple[int, int]:
     """`size` scaled down (keeping its aspect ratio) to fit within `limit`."""
     width, height = size
     scale = min(1.0, limit[0] / width, limit[1] / height)
@@ -340,9 +364,15 @@ def _grab(display: str):
     except OSError:
         pass
     if shutil.which("import") is None:
-        raise ToolError("Cannot take a screenshot: Pillow lacks X support and ImageMagick is not installed.")
-    done = subprocess.run(["import", "-window", "root", "png:-"], capture_output=True, timeout=30,
-                          env={**os.environ, "DISPLAY": display})
+        raise ToolError(
+            "Cannot take a screenshot: Pillow lacks X support and ImageMagick is not installed."
+        )
+    done = subprocess.run(
+        ["import", "-window", "root", "png:-"],
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "DISPLAY": display},
+    )
     if done.returncode != 0:
         raise ToolError(f"Screenshot failed: {done.stderr.decode(errors='replace').strip()[:300]}")
     return Image.open(io.BytesIO(done.stdout))
@@ -358,8 +388,15 @@ class ComputerUseHandlers:
     `beta` is the `anthropic_beta` flag the request must carry.
     """
 
-    def __init__(self, model: Model, *, root: str | Path | None = None, display: str | None = None,
-                 display_size: tuple[int, int] | None = None, bash_timeout: float = BASH_TIMEOUT) -> None:
+    def __init__(
+        self,
+        model: Model,
+        *,
+        root: str | Path | None = None,
+        display: str | None = None,
+        display_size: tuple[int, int] | None = None,
+        bash_timeout: float = BASH_TIMEOUT,
+    ) -> None:
         self.version = newest_computer_use(model)
         self.root = Path(root or Path.cwd()).resolve()
         self.bash = BashSession(self.root, timeout=bash_timeout)
@@ -397,7 +434,8 @@ class ComputerUseHandlers:
     def tools(self) -> list[Tool]:
         return [
             Tool(name=d["name"], definition=d, handler=handler, confirm=True, beta=self.beta)
-            for d in self.definitions() if (handler := self.handler_for(d["name"])) is not None
+            for d in self.definitions()
+            if (handler := self.handler_for(d["name"])) is not None
         ]
 
     def display_problem(self) -> str | None:

@@ -141,9 +141,11 @@ def run_tool_loop(
                 if on_result:
                     on_result(use, answer)
         except KeyboardInterrupt as exc:
-            pending = uses[len(answers):]
+            pending = uses[len(answers) :]
             answers += [
-                tool_result_block(u["id"], INTERRUPTED if i == 0 else NOT_RUN_INTERRUPTED, is_error=True)
+                tool_result_block(
+                    u["id"], INTERRUPTED if i == 0 else NOT_RUN_INTERRUPTED, is_error=True
+                )
                 for i, u in enumerate(pending)
             ]
             raise ToolLoopInterrupted(result) from exc

@@ -42,7 +42,9 @@ class StepOutcome:
         """Whether the code ran at all (an error, timeout or interrupt included)."""
         return self.status in ("ok", "error", "timeout", "interrupted")
 
-    def content(self, *, max_chars: int = MAX_STEP_CHARS, max_images: int = MAX_STEP_IMAGES) -> list[Block]:
+    def content(
+        self, *, max_chars: int = MAX_STEP_CHARS, max_images: int = MAX_STEP_IMAGES
+    ) -> list[Block]:
         """The `tool_result` content: one text block (output, result, error), then each
         image the step showed as an image block (at most `max_images`)."""
         header = self._header()
@@ -59,8 +61,10 @@ class StepOutcome:
         notes: list[str] = []
         for number, (mime, data) in enumerate(read.images, start=1):
             if number > max_images:
-                notes.append(f"[{len(read.images) - max_images} more image(s) not sent: at most "
-                             f"{max_images} per step; save or show fewer figures]")
+                notes.append(
+                    f"[{len(read.images) - max_images} more image(s) not sent: at most "
+                    f"{max_images} per step; save or show fewer figures]"
+                )
                 break
             try:
                 blocks.append(_image_block(mime, data))
@@ -73,19 +77,26 @@ class StepOutcome:
     def _header(self) -> str:
         status, note = self.status, self.note.strip()
         if status == "rejected":
-            return "The user rejected this step; it did not run." + (f" Reason: {note}" if note else "")
+            return "The user rejected this step; it did not run." + (
+                f" Reason: {note}" if note else ""
+            )
         if status == "needs_approval":
             why = note.removeprefix("no one can answer here").strip(" :,()")
-            return ("Nothing ran: this step needs the user's approval and no one can answer here"
-                    + (f" ({why})" if why else "") + ". Stop and tell the user to run the cell with "
-                    "--agent auto to let steps run without asking, or --agent plan to only read "
-                    "the notebook.")
+            return (
+                "Nothing ran: this step needs the user's approval and no one can answer here"
+                + (f" ({why})" if why else "")
+                + ". Stop and tell the user to run the cell with "
+                "--agent auto to let steps run without asking, or --agent plan to only read "
+                "the notebook."
+            )
         if status == "failed":
             return "The step could not be run" + (f": {note}" if note else ".")
         if status == "timeout":
             limit = self.time_limit if self.time_limit is not None else self.elapsed
-            return (f"The step was interrupted after {_seconds(limit)}, the time limit for a step "
-                    "(ClaudeMagic.agent_step_timeout). Output until then:")
+            return (
+                f"The step was interrupted after {_seconds(limit)}, the time limit for a step "
+                "(ClaudeMagic.agent_step_timeout). Output until then:"
+            )
         if status == "interrupted":
             return "The user interrupted this step. Output until then:"
         return ""
@@ -95,8 +106,11 @@ class StepOutcome:
         division by zero · 0.1 s", "rejected: <reason>"."""
         status, note = self.status, " ".join(self.note.split())
         if status in ("rejected", "needs_approval", "failed"):
-            label = {"rejected": "rejected", "needs_approval": "not run: needs approval",
-                     "failed": "failed"}[status]
+            label = {
+                "rejected": "rejected",
+                "needs_approval": "not run: needs approval",
+                "failed": "failed",
+            }[status]
             return f"{label}: {_short(note, 100)}" if note and status != "needs_approval" else label
         read = read_outputs(self.outputs)
         parts: list[str] = []
@@ -130,7 +144,7 @@ def _cut(text: str, limit: int) -> str:
         return text
     keep = max(limit - 40, 2)
     head, tail = keep * 2 // 5, keep - keep * 2 // 5
-    return f"{text[:head]}\n[... {len(text) - head - tail:,} characters cut]\n{text[len(text) - tail:]}"
+    return f"{text[:head]}\n[... {len(text) - head - tail:,} characters cut]\n{text[len(text) - tail :]}"
 
 
 def _short(text: str, limit: int) -> str:
@@ -222,9 +236,11 @@ def agent_tools(workspace: NotebookWorkspace, *, can_run: bool) -> ToolSet:
         """
         return workspace.inspect_variable(name)
 
-    tools = [Tool.from_function(read_cells, description=READ_CELLS, confirm=False),
-             Tool.from_function(list_variables, description=LIST_VARIABLES, confirm=False),
-             Tool.from_function(inspect_variable, description=INSPECT_VARIABLE, confirm=False)]
+    tools = [
+        Tool.from_function(read_cells, description=READ_CELLS, confirm=False),
+        Tool.from_function(list_variables, description=LIST_VARIABLES, confirm=False),
+        Tool.from_function(inspect_variable, description=INSPECT_VARIABLE, confirm=False),
+    ]
     if can_run:
         tools.insert(0, Tool.from_function(run_code, description=RUN_CODE, confirm=False))
     return ToolSet(tools)

@@ -21,7 +21,10 @@ MAX_RESULT_CHARS = 20_000
 def _truncate(text: str, limit: int = MAX_RESULT_CHARS) -> str:
     if len(text) <= limit:
         return text
-    return text[:limit] + f"\n… [output truncated: {len(text):,} characters, showing the first {limit:,}]"
+    return (
+        text[:limit]
+        + f"\n… [output truncated: {len(text):,} characters, showing the first {limit:,}]"
+    )
 
 
 def _module_of(obj: Any) -> str:
@@ -30,7 +33,9 @@ def _module_of(obj: Any) -> str:
 
 def _is_image_like(obj: Any) -> bool:
     module = _module_of(obj)
-    if module.startswith("matplotlib") and (hasattr(obj, "savefig") or hasattr(getattr(obj, "figure", None), "savefig")):
+    if module.startswith("matplotlib") and (
+        hasattr(obj, "savefig") or hasattr(getattr(obj, "figure", None), "savefig")
+    ):
         return True
     if module.startswith("PIL.") and hasattr(obj, "save") and hasattr(obj, "size"):
         return True
@@ -44,7 +49,11 @@ def _is_image_like(obj: Any) -> bool:
         from ..media.formats import sniff_format
 
         return sniff_format(bytes(obj)) in ("PNG", "JPEG", "GIF", "WEBP")
-    return module.startswith("IPython") and type(obj).__name__ == "Image" and isinstance(getattr(obj, "data", None), bytes)
+    return (
+        module.startswith("IPython")
+        and type(obj).__name__ == "Image"
+        and isinstance(getattr(obj, "data", None), bytes)
+    )
 
 
 def image_content(obj: Any) -> Block:
@@ -74,23 +83,35 @@ def _as_text(value: Any) -> str:
 
 def result_content(value: Any) -> str | list[Block]:
     """A tool's return value as tool_result content: text, or image blocks for images."""
-    if isinstance(value, list) and value and all(
-        isinstance(b, dict) and b.get("type") in ("text", "image") for b in value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(b, dict) and b.get("type") in ("text", "image") for b in value)
     ):  # already content blocks (the computer-use tools answer so)
-        return [text_block(_truncate(b["text"]) or "(empty)") if b["type"] == "text" else b for b in value]
+        return [
+            text_block(_truncate(b["text"]) or "(empty)") if b["type"] == "text" else b
+            for b in value
+        ]
     if _is_image_like(value):
         return [image_content(value)]
     if isinstance(value, (list, tuple)) and any(_is_image_like(v) for v in value):
-        return [image_content(v) if _is_image_like(v) else text_block(_truncate(_as_text(v)) or "(empty)")
-                for v in value]
+        return [
+            image_content(v)
+            if _is_image_like(v)
+            else text_block(_truncate(_as_text(v)) or "(empty)")
+            for v in value
+        ]
     text = _truncate(_as_text(value))
     return text if text.strip() else "(no output)"
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LIBRARY_DIRS = tuple(
-    {os.path.abspath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")
-     if (p := sysconfig.get_paths().get(key))}
+    {
+        os.path.abspath(p) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (p := sysconfig.get_paths().get(key))
+    }
 )
 MAX_FRAMES = 6
 
@@ -110,8 +131,11 @@ def _is_package_file(filename: str) -> bool:
 def _is_user_file(filename: str) -> bool:
     """Not this package, the standard library or an installed library."""
     path = os.path.abspath(filename)
-    return not filename.startswith("<frozen") and not _is_package_file(filename) \
+    return (
+        not filename.startswith("<frozen")
+        and not _is_package_file(filename)
         and not path.startswith(_LIBRARY_DIRS)
+    )
 
 
 def _where(filename: str) -> str:
@@ -132,8 +156,7 @@ def short_error(exc: BaseException) -> str:
     """The exception line, then the frames of the user's own code (outermost first):
     function, line and source, no paths and no traceback header."""
     frames = [f for f in traceback.extract_tb(_tool_frames(exc)) if _is_user_file(f.filename)]
-    lines = ["".join(traceback.format_exception_only(type(exc), exc)).strip()
-             or type(exc).__name__]
+    lines = ["".join(traceback.format_exception_only(type(exc), exc)).strip() or type(exc).__name__]
     for frame in frames[-MAX_FRAMES:]:
         source = f": {frame.line.strip()}" if frame.line and frame.line.strip() else ""
         lines.append(f"  {frame.name}{_where(frame.filename)}, line {frame.lineno}{source}")
@@ -174,7 +197,9 @@ def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
     found = toolset.get(name)
     if found is None:
         available = ", ".join(toolset.names) or "none"
-        return tool_result_block(use_id, f"Unknown tool {name!r}. Available tools: {available}.", is_error=True)
+        return tool_result_block(
+            use_id, f"Unknown tool {name!r}. Available tools: {available}.", is_error=True
+        )
     if found.confirm:
         refusal = approver.refusal(name, tool_input)
         if refusal:
@@ -187,7 +212,9 @@ def run_tool(tool_use: Block, toolset: ToolSet, approver: Approver) -> Block:
         return _error_result(use_id, exc)
     if is_rich_result(value):
         try:
-            block = ToolResultBlock(tool_result_block(use_id, value.content(), is_error=bool(value.is_error)))
+            block = ToolResultBlock(
+                tool_result_block(use_id, value.content(), is_error=bool(value.is_error))
+            )
         except Exception as exc:  # a result that can't say what it is
             return _error_result(use_id, exc)
         summary = getattr(value, "summary", None)

@@ -28,9 +28,16 @@ _DATA_KEYS = {"default", "enum", "const", "examples"}  # values, not schemas
 _MAP_KEYS = {"properties", "patternProperties", "dependentSchemas"}  # name -> schema
 # JSON Schema keywords in `Annotated[X, {...}]` that pydantic can also enforce
 _CONSTRAINTS = {
-    "minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt",
-    "multipleOf": "multiple_of", "minLength": "min_length", "maxLength": "max_length",
-    "minItems": "min_length", "maxItems": "max_length", "pattern": "pattern",
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+    "multipleOf": "multiple_of",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minItems": "min_length",
+    "maxItems": "max_length",
+    "pattern": "pattern",
 }
 
 
@@ -89,7 +96,11 @@ class _ToolJsonSchema(GenerateJsonSchema):
     def named_tuple_schema(self, schema: Any) -> Any:  # by field name (pydantic takes both)
         properties = {f["name"]: self.generate_inner(f["schema"]) for f in schema["fields"]}
         required = [f["name"] for f in schema["fields"] if f["schema"]["type"] != "default"]
-        return {"type": "object", "properties": properties, **({"required": required} if required else {})}
+        return {
+            "type": "object",
+            "properties": properties,
+            **({"required": required} if required else {}),
+        }
 
     def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> Any:
         return {}
@@ -103,7 +114,7 @@ def _refs(node: Any) -> set[str]:
         return set().union(*map(_refs, node)) if node else set()
     if not isinstance(node, dict):
         return set()
-    found = {node["$ref"][len(_REF):]} if str(node.get("$ref", "")).startswith(_REF) else set()
+    found = {node["$ref"][len(_REF) :]} if str(node.get("$ref", "")).startswith(_REF) else set()
     for key, value in node.items():
         if key in _MAP_KEYS and isinstance(value, dict):
             found |= _refs(list(value.values()))
@@ -143,7 +154,7 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(node, dict):
             return node
         ref = str(node.get("$ref", ""))
-        name = ref[len(_REF):] if ref.startswith(_REF) else None
+        name = ref[len(_REF) :] if ref.startswith(_REF) else None
         if name is not None and name in defs:
             siblings = visit({k: v for k, v in node.items() if k != "$ref"}, in_model)
             if in_model or name in keep_ref:
@@ -154,8 +165,12 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return {**visit(defs[name], _MODEL_MARK in defs[name]), **siblings}
         out: dict[str, Any] = {}
         for key, value in node.items():
-            if key in ("$defs", _MODEL_MARK) or (key == "title" and isinstance(value, str)) \
-                    or (key == "additionalProperties" and value is True) or (key == "items" and value == {}):
+            if (
+                key in ("$defs", _MODEL_MARK)
+                or (key == "title" and isinstance(value, str))
+                or (key == "additionalProperties" and value is True)
+                or (key == "items" and value == {})
+            ):
                 continue
             if key in _DATA_KEYS:
                 out[key] = value
@@ -205,8 +220,11 @@ def _has_own_description(hint: Any) -> bool:
     if typing.get_origin(hint) is not Annotated:
         return False
     for item in typing.get_args(hint)[1:]:
-        if isinstance(item, str) or (isinstance(item, Mapping) and "description" in item) \
-                or (isinstance(item, FieldInfo) and item.description):
+        if (
+            isinstance(item, str)
+            or (isinstance(item, Mapping) and "description" in item)
+            or (isinstance(item, FieldInfo) and item.description)
+        ):
             return True
     return False
 
@@ -215,7 +233,10 @@ def _is_optional(hint: Any) -> bool:
     """`X | None` (also inside `Annotated`)."""
     if typing.get_origin(hint) is Annotated:
         return _is_optional(typing.get_args(hint)[0])
-    return type(None) in typing.get_args(hint) and typing.get_origin(hint) in (typing.Union, type(int | None))
+    return type(None) in typing.get_args(hint) and typing.get_origin(hint) in (
+        typing.Union,
+        type(int | None),
+    )
 
 
 def _without_null(prop: dict[str, Any]) -> None:
@@ -260,8 +281,9 @@ class Signature:
                 var_keyword = True
             elif p.kind is not p.VAR_POSITIONAL:
                 params.append(_Param(p.name, p.kind, p.default))
-        fields: dict[str, Any] = {f"p{i}": _field(p, hints.get(p.name, Any), doc)
-                                  for i, p in enumerate(params)}
+        fields: dict[str, Any] = {
+            f"p{i}": _field(p, hints.get(p.name, Any), doc) for i, p in enumerate(params)
+        }
         # Unknown arguments are refused in `validate` (an `extra` setting here would reach
         # the dataclasses and TypedDicts inside too).
         config = ConfigDict()
@@ -282,11 +304,17 @@ class Signature:
     def validate(self, tool_input: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """The call's positional and keyword arguments, or InvalidToolInput."""
         names = {p.name for p in self.params}
-        unknown = {} if self.var_keyword else {k: v for k, v in tool_input.items() if k not in names}
-        problems = [_error_line({"loc": (k,), "msg": "Extra inputs are not permitted", "input": v})
-                    for k, v in unknown.items()]
+        unknown = (
+            {} if self.var_keyword else {k: v for k, v in tool_input.items() if k not in names}
+        )
+        problems = [
+            _error_line({"loc": (k,), "msg": "Extra inputs are not permitted", "input": v})
+            for k, v in unknown.items()
+        ]
         try:
-            data = self.model.model_validate({k: v for k, v in tool_input.items() if k not in unknown})
+            data = self.model.model_validate(
+                {k: v for k, v in tool_input.items() if k not in unknown}
+            )
         except ValidationError as exc:
             problems = [_error_line(e) for e in exc.errors(include_url=False)] + problems
         if problems:
@@ -294,7 +322,9 @@ class Signature:
         given = data.model_fields_set
         args: list[Any] = []
         kwargs: dict[str, Any] = {k: v for k, v in tool_input.items() if k not in names}
-        positional = [i for i, p in enumerate(self.params) if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+        positional = [
+            i for i, p in enumerate(self.params) if p.kind is inspect.Parameter.POSITIONAL_ONLY
+        ]
         last_positional = max((i for i in positional if f"p{i}" in given), default=-1)
         for i, p in enumerate(self.params):
             key = f"p{i}"
@@ -316,7 +346,9 @@ def _field(p: _Param, hint: Any, doc: Docstring) -> tuple[Any, FieldInfo]:
     optional = _is_optional(hint)
     description = None if _has_own_description(hint) else doc.params.get(p.name)
     absent_is_none = p.default is None or (optional and p.default is inspect.Parameter.empty)
-    default = None if absent_is_none else (... if p.default is inspect.Parameter.empty else p.default)
+    default = (
+        None if absent_is_none else (... if p.default is inspect.Parameter.empty else p.default)
+    )
     extra: dict[str, Any] = {"description": description} if description else {}
     if absent_is_none:
         extra["json_schema_extra"] = _without_null
@@ -324,8 +356,12 @@ def _field(p: _Param, hint: Any, doc: Docstring) -> tuple[Any, FieldInfo]:
 
 
 def _is_typing_typeddict(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__required_keys__") \
+    return (
+        isinstance(tp, type)
+        and issubclass(tp, dict)
+        and hasattr(tp, "__required_keys__")
         and type(tp).__module__ == "typing"
+    )
 
 
 def _compatible(hint: Any) -> Any:
@@ -336,9 +372,14 @@ def _compatible(hint: Any) -> Any:
     if _is_typing_typeddict(hint):
         import typing_extensions
 
-        fields = {name: (typing_extensions.Required if name in hint.__required_keys__
-                         else typing_extensions.NotRequired)[_compatible(tp)]
-                  for name, tp in _type_hints(hint).items()}
+        fields = {
+            name: (
+                typing_extensions.Required
+                if name in hint.__required_keys__
+                else typing_extensions.NotRequired
+            )[_compatible(tp)]
+            for name, tp in _type_hints(hint).items()
+        }
         typed_dict: Any = typing_extensions.TypedDict  # made from a name and fields at run time
         rebuilt = typed_dict(hint.__name__, fields)
         rebuilt.__doc__, rebuilt.__module__ = hint.__doc__, hint.__module__

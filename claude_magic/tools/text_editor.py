@@ -11,7 +11,6 @@ from .schema import ToolError
 MAX_VIEW_CHARS = 16_000
 
 
-
 class TextEditor:
     """The text-editor tool (`str_replace_editor` / `str_replace_based_edit_tool`):
     view, create, str_replace, insert and undo_edit, confined to `root`."""
@@ -25,7 +24,7 @@ class TextEditor:
     def resolve(self, path: Any) -> Path:
         """The real path inside root, or ToolError "Path outside the working directory"."""
         if not isinstance(path, str) or not path.strip():
-            raise ToolError("No path given: pass \"path\".")
+            raise ToolError('No path given: pass "path".')
         candidate = Path(path).expanduser()
         real = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
         if real != self.root and not real.is_relative_to(self.root):
@@ -49,13 +48,18 @@ class TextEditor:
         start, end = 1, len(lines)
         view_range = tool_input.get("view_range")
         if view_range is not None:
-            if (not isinstance(view_range, list) or len(view_range) != 2
-                    or not all(isinstance(n, int) for n in view_range)):
-                raise ToolError("view_range must be two line numbers, e.g. [1, 20] (end -1 = last line).")
+            if (
+                not isinstance(view_range, list)
+                or len(view_range) != 2
+                or not all(isinstance(n, int) for n in view_range)
+            ):
+                raise ToolError(
+                    "view_range must be two line numbers, e.g. [1, 20] (end -1 = last line)."
+                )
             start, end = view_range[0], (len(lines) if view_range[1] == -1 else view_range[1])
             if not (1 <= start <= max(len(lines), 1)) or end < start or end > len(lines):
                 raise ToolError(f"Invalid view_range {view_range}: {shown} has {len(lines)} lines.")
-        numbered = _numbered(lines[start - 1:end], start)
+        numbered = _numbered(lines[start - 1 : end], start)
         if len(numbered) > MAX_VIEW_CHARS:
             numbered = numbered[:MAX_VIEW_CHARS] + "\n… [truncated: use view_range to see the rest]"
         return f"Here's the result of running `cat -n` on {shown}:\n{numbered}"
@@ -65,7 +69,9 @@ class TextEditor:
         if not isinstance(text, str):
             raise ToolError("create needs file_text.")
         if path.exists():
-            raise ToolError(f"File already exists at: {shown}. Cannot overwrite files using command `create`.")
+            raise ToolError(
+                f"File already exists at: {shown}. Cannot overwrite files using command `create`."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         self._write(path, text, previous=None)
         return f"File created successfully at: {shown}"
@@ -77,7 +83,9 @@ class TextEditor:
         text = self._read(path, shown)
         count = text.count(old)
         if count == 0:
-            raise ToolError(f"No replacement was performed: old_str did not appear verbatim in {shown}.")
+            raise ToolError(
+                f"No replacement was performed: old_str did not appear verbatim in {shown}."
+            )
         if count > 1:
             lines = [text[:i].count("\n") + 1 for i in _find_all(text, old)]
             raise ToolError(
@@ -137,7 +145,7 @@ class TextEditor:
         lines = path.read_text(encoding="utf-8").splitlines()
         start = max(1, first - context)
         end = min(len(lines), first + count - 1 + context)
-        return _numbered(lines[start - 1:end], start)
+        return _numbered(lines[start - 1 : end], start)
 
     def _list_dir(self, path: Path, shown: str, limit: int = 1000) -> str:
         entries: list[str] = []
@@ -149,10 +157,15 @@ class TextEditor:
                 for grandchild in sorted(child.iterdir()):
                     if not grandchild.name.startswith("."):
                         suffix = "/" if grandchild.is_dir() else ""
-                        entries.append(f"{shown.rstrip('/')}/{child.name}/{grandchild.name}{suffix}")
+                        entries.append(
+                            f"{shown.rstrip('/')}/{child.name}/{grandchild.name}{suffix}"
+                        )
         more = f"\n… and {len(entries) - limit} more" if len(entries) > limit else ""
-        return (f"Files and directories up to 2 levels deep in {shown}, excluding hidden items:\n"
-                + "\n".join(entries[:limit]) + more)
+        return (
+            f"Files and directories up to 2 levels deep in {shown}, excluding hidden items:\n"
+            + "\n".join(entries[:limit])
+            + more
+        )
 
 
 def _numbered(lines: list[str], start: int) -> str:
@@ -161,5 +174,3 @@ def _numbered(lines: list[str], start: int) -> str:
 
 def _find_all(text: str, part: str) -> list[int]:
     return [m.start() for m in re.finditer(re.escape(part), text)]
-
-

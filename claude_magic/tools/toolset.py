@@ -78,7 +78,9 @@ class ToolSet:
             self.add(item)
 
     @classmethod
-    def resolve(cls, spec: str | Iterable[str | Callable] | None, namespace: Mapping[str, Any]) -> ToolSet:
+    def resolve(
+        cls, spec: str | Iterable[str | Callable] | None, namespace: Mapping[str, Any]
+    ) -> ToolSet:
         """Tools from `--tools f,g` or `ClaudeMagic.tools`: names looked up in `namespace`
         (dotted names allowed), or callables."""
         if spec is None:
@@ -98,7 +100,9 @@ class ToolSet:
         if old is not None:
             if old.func is not None and old.func is new.func:
                 return old
-            raise ToolDefinitionError(f"Two tools are named {new.name!r}: rename one with @tool(name=...).")
+            raise ToolDefinitionError(
+                f"Two tools are named {new.name!r}: rename one with @tool(name=...)."
+            )
         self._tools[new.name] = new
         return new
 
@@ -135,7 +139,9 @@ class ToolSet:
     def render_text(self) -> str:
         """Plain text for `%claude tools`: each tool, its description and parameters."""
         if not self._tools:
-            return "No tools. Pass --tools f,g, mark functions with @tool, or set ClaudeMagic.tools."
+            return (
+                "No tools. Pass --tools f,g, mark functions with @tool, or set ClaudeMagic.tools."
+            )
         return "\n\n".join(_tool_text(t) for t in self)
 
     def render_table(self) -> str:
@@ -213,5 +219,7 @@ def tool_choice_for(option: str | None, toolset: ToolSet) -> dict[str, Any] | No
         return {"type": value}
     if value not in toolset:
         available = ", ".join(toolset.names) or "none (pass --tools)"
-        raise ToolDefinitionError(f"--tool-choice {value}: no tool of that name; tools: {available}.")
+        raise ToolDefinitionError(
+            f"--tool-choice {value}: no tool of that name; tools: {available}."
+        )
     return {"type": "tool", "name": value}

@@ -24,8 +24,12 @@ from urllib.parse import parse_qs
 from ..errors import BedrockError, validation
 from ..faults import BATCH, FaultQueue
 
-CREATE, GET, LIST, STOP = ("CreateModelInvocationJob", "GetModelInvocationJob",
-                           "ListModelInvocationJobs", "StopModelInvocationJob")
+CREATE, GET, LIST, STOP = (
+    "CreateModelInvocationJob",
+    "GetModelInvocationJob",
+    "ListModelInvocationJobs",
+    "StopModelInvocationJob",
+)
 MIN_RECORDS = 100
 ACCOUNT = "123456789012"
 TERMINAL = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
@@ -44,7 +48,11 @@ def batch_step(value: Any) -> float:
 def _iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(seconds, timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -88,17 +96,27 @@ class Job:
     def describe(self) -> dict[str, Any]:
         request = self.request
         out: dict[str, Any] = {
-            "jobArn": self.arn, "jobName": self.name, "modelId": self.model_id,
-            "clientRequestToken": request.get("clientRequestToken"), "roleArn": self.role_arn,
-            "status": self.status, "message": self.message,
-            "submitTime": _iso(self.submit_time), "lastModifiedTime": _iso(self.last_modified),
+            "jobArn": self.arn,
+            "jobName": self.name,
+            "modelId": self.model_id,
+            "clientRequestToken": request.get("clientRequestToken"),
+            "roleArn": self.role_arn,
+            "status": self.status,
+            "message": self.message,
+            "submitTime": _iso(self.submit_time),
+            "lastModifiedTime": _iso(self.last_modified),
             "endTime": _iso(self.end_time),
-            "inputDataConfig": request["inputDataConfig"], "outputDataConfig": request["outputDataConfig"],
+            "inputDataConfig": request["inputDataConfig"],
+            "outputDataConfig": request["outputDataConfig"],
             "timeoutDurationInHours": request.get("timeoutDurationInHours", 24),
-            "jobExpirationTime": _iso(self.submit_time + 3600 * request.get("timeoutDurationInHours", 24)),
+            "jobExpirationTime": _iso(
+                self.submit_time + 3600 * request.get("timeoutDurationInHours", 24)
+            ),
             "modelInvocationType": request.get("modelInvocationType", "InvokeModel"),
-            "totalRecordCount": self.total, "processedRecordCount": self.processed,
-            "successRecordCount": self.success, "errorRecordCount": self.errors,
+            "totalRecordCount": self.total,
+            "processedRecordCount": self.processed,
+            "successRecordCount": self.success,
+            "errorRecordCount": self.errors,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -125,8 +143,11 @@ class BatchJobs:
         if operation == GET:
             return job.describe()
         if job.status in TERMINAL or job.status == "Stopping":
-            raise BedrockError("ValidationException",
-                               f"The job is in {job.status} state and can't be stopped.", 400)
+            raise BedrockError(
+                "ValidationException",
+                f"The job is in {job.status} state and can't be stopped.",
+                400,
+            )
         job.set("Stopping")
         job.stop.set()
         return {}
@@ -136,44 +157,65 @@ class BatchJobs:
 
         for key in ("jobName", "roleArn", "modelId", "inputDataConfig", "outputDataConfig"):
             if key not in request:
-                raise validation(f"1 validation error detected: Value null at '{key}' failed to satisfy "
-                                 "constraint: Member must not be null")
+                raise validation(
+                    f"1 validation error detected: Value null at '{key}' failed to satisfy "
+                    "constraint: Member must not be null"
+                )
         if not _NAME.match(str(request["jobName"])):
-            raise validation("1 validation error detected: Value at 'jobName' failed to satisfy "
-                             "constraint: Member must satisfy regular expression pattern")
+            raise validation(
+                "1 validation error detected: Value at 'jobName' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern"
+            )
         hours = request.get("timeoutDurationInHours", 24)
         if not isinstance(hours, int) or not 24 <= hours <= 168:
             raise validation("timeoutDurationInHours must be between 24 and 168.")
         resolve_model(str(request["modelId"]), on_demand_check=False)
         if request.get("modelInvocationType", "InvokeModel") != "InvokeModel":
-            raise validation("The emulator runs batch records as InvokeModel bodies only: leave "
-                             "modelInvocationType out or set it to InvokeModel.")
+            raise validation(
+                "The emulator runs batch records as InvokeModel bodies only: leave "
+                "modelInvocationType out or set it to InvokeModel."
+            )
         try:
             input_uri = request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
             output_uri = request["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
         except (KeyError, TypeError):
-            raise validation("inputDataConfig.s3InputDataConfig.s3Uri and "
-                             "outputDataConfig.s3OutputDataConfig.s3Uri are required.") from None
+            raise validation(
+                "inputDataConfig.s3InputDataConfig.s3Uri and "
+                "outputDataConfig.s3OutputDataConfig.s3Uri are required."
+            ) from None
         _split_s3(input_uri), _split_s3(output_uri)
         if not self.s3_endpoint_url:
-            raise validation("This emulator has no S3 to read batch input from: start it with "
-                             "--with-s3 (or s3_endpoint_url=... on loopback).")
+            raise validation(
+                "This emulator has no S3 to read batch input from: start it with "
+                "--with-s3 (or s3_endpoint_url=... on loopback)."
+            )
         with self._lock:
             token = request.get("clientRequestToken")
             for job in self._jobs.values():
                 if token and job.request.get("clientRequestToken") == token:
                     return {"jobArn": job.arn}  # idempotent retry of the same create
                 if job.name == request["jobName"]:
-                    raise BedrockError("ConflictException",
-                                       f"A job with the name {job.name} already exists.", 400)
+                    raise BedrockError(
+                        "ConflictException", f"A job with the name {job.name} already exists.", 400
+                    )
             job_id = hashlib.sha256(uuid.uuid4().bytes).hexdigest()[:12]
             arn = f"arn:aws:bedrock:{self.region}:{ACCOUNT}:model-invocation-job/{job_id}"
-            job = Job(job_id, arn, request["jobName"], request["modelId"], request["roleArn"],
-                      input_uri, output_uri, request)
+            job = Job(
+                job_id,
+                arn,
+                request["jobName"],
+                request["modelId"],
+                request["roleArn"],
+                input_uri,
+                output_uri,
+                request,
+            )
             self._jobs[job_id] = job
         fault = self.faults.take(BATCH)
         rate = fault.rate if fault is not None else None
-        threading.Thread(target=self._run, args=(job, rate), name=f"batch-job-{job_id}", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(job, rate), name=f"batch-job-{job_id}", daemon=True
+        ).start()
         return {"jobArn": job.arn}
 
     def list_jobs(self, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -189,7 +231,7 @@ class BatchJobs:
         jobs.sort(key=lambda j: j.submit_time, reverse=first("sortOrder") != "Ascending")
         start = int(first("nextToken") or 0)
         size = int(first("maxResults") or 1000)
-        page = jobs[start:start + size]
+        page = jobs[start : start + size]
         out: dict[str, Any] = {"invocationJobSummaries": [j.describe() for j in page]}
         if start + size < len(jobs):
             out["nextToken"] = str(start + size)
@@ -200,7 +242,9 @@ class BatchJobs:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise BedrockError("ResourceNotFoundException", f"The job {identifier[:100]} was not found.")
+            raise BedrockError(
+                "ResourceNotFoundException", f"The job {identifier[:100]} was not found."
+            )
         return job
 
     # -- running a job
@@ -208,8 +252,13 @@ class BatchJobs:
     def _s3(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name=self.region,
-                            aws_access_key_id="emulator", aws_secret_access_key="emulator")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="emulator",
+            aws_secret_access_key="emulator",
+        )
 
     def _wait(self, job: Job, seconds: float) -> bool:
         """Wait; True if the job was asked to stop meanwhile."""
@@ -229,8 +278,11 @@ class BatchJobs:
         files = self._read_input(s3, job)
         job.total = sum(len(records) for _, records in files)
         if job.total < MIN_RECORDS:
-            return job.set("Failed", f"The number of records in the input ({job.total}) is below the "
-                           f"minimum of {MIN_RECORDS} records for a batch inference job.")
+            return job.set(
+                "Failed",
+                f"The number of records in the input ({job.total}) is below the "
+                f"minimum of {MIN_RECORDS} records for a batch inference job.",
+            )
         if self._wait(job, self.step):
             return job.set("Stopped")
         job.set("Scheduled")
@@ -250,14 +302,24 @@ class BatchJobs:
                     break
                 lines.append(self._answer(job, record, error_rate, tokens))
             random.Random(job.id).shuffle(lines)  # Bedrock doesn't keep the input's order either
-            s3.put_object(Bucket=bucket, Key=f"{folder}{name}.out",
-                          Body="".join(json.dumps(line) + "\n" for line in lines).encode())
+            s3.put_object(
+                Bucket=bucket,
+                Key=f"{folder}{name}.out",
+                Body="".join(json.dumps(line) + "\n" for line in lines).encode(),
+            )
             if stopped:
                 break
-        manifest = {"totalRecordCount": job.total, "processedRecordCount": job.processed,
-                    "successRecordCount": job.success, "errorRecordCount": job.errors,
-                    "inputTokenCount": tokens[0], "outputTokenCount": tokens[1]}
-        s3.put_object(Bucket=bucket, Key=f"{folder}manifest.json.out", Body=json.dumps(manifest).encode())
+        manifest = {
+            "totalRecordCount": job.total,
+            "processedRecordCount": job.processed,
+            "successRecordCount": job.success,
+            "errorRecordCount": job.errors,
+            "inputTokenCount": tokens[0],
+            "outputTokenCount": tokens[1],
+        }
+        s3.put_object(
+            Bucket=bucket, Key=f"{folder}manifest.json.out", Body=json.dumps(manifest).encode()
+        )
         if stopped or job.stop.is_set():
             job.set("Stopped", f"Stopped after {job.processed} of {job.total} records.")
         elif job.errors and job.success:
@@ -273,7 +335,12 @@ class BatchJobs:
             keys = [key]
         else:
             pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
-            keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".jsonl"))
+            keys = sorted(
+                o["Key"]
+                for page in pages
+                for o in page.get("Contents", [])
+                if o["Key"].endswith(".jsonl")
+            )
         files = []
         for name in keys:
             text = s3.get_object(Bucket=bucket, Key=name)["Body"].read().decode("utf-8")
@@ -281,7 +348,9 @@ class BatchJobs:
             files.append((name.rsplit("/", 1)[-1], records))
         return files
 
-    def _answer(self, job: Job, record: dict[str, Any], error_rate: float | None, tokens: list[int]) -> dict[str, Any]:
+    def _answer(
+        self, job: Job, record: dict[str, Any], error_rate: float | None, tokens: list[int]
+    ) -> dict[str, Any]:
         from ...core.messages import Message
         from ..responder.respond import estimate_input_tokens, respond
         from ..validation.request import check_body, resolve_model
@@ -292,15 +361,19 @@ class BatchJobs:
         job.processed += 1
         try:
             if error_rate and _draw(job.id, record_id) < error_rate:
-                raise BedrockError("InternalServerException", "The model could not process this record. "
-                                   "Try the record again.")
+                raise BedrockError(
+                    "InternalServerException",
+                    "The model could not process this record. Try the record again.",
+                )
             body = record.get("modelInput")
             if not isinstance(body, dict):
                 raise validation("modelInput must be a JSON object.")
             model = resolve_model(job.model_id, on_demand_check=False)
             check_body(model, body)
             reply: Message = respond(model, body)
-            message = complete_message(reply, model, reply.usage.input_tokens or estimate_input_tokens(body))
+            message = complete_message(
+                reply, model, reply.usage.input_tokens or estimate_input_tokens(body)
+            )
         except BedrockError as exc:
             job.errors += 1
             out["error"] = {"errorCode": exc.status, "errorMessage": exc.message}
@@ -315,7 +388,7 @@ class BatchJobs:
 def _draw(job_id: str, record_id: Any) -> float:
     """A number in [0, 1) fixed by the job and the record."""
     digest = hashlib.sha256(f"{job_id}/{record_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _json(body: bytes) -> dict[str, Any]:

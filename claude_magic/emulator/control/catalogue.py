@@ -26,14 +26,22 @@ from ..errors import BedrockError, validation
 from ..validation.rules import check_lifecycle
 
 LIST_MODELS, GET_MODEL, LIST_PROFILES, GET_PROFILE = (
-    "ListFoundationModels", "GetFoundationModel", "ListInferenceProfiles", "GetInferenceProfile")
+    "ListFoundationModels",
+    "GetFoundationModel",
+    "ListInferenceProfiles",
+    "GetInferenceProfile",
+)
 ACCOUNT = "123456789012"
 PROFILE_NAMES = {"us": "US", "eu": "EU", "apac": "APAC", "jp": "JP", "au": "AU", "global": "Global"}
 _TUPLES = {"aliases", "profiles", "effort_levels", "api_versions", "cache_ttls", "computer_use"}
 _DATES = {"launched", "legacy", "end_of_life"}
 _FIELD_TYPES: dict[str, Any] = typing.get_type_hints(Model)
-_TYPE_NAMES = {bool: "true or false", str: "a string", int: "an integer >= 0",
-               float: "a number >= 0"}
+_TYPE_NAMES = {
+    bool: "true or false",
+    str: "a string",
+    int: "an integer >= 0",
+    float: "a number >= 0",
+}
 
 
 def model_from_user(entry: Any) -> Model:
@@ -51,8 +59,10 @@ def model_from_user(entry: Any) -> Model:
     values.setdefault("name", entry["id"].removeprefix("anthropic."))
     values.setdefault("api_model", entry["id"].removeprefix("anthropic."))
     if "input_price" in values or "output_price" in values:
-        values["prices"] = catalog.prices_for(values.get("input_price", template.input_price),
-                                              values.get("output_price", template.output_price))
+        values["prices"] = catalog.prices_for(
+            values.get("input_price", template.input_price),
+            values.get("output_price", template.output_price),
+        )
     return dataclasses.replace(template, **values, known=True)
 
 
@@ -74,8 +84,12 @@ def _user_value(model_id: str, key: str, value: Any) -> Any:
     if key == "long_context":
         if value is None:
             return None
-        if not (isinstance(value, list) and len(value) == 2 and _count(value[0])
-                and isinstance(value[1], str)):
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and _count(value[0])
+            and isinstance(value[1], str)
+        ):
             raise ValueError(f"{where} must be [window, beta] or null")
         return (value[0], value[1])
     if key in _TUPLES:
@@ -151,8 +165,9 @@ class ModelList:
 
     # -- the control-plane calls
 
-    def handle(self, operation: str, identifier: str | None, query: str,
-               today: date | None = None) -> dict[str, Any]:
+    def handle(
+        self, operation: str, identifier: str | None, query: str, today: date | None = None
+    ) -> dict[str, Any]:
         today = today or current_date()
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         if operation == LIST_MODELS:
@@ -170,32 +185,46 @@ class ModelList:
         inference = params.get("byInferenceType")
         summaries = [foundation_model(m, today) for m in self.all() if m.status(today) != "retired"]
         modality = params.get("byOutputModality")
-        return [s for s in summaries
-                if (not inference or inference in s["inferenceTypesSupported"])
-                and (not modality or modality in s["outputModalities"])]
+        return [
+            s
+            for s in summaries
+            if (not inference or inference in s["inferenceTypesSupported"])
+            and (not modality or modality in s["outputModalities"])
+        ]
 
     def _one_model(self, identifier: str, today: date) -> dict[str, Any]:
         model = self.base(_resource(identifier))
         if model is None:
-            raise BedrockError("ResourceNotFoundException", "The provided model identifier is invalid.")
+            raise BedrockError(
+                "ResourceNotFoundException", "The provided model identifier is invalid."
+            )
         check_lifecycle(model, today)
         return foundation_model(model, today)
 
     def inference_profiles(self, params: dict[str, str], today: date) -> dict[str, Any]:
         kind = params.get("type")
         if kind not in (None, "SYSTEM_DEFINED", "APPLICATION"):
-            raise validation(f"1 validation error detected: Value '{kind}' at 'typeEquals' failed "
-                             "to satisfy constraint: Member must satisfy enum value set: "
-                             "[SYSTEM_DEFINED, APPLICATION]")
-        profiles = [] if kind == "APPLICATION" else [
-            inference_profile(m, geo) for m in self.all() if m.status(today) != "retired"
-            for geo in m.profiles]
+            raise validation(
+                f"1 validation error detected: Value '{kind}' at 'typeEquals' failed "
+                "to satisfy constraint: Member must satisfy enum value set: "
+                "[SYSTEM_DEFINED, APPLICATION]"
+            )
+        profiles = (
+            []
+            if kind == "APPLICATION"
+            else [
+                inference_profile(m, geo)
+                for m in self.all()
+                if m.status(today) != "retired"
+                for geo in m.profiles
+            ]
+        )
         try:
             start = int(params.get("nextToken") or 0)
             size = int(params.get("maxResults") or 1000)
         except ValueError:
             raise validation("Invalid pagination token or maxResults.") from None
-        page = profiles[start:start + max(1, size)]
+        page = profiles[start : start + max(1, size)]
         result: dict[str, Any] = {"inferenceProfileSummaries": page}
         if start + len(page) < len(profiles):
             result["nextToken"] = str(start + len(page))
@@ -221,11 +250,18 @@ def _time(day: date | None) -> str | None:
     return datetime.combine(day, time(), timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def foundation_model(model: Model, today: date, region: str = catalog.DEFAULT_REGION) -> dict[str, Any]:
+def foundation_model(
+    model: Model, today: date, region: str = catalog.DEFAULT_REGION
+) -> dict[str, Any]:
     """A FoundationModelSummary (also a FoundationModelDetails) for `model`."""
-    lifecycle: dict[str, Any] = {"status": "LEGACY" if model.status(today) == "legacy" else "ACTIVE"}
-    for key, day in (("startOfLifeTime", model.launched), ("legacyTime", model.legacy),
-                     ("endOfLifeTime", model.end_of_life)):
+    lifecycle: dict[str, Any] = {
+        "status": "LEGACY" if model.status(today) == "legacy" else "ACTIVE"
+    }
+    for key, day in (
+        ("startOfLifeTime", model.launched),
+        ("legacyTime", model.legacy),
+        ("endOfLifeTime", model.end_of_life),
+    ):
         if day is not None:
             lifecycle[key] = _time(day)
     return {
@@ -242,7 +278,9 @@ def foundation_model(model: Model, today: date, region: str = catalog.DEFAULT_RE
     }
 
 
-def inference_profile(model: Model, geography: str, region: str = catalog.DEFAULT_REGION) -> dict[str, Any]:
+def inference_profile(
+    model: Model, geography: str, region: str = catalog.DEFAULT_REGION
+) -> dict[str, Any]:
     """An InferenceProfileSummary for `model`'s profile in `geography`."""
     profile_id = model.profile_id(geography)
     label = PROFILE_NAMES.get(geography, geography.upper())

@@ -24,10 +24,13 @@ CACHE_TTLS = ("5m", "1h")
 UNSUPPORTED_BLOCKS = ("video", "audio", "searchResult", "toolAddition", "toolRemoval")
 _DOCUMENT_NAME = re.compile(r"^(?!.*\s\s)[A-Za-z0-9\s\-()\[\]]+$")
 
-BLANK_TEXT = ("The text field in the {shape} object at {where} is blank. Add text to the "
-              "text field, and try again.")
-EMPTY_ERROR_RESULT = ("The content field at {where}.toolResult cannot be empty when status value "
-                      "is error.")
+BLANK_TEXT = (
+    "The text field in the {shape} object at {where} is blank. Add text to the "
+    "text field, and try again."
+)
+EMPTY_ERROR_RESULT = (
+    "The content field at {where}.toolResult cannot be empty when status value is error."
+)
 
 
 def cache_control(point: Any, where: str) -> dict[str, Any]:
@@ -56,8 +59,9 @@ def _bytes(value: dict[str, Any], where: str) -> str:
     if not isinstance(source, dict):
         raise validation(f"{where}.source: a source is required.")
     if "s3Location" in source:
-        raise validation(f"{where}.source.s3Location: the emulator does not read S3; send the "
-                         "bytes instead.")
+        raise validation(
+            f"{where}.source.s3Location: the emulator does not read S3; send the bytes instead."
+        )
     data = source.get("bytes")
     if not isinstance(data, str) or not data:
         raise validation(f"{where}.source.bytes: a base64 string is required.")
@@ -91,23 +95,31 @@ def _document(value: Any, where: str) -> dict[str, Any]:
     fmt = value.get("format", "txt" if "text" in source else "pdf")
     block: dict[str, Any] = {"type": "document", "title": name}
     if fmt in UNREAD_DOCUMENT_FORMATS:
-        raise validation(f"{where}.document.format: the emulator reads pdf, "
-                         f"{', '.join(TEXT_DOCUMENT_FORMATS)} documents, not {fmt}.")
+        raise validation(
+            f"{where}.document.format: the emulator reads pdf, "
+            f"{', '.join(TEXT_DOCUMENT_FORMATS)} documents, not {fmt}."
+        )
     if isinstance(source.get("text"), str):
         block["source"] = {"type": "text", "media_type": "text/plain", "data": source["text"]}
     elif fmt == "pdf":
-        block["source"] = {"type": "base64", "media_type": "application/pdf",
-                           "data": _bytes(value, f"{where}.document")}
+        block["source"] = {
+            "type": "base64",
+            "media_type": "application/pdf",
+            "data": _bytes(value, f"{where}.document"),
+        }
     elif fmt in TEXT_DOCUMENT_FORMATS:
         try:
             text = decode_base64(_bytes(value, f"{where}.document")).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            raise validation(f"{where}.document.source.bytes: the {fmt} document is not UTF-8 "
-                             "text.") from None
+            raise validation(
+                f"{where}.document.source.bytes: the {fmt} document is not UTF-8 text."
+            ) from None
         block["source"] = {"type": "text", "media_type": "text/plain", "data": text}
     else:
-        raise validation(f"{where}.document.format: use one of pdf, "
-                         f"{', '.join((*TEXT_DOCUMENT_FORMATS, *UNREAD_DOCUMENT_FORMATS))}.")
+        raise validation(
+            f"{where}.document.format: use one of pdf, "
+            f"{', '.join((*TEXT_DOCUMENT_FORMATS, *UNREAD_DOCUMENT_FORMATS))}."
+        )
     if isinstance(value.get("context"), str):
         block["context"] = value["context"]
     citations = value.get("citations")
@@ -129,21 +141,28 @@ def _tool_result(value: Any, where: str) -> dict[str, Any]:
             content.append({"type": "text", "text": json.dumps(inner)})
         elif kind == "text":
             if not isinstance(inner, str) or not inner.strip():
-                raise validation(BLANK_TEXT.format(shape="ToolResultContentBlock",
-                                                   where=f"{where}.toolResult.content.{i}"))
+                raise validation(
+                    BLANK_TEXT.format(
+                        shape="ToolResultContentBlock", where=f"{where}.toolResult.content.{i}"
+                    )
+                )
             content.append({"type": "text", "text": inner})
         elif kind == "image":
             content.append(_image(inner, f"{where}.toolResult.content.{i}"))
         elif kind == "document":
             content.append(_document(inner, f"{where}.toolResult.content.{i}"))
         else:
-            raise validation(f"{where}.toolResult.content.{i}: {kind} is not supported by Claude "
-                             "models.")
+            raise validation(
+                f"{where}.toolResult.content.{i}: {kind} is not supported by Claude models."
+            )
     status = value.get("status")
     if status == "error" and not content:
         raise validation(EMPTY_ERROR_RESULT.format(where=where))
-    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": value.get("toolUseId"),
-                              "content": content}
+    result: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": value.get("toolUseId"),
+        "content": content,
+    }
     if status == "error":
         result["is_error"] = True
     return result
@@ -151,13 +170,16 @@ def _tool_result(value: Any, where: str) -> dict[str, Any]:
 
 def _reasoning(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict) or len(value) != 1:
-        raise validation(f"{where}.reasoningContent: holds exactly one of reasoningText or "
-                         "redactedContent.")
+        raise validation(
+            f"{where}.reasoningContent: holds exactly one of reasoningText or redactedContent."
+        )
     if "redactedContent" in value:
         try:
             data = base64.b64decode(value["redactedContent"], validate=True).decode("utf-8")
         except (binascii.Error, ValueError, TypeError):
-            raise validation(f"{where}.reasoningContent.redactedContent: not valid base64.") from None
+            raise validation(
+                f"{where}.reasoningContent.redactedContent: not valid base64."
+            ) from None
         return {"type": "redacted_thinking", "data": data}
     text = value.get("reasoningText")
     if not isinstance(text, dict) or not isinstance(text.get("text"), str):
@@ -193,8 +215,12 @@ def content_block(block: Any, where: str, shape: str = "ContentBlock") -> dict[s
     if kind == "toolUse":
         if not isinstance(value, dict):
             raise validation(f"{where}.toolUse: expected an object.")
-        return {"type": "tool_use", "id": value.get("toolUseId"), "name": value.get("name"),
-                "input": value.get("input")}
+        return {
+            "type": "tool_use",
+            "id": value.get("toolUseId"),
+            "name": value.get("name"),
+            "input": value.get("input"),
+        }
     if kind == "toolResult":
         return _tool_result(value, where)
     if kind == "reasoningContent":
@@ -203,11 +229,15 @@ def content_block(block: Any, where: str, shape: str = "ContentBlock") -> dict[s
         parts = value.get("content") if isinstance(value, dict) else None
         text = "".join(str(p.get("text", "")) for p in parts or [] if isinstance(p, dict))
         if not text.strip():
-            raise validation(f"{where}.citationsContent.content: the generated content is required.")
+            raise validation(
+                f"{where}.citationsContent.content: the generated content is required."
+            )
         return {"type": "text", "text": text}
     if kind in UNSUPPORTED_BLOCKS:
-        raise validation(f"This model doesn't support the {kind} content block at {where}. Remove "
-                         f"{kind} and try again.")
+        raise validation(
+            f"This model doesn't support the {kind} content block at {where}. Remove "
+            f"{kind} and try again."
+        )
     raise validation(f"{where}: unknown content block member {kind!r}.")
 
 
@@ -222,7 +252,8 @@ def content_blocks(blocks: Any, where: str, shape: str = "ContentBlock") -> list
             out.append(converted)
             continue
         if not out:
-            raise validation(f"{where}.{j}.cachePoint: a cache point must follow the content it "
-                             "caches.")
+            raise validation(
+                f"{where}.{j}.cachePoint: a cache point must follow the content it caches."
+            )
         out[-1]["cache_control"] = cache_control(block["cachePoint"], f"{where}.{j}")
     return out

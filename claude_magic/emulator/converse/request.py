@@ -15,13 +15,21 @@ from ..errors import validation
 from ..json_body import load_json
 from .blocks import cache_control, content_blocks
 
-FIRST_USER = ("A conversation must start with a user message. Try again with a conversation "
-              "that starts with a user message.")
-ALTERNATE = ("A conversation must alternate between user and assistant roles. Make sure the "
-             "conversation alternates between user and assistant roles and try again.")
-NO_TOOL_CONFIG = "The toolConfig field must be defined when using toolUse and toolResult content blocks."
-MAX_TOKENS = ("The maximum tokens you requested exceeds the model limit of {limit}. Try again with "
-              "a maximum tokens value that is lower than {limit}.")
+FIRST_USER = (
+    "A conversation must start with a user message. Try again with a conversation "
+    "that starts with a user message."
+)
+ALTERNATE = (
+    "A conversation must alternate between user and assistant roles. Make sure the "
+    "conversation alternates between user and assistant roles and try again."
+)
+NO_TOOL_CONFIG = (
+    "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+)
+MAX_TOKENS = (
+    "The maximum tokens you requested exceeds the model limit of {limit}. Try again with "
+    "a maximum tokens value that is lower than {limit}."
+)
 _RESPONSE_FIELD_PATHS = {"/stop_sequence"}
 
 
@@ -59,8 +67,12 @@ def _messages(converse: dict[str, Any]) -> list[dict[str, Any]]:
             raise validation(FIRST_USER)
         if role not in ("user", "assistant") or (out and out[-1]["role"] == role):
             raise validation(ALTERNATE)
-        out.append({"role": role, "content": content_blocks(message.get("content"),
-                                                            f"messages.{i}.content")})
+        out.append(
+            {
+                "role": role,
+                "content": content_blocks(message.get("content"), f"messages.{i}.content"),
+            }
+        )
     if not out:
         raise validation(FIRST_USER)
     return out
@@ -86,21 +98,29 @@ def _tools(config: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]
     for i, entry in enumerate(entries):
         where = f"toolConfig.tools.{i}"
         if not isinstance(entry, dict) or len(entry) != 1:
-            raise validation(f"{where}: a tool holds exactly one of toolSpec, systemTool or cachePoint.")
+            raise validation(
+                f"{where}: a tool holds exactly one of toolSpec, systemTool or cachePoint."
+            )
         ((kind, value),) = entry.items()
         if kind == "cachePoint":
             if not tools:
-                raise validation(f"{where}.cachePoint: a cache point must follow the tools it caches.")
+                raise validation(
+                    f"{where}.cachePoint: a cache point must follow the tools it caches."
+                )
             tools[-1]["cache_control"] = cache_control(value, where)
         elif kind == "toolSpec" and isinstance(value, dict):
             schema = value.get("inputSchema")
-            tool: dict[str, Any] = {"name": value.get("name"),
-                                    "input_schema": schema.get("json") if isinstance(schema, dict) else None}
+            tool: dict[str, Any] = {
+                "name": value.get("name"),
+                "input_schema": schema.get("json") if isinstance(schema, dict) else None,
+            }
             if value.get("description"):
                 tool["description"] = value["description"]
             tools.append(tool)
         else:
-            raise validation(f"{where}.{kind}: the emulator offers toolSpec tools to Claude models.")
+            raise validation(
+                f"{where}.{kind}: the emulator offers toolSpec tools to Claude models."
+            )
     choice = config.get("toolChoice")
     if choice is None:
         return tools, None
@@ -108,7 +128,10 @@ def _tools(config: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]
         raise validation("toolConfig.toolChoice: holds exactly one of auto, any or tool.")
     ((kind, value),) = choice.items()
     if kind == "tool":
-        return tools, {"type": "tool", "name": value.get("name") if isinstance(value, dict) else None}
+        return tools, {
+            "type": "tool",
+            "name": value.get("name") if isinstance(value, dict) else None,
+        }
     if kind in ("auto", "any"):
         return tools, {"type": kind}
     raise validation(f"toolConfig.toolChoice.{kind}: use auto, any or tool.")
@@ -124,8 +147,10 @@ def _output_config(converse: dict[str, Any]) -> dict[str, Any]:
         try:
             schema = load_json(text_format["structure"]["jsonSchema"]["schema"].encode("utf-8"))
         except (AttributeError, TypeError, ValueError, KeyError):
-            raise validation("outputConfig.textFormat.structure.jsonSchema.schema: a JSON schema, "
-                             "as a string, is required.") from None
+            raise validation(
+                "outputConfig.textFormat.structure.jsonSchema.schema: a JSON schema, "
+                "as a string, is required."
+            ) from None
         out["format"] = {"type": "json_schema", "schema": schema}
     return out
 
@@ -135,7 +160,9 @@ def _guardrail(converse: dict[str, Any]) -> dict[str, Any] | None:
     if not config:
         return None
     if not config.get("guardrailIdentifier") or not config.get("guardrailVersion"):
-        raise validation("guardrailConfig: both guardrailIdentifier and guardrailVersion are required.")
+        raise validation(
+            "guardrailConfig: both guardrailIdentifier and guardrailVersion are required."
+        )
     return config
 
 
@@ -195,12 +222,16 @@ def converse_request(converse: dict[str, Any], model: Model) -> ConverseRequest:
     """A parsed Converse request for `model` in the InvokeModel form (not yet checked by the
     InvokeModel rules)."""
     if converse.get("promptVariables"):
-        raise validation("promptVariables apply to prompts from Prompt management; this emulator "
-                         "serves models only.")
+        raise validation(
+            "promptVariables apply to prompts from Prompt management; this emulator "
+            "serves models only."
+        )
     paths = converse.get("additionalModelResponseFieldPaths")
     paths = paths if isinstance(paths, list) else []
     return ConverseRequest(
         converse_to_invoke_body(converse, model.max_output_tokens),
         guardrail=_guardrail(converse),
-        response_field_paths=[p for p in paths if isinstance(p, str) and p in _RESPONSE_FIELD_PATHS],
+        response_field_paths=[
+            p for p in paths if isinstance(p, str) and p in _RESPONSE_FIELD_PATHS
+        ],
     )

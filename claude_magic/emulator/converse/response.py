@@ -14,8 +14,12 @@ GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 def document_titles(request: ConverseRequest) -> list[str]:
     """The names of the request's documents, in order (what Converse citations name)."""
-    return [str(b.get("title") or "document") for m in request.body.get("messages") or []
-            for b in as_blocks(m.get("content") or []) if isinstance(b, dict) and b.get("type") == "document"]
+    return [
+        str(b.get("title") or "document")
+        for m in request.body.get("messages") or []
+        for b in as_blocks(m.get("content") or [])
+        if isinstance(b, dict) and b.get("type") == "document"
+    ]
 
 
 def converse_block(block: Block, titles: list[str] | None = None) -> dict[str, Any] | None:
@@ -25,13 +29,22 @@ def converse_block(block: Block, titles: list[str] | None = None) -> dict[str, A
     if kind == "text" and block.get("citations"):
         from ..citations import converse_citation
 
-        return {"citationsContent": {"content": [{"text": block.get("text", "")}], "citations": [
-            converse_citation(c, titles or []) for c in block["citations"]]}}
+        return {
+            "citationsContent": {
+                "content": [{"text": block.get("text", "")}],
+                "citations": [converse_citation(c, titles or []) for c in block["citations"]],
+            }
+        }
     if kind == "text":
         return {"text": block.get("text", "")}
     if kind == "tool_use":
-        return {"toolUse": {"toolUseId": block["id"], "name": block["name"],
-                            "input": block.get("input") or {}}}
+        return {
+            "toolUse": {
+                "toolUseId": block["id"],
+                "name": block["name"],
+                "input": block.get("input") or {},
+            }
+        }
     if kind == "thinking":
         text: dict[str, Any] = {"text": block.get("thinking", "")}
         if block.get("signature"):
@@ -72,10 +85,14 @@ def additional_fields(message: Message, request: ConverseRequest) -> dict[str, A
     return None
 
 
-def converse_response(message: Message, request: ConverseRequest, latency_ms: int) -> dict[str, Any]:
+def converse_response(
+    message: Message, request: ConverseRequest, latency_ms: int
+) -> dict[str, Any]:
     """The Converse response body for `message`."""
     titles = document_titles(request)
-    content = [b for b in (converse_block(block, titles) for block in message.content) if b is not None]
+    content = [
+        b for b in (converse_block(block, titles) for block in message.content) if b is not None
+    ]
     body: dict[str, Any] = {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": message.stop_reason or "end_turn",

@@ -61,7 +61,10 @@ def event_frame(event_type: str, payload: dict[str, Any], sequence: int = 0) -> 
 def _text_delta_payload(index: int, text: str, sequence: int) -> bytes:
     """The hot path: a text delta's payload formatted directly."""
     return b'{"contentBlockIndex":%d,"delta":{"text":%b},"p":"%b"}' % (
-        index, json.dumps(text).encode(), _padding(sequence).encode())
+        index,
+        json.dumps(text).encode(),
+        _padding(sequence).encode(),
+    )
 
 
 def _block_events(index: int, block: Block, titles: list[str]) -> Iterator[Event]:
@@ -94,7 +97,9 @@ def _block_events(index: int, block: Block, titles: list[str]) -> Iterator[Event
 
 
 def converse_events(
-    message: Message, request: ConverseRequest, started: float,
+    message: Message,
+    request: ConverseRequest,
+    started: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Event]:
     """The ConverseStream events for `message`; latency is measured when `metadata` is made."""
@@ -112,7 +117,10 @@ def converse_events(
         stop["additionalModelResponseFields"] = extra
     yield "messageStop", stop, False
     latency = round((clock() - started) * 1000)
-    metadata: dict[str, Any] = {"usage": token_usage(message, request), "metrics": {"latencyMs": latency}}
+    metadata: dict[str, Any] = {
+        "usage": token_usage(message, request),
+        "metrics": {"latencyMs": latency},
+    }
     trace = guardrail_trace(message, request)
     if trace is not None:
         metadata["trace"] = trace
@@ -124,7 +132,9 @@ def converse_frames(
 ) -> Iterator[tuple[bytes, bool, bytes]]:
     """(frame, is a content delta, the event's payload JSON) for each ConverseStream event."""
     delta_headers = _headers("contentBlockDelta")
-    for sequence, (event_type, payload, is_delta) in enumerate(converse_events(message, request, started)):
+    for sequence, (event_type, payload, is_delta) in enumerate(
+        converse_events(message, request, started)
+    ):
         delta = payload.get("delta") if is_delta else None
         if delta is not None and len(delta) == 1 and "text" in delta:
             body = _text_delta_payload(payload["contentBlockIndex"], delta["text"], sequence)

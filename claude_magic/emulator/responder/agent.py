@@ -37,7 +37,7 @@ HOW_TO_SCRIPT = (
     '`{"tool": "run_code", "input": {"code": "..."}}` and a final text. '
     "With AWS credentials (and offline mode off), Claude does the work."
 )
-NAMESPACE_CODE = '''\
+NAMESPACE_CODE = """\
 # Written by the Bedrock emulator (not Claude): the notebook's variables, counted by type.
 import types as _types
 
@@ -53,7 +53,7 @@ print("\\n".join(
     for _kind, _names in sorted(_by_type.items())
 ))
 del _types, _hidden, _by_type, _name, _value
-'''
+"""
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b")
 
@@ -91,15 +91,21 @@ def answered_calls(turn: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Tool name → the result of its latest call in `turn` that has one."""
     results = {
         b.get("tool_use_id"): b
-        for m in turn if m.get("role") == "user"
-        for b in as_blocks(m.get("content") or []) if isinstance(b, dict) and b.get("type") == "tool_result"
+        for m in turn
+        if m.get("role") == "user"
+        for b in as_blocks(m.get("content") or [])
+        if isinstance(b, dict) and b.get("type") == "tool_result"
     }
     answered: dict[str, dict[str, Any]] = {}
     for message in turn:
         if message.get("role") != "assistant":
             continue
         for block in as_blocks(message.get("content") or []):
-            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id") in results:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("id") in results
+            ):
                 answered[str(block.get("name"))] = results[block["id"]]
     return answered
 
@@ -128,7 +134,11 @@ def agent_step(body: dict[str, Any]) -> AgentStep | None:
     if call is None:
         return None if kind == "any" else AgentStep(final_text(answered, RUN_CODE not in offered))
     forced = kind in ("any", "tool")
-    intro = INTRO if call[0] == LIST_VARIABLES else "Now I'll run a small, read-only look at the namespace."
+    intro = (
+        INTRO
+        if call[0] == LIST_VARIABLES
+        else "Now I'll run a small, read-only look at the namespace."
+    )
     return AgentStep("" if forced else intro, [call])
 
 
@@ -136,7 +146,9 @@ def result_lines(result: dict[str, Any]) -> tuple[list[str], int]:
     """(the text lines of a tool result, ANSI codes removed; how many images it holds)."""
     content = result.get("content")
     items = as_blocks(content) if content else []
-    text = "\n".join(str(b.get("text", "")) for b in items if isinstance(b, dict) and b.get("type") == "text")
+    text = "\n".join(
+        str(b.get("text", "")) for b in items if isinstance(b, dict) and b.get("type") == "text"
+    )
     images = sum(1 for b in items if isinstance(b, dict) and b.get("type") == "image")
     return [line for line in _ANSI.sub("", text).splitlines() if line.strip()], images
 
@@ -150,7 +162,12 @@ def error_line(lines: list[str]) -> str:
 def _seen(name: str, result: dict[str, Any]) -> list[str]:
     lines, images = result_lines(result)
     if result.get("is_error"):
-        return [f"The `{name}` step failed:", "", quote(truncate(error_line(lines), LINE_CHARS)), ""]
+        return [
+            f"The `{name}` step failed:",
+            "",
+            quote(truncate(error_line(lines), LINE_CHARS)),
+            "",
+        ]
     shown = [truncate(line, LINE_CHARS) for line in lines[:QUOTE_LINES]]
     if len(lines) > QUOTE_LINES:
         shown.append(f"… {len(lines) - QUOTE_LINES} more lines")

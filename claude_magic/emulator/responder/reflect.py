@@ -66,8 +66,10 @@ def describe_image(source: Any) -> str:
     except (ValueError, KeyError, TypeError):
         return "unreadable image"
     tokens = estimate_image_tokens(info.width, info.height)
-    return (f"{info.format}, {info.width} × {info.height} px, {human_size(info.size)}, "
-            f"≈ {tokens} input tokens")
+    return (
+        f"{info.format}, {info.width} × {info.height} px, {human_size(info.size)}, "
+        f"≈ {tokens} input tokens"
+    )
 
 
 def describe_document(block: dict[str, Any]) -> str:
@@ -114,7 +116,9 @@ def _parameter_rows(model: Model, body: dict[str, Any], input_tokens: int) -> li
         rows.append(f"| thinking | budget {thinking.get('budget_tokens')} tokens |")
     elif thinking.get("type") in ("adaptive", "disabled"):
         rows.append(f"| thinking | {thinking['type']} |")
-    config: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
+    config: dict[str, Any] = (
+        body["output_config"] if isinstance(body.get("output_config"), dict) else {}
+    )
     if "effort" in config:
         rows.append(f"| effort | {config['effort']} |")
     if isinstance(config.get("format"), dict):
@@ -131,9 +135,15 @@ def _parameter_rows(model: Model, body: dict[str, Any], input_tokens: int) -> li
 def _cache_breakpoints(body: dict[str, Any]) -> list[str]:
     """Where the request asks for caching (`cache_control`), in Bedrock's order, with TTLs."""
     found = []
-    for where, blocks in (("tools", body.get("tools")), ("system", body.get("system")),
-                          *((f"message {i + 1}", m.get("content"))
-                            for i, m in enumerate(body.get("messages") or []) if isinstance(m, dict))):
+    for where, blocks in (
+        ("tools", body.get("tools")),
+        ("system", body.get("system")),
+        *(
+            (f"message {i + 1}", m.get("content"))
+            for i, m in enumerate(body.get("messages") or [])
+            if isinstance(m, dict)
+        ),
+    ):
         for block in blocks if isinstance(blocks, list) else []:
             control = block.get("cache_control") if isinstance(block, dict) else None
             if isinstance(control, dict):
@@ -172,7 +182,9 @@ def describe_request(model: Model, body: dict[str, Any], user_index: int, input_
     if attachments:
         parts += ["**Attachments**", "", *attachments, ""]
     earlier = sum(
-        1 for m in messages[:user_index] for b in as_blocks(m["content"])
+        1
+        for m in messages[:user_index]
+        for b in as_blocks(m["content"])
         if isinstance(b, dict) and b.get("type") in ("image", "document")
     )
     if earlier:
@@ -209,7 +221,13 @@ def describe_tool_results(results: list[dict[str, Any]], names: dict[str, str]) 
             if item.get("type") == "image":
                 parts.append(f"  - image: {describe_image(item.get('source'))}")
             elif item.get("type") == "text":
-                parts += ["", *("  " + line for line in quote(truncate(item.get("text", ""), RESULT_CHARS)).splitlines())]
+                parts += [
+                    "",
+                    *(
+                        "  " + line
+                        for line in quote(truncate(item.get("text", ""), RESULT_CHARS)).splitlines()
+                    ),
+                ]
             else:
                 parts.append(f"  - {json.dumps(item)[:RESULT_CHARS]}")
         parts.append("")
@@ -228,14 +246,23 @@ def prefill_continuation(prefill: str, reply: str, user_text: str) -> str:
     tail = prefill.rstrip()
     short = truncate(" ".join(user_text.split()), 200)
     if tail.endswith("{"):
-        fields = {"emulator": "offline", "note": "this is not Claude; no model was called",
-                  "prompt": short}
+        fields = {
+            "emulator": "offline",
+            "note": "this is not Claude; no model was called",
+            "prompt": short,
+        }
         inner = json.dumps(fields, indent=2, ensure_ascii=False)[1:]
         return inner
     if tail.endswith("["):
-        return ' "offline emulator", "this is not Claude", ' + json.dumps(short, ensure_ascii=False) + "]"
+        return (
+            ' "offline emulator", "this is not Claude", '
+            + json.dumps(short, ensure_ascii=False)
+            + "]"
+        )
     tag = re.search(r"<([A-Za-z][\w-]*)>$", tail)
     if tag:
-        return f"(offline emulator — this is not Claude; no model was called) {short}</{tag.group(1)}>"
+        return (
+            f"(offline emulator — this is not Claude; no model was called) {short}</{tag.group(1)}>"
+        )
     body = reply.split("\n", 1)[1] if "\n" in reply else ""
     return f" … _(continued by the offline emulator — this is not Claude; no model was called)_\n{body}"

@@ -110,11 +110,13 @@ def tool_input(tool: dict[str, Any], user_text: str) -> dict[str, Any]:
 # -- limits ----------------------------------------------------------------------------------
 
 
-def apply_limits(text: str, stop_sequences: list[str], max_tokens: int) -> tuple[str, str | None, str | None]:
+def apply_limits(
+    text: str, stop_sequences: list[str], max_tokens: int
+) -> tuple[str, str | None, str | None]:
     """Cut `text` at the first stop sequence or after `max_tokens` tokens, whichever
     comes first: (text, stop_reason or None, stop_sequence or None)."""
     pieces = split_tokens(text)
-    token_cut = len("".join(pieces[:max(0, max_tokens)])) if len(pieces) > max_tokens else None
+    token_cut = len("".join(pieces[: max(0, max_tokens)])) if len(pieces) > max_tokens else None
     hits = [(text.find(s), i, s) for i, s in enumerate(stop_sequences) if s and s in text]
     if hits:
         position, _, sequence = min(hits)
@@ -135,8 +137,11 @@ def _last_user_index(messages: list[dict[str, Any]]) -> int:
 def _tool_names(message: dict[str, Any] | None) -> dict[str, str]:
     if message is None:
         return {}
-    return {b["id"]: b.get("name", "tool") for b in as_blocks(message["content"])
-            if isinstance(b, dict) and b.get("type") == "tool_use" and "id" in b}
+    return {
+        b["id"]: b.get("name", "tool")
+        for b in as_blocks(message["content"])
+        if isinstance(b, dict) and b.get("type") == "tool_use" and "id" in b
+    }
 
 
 def _thinking_block(model: Model, body: dict[str, Any]) -> Block | None:
@@ -151,7 +156,9 @@ def _thinking_block(model: Model, body: dict[str, Any]) -> Block | None:
 def _format_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     """The JSON Schema of `output_config.format`, when the request asks for one."""
     fmt = (body.get("output_config") or {}).get("format")
-    return fmt.get("schema") if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict) else None
+    return (
+        fmt.get("schema") if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict) else None
+    )
 
 
 def respond(model: Model, body: dict[str, Any]) -> Message:
@@ -169,16 +176,21 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
     agent = agent_step(body)
     if agent is not None:
         text = agent.text
-        tool_uses = [tool_use_block(stable_id("toolu_bdrk_", message_id, i, name), name, given)
-                     for i, (name, given) in enumerate(agent.calls)]
+        tool_uses = [
+            tool_use_block(stable_id("toolu_bdrk_", message_id, i, name), name, given)
+            for i, (name, given) in enumerate(agent.calls)
+        ]
     elif results:
         previous = messages[user_index - 1] if user_index else None
         text = describe_tool_results(results, _tool_names(previous))
     else:
         chosen = choose_tools(body, user_text)
         tool_uses = [
-            tool_use_block(stable_id("toolu_bdrk_", message_id, i, t.get("name")), t["name"],
-                           tool_input(t, user_text))
+            tool_use_block(
+                stable_id("toolu_bdrk_", message_id, i, t.get("name")),
+                t["name"],
+                tool_input(t, user_text),
+            )
             for i, t in enumerate(chosen)
         ]
         forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
@@ -190,7 +202,11 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
             text = json.dumps(instance_for(schema, values.given, values.spare), ensure_ascii=False)
         else:
             cited = cited_blocks(messages)
-            text = "".join(b["text"] for b in cited) if cited else describe_request(model, body, user_index, input_tokens)
+            text = (
+                "".join(b["text"] for b in cited)
+                if cited
+                else describe_request(model, body, user_index, input_tokens)
+            )
 
     prefill = text_of(messages[-1]["content"]) if messages[-1].get("role") == "assistant" else ""
     if prefill and text:
@@ -222,6 +238,9 @@ def respond(model: Model, body: dict[str, Any]) -> Message:
         model=model.api_model,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
-        usage=Usage(input_tokens=input_tokens, output_tokens=max(1, output_tokens),
-                    thinking_tokens=thinking_tokens),
+        usage=Usage(
+            input_tokens=input_tokens,
+            output_tokens=max(1, output_tokens),
+            thinking_tokens=thinking_tokens,
+        ),
     )

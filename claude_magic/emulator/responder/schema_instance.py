@@ -37,12 +37,20 @@ STRING_FORMATS = {
     "ipv6": "2001:db8::1",
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
-_TYPE_OF = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-            dict: "object", type(None): "null"}
+_TYPE_OF = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
-def instance_for(schema: Any, hints: Mapping[str, Any] | None = None,
-                 spare: Mapping[str, Any] | None = None) -> Any:
+def instance_for(
+    schema: Any, hints: Mapping[str, Any] | None = None, spare: Mapping[str, Any] | None = None
+) -> Any:
     """A value valid against `schema` (best effort for exotic keywords)."""
     return _Builder(schema, dict(hints or {}), dict(spare or {})).build(schema, None, 0, 0)
 
@@ -70,7 +78,7 @@ def properties_of(schema: Any) -> list[Property]:
         properties = node.get("properties")
         listed = node.get("required")
         required: list[Any] = listed if isinstance(listed, list) else []
-        for name, sub in (properties.items() if isinstance(properties, dict) else ()):
+        for name, sub in properties.items() if isinstance(properties, dict) else ():
             sub = builder.narrow(sub)
             if isinstance(sub, dict) and name not in found:
                 found[name] = Property(name, sub, name in required, tuple(_types(sub)))
@@ -130,7 +138,9 @@ def fits(schema: Any, value: Any) -> bool:
     if kinds and actual not in kinds and not (actual == "integer" and "number" in kinds):
         return False
     if actual == "string":
-        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", math.inf):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get(
+            "maxLength", math.inf
+        ):
             return False
         pattern = schema.get("pattern")
         return not (isinstance(pattern, str) and not _search(pattern, value))
@@ -204,7 +214,9 @@ def _number(schema: dict[str, Any], integer: bool, variant: int) -> int | float:
 def _pattern_string(pattern: str, min_length: int, max_length: float) -> str | None:
     """A short string matching `pattern` (and the length limits), or None."""
     # the standard library's regular-expression parser (re._parser since 3.11)
-    sre_parse: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+    sre_parse: Any = importlib.import_module(
+        "re._parser" if sys.version_info >= (3, 11) else "sre_parse"
+    )
     try:
         parsed = sre_parse.parse(pattern)
     except re.error:
@@ -228,8 +240,13 @@ def _char_in(items: list[tuple[Any, Any]]) -> str:
         if name == "RANGE" and not negate:
             return chr(value[0])
         if name == "CATEGORY" and not negate:
-            return {"CATEGORY_DIGIT": "0", "CATEGORY_SPACE": " ", "CATEGORY_NOT_DIGIT": "a",
-                    "CATEGORY_NOT_SPACE": "a", "CATEGORY_NOT_WORD": "-"}.get(str(value), "a")
+            return {
+                "CATEGORY_DIGIT": "0",
+                "CATEGORY_SPACE": " ",
+                "CATEGORY_NOT_DIGIT": "a",
+                "CATEGORY_NOT_SPACE": "a",
+                "CATEGORY_NOT_WORD": "-",
+            }.get(str(value), "a")
     if negate:
         excluded = re.compile("[" + "".join(_class_source(op, v) for op, v in items) + "]")
         return next(c for c in "aA0_-x " if not excluded.match(c))
@@ -243,8 +260,14 @@ def _class_source(op: Any, value: Any) -> str:
     if name == "RANGE":
         return f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}"
     if name == "CATEGORY":
-        return {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
-                "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}[str(value)]
+        return {
+            "CATEGORY_DIGIT": r"\d",
+            "CATEGORY_NOT_DIGIT": r"\D",
+            "CATEGORY_SPACE": r"\s",
+            "CATEGORY_NOT_SPACE": r"\S",
+            "CATEGORY_WORD": r"\w",
+            "CATEGORY_NOT_WORD": r"\W",
+        }[str(value)]
     return ""
 
 
@@ -321,7 +344,9 @@ class _Builder:
                     if key == "properties":
                         merged["properties"] = {**merged.get("properties", {}), **value}
                     elif key == "required":
-                        merged["required"] = list(dict.fromkeys([*merged.get("required", []), *value]))
+                        merged["required"] = list(
+                            dict.fromkeys([*merged.get("required", []), *value])
+                        )
                     else:
                         merged.setdefault(key, value)
             schema = merged
@@ -378,7 +403,9 @@ class _Builder:
             return schema["enum"][variant % len(schema["enum"])]
         if variant == 0:
             for candidate in (schema.get("default"), *(schema.get("examples") or [])[:1]):
-                if candidate is not None and (isinstance(candidate, (dict, list)) or fits(schema, candidate)):
+                if candidate is not None and (
+                    isinstance(candidate, (dict, list)) or fits(schema, candidate)
+                ):
                     return candidate
         if isinstance(schema.get("anyOf"), list) or isinstance(schema.get("oneOf"), list):
             return self.build(self.narrow(schema), name, variant, depth)
@@ -399,8 +426,11 @@ class _Builder:
         found = schema.get("properties")
         properties: dict[str, Any] = found if isinstance(found, dict) else {}
         required = [r for r in schema.get("required") or [] if isinstance(r, str)]
-        given = [p for p, sub in properties.items()
-                 if p not in required and self.given(sub, p, depth + 1)]
+        given = [
+            p
+            for p, sub in properties.items()
+            if p not in required and self.given(sub, p, depth + 1)
+        ]
         wanted = list(dict.fromkeys([*required, *given]))
         if depth >= MAX_DEPTH:
             wanted = required
@@ -426,5 +456,7 @@ class _Builder:
         values: list[Any] = []
         for index in range(count):
             sub = prefix[index] if index < len(prefix) else items
-            values.append(self.build(sub, item_name, index if schema.get("uniqueItems") else 0, depth + 1))
+            values.append(
+                self.build(sub, item_name, index if schema.get("uniqueItems") else 0, depth + 1)
+            )
         return values

@@ -21,7 +21,14 @@ from ..errors import malformed, validation
 from .thinking import thinking_on
 
 EDIT_KEYS = {
-    CLEAR_TOOL_USES: {"type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs"},
+    CLEAR_TOOL_USES: {
+        "type",
+        "trigger",
+        "keep",
+        "clear_at_least",
+        "exclude_tools",
+        "clear_tool_inputs",
+    },
     CLEAR_THINKING: {"type", "keep"},
     COMPACT: {"type", "trigger", "pause_after_compaction", "instructions"},
 }
@@ -41,7 +48,9 @@ def _check_trigger(edit: dict[str, Any], where: str, kinds: tuple[str, ...]) -> 
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise validation(f"{where}.trigger.value: Input should be a positive integer")
     if edit.get("type") == COMPACT and value < COMPACT_MIN_TRIGGER:
-        raise validation(f"{where}.trigger.value: Input should be greater than or equal to {COMPACT_MIN_TRIGGER}")
+        raise validation(
+            f"{where}.trigger.value: Input should be greater than or equal to {COMPACT_MIN_TRIGGER}"
+        )
 
 
 def _check_keep(edit: dict[str, Any], where: str) -> None:
@@ -52,7 +61,9 @@ def _check_keep(edit: dict[str, Any], where: str) -> None:
     if not isinstance(keep, dict) or keep.get("type") not in (wanted, "all"):
         raise validation(f"{where}.keep.type: Input should be '{wanted}'")
     value = keep.get("value", 0)
-    if keep.get("type") != "all" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+    if keep.get("type") != "all" and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):
         raise validation(f"{where}.keep.value: Input should be a non-negative integer")
 
 
@@ -61,9 +72,15 @@ def check_context(model: Model, body: dict[str, Any], betas: list[str]) -> None:
     for i, message in enumerate(body.get("messages") or []):
         content = message.get("content") if isinstance(message, dict) else None
         for j, block in enumerate(content if isinstance(content, list) else []):
-            if isinstance(block, dict) and block.get("type") == "compaction" and COMPACT_BETA not in betas:
-                raise validation(f'messages.{i}.content.{j}: compaction blocks require "anthropic_beta": '
-                                 f'["{COMPACT_BETA}"] in the request body.')
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "compaction"
+                and COMPACT_BETA not in betas
+            ):
+                raise validation(
+                    f'messages.{i}.content.{j}: compaction blocks require "anthropic_beta": '
+                    f'["{COMPACT_BETA}"] in the request body.'
+                )
     if "context_management" not in body:
         return
     if CONTEXT_BETA not in betas and COMPACT_BETA not in betas:
@@ -82,10 +99,14 @@ def check_context(model: Model, body: dict[str, Any], betas: list[str]) -> None:
         where = f"context_management.edits.{i}"
         kind = edit.get("type") if isinstance(edit, dict) else None
         if kind not in EDIT_BETAS or not isinstance(edit, dict):
-            raise validation(f"{where}: Input tag '{kind}' found using 'type' does not match any of the "
-                             f"expected tags: {_tags()}")
+            raise validation(
+                f"{where}: Input tag '{kind}' found using 'type' does not match any of the "
+                f"expected tags: {_tags()}"
+            )
         if EDIT_BETAS[kind] not in betas:
-            raise validation(f'{where}: {kind} requires "anthropic_beta": ["{EDIT_BETAS[kind]}"] in the request body.')
+            raise validation(
+                f'{where}: {kind} requires "anthropic_beta": ["{EDIT_BETAS[kind]}"] in the request body.'
+            )
         for key in edit:
             if key not in EDIT_KEYS[kind]:
                 raise validation(f"{where}.{kind}.{key}: Extra inputs are not permitted")
@@ -94,8 +115,12 @@ def check_context(model: Model, body: dict[str, Any], betas: list[str]) -> None:
         seen.add(kind)
         if kind == CLEAR_THINKING:
             if i:
-                raise validation(f"context_management.edits: {CLEAR_THINKING} must be the first edit")
+                raise validation(
+                    f"context_management.edits: {CLEAR_THINKING} must be the first edit"
+                )
             if not thinking_on(model, body):
                 raise validation(f"{where}: {CLEAR_THINKING} requires thinking to be enabled")
-        _check_trigger(edit, where, ("input_tokens",) if kind == COMPACT else ("input_tokens", "tool_uses"))
+        _check_trigger(
+            edit, where, ("input_tokens",) if kind == COMPACT else ("input_tokens", "tool_uses")
+        )
         _check_keep(edit, where)

@@ -18,8 +18,12 @@ from .request import parse_body, resolve_model, validate_invoke
 
 MODEL_ERRORS = "The model returned the following errors: "
 # Errors that Bedrock reports as they are, not as the model's.
-_PLAIN_PREFIXES = ("Malformed input request", "The provided model", "Invocation of model ID",
-                   "Input is too long")
+_PLAIN_PREFIXES = (
+    "Malformed input request",
+    "The provided model",
+    "Invocation of model ID",
+    "Input is too long",
+)
 
 
 def _as_model_error(error: BedrockError) -> BedrockError:
@@ -35,8 +39,14 @@ def validate_converse(
     model = resolve_model(model_id, models=models, today=today)
     request = converse_request(parse_body(raw), model)
     try:
-        _, request.body = validate_invoke(model_id, json.dumps(request.body).encode(), headers,
-                                          models=models, today=today, route="converse")
+        _, request.body = validate_invoke(
+            model_id,
+            json.dumps(request.body).encode(),
+            headers,
+            models=models,
+            today=today,
+            route="converse",
+        )
     except BedrockError as error:
         raise _as_model_error(error) from None
     request.cache_ttls = cache_ttls(request.body)

@@ -32,7 +32,14 @@ BLOCK_KEYS = {
     "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"},
     "thinking": {"type", "thinking", "signature"},
     "redacted_thinking": {"type", "data"},
-    "compaction": {"type", "content", "cache_control", "encrypted_content", "signature", "tool_changes"},
+    "compaction": {
+        "type",
+        "content",
+        "cache_control",
+        "encrypted_content",
+        "signature",
+        "tool_changes",
+    },
 }
 MESSAGE_KEYS = ("role", "content")
 USER_ONLY = {"image", "document", "tool_result"}
@@ -84,8 +91,11 @@ def _source_of(block: dict[str, Any], where: str) -> dict[str, Any]:
     """A media block's `source`, which must be an object."""
     source = block.get("source")
     if not isinstance(source, dict):
-        raise validation(f"{where}.source: Field required" if source is None else
-                         f"{where}.source: Input should be a valid dictionary")
+        raise validation(
+            f"{where}.source: Field required"
+            if source is None
+            else f"{where}.source: Input should be a valid dictionary"
+        )
     return source
 
 
@@ -95,32 +105,40 @@ def _check_image(block: dict[str, Any], path: str, walk: _Walk) -> None:
     walk.images += 1
     source = _source_of(block, f"{path}.image")
     if source.get("type") != "base64":
-        raise validation(f"{path}.image.source: Input tag '{source.get('type')}' found using "
-                         "'type' does not match any of the expected tags: 'base64'")
+        raise validation(
+            f"{path}.image.source: Input tag '{source.get('type')}' found using "
+            "'type' does not match any of the expected tags: 'base64'"
+        )
     where = f"{path}.image.source.base64"
     media_type = source.get("media_type")
     if media_type not in IMAGE_MEDIA_TYPES:
         raise validation(f"{where}.media_type: Input should be {_MEDIA_TYPE_CHOICES}")
     data = _require_str(source, "data", where)
     if len(data) > MAX_IMAGE_BASE64_BYTES:  # 5 MB of base64 is Bedrock's 3.75 MB raw
-        raise validation(f"{where}: image exceeds 5 MB maximum: {len(data)} bytes > "
-                         f"{MAX_IMAGE_BASE64_BYTES} bytes")
+        raise validation(
+            f"{where}: image exceeds 5 MB maximum: {len(data)} bytes > "
+            f"{MAX_IMAGE_BASE64_BYTES} bytes"
+        )
     try:
         raw = decode_base64(data)
     except ValueError:
         raise validation(f"{where}.data: The image data is not valid base64.") from None
     actual = sniff_image_type(raw)
     if actual is not None and actual != media_type:
-        raise validation(f"{where}: The image was specified using the {media_type} media type, "
-                         f"but the image appears to be a {actual} image")
+        raise validation(
+            f"{where}: The image was specified using the {media_type} media type, "
+            f"but the image appears to be a {actual} image"
+        )
     try:
         info = inspect_image(raw)
     except ValueError:
         raise validation(f"{where}.data: Could not process image") from None
     remember_image(data, info)
     if max(info.width, info.height) > MAX_IMAGE_PIXELS_PER_SIDE:
-        raise validation(f"{where}.data: At least one of the image dimensions exceed max "
-                         f"allowed size: {MAX_IMAGE_PIXELS_PER_SIDE} pixels")
+        raise validation(
+            f"{where}.data: At least one of the image dimensions exceed max "
+            f"allowed size: {MAX_IMAGE_PIXELS_PER_SIDE} pixels"
+        )
 
 
 def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
@@ -130,14 +148,18 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
     source = _source_of(block, f"{path}.document")
     kind = source.get("type")
     citations = block.get("citations")
-    if citations is not None and (not isinstance(citations, dict) or not isinstance(citations.get("enabled", False), bool)):
+    if citations is not None and (
+        not isinstance(citations, dict) or not isinstance(citations.get("enabled", False), bool)
+    ):
         raise validation(f"{path}.document.citations.enabled: Input should be a valid boolean")
     if kind == "content":
         _check_content_source(source, f"{path}.document.source.content")
         return
     if kind not in ("base64", "text"):
-        raise validation(f"{path}.document.source: Input tag '{kind}' found using 'type' does "
-                         "not match any of the expected tags: 'base64', 'text', 'content'")
+        raise validation(
+            f"{path}.document.source: Input tag '{kind}' found using 'type' does "
+            "not match any of the expected tags: 'base64', 'text', 'content'"
+        )
     where = f"{path}.document.source.{kind}"
     media_type = source.get("media_type")
     allowed = DOCUMENT_MEDIA_TYPES if kind == "base64" else ("text/plain",)
@@ -160,8 +182,9 @@ def _check_document(block: dict[str, Any], path: str, walk: _Walk) -> None:
             except UnicodeDecodeError:
                 raise validation(f"{where}.data: The text document is not valid UTF-8.") from None
     if size > MAX_DOCUMENT_BYTES:
-        raise validation(f"{where}: document exceeds 4.5 MB maximum: {size} bytes > "
-                         f"{MAX_DOCUMENT_BYTES} bytes")
+        raise validation(
+            f"{where}: document exceeds 4.5 MB maximum: {size} bytes > {MAX_DOCUMENT_BYTES} bytes"
+        )
 
 
 def _check_content_source(source: dict[str, Any], where: str) -> None:
@@ -197,8 +220,10 @@ def _check_tool_use(block: dict[str, Any], path: str, walk: _Walk) -> None:
     if not _require_str(block, "name", where):
         raise validation(f"{where}.name: String should have at least 1 character")
     if not isinstance(block.get("input"), dict):
-        raise validation(f"{where}.input: " + ("Field required" if "input" not in block
-                                               else "Input should be a valid dictionary"))
+        raise validation(
+            f"{where}.input: "
+            + ("Field required" if "input" not in block else "Input should be a valid dictionary")
+        )
 
 
 def _check_tool_result(block: dict[str, Any], path: str, walk: _Walk) -> None:
@@ -224,13 +249,17 @@ def _check_tool_result(block: dict[str, Any], path: str, walk: _Walk) -> None:
 
 def _block_type(block: Any, path: str, allowed: tuple[str, ...] | list[str]) -> str:
     if not isinstance(block, dict):
-        raise validation(f"{path}: Input should be a valid dictionary or object to extract fields from")
+        raise validation(
+            f"{path}: Input should be a valid dictionary or object to extract fields from"
+        )
     kind = block.get("type")
     if kind is None:
         raise validation(f"{path}: Unable to extract tag using discriminator 'type'")
     if kind not in allowed:
-        raise validation(f"{path}: Input tag '{kind}' found using 'type' does not match any of "
-                         f"the expected tags: {_tags(allowed)}")
+        raise validation(
+            f"{path}: Input tag '{kind}' found using 'type' does not match any of "
+            f"the expected tags: {_tags(allowed)}"
+        )
     return kind
 
 
@@ -260,7 +289,9 @@ def _check_block(block: Any, role: str, path: str, walk: _Walk) -> str:
     elif kind == "compaction":
         content = block.get("content")
         if content is not None and (not isinstance(content, str) or not content):
-            raise validation(f"{path}.compaction.content: Input should be a non-empty string or null")
+            raise validation(
+                f"{path}.compaction.content: Input should be a non-empty string or null"
+            )
     else:
         _require_str(block, "data", f"{path}.redacted_thinking")
     return kind
@@ -284,8 +315,10 @@ def _check_message(message: Any, i: int, last: bool, walk: _Walk) -> None:
     if not isinstance(content, (str, list)):
         raise validation(f"{path}.content: Input should be a valid string or a valid list")
     if not content and not (last and role == "assistant"):
-        raise validation(f"{path}: all messages must have non-empty content except for the "
-                         "optional final assistant message")
+        raise validation(
+            f"{path}: all messages must have non-empty content except for the "
+            "optional final assistant message"
+        )
     if isinstance(content, list):
         for j, block in enumerate(content):
             _check_block(block, role, f"{path}.content.{j}", walk)
@@ -296,8 +329,10 @@ def _check_roles(messages: list[dict[str, Any]]) -> None:
         raise validation('messages: first message must use the "user" role')
     for previous, current in zip(messages, messages[1:], strict=False):
         if previous["role"] == current["role"]:
-            raise validation('messages: roles must alternate between "user" and "assistant", '
-                             f'but found multiple "{current["role"]}" roles in a row')
+            raise validation(
+                'messages: roles must alternate between "user" and "assistant", '
+                f'but found multiple "{current["role"]}" roles in a row'
+            )
 
 
 def _ids(message: dict[str, Any], kind: str, key: str) -> list[tuple[int, str]]:
@@ -312,7 +347,9 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
         if message["role"] == "assistant":
             used = [tool_id for _, tool_id in _ids(message, "tool_use", "id")]
             if used and i + 1 < len(messages):
-                answered = {tool_id for _, tool_id in _ids(messages[i + 1], "tool_result", "tool_use_id")}
+                answered = {
+                    tool_id for _, tool_id in _ids(messages[i + 1], "tool_result", "tool_use_id")
+                }
                 missing = [tool_id for tool_id in used if tool_id not in answered]
                 if missing:
                     raise validation(
@@ -322,7 +359,9 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
                     )
         else:
             previous = messages[i - 1] if i else None
-            offered = {tool_id for _, tool_id in _ids(previous, "tool_use", "id")} if previous else set()
+            offered = (
+                {tool_id for _, tool_id in _ids(previous, "tool_use", "id")} if previous else set()
+            )
             for j, tool_id in _ids(message, "tool_result", "tool_use_id"):
                 if tool_id not in offered:
                     raise validation(
@@ -351,8 +390,9 @@ def check_messages(model: Model, messages: list[Any], has_tools: bool) -> None:
     if walk.documents > MAX_DOCUMENTS:
         raise validation(f"messages: too many documents: {walk.documents} > {MAX_DOCUMENTS}")
     if walk.tool_blocks and not has_tools:
-        raise validation("Requests which include `tool_use` or `tool_result` blocks must define tools.")
+        raise validation(
+            "Requests which include `tool_use` or `tool_result` blocks must define tools."
+        )
     _check_tool_pairing(messages)
     if messages[-1]["role"] == "assistant":
         _check_prefill(messages[-1])
-

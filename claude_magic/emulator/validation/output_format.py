@@ -11,8 +11,10 @@ from ..errors import validation
 
 FORMAT_KEYS = ("type", "schema")
 NOT_SUPPORTED = "output_config.format: structured outputs are not supported for this model."
-OPEN_OBJECT = ("output_config.format.schema: For 'object' type, 'additionalProperties' must be "
-               "explicitly set to false")
+OPEN_OBJECT = (
+    "output_config.format.schema: For 'object' type, 'additionalProperties' must be "
+    "explicitly set to false"
+)
 
 
 def _open_object(schema: Any) -> bool:
@@ -51,4 +53,6 @@ def _check_schema(schema: dict[str, Any]) -> None:
     try:
         validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise validation(f"output_config.format.schema: Invalid JSON schema: {exc.message}") from None
+        raise validation(
+            f"output_config.format.schema: Invalid JSON schema: {exc.message}"
+        ) from None

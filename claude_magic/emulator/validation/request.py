@@ -90,8 +90,9 @@ def _base_model(model_id: str, models: Any = None) -> Model | None:
     return next((m for m in MODELS if m.id == model_id), None)
 
 
-def resolve_model(model_id: str, *, on_demand_check: bool = True, models: Any = None,
-                  today: Any = None) -> Model:
+def resolve_model(
+    model_id: str, *, on_demand_check: bool = True, models: Any = None, today: Any = None
+) -> Model:
     """The model a request path names (base id, profile id or ARN), from the catalogue or
     `models` (the emulator's own list); a model past its end of life answers 404."""
     model = _named_model(model_id, on_demand_check, models)
@@ -124,15 +125,19 @@ def check_content_type(headers: Mapping[str, str]) -> None:
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type")
     if content_type and content_type.split(";")[0].strip().lower() not in _JSON_TYPES:
-        raise validation(f"The provided Content-Type {content_type} is not supported for this "
-                         "model; use application/json.")
+        raise validation(
+            f"The provided Content-Type {content_type} is not supported for this "
+            "model; use application/json."
+        )
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object in a request body, or a ValidationException."""
     if len(body) > MAX_BODY_BYTES:
-        raise validation(f"The request body is {len(body)} bytes; the maximum payload size is "
-                         f"{MAX_BODY_BYTES} bytes (20 MB).")
+        raise validation(
+            f"The request body is {len(body)} bytes; the maximum payload size is "
+            f"{MAX_BODY_BYTES} bytes (20 MB)."
+        )
     if not body.strip():
         raise malformed("#: expected type: JSONObject, found: Null (the request body is empty)")
     try:
@@ -146,13 +151,17 @@ def parse_body(body: bytes) -> dict[str, Any]:
 
 def _schema_violations(body: dict[str, Any]) -> list[str]:
     violations = [f"#: required key [{k}] not found" for k in REQUIRED_KEYS if k not in body]
-    violations += [f"#: extraneous key [{k}] is not permitted" for k in body if k not in TOP_LEVEL_TYPES]
+    violations += [
+        f"#: extraneous key [{k}] is not permitted" for k in body if k not in TOP_LEVEL_TYPES
+    ]
     for key, value in body.items():
         expected = TOP_LEVEL_TYPES.get(key)
         if expected is None:
             continue
         if not any(_fits(value, e) for e in expected):
-            violations.append(f"#/{key}: expected type: {' or '.join(expected)}, found: {json_type(value)}")
+            violations.append(
+                f"#/{key}: expected type: {' or '.join(expected)}, found: {json_type(value)}"
+            )
             continue
         low, high = RANGES.get(key, (None, None))
         if low is not None and value < low:
@@ -168,8 +177,10 @@ def _schema_violations(body: dict[str, Any]) -> list[str]:
                 if not isinstance(item, str)
             ]
         if key == "stop_sequences" and len(value) > MAX_STOP_SEQUENCES:
-            violations.append(f"#/stop_sequences: expected maximum item count: "
-                              f"{MAX_STOP_SEQUENCES}, found: {len(value)}")
+            violations.append(
+                f"#/stop_sequences: expected maximum item count: "
+                f"{MAX_STOP_SEQUENCES}, found: {len(value)}"
+            )
     return violations
 
 
@@ -181,7 +192,9 @@ def _check_system(model: Model, system: str | list[Any]) -> None:
     for i, block in enumerate(system):
         where = f"system.{i}"
         if not isinstance(block, dict) or block.get("type") != "text":
-            raise validation(f"{where}: Input should be a text block: {{\"type\": \"text\", \"text\": ...}}")
+            raise validation(
+                f'{where}: Input should be a text block: {{"type": "text", "text": ...}}'
+            )
         for key in block:
             if key not in BLOCK_KEYS["text"]:
                 raise validation(f"{where}.{key}: Extra inputs are not permitted")
@@ -209,8 +222,10 @@ def check_body(model: Model, body: dict[str, Any], route: str = "invoke") -> Non
     betas = body.get("anthropic_beta", [])
     check_betas(model, betas, route)
     if body["max_tokens"] > model.max_output_tokens:
-        raise validation(f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, which is "
-                         f"the maximum allowed number of output tokens for {model.api_model}")
+        raise validation(
+            f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, which is "
+            f"the maximum allowed number of output tokens for {model.api_model}"
+        )
     if "system" in body:
         _check_system(model, body["system"])
     check_thinking(model, body)
@@ -237,8 +252,15 @@ def check_body(model: Model, body: dict[str, Any], route: str = "invoke") -> Non
 # -- operations ----------------------------------------------------------------------------
 
 
-def validate_invoke(model_id: str, body: bytes, headers: Mapping[str, str], *, models: Any = None,
-                    today: Any = None, route: str = "invoke") -> tuple[Model, dict]:
+def validate_invoke(
+    model_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    models: Any = None,
+    today: Any = None,
+    route: str = "invoke",
+) -> tuple[Model, dict]:
     """Check an InvokeModel / InvokeModelWithResponseStream request; the model and body."""
     model = resolve_model(model_id, models=models, today=today)
     check_content_type(headers)
@@ -271,8 +293,9 @@ def _count_tokens_inner(data: dict[str, Any], model: Model) -> bytes:
         return text.encode("utf-8")  # a hand-written request may carry the JSON itself
 
 
-def validate_count_tokens(model_id: str, body: bytes, *, models: Any = None,
-                          today: Any = None) -> tuple[Model, dict]:
+def validate_count_tokens(
+    model_id: str, body: bytes, *, models: Any = None, today: Any = None
+) -> tuple[Model, dict]:
     """Check a CountTokens request; the model and the inner InvokeModel body."""
     model = resolve_model(model_id, on_demand_check=False, models=models, today=today)
     check_count_tokens(model, model_id)

@@ -16,18 +16,26 @@ from typing import Any
 from ...models.catalog import Model, current_date
 from ..errors import BedrockError, validation
 
-END_OF_LIFE = ("This model version has reached the end of its life. Please refer to the AWS "
-               "documentation for more details.")
+END_OF_LIFE = (
+    "This model version has reached the end of its life. Please refer to the AWS "
+    "documentation for more details."
+)
 MODEL_ERRORS = "The model returned the following errors: "
 DEPRECATED = MODEL_ERRORS + "`{name}` is deprecated for this model."
 NO_PREFILL = "This model does not support assistant message prefill"
-MANUAL_UNSUPPORTED = ('"thinking.type.enabled" is not supported for this model. Use '
-                      '"thinking.type.adaptive" and "output_config.effort" to control thinking '
-                      'behavior.')
-ADAPTIVE_UNSUPPORTED = ('"thinking.type.adaptive" is not supported for this model. Use '
-                        '"thinking.type.enabled" with "budget_tokens" to control thinking behavior.')
-ALWAYS_ON = ('"thinking.type.disabled" is not supported for this model: its thinking is always on. '
-             'Use "output_config.effort" to control thinking behavior.')
+MANUAL_UNSUPPORTED = (
+    '"thinking.type.enabled" is not supported for this model. Use '
+    '"thinking.type.adaptive" and "output_config.effort" to control thinking '
+    "behavior."
+)
+ADAPTIVE_UNSUPPORTED = (
+    '"thinking.type.adaptive" is not supported for this model. Use '
+    '"thinking.type.enabled" with "budget_tokens" to control thinking behavior.'
+)
+ALWAYS_ON = (
+    '"thinking.type.disabled" is not supported for this model: its thinking is always on. '
+    'Use "output_config.effort" to control thinking behavior.'
+)
 NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
 NO_FORCED_TOOL_CHOICE = 'tool_choice: type "tool" and "any" are not supported for this model.'
 
@@ -59,7 +67,11 @@ def check_rules(model: Model, body: dict[str, Any]) -> None:
     if isinstance(body.get("thinking"), dict):
         _check_thinking_form(model, body["thinking"])
     choice = body.get("tool_choice")
-    if not model.forced_tool_choice and isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+    if (
+        not model.forced_tool_choice
+        and isinstance(choice, dict)
+        and choice.get("type") in ("any", "tool")
+    ):
         raise validation(NO_FORCED_TOOL_CHOICE)
 
 

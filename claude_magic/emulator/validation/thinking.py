@@ -31,15 +31,25 @@ THINKING_KEYS = {
 OUTPUT_CONFIG_KEYS = ("effort", "format")
 DISPLAYS = ("summarized", "omitted")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
-FORCED_TOOL = ("The model returned the following errors: Thinking may not be enabled when "
-               "tool_choice forces tool use.")
-MODIFIED = ("`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be "
-            "modified. These blocks must remain as they were in the original response.")
+FORCED_TOOL = (
+    "The model returned the following errors: Thinking may not be enabled when "
+    "tool_choice forces tool use."
+)
+MODIFIED = (
+    "`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be "
+    "modified. These blocks must remain as they were in the original response."
+)
+
+
 def _continues_tool_use(messages: list[Any]) -> bool:
     last = messages[-1] if messages else None
     content = last.get("content") if isinstance(last, dict) else None
-    return (isinstance(last, dict) and isinstance(content, list) and last.get("role") == "user"
-            and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content))
+    return (
+        isinstance(last, dict)
+        and isinstance(content, list)
+        and last.get("role") == "user"
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    )
 
 
 def check_unmodified(messages: list[Any]) -> None:
@@ -55,8 +65,11 @@ def check_unmodified(messages: list[Any]) -> None:
         if not isinstance(content, list):
             return
         for position, block in enumerate(as_blocks(content)):
-            if (isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking")
-                    and not block_intact(block)):
+            if (
+                isinstance(block, dict)
+                and block.get("type") in ("thinking", "redacted_thinking")
+                and not block_intact(block)
+            ):
                 raise validation(f"messages.{index}.content.{position}: {MODIFIED}")
         return
 
@@ -66,7 +79,9 @@ def check_unmodified(messages: list[Any]) -> None:
 
 def thinking_on(model: Model, body: dict[str, Any]) -> bool:
     """Whether the reply to `body` thinks: asked for, or always on for the model."""
-    kind = (body.get("thinking") or {}).get("type") if isinstance(body.get("thinking"), dict) else None
+    kind = (
+        (body.get("thinking") or {}).get("type") if isinstance(body.get("thinking"), dict) else None
+    )
     if kind in ("enabled", "adaptive"):
         return True
     return model.thinking == "always" and kind != "disabled"
@@ -86,14 +101,17 @@ def _check_thinking_object(model: Model, body: dict[str, Any]) -> None:
     thinking = body["thinking"]
     kind = thinking.get("type")
     if kind not in THINKING_TAGS:
-        raise validation(f"thinking: Input tag '{kind}' found using 'type' does not match any of "
-                         "the expected tags: " + ", ".join(f"'{t}'" for t in THINKING_TAGS))
+        raise validation(
+            f"thinking: Input tag '{kind}' found using 'type' does not match any of "
+            "the expected tags: " + ", ".join(f"'{t}'" for t in THINKING_TAGS)
+        )
     for key in thinking:
         if key not in THINKING_KEYS[kind]:
             raise validation(f"thinking.{kind}.{key}: Extra inputs are not permitted")
     if "display" in thinking and thinking["display"] not in DISPLAYS:
-        raise validation(f"thinking.{kind}.display: Input should be "
-                         + " or ".join(f"'{d}'" for d in DISPLAYS))
+        raise validation(
+            f"thinking.{kind}.display: Input should be " + " or ".join(f"'{d}'" for d in DISPLAYS)
+        )
     if kind == "disabled":
         return
     if model.thinking == "none":
@@ -101,11 +119,15 @@ def _check_thinking_object(model: Model, body: dict[str, Any]) -> None:
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
         if isinstance(budget, bool) or not isinstance(budget, int):
-            raise validation("thinking.enabled.budget_tokens: " + (
-                "Field required" if budget is None else "Input should be a valid integer"))
+            raise validation(
+                "thinking.enabled.budget_tokens: "
+                + ("Field required" if budget is None else "Input should be a valid integer")
+            )
         if budget < MIN_BUDGET:
-            raise validation(f"thinking.enabled.budget_tokens: Input should be greater than or "
-                             f"equal to {MIN_BUDGET}")
+            raise validation(
+                f"thinking.enabled.budget_tokens: Input should be greater than or "
+                f"equal to {MIN_BUDGET}"
+            )
         if body["max_tokens"] <= budget:
             raise validation("`max_tokens` must be greater than `thinking.budget_tokens`.")
 
@@ -124,14 +146,20 @@ def _check_output_config(model: Model, config: Any) -> None:
         effort = config["effort"]
         levels = model.effort_levels
         if effort not in EFFORTS:
-            raise validation("output_config.effort: Input should be "
-                             + ", ".join(f"'{e}'" for e in EFFORTS[:-1]) + f" or '{EFFORTS[-1]}'")
+            raise validation(
+                "output_config.effort: Input should be "
+                + ", ".join(f"'{e}'" for e in EFFORTS[:-1])
+                + f" or '{EFFORTS[-1]}'"
+            )
         if not levels:
-            raise validation(f"output_config.effort: {model.api_model} does not support the "
-                             "effort parameter.")
+            raise validation(
+                f"output_config.effort: {model.api_model} does not support the effort parameter."
+            )
         if effort not in levels:
-            raise validation(f"output_config.effort: '{effort}' is not supported for this model; "
-                             "use " + ", ".join(f"'{e}'" for e in levels) + ".")
+            raise validation(
+                f"output_config.effort: '{effort}' is not supported for this model; "
+                "use " + ", ".join(f"'{e}'" for e in levels) + "."
+            )
 
 
 def check_thinking(model: Model, body: dict[str, Any]) -> None:

@@ -15,8 +15,15 @@ CUSTOM_TOOL_KEYS = {"type", "name", "description", "input_schema", "cache_contro
 TOOL_EXAMPLES_BETA = "tool-examples-2025-10-29"
 # Fields of a custom tool that need a beta flag.
 CUSTOM_TOOL_BETA_KEYS = {"input_examples": TOOL_EXAMPLES_BETA}
-COMPUTER_TOOL_KEYS = {"type", "name", "display_width_px", "display_height_px", "display_number",
-                      "enable_zoom", "cache_control"}
+COMPUTER_TOOL_KEYS = {
+    "type",
+    "name",
+    "display_width_px",
+    "display_height_px",
+    "display_number",
+    "enable_zoom",
+    "cache_control",
+}
 PLAIN_TOOL_KEYS = {"type", "name", "cache_control"}
 # Fields only some versions of a computer-use tool take.
 TOOL_VERSION_KEYS = {"text_editor_20250728": {"max_characters"}}
@@ -56,7 +63,9 @@ def expected_name(version: ComputerUse, tool_type: str) -> str:
 
 def computer_use_version(model: Model, tool_type: str, betas: list[str]) -> ComputerUse | None:
     """The model's computer-use version that enables `tool_type` under `betas`."""
-    return next((c for c in model.computer_use if tool_type in c.tool_types and c.beta in betas), None)
+    return next(
+        (c for c in model.computer_use if tool_type in c.tool_types and c.beta in betas), None
+    )
 
 
 def check_betas(model: Model, betas: list[str], route: str = "invoke") -> None:
@@ -64,11 +73,15 @@ def check_betas(model: Model, betas: list[str], route: str = "invoke") -> None:
     and by the model (computer use)."""
     for beta in betas:
         routes = ROUTE_BETAS.get(beta)
-        if (beta not in KNOWN_BETAS and routes is None) or (routes is not None and route not in routes):
+        if (beta not in KNOWN_BETAS and routes is None) or (
+            routes is not None and route not in routes
+        ):
             raise validation("invalid beta flag")
         if beta.startswith("computer-use-") and model.computer_use_for(beta) is None:
             raise validation(f"{model.api_model} does not support the beta flag {beta}.")
-        if (beta == CONTEXT_BETA and not model.context_editing) or (beta == COMPACT_BETA and not model.compaction):
+        if (beta == CONTEXT_BETA and not model.context_editing) or (
+            beta == COMPACT_BETA and not model.compaction
+        ):
             raise validation(f"{model.api_model} does not support the beta flag {beta}.")
 
 
@@ -77,8 +90,9 @@ def _check_custom(tool: dict[str, Any], where: str, betas: list[str]) -> None:
         if key not in CUSTOM_TOOL_KEYS and CUSTOM_TOOL_BETA_KEYS.get(key) not in betas:
             raise validation(f"{where}.{key}: Extra inputs are not permitted")
     examples = tool.get("input_examples")
-    if examples is not None and not (isinstance(examples, list)
-                                     and all(isinstance(e, dict) for e in examples)):
+    if examples is not None and not (
+        isinstance(examples, list) and all(isinstance(e, dict) for e in examples)
+    ):
         raise validation(f"{where}.input_examples: Input should be a valid list of dictionaries")
     if "name" not in tool:
         raise validation(f"{where}.name: Field required")
@@ -97,9 +111,11 @@ def _check_custom(tool: dict[str, Any], where: str, betas: list[str]) -> None:
     if schema.get("type") != "object":
         raise validation(f"{where}.input_schema.type: Input should be 'object'")
     if not _is_valid_schema(schema):
-        raise validation(f"{where}.input_schema: JSON schema is invalid - please consult "
-                         "https://json-schema.org or our documentation at "
-                         "https://docs.anthropic.com/en/docs/tool-use")
+        raise validation(
+            f"{where}.input_schema: JSON schema is invalid - please consult "
+            "https://json-schema.org or our documentation at "
+            "https://docs.anthropic.com/en/docs/tool-use"
+        )
 
 
 def _is_valid_schema(schema: dict[str, Any]) -> bool:
@@ -115,7 +131,9 @@ def _is_valid_schema(schema: dict[str, Any]) -> bool:
     return True
 
 
-def _check_positive_int(tool: dict[str, Any], key: str, where: str, minimum: int, required: bool) -> None:
+def _check_positive_int(
+    tool: dict[str, Any], key: str, where: str, minimum: int, required: bool
+) -> None:
     if key not in tool or (tool[key] is None and not required):
         if required:
             raise validation(f"{where}.{key}: Field required")
@@ -131,12 +149,15 @@ def _check_computer_use(model: Model, tool: dict[str, Any], index: int, betas: l
     tool_type = tool["type"]
     known = [c for c in COMPUTER_USE_VERSIONS if tool_type in c.tool_types]
     if not any(c.beta in betas for c in known):
-        raise validation(f'tools.{index}: tool type \'{tool_type}\' requires "anthropic_beta": '
-                         f'["{known[0].beta}"] in the request body.')
+        raise validation(
+            f"tools.{index}: tool type '{tool_type}' requires \"anthropic_beta\": "
+            f'["{known[0].beta}"] in the request body.'
+        )
     version = computer_use_version(model, tool_type, betas)
     if version is None:
-        raise validation(f"tools.{index}: tool type '{tool_type}' is not supported by "
-                         f"{model.api_model}.")
+        raise validation(
+            f"tools.{index}: tool type '{tool_type}' is not supported by {model.api_model}."
+        )
     where = f"tools.{index}.{tool_type}"
     kind = computer_use_kind(version, tool_type)
     allowed = COMPUTER_TOOL_KEYS if kind == "computer" else PLAIN_TOOL_KEYS
@@ -173,8 +194,10 @@ def check_tools(model: Model, tools: list[Any], betas: list[str]) -> None:
         ):
             name = _check_computer_use(model, tool, index, betas)
         else:
-            raise validation(f"tools.{index}: Input tag '{tool_type}' found using 'type' does not "
-                             f"match any of the expected tags: {', '.join(map(repr, types))}")
+            raise validation(
+                f"tools.{index}: Input tag '{tool_type}' found using 'type' does not "
+                f"match any of the expected tags: {', '.join(map(repr, types))}"
+            )
         if name in names:
             raise validation("tools: Tool names must be unique.")
         names.add(name)
@@ -185,15 +208,19 @@ def check_tool_choice(tool_choice: dict[str, Any], tools: list[Any] | None) -> N
     if kind is None:
         raise validation("tool_choice: Unable to extract tag using discriminator 'type'")
     if kind not in TOOL_CHOICE_TYPES:
-        raise validation(f"tool_choice: Input tag '{kind}' found using 'type' does not match any "
-                         f"of the expected tags: {', '.join(map(repr, TOOL_CHOICE_TYPES))}")
+        raise validation(
+            f"tool_choice: Input tag '{kind}' found using 'type' does not match any "
+            f"of the expected tags: {', '.join(map(repr, TOOL_CHOICE_TYPES))}"
+        )
     for key in tool_choice:
         if key not in TOOL_CHOICE_KEYS[kind]:
             raise validation(f"tool_choice.{kind}.{key}: Extra inputs are not permitted")
     if "disable_parallel_tool_use" in tool_choice and not isinstance(
         tool_choice["disable_parallel_tool_use"], bool
     ):
-        raise validation(f"tool_choice.{kind}.disable_parallel_tool_use: Input should be a valid boolean")
+        raise validation(
+            f"tool_choice.{kind}.disable_parallel_tool_use: Input should be a valid boolean"
+        )
     if not tools:
         raise validation("tool_choice may only be specified while providing tools.")
     if kind == "tool":
@@ -201,4 +228,6 @@ def check_tool_choice(tool_choice: dict[str, Any], tools: list[Any] | None) -> N
         if name is None:
             raise validation("tool_choice.tool.name: Field required")
         if name not in {t.get("name") for t in tools}:
-            raise validation(f"tool_choice.tool.name: no tool named {name!r} was provided in `tools`.")
+            raise validation(
+                f"tool_choice.tool.name: no tool named {name!r} was provided in `tools`."
+            )

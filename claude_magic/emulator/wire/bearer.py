@@ -35,9 +35,11 @@ def check_bearer(authorization: str, tokens: frozenset[str] | None, *, strict: b
     """Raise a 403 BedrockError unless the bearer key is acceptable: one of `tokens`
     when given; else any non-empty key, unless `strict` (other authentication is
     configured, so an unknown key is refused)."""
-    token = authorization[len(PREFIX):].strip()
+    token = authorization[len(PREFIX) :].strip()
     if not token:
-        raise BedrockError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+        raise BedrockError(
+            "MissingAuthenticationTokenException", "Missing Authentication Token", 403
+        )
     if tokens is None:
         if strict:
             raise invalid_key()

@@ -70,9 +70,15 @@ def check_script(message: Any) -> None:
     if usage is not None and (
         not isinstance(usage, dict)
         or set(usage) - _USAGE_FIELDS
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in usage.values() if v is not None)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for v in usage.values()
+            if v is not None
+        )
     ):
-        raise ValueError(f"usage may hold only non-negative integers: {', '.join(sorted(_USAGE_FIELDS))}")
+        raise ValueError(
+            f"usage may hold only non-negative integers: {', '.join(sorted(_USAGE_FIELDS))}"
+        )
 
 
 def estimate_output_tokens(content: list[dict[str, Any]]) -> int:
@@ -123,7 +129,9 @@ def complete_message(script: dict[str, Any] | Message, model: Model, input_token
     if not message.usage.thinking_tokens:
         message.usage.thinking_tokens = sum(
             estimate_text_tokens(b.get("thinking", "")) or 1
-            for b in message.content if b.get("type") in ("thinking", "redacted_thinking"))
+            for b in message.content
+            if b.get("type") in ("thinking", "redacted_thinking")
+        )
     return message
 
 
@@ -139,7 +147,9 @@ def _block_start(index: int, block: dict[str, Any]) -> bytes:
         start = {"type": "thinking", "thinking": "", "signature": ""}
     else:
         start = block
-    return _compact({"type": "content_block_start", "index": index, "content_block": start}).encode()
+    return _compact(
+        {"type": "content_block_start", "index": index, "content_block": start}
+    ).encode()
 
 
 def _deltas(index: int, kind: str, field: str, pieces: list[str]) -> Iterator[bytes]:
@@ -163,21 +173,42 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[bytes, bo
     kind = block.get("type")
     if kind == "text":
         for citation in block.get("citations") or []:
-            yield _compact({"type": "content_block_delta", "index": index,
-                            "delta": {"type": "citations_delta", "citation": citation}}).encode(), False
+            yield (
+                _compact(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "citations_delta", "citation": citation},
+                    }
+                ).encode(),
+                False,
+            )
         for event in _deltas(index, "text_delta", "text", split_tokens(block.get("text", ""))):
             yield event, True
     elif kind == "compaction":
-        yield _compact({"type": "content_block_delta", "index": index,
-                        "delta": {"type": "compaction_delta", "content": block.get("content")}}).encode(), False
+        yield (
+            _compact(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "compaction_delta", "content": block.get("content")},
+                }
+            ).encode(),
+            False,
+        )
     elif kind == "tool_use":
-        for event in _deltas(index, "input_json_delta", "partial_json", json_fragments(block.get("input") or {})):
+        for event in _deltas(
+            index, "input_json_delta", "partial_json", json_fragments(block.get("input") or {})
+        ):
             yield event, True
     elif kind == "thinking":
         for event in _deltas(index, "thinking_delta", "thinking", split_tokens(block["thinking"])):
             yield event, True
         if block.get("signature"):
-            yield from ((e, False) for e in _deltas(index, "signature_delta", "signature", [block["signature"]]))
+            yield from (
+                (e, False)
+                for e in _deltas(index, "signature_delta", "signature", [block["signature"]])
+            )
     yield b'{"type":"content_block_stop","index":%d}' % index, False
 
 
@@ -202,7 +233,10 @@ def stream_events(
     yield _compact({"type": "message_start", "message": head}).encode(), False
     for index, block in enumerate(message.content):
         yield from _block_events(index, block)
-    delta: dict[str, Any] = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
+    delta: dict[str, Any] = {
+        "stop_reason": message.stop_reason,
+        "stop_sequence": message.stop_sequence,
+    }
     if message.stop_details:
         delta["stop_details"] = message.stop_details
     usage_delta: dict[str, Any] = {"output_tokens": usage["output_tokens"]}
@@ -225,4 +259,7 @@ def stream_events(
     if usage["cache_read_input_tokens"] or usage["cache_creation_input_tokens"]:
         metrics["cacheReadInputTokenCount"] = usage["cache_read_input_tokens"]
         metrics["cacheWriteInputTokenCount"] = usage["cache_creation_input_tokens"]
-    yield _compact({"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics}).encode(), False
+    yield (
+        _compact({"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics}).encode(),
+        False,
+    )

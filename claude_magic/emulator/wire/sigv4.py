@@ -22,7 +22,9 @@ _SIGNATURE_MISMATCH = (
 )
 
 
-def parse_credentials(value: str | tuple[str, str] | Mapping[str, str] | None) -> dict[str, str] | None:
+def parse_credentials(
+    value: str | tuple[str, str] | Mapping[str, str] | None,
+) -> dict[str, str] | None:
     """Known access keys and their secrets, from `KEY:SECRET`, a pair or a mapping."""
     if value is None:
         return None
@@ -120,17 +122,22 @@ def check_request(
         return
     key, *scope = fields["Credential"].split("/")
     if len(scope) != 4 or scope[3] != "aws4_request":
-        raise invalid_signature("Credential should be scoped to a valid date, region and service: "
-                                f"KEY/YYYYMMDD/REGION/{service}/aws4_request.")
+        raise invalid_signature(
+            "Credential should be scoped to a valid date, region and service: "
+            f"KEY/YYYYMMDD/REGION/{service}/aws4_request."
+        )
     if scope[2] != service:
         raise invalid_signature(f"Credential should be scoped to correct service: '{service}'.")
     if key not in credentials:
         raise unrecognized_client()
     amz_date = next((v for k, v in headers if k.lower() == "x-amz-date"), "").strip()
     if not amz_date.startswith(scope[0]):
-        raise invalid_signature(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope[0]}'")
+        raise invalid_signature(
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope[0]}'"
+        )
     signed = fields["SignedHeaders"].lower().split(";")
-    expected = _expected_signature(method, raw_path, raw_query, headers, body, signed, key,
-                                   credentials[key], scope, amz_date)
+    expected = _expected_signature(
+        method, raw_path, raw_query, headers, body, signed, key, credentials[key], scope, amz_date
+    )
     if not hmac.compare_digest(expected, fields["Signature"]):
         raise invalid_signature()

@@ -14,10 +14,19 @@ from ..errors import BedrockError
 from .events import stream_events
 
 RETRY_AFTER = {"retry-after": "1", "retry-after-ms": "100"}  # what a throttled client waits
-_STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                 404: "not_found_error", 405: "invalid_request_error", 408: "timeout_error",
-                 413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
-                 504: "timeout_error", 529: "overloaded_error"}
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
 _BY_CODE: dict[str, tuple[int, str]] = {
     "MissingAuthenticationTokenException": (401, "authentication_error"),
     "InvalidSignatureException": (401, "authentication_error"),
@@ -53,9 +62,13 @@ def error_payload(kind: str, message: str, request_id: str | None = None) -> dic
     return payload
 
 
-def anthropic_error(error: BedrockError, request_id: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+def anthropic_error(
+    error: BedrockError, request_id: str | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     """A Bedrock error as the Messages API answers it: status, JSON body, extra headers."""
-    status, kind = _BY_CODE.get(error.code, (error.status, _STATUS_TYPES.get(error.status, "api_error")))
+    status, kind = _BY_CODE.get(
+        error.code, (error.status, _STATUS_TYPES.get(error.status, "api_error"))
+    )
     if error.code == "AccessDeniedException" and error.message.startswith("Authentication failed"):
         status, kind = 401, "authentication_error"  # a wrong API key
     headers = dict(RETRY_AFTER) if status == 429 else {}

@@ -15,13 +15,17 @@ if TYPE_CHECKING:
     from ..session import KernelSession
 
 
-@command("models", "per model: alias, id, inference profiles (`*`: the one an alias picks here), "
-         "context window, max output, thinking mode, prices (input/output; cache write and read "
-         "as multiples) and status (active, legacy, retired), in about 110 columns; `--refresh` "
-         "asks Bedrock's control plane what this account offers in this region (a line names the "
-         "models it lacks; models the built-in catalogue lacks join the table, usable by id); "
-         "`--all` adds the retired models",
-         option("--refresh", action="store_true"), option("--all", action="store_true"))
+@command(
+    "models",
+    "per model: alias, id, inference profiles (`*`: the one an alias picks here), "
+    "context window, max output, thinking mode, prices (input/output; cache write and read "
+    "as multiples) and status (active, legacy, retired), in about 110 columns; `--refresh` "
+    "asks Bedrock's control plane what this account offers in this region (a line names the "
+    "models it lacks; models the built-in catalogue lacks join the table, usable by id); "
+    "`--all` adds the retired models",
+    option("--refresh", action="store_true"),
+    option("--all", action="store_true"),
+)
 def models(session: KernelSession, args: argparse.Namespace) -> None:
     config = session.config()
     settings = session.client_settings(config)
@@ -31,9 +35,15 @@ def models(session: KernelSession, args: argparse.Namespace) -> None:
         session.offer = discover(settings)
     from ...bedrock.settings import effective_region
 
-    print(models_table(region=settings.region or effective_region(settings),
-                       geography=config.geography, offer=session.offer, show_retired=args.all,
-                       api=config.api))
+    print(
+        models_table(
+            region=settings.region or effective_region(settings),
+            geography=config.geography,
+            offer=session.offer,
+            show_retired=args.all,
+            api=config.api,
+        )
+    )
 
 
 ID_PREFIX = "anthropic.claude-"  # every catalogue id starts so: the column's title says it once
@@ -41,8 +51,14 @@ SHORT_GEOGRAPHIES = {"global": "gl", "apac": "ap"}
 NOTE_WIDTH = 100  # the table (at most ~110 columns) and its notes fit a notebook's output area
 
 
-def models_table(*, region: str, geography: str = "auto", offer: Any = None,
-                 show_retired: bool = False, api: str = "invoke") -> str:
+def models_table(
+    *,
+    region: str,
+    geography: str = "auto",
+    offer: Any = None,
+    show_retired: bool = False,
+    api: str = "invoke",
+) -> str:
     """The catalogue as a table: per model its alias, profiles, window, output, thinking,
     prices and status; with `offer` (from --refresh), what this account offers here; a
     note on the route `api` when it is not InvokeModel."""
@@ -51,13 +67,17 @@ def models_table(*, region: str, geography: str = "auto", offer: Any = None,
 
     today = catalog.current_date()
     by_model: dict[str, str] = {}
-    for alias, model in catalog.aliases(today).items():  # the bare family alias wins, then the versioned one
+    for alias, model in catalog.aliases(
+        today
+    ).items():  # the bare family alias wins, then the versioned one
         if alias in catalog.FAMILIES or model.id not in by_model:
             by_model[model.id] = alias
     header = ["alias", ID_PREFIX + "…", "profiles", "ctx", "out", "thinking", "$ in/out", "status"]
     rows = [tuple(header)]
-    models = sorted(catalog.MODELS, key=lambda m: (m.status(today) == "retired", m.family,
-                                                  -(m.launched or today).toordinal()))
+    models = sorted(
+        catalog.MODELS,
+        key=lambda m: (m.status(today) == "retired", m.family, -(m.launched or today).toordinal()),
+    )
     extra = list(offer.unknown_models()) if offer is not None else []
     retired, shown, not_here = 0, [], []
     for model in [*models, *extra]:
@@ -120,10 +140,12 @@ def _price_basis(shown: list[catalog.Model], aliases: dict[str, str]) -> str:
     from ...models import catalog
 
     basis = catalog.prices_for(1.0, 1.0)
-    text = (f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
-            f"the bare id; geographic profiles (us., eu., ...) cost {basis.geographic - 1:.0%} more; "
-            f"batch: half. Prompt cache: write {basis.cache_write_5m:g}x input for 5 minutes "
-            f"({basis.cache_write_1h:g}x for 1 hour), read {basis.cache_read:g}x.")
+    text = (
+        f"Prices: USD per million tokens, catalogue of {catalog.PRICES_AS_OF}, for global. or "
+        f"the bare id; geographic profiles (us., eu., ...) cost {basis.geographic - 1:.0%} more; "
+        f"batch: half. Prompt cache: write {basis.cache_write_5m:g}x input for 5 minutes "
+        f"({basis.cache_write_1h:g}x for 1 hour), read {basis.cache_read:g}x."
+    )
     uncached, other = [], []
     for model in shown:
         name = aliases.get(model.id, model.id.removeprefix(ID_PREFIX)) if model.known else model.id
@@ -131,7 +153,9 @@ def _price_basis(shown: list[catalog.Model], aliases: dict[str, str]) -> str:
         if not model.caches or prices is None:
             uncached.append(name)
         elif (prices.cache_write_5m, prices.cache_read) != (
-                model.input_price * basis.cache_write_5m, model.input_price * basis.cache_read):
+            model.input_price * basis.cache_write_5m,
+            model.input_price * basis.cache_read,
+        ):
             other.append(f"{name} {prices.cache_write_5m:g}/{prices.cache_read:g}")
     if other:
         text += f" Cache write/read prices of their own: {', '.join(other)}."
@@ -151,8 +175,11 @@ def _column_notes(shown: list[catalog.Model]) -> str:
     return "; ".join(notes) + "."
 
 
-@command("config", "effective settings (never secrets), the endpoint in use and how requests are "
-         "authenticated (masked)")
+@command(
+    "config",
+    "effective settings (never secrets), the endpoint in use and how requests are "
+    "authenticated (masked)",
+)
 def config(session: KernelSession, args: argparse.Namespace) -> None:
     from ...bedrock.settings import describe_auth
     from ...core.model_choice import describe_model
@@ -178,7 +205,9 @@ def config(session: KernelSession, args: argparse.Namespace) -> None:
         endpoint, auth = settings.endpoint_url or "AWS (boto3 default)", describe_auth(settings)
     print(f"# route: {route(values.api).title} (ClaudeMagic.api = {values.api!r})")
     print(f"# endpoint in use: {endpoint}" + ("  [offline emulator]" if settings.offline else ""))
-    print(f"# model in use: {describe_model(values.model, settings.region, values.geography, values.api)}")
+    print(
+        f"# model in use: {describe_model(values.model, settings.region, values.geography, values.api)}"
+    )
     sent = _max_tokens_sent(session, values)
     if sent:
         print(sent)
@@ -195,43 +224,77 @@ def _max_tokens_sent(session: KernelSession, values: Config) -> str:
 
     settings = session.client_settings(values)
     try:
-        resolved = resolve_model(values.model, settings.region, values.geography, offer=session.offer)
+        resolved = resolve_model(
+            values.model, settings.region, values.geography, offer=session.offer
+        )
         model = resolved.model
         sent = shape_for(values, CellOptions(), model).max_tokens
     except ClaudeMagicError:
         return ""
     name = model.name if model is not None else values.model
     if sent == values.max_tokens:
-        return f"# max_tokens sent to {name}: {sent:,} (ClaudeMagic.max_tokens; --max-tokens per cell)"
-    return (f"# max_tokens sent to {name}: {sent:,} (room for thinking)\n"
-            "#   --max-tokens sets it per cell; ClaudeMagic.max_tokens only when larger")
+        return (
+            f"# max_tokens sent to {name}: {sent:,} (ClaudeMagic.max_tokens; --max-tokens per cell)"
+        )
+    return (
+        f"# max_tokens sent to {name}: {sent:,} (room for thinking)\n"
+        "#   --max-tokens sets it per cell; ClaudeMagic.max_tokens only when larger"
+    )
 
 
-@command("usage", "per chat: uncached input tokens, cache written and read, output, estimated cost "
-         "with cache prices (by the model and profile each turn called, at the catalogue's dated "
-         "prices), and what the same turns would have cost uncached")
+@command(
+    "usage",
+    "per chat: uncached input tokens, cache written and read, output, estimated cost "
+    "with cache prices (by the model and profile each turn called, at the catalogue's dated "
+    "prices), and what the same turns would have cost uncached",
+)
 def usage(session: KernelSession, args: argparse.Namespace) -> None:
     from ...core.costs import summarise
     from ...models import catalog
 
     cache_ttl = session.config().cache_ttl
-    rows = [("chat", "turns", "input tokens", "cache written", "cache read", "output tokens",
-             "est. cost $", "uncached $")]
+    rows = [
+        (
+            "chat",
+            "turns",
+            "input tokens",
+            "cache written",
+            "cache read",
+            "output tokens",
+            "est. cost $",
+            "uncached $",
+        )
+    ]
     for name in session.chats.names():
         conversation = session.chats.get(name)
         summary = summarise(conversation.turns, cache_ttl)
         used = summary.usage
-        rows.append((name, str(len(conversation.turns)), str(used.input_tokens),
-                     str(used.cache_creation_input_tokens), str(used.cache_read_input_tokens),
-                     str(used.output_tokens), f"{summary.cost:.4f}", f"{summary.uncached_cost:.4f}"))
+        rows.append(
+            (
+                name,
+                str(len(conversation.turns)),
+                str(used.input_tokens),
+                str(used.cache_creation_input_tokens),
+                str(used.cache_read_input_tokens),
+                str(used.output_tokens),
+                f"{summary.cost:.4f}",
+                f"{summary.uncached_cost:.4f}",
+            )
+        )
     print(table(rows))
     print("# input tokens: uncached input; uncached $: the same turns without prompt caching")
-    print(f"# estimated per turn by the model and profile called, at the catalogue's prices of "
-          f"{catalog.PRICES_AS_OF} (USD); Bedrock's bill decides")
+    print(
+        f"# estimated per turn by the model and profile called, at the catalogue's prices of "
+        f"{catalog.PRICES_AS_OF} (USD); Bedrock's bill decides"
+    )
 
 
-@command("offline", "start the built-in emulator in this kernel and use it (or stop using it)",
-         option("--pace", type=float, default=None, metavar="N"), option("--off", action="store_true"))
+@command(
+    "offline",
+    "start the built-in emulator in this kernel and use it (or stop using it)",
+    option("--pace", type=float, default=None, metavar="N"),
+    option("--off", action="store_true"),
+)
 def offline(session: KernelSession, args: argparse.Namespace) -> None:
     if args.off:
         session.configure(offline=False)
@@ -242,5 +305,7 @@ def offline(session: KernelSession, args: argparse.Namespace) -> None:
     else:
         session.configure(offline=True)
     url = session.start_emulator(session.config().offline_pace).url
-    print(f"Offline mode: using the built-in Bedrock emulator at {url}. "
-          "Its answers say they come from the emulator; no model is called.")
+    print(
+        f"Offline mode: using the built-in Bedrock emulator at {url}. "
+        "Its answers say they come from the emulator; no model is called."
+    )

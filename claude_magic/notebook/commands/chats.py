@@ -43,7 +43,11 @@ def reset(session: KernelSession, args: argparse.Namespace) -> None:
 def undo(session: KernelSession, args: argparse.Namespace) -> None:
     name = chat_name(session, args.chat)
     turn = session.chats.get(name).undo()
-    print(f"Removed the last turn of {name!r}." if turn else f"Conversation {name!r} is already empty.")
+    print(
+        f"Removed the last turn of {name!r}."
+        if turn
+        else f"Conversation {name!r} is already empty."
+    )
 
 
 @command("chats", "the conversations and their lengths")

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 COMPACT_PROMPT = "(%claude compact: summarise the conversation so far; the next cells continue from the summary.)"
 
 
-@command("compact", "summarise a chat's earlier turns on Bedrock now (compaction; they stay in the chat)", CHAT)
+@command(
+    "compact",
+    "summarise a chat's earlier turns on Bedrock now (compaction; they stay in the chat)",
+    CHAT,
+)
 def compact(session: KernelSession, args: argparse.Namespace) -> None:
     from ...bedrock.exchange import as_user_error
     from ...bedrock.shaping import block_estimate
@@ -35,23 +39,37 @@ def compact(session: KernelSession, args: argparse.Namespace) -> None:
         return
     config = session.config()
     settings = session.client_settings(config)
-    resolved = route(config.api).resolved(resolve_model(config.model, settings.region, config.geography,
-                                                        offer=session.offer))
+    resolved = route(config.api).resolved(
+        resolve_model(config.model, settings.region, config.geography, offer=session.offer)
+    )
     policy = context_policy(config, resolved.model)
     if not policy.compaction:
-        raise ClaudeMagicError(policy.unavailable or "Compaction is off (ClaudeMagic.compact_at = 0): "
-                               "set it to None to compact this chat.")
-    spec = RequestSpec(resolved=resolved, max_tokens=config.max_tokens, region=settings.region,
-                       system=conversation.system or config.system, api=config.api, context=policy)
+        raise ClaudeMagicError(
+            policy.unavailable
+            or "Compaction is off (ClaudeMagic.compact_at = 0): "
+            "set it to None to compact this chat."
+        )
+    spec = RequestSpec(
+        resolved=resolved,
+        max_tokens=config.max_tokens,
+        region=settings.region,
+        system=conversation.system or config.system,
+        api=config.api,
+        context=policy,
+    )
     turn = conversation.new_turn([text_block(COMPACT_PROMPT)], model_id=resolved.invoke_id)
     body = spec.body(conversation.messages(pending=turn))
     tokens = sum(block_estimate(b) for m in body["messages"] for b in as_blocks(m["content"]))
     if tokens < COMPACT_MIN_TRIGGER:
-        print(f"Chat {name!r} holds about {tokens:,} tokens; Bedrock compacts from {COMPACT_MIN_TRIGGER:,} "
-              "on: nothing to compact yet.")
+        print(
+            f"Chat {name!r} holds about {tokens:,} tokens; Bedrock compacts from {COMPACT_MIN_TRIGGER:,} "
+            "on: nothing to compact yet."
+        )
         return
     body = with_edits(body, [compact_edit(COMPACT_MIN_TRIGGER, pause=True)])
-    if config.cache_breakpoints_ttl is not None:  # the summary reads the prefix the last cells cached
+    if (
+        config.cache_breakpoints_ttl is not None
+    ):  # the summary reads the prefix the last cells cached
         from ...bedrock.shaping import place_breakpoints
 
         place_breakpoints(body, resolved.model, config.cache_breakpoints_ttl)
@@ -67,11 +85,15 @@ def compact(session: KernelSession, args: argparse.Namespace) -> None:
         raise as_user_error(exc, spec) from None
     block = compaction_of(message)
     if block is None:
-        print(f"Bedrock did not compact chat {name!r} (it counted fewer tokens than its trigger); "
-              "nothing changed.")
+        print(
+            f"Bedrock did not compact chat {name!r} (it counted fewer tokens than its trigger); "
+            "nothing changed."
+        )
         return
     earlier = sum(1 for t in conversation.turns if not t.compacted)
     turn.complete([message])
     conversation.add(turn)
-    print(f"Chat {name!r} compacted: Bedrock summarised {earlier} turn(s) in {len(str(block.get('content') or '')):,} "
-          "characters; they stay in the chat (%claude history) and are no longer sent.")
+    print(
+        f"Chat {name!r} compacted: Bedrock summarised {earlier} turn(s) in {len(str(block.get('content') or '')):,} "
+        "characters; they stay in the chat (%claude history) and are no longer sent."
+    )

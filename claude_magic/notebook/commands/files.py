@@ -24,8 +24,12 @@ def save(session: KernelSession, args: argparse.Namespace) -> None:
     print(f"Saved {len(session.chats.names())} conversation(s) to {path}.")
 
 
-@command("load", "conversations saved with save (they replace the ones of the same name)", FILE,
-         usage="load FILE.json")
+@command(
+    "load",
+    "conversations saved with save (they replace the ones of the same name)",
+    FILE,
+    usage="load FILE.json",
+)
 def load(session: KernelSession, args: argparse.Namespace) -> None:
     path = Path(args.file).expanduser()
     if not path.exists():
@@ -39,8 +43,13 @@ def load(session: KernelSession, args: argparse.Namespace) -> None:
     print(f"Loaded {len(session.chats.names())} conversation(s) from {path}.")
 
 
-@command("export", "a conversation as a notebook (nbformat)", FILE, CHAT,
-         usage="export FILE.ipynb [--chat NAME]")
+@command(
+    "export",
+    "a conversation as a notebook (nbformat)",
+    FILE,
+    CHAT,
+    usage="export FILE.ipynb [--chat NAME]",
+)
 def export(session: KernelSession, args: argparse.Namespace) -> None:
     from ..export import export_notebook
 

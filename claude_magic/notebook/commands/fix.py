@@ -14,12 +14,16 @@ if TYPE_CHECKING:
     from ..session import KernelSession
 
 
-@command("fix", "send the last cell that raised (or cell [N]) with its error, the traceback "
-         "frames of your own code only, and ask for a corrected version: the answer streams as "
-         "usual, its Python code goes into a new cell below for review (never run). No failed "
-         "cell: one line says so",
-         option("cell", nargs="?", type=int, default=None, metavar="N"), CHAT,
-         usage="fix [N] [--chat NAME]")
+@command(
+    "fix",
+    "send the last cell that raised (or cell [N]) with its error, the traceback "
+    "frames of your own code only, and ask for a corrected version: the answer streams as "
+    "usual, its Python code goes into a new cell below for review (never run). No failed "
+    "cell: one line says so",
+    option("cell", nargs="?", type=int, default=None, metavar="N"),
+    CHAT,
+    usage="fix [N] [--chat NAME]",
+)
 def fix(session: KernelSession, args: argparse.Namespace) -> None:
     from ..cell import run_cell
     from ..context import FIX_PROMPT, fix_context
@@ -32,10 +36,14 @@ def fix(session: KernelSession, args: argparse.Namespace) -> None:
             print("No cell has raised an error since %load_ext claude_magic: nothing to fix.")
             return
     elif recorder.record(number) is None:
-        raise ClaudeMagicError(f"Cell [{number}] isn't recorded: run it again (after %load_ext claude_magic).")
+        raise ClaudeMagicError(
+            f"Cell [{number}] isn't recorded: run it again (after %load_ext claude_magic)."
+        )
     elif not recorder.error_report(number):
-        print(f"Cell [{number}] ran without an error: nothing to fix "
-              f"(ask about it with %%claude --cell {number}).")
+        print(
+            f"Cell [{number}] ran without an error: nothing to fix "
+            f"(ask about it with %%claude --cell {number})."
+        )
         return
     context = fix_context(recorder, number, session.config().context_max_chars)
     options = CellOptions(code=True, chat=args.chat, context=context)

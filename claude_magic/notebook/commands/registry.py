@@ -73,8 +73,9 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help: str, *options: Option,
-            usage: str | None = None) -> Callable[[Handler], Handler]:
+def command(
+    name: str, help: str, *options: Option, usage: str | None = None
+) -> Callable[[Handler], Handler]:
     """Register the decorated function as `%claude NAME`."""
 
     def register(handler: Handler) -> Handler:
@@ -115,8 +116,9 @@ def help_text(width: int = 88) -> str:
     """The commands, one paragraph each: what `%claude help` and `%%claude?` show."""
     lines = ["Line commands (%claude COMMAND):"]
     for cmd in ordered():
-        lines += textwrap.wrap(f"{cmd.usage}: {cmd.help}", width, initial_indent="  ",
-                               subsequent_indent="      ")
+        lines += textwrap.wrap(
+            f"{cmd.usage}: {cmd.help}", width, initial_indent="  ", subsequent_indent="      "
+        )
     return "\n".join(lines)
 
 

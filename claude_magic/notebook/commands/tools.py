@@ -11,11 +11,19 @@ if TYPE_CHECKING:
     from ..session import KernelSession
 
 
-@command("tools", "the JSON schema of each tool that cells would offer",
-         option("names", nargs="?", default=None, metavar="F,G"), usage="tools [F,G]")
+@command(
+    "tools",
+    "the JSON schema of each tool that cells would offer",
+    option("names", nargs="?", default=None, metavar="F,G"),
+    usage="tools [F,G]",
+)
 def tools(session: KernelSession, args: argparse.Namespace) -> None:
     from ..prepare import toolset_for
 
     toolset = toolset_for(session, session.config(), args.names)
-    print(toolset.render_text() if toolset else "No tools: pass --tools f,g, decorate functions with "
-          "@claude_magic.tool, or set %config ClaudeMagic.tools = [...].")
+    print(
+        toolset.render_text()
+        if toolset
+        else "No tools: pass --tools f,g, decorate functions with "
+        "@claude_magic.tool, or set %config ClaudeMagic.tools = [...]."
+    )

@@ -10,5 +10,14 @@ from .config import McpConfigError, ServerSpec, masked_setting, parse_servers, s
 from .hub import McpError, McpHub, ServerState
 from .names import prefixed_name
 
-__all__ = ["McpConfigError", "McpError", "McpHub", "ServerSpec", "ServerState", "masked_setting",
-           "parse_servers", "prefixed_name", "server_spec"]
+__all__ = [
+    "McpConfigError",
+    "McpError",
+    "McpHub",
+    "ServerSpec",
+    "ServerState",
+    "masked_setting",
+    "parse_servers",
+    "prefixed_name",
+    "server_spec",
+]

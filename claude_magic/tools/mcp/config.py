@@ -92,8 +92,10 @@ class ServerSpec:
                     return environ[name]
                 if default is not None:
                     return default
-                raise McpConfigError(f"MCP server {self.name!r}: ${{{name}}} is not set in the "
-                                     "environment (set it, or write ${" + name + ":-default}).")
+                raise McpConfigError(
+                    f"MCP server {self.name!r}: ${{{name}}} is not set in the "
+                    "environment (set it, or write ${" + name + ":-default})."
+                )
 
             return _VARIABLE.sub(value, text)
 
@@ -126,9 +128,14 @@ def mask_value(value: str) -> str:
 def mask_url(url: str) -> str:
     """A URL without its password, nor the values of query parameters that look secret."""
     url = re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:" + MASK + "@", url)
-    return re.sub(r"([?&]([^=&#]+)=)([^&#]*)",
-                  lambda m: m.group(1) + (MASK if _secret_name(m.group(2)) and not _is_reference(m.group(3))
-                                          else m.group(3)), url)
+    return re.sub(
+        r"([?&]([^=&#]+)=)([^&#]*)",
+        lambda m: (
+            m.group(1)
+            + (MASK if _secret_name(m.group(2)) and not _is_reference(m.group(3)) else m.group(3))
+        ),
+        url,
+    )
 
 
 def mask_args(args: tuple[str, ...] | list[str]) -> list[str]:
@@ -154,7 +161,9 @@ def mask_args(args: tuple[str, ...] | list[str]) -> list[str]:
 def _strings(name: str, key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in value):
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(v, (str, int, float)) for v in value
+    ):
         raise McpConfigError(f"MCP server {name!r}: {key!r} must be a list of strings.")
     return tuple(str(v) for v in value)
 
@@ -177,8 +186,9 @@ def _seconds(name: str, key: str, value: Any, default: float) -> float:
 
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not SERVER_NAME.match(name):
-        raise McpConfigError(f"MCP server name {name!r} is not allowed: use 1-64 letters, digits, "
-                             "'_', '-' or '.'.")
+        raise McpConfigError(
+            f"MCP server name {name!r} is not allowed: use 1-64 letters, digits, '_', '-' or '.'."
+        )
     return name
 
 
@@ -188,37 +198,48 @@ def server_spec(name: str, entry: Any, source: str = "") -> ServerSpec:
     `timeout` and `startup_timeout`."""
     check_name(name)
     if not isinstance(entry, Mapping):
-        raise McpConfigError(f"MCP server {name!r}: its entry must be an object with a command or a url.")
+        raise McpConfigError(
+            f"MCP server {name!r}: its entry must be an object with a command or a url."
+        )
     kind = entry.get("type") or entry.get("transport") or ("http" if entry.get("url") else "stdio")
     kind = str(kind).lower()
     if kind in ("streamable-http", "streamable_http", "streamablehttp"):
         kind = "http"
     if kind == "sse":
-        raise McpConfigError(f"MCP server {name!r}: the old SSE transport is not supported; use the "
-                             "server's Streamable HTTP URL (type \"http\").")
+        raise McpConfigError(
+            f"MCP server {name!r}: the old SSE transport is not supported; use the "
+            'server\'s Streamable HTTP URL (type "http").'
+        )
     common: dict[str, Any] = {
         "name": name,
         "env": _pairs(name, "env", entry.get("env")),
         "trusted": bool(entry.get("trusted", False)),
         "auto_approve_read_only": bool(entry.get("auto_approve_read_only", False)),
         "timeout": _seconds(name, "timeout", entry.get("timeout"), DEFAULT_TIMEOUT),
-        "startup_timeout": _seconds(name, "startup_timeout", entry.get("startup_timeout"),
-                                    DEFAULT_STARTUP_TIMEOUT),
+        "startup_timeout": _seconds(
+            name, "startup_timeout", entry.get("startup_timeout"), DEFAULT_STARTUP_TIMEOUT
+        ),
         "source": source,
     }
     if kind == "http":
         url = entry.get("url")
         if not isinstance(url, str) or not re.match(r"^(https?://|\$\{)", url):
-            raise McpConfigError(f"MCP server {name!r}: an http server needs a \"url\" (http:// or https://).")
+            raise McpConfigError(
+                f'MCP server {name!r}: an http server needs a "url" (http:// or https://).'
+            )
         return ServerSpec(url=url, headers=_pairs(name, "headers", entry.get("headers")), **common)
     if kind != "stdio":
-        raise McpConfigError(f"MCP server {name!r}: unknown type {kind!r} (use \"stdio\" or \"http\").")
+        raise McpConfigError(f'MCP server {name!r}: unknown type {kind!r} (use "stdio" or "http").')
     command = entry.get("command")
     if not isinstance(command, str) or not command.strip():
-        raise McpConfigError(f"MCP server {name!r}: a stdio server needs a \"command\".")
+        raise McpConfigError(f'MCP server {name!r}: a stdio server needs a "command".')
     cwd = entry.get("cwd")
-    return ServerSpec(command=command, args=_strings(name, "args", entry.get("args")),
-                      cwd=str(cwd) if cwd else None, **common)
+    return ServerSpec(
+        command=command,
+        args=_strings(name, "args", entry.get("args")),
+        cwd=str(cwd) if cwd else None,
+        **common,
+    )
 
 
 def parse_servers(value: Any) -> dict[str, ServerSpec]:
@@ -235,14 +256,18 @@ def parse_servers(value: Any) -> dict[str, ServerSpec]:
         except FileNotFoundError:
             raise McpConfigError(f"No MCP configuration file at {str(path)!r}.") from None
         except (OSError, ValueError) as exc:
-            raise McpConfigError(f"Could not read the MCP configuration {str(path)!r}: {exc}.") from None
+            raise McpConfigError(
+                f"Could not read the MCP configuration {str(path)!r}: {exc}."
+            ) from None
         source = str(path)
     if not isinstance(value, Mapping):
-        raise McpConfigError("ClaudeMagic.mcp_servers must be a dict of servers, or the path of a "
-                             "JSON file such as .mcp.json.")
+        raise McpConfigError(
+            "ClaudeMagic.mcp_servers must be a dict of servers, or the path of a "
+            "JSON file such as .mcp.json."
+        )
     servers = value.get("mcpServers", value)
     if not isinstance(servers, Mapping):
-        raise McpConfigError("\"mcpServers\" must be an object: server name -> its entry.")
+        raise McpConfigError('"mcpServers" must be an object: server name -> its entry.')
     return {name: server_spec(name, entry, source) for name, entry in servers.items()}
 
 

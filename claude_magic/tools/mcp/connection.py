@@ -107,8 +107,13 @@ class Connection:
 
     def _open_stderr(self) -> Any:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (the child writes to it; removed in close)
-            mode="a+", prefix=f"claude-magic-mcp-{self.spec.name}-", suffix=".log", delete=False,
-            encoding="utf-8", errors="replace")
+            mode="a+",
+            prefix=f"claude-magic-mcp-{self.spec.name}-",
+            suffix=".log",
+            delete=False,
+            encoding="utf-8",
+            errors="replace",
+        )
         self._stderr_path = handle.name
         return handle
 
@@ -155,16 +160,21 @@ class Connection:
             import httpx2
             from mcp.client.streamable_http import streamable_http_client
 
-            async with httpx2.AsyncClient(headers=dict(spec.headers),
-                                          timeout=httpx2.Timeout(30.0, read=300.0)) as http:
+            async with httpx2.AsyncClient(
+                headers=dict(spec.headers), timeout=httpx2.Timeout(30.0, read=300.0)
+            ) as http:
                 async with streamable_http_client(spec.url, http_client=http) as streams:
                     yield streams
             return
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
 
-        params = StdioServerParameters(command=spec.command or "", args=list(spec.args),
-                                       env=dict(spec.env) or None, cwd=spec.cwd)
+        params = StdioServerParameters(
+            command=spec.command or "",
+            args=list(spec.args),
+            env=dict(spec.env) or None,
+            cwd=spec.cwd,
+        )
         with self._open_stderr() as errlog:
             async with stdio_client(params, errlog=errlog) as streams:
                 yield streams
@@ -176,7 +186,10 @@ class Connection:
 
         assert self._stop is not None
         try:
-            client = Client(self._transport(), client_info=Implementation(name="claude-magic", version=_version()))
+            client = Client(
+                self._transport(),
+                client_info=Implementation(name="claude-magic", version=_version()),
+            )
             async with client:
                 self.client = client
                 self.server_info = _server_info(client)
@@ -256,14 +269,22 @@ class Connection:
             code = _error_code(exc)
             if code == REQUEST_TIMEOUT or isinstance(exc, TimeoutError):
                 if await self._answers():
-                    raise ToolCallFailure(f"{tool} took longer than {timeout:g} s and was cancelled "
-                                          f"(MCP server {self.spec.name!r}).") from None
-                raise self.failure(f"did not answer {tool} within {timeout:g} s and was stopped") from None
+                    raise ToolCallFailure(
+                        f"{tool} took longer than {timeout:g} s and was cancelled "
+                        f"(MCP server {self.spec.name!r})."
+                    ) from None
+                raise self.failure(
+                    f"did not answer {tool} within {timeout:g} s and was stopped"
+                ) from None
             if code is not None and code != CONNECTION_CLOSED:
-                raise ToolCallFailure(f"MCP server {self.spec.name!r} refused {tool}: {exc}") from None
+                raise ToolCallFailure(
+                    f"MCP server {self.spec.name!r} refused {tool}: {exc}"
+                ) from None
             if type(exc).__name__ == "ValidationError":
-                raise ToolCallFailure(f"MCP server {self.spec.name!r} sent a result for {tool} "
-                                      f"that does not fit the protocol: {exc}") from None
+                raise ToolCallFailure(
+                    f"MCP server {self.spec.name!r} sent a result for {tool} "
+                    f"that does not fit the protocol: {exc}"
+                ) from None
             raise self.failure(_describe(exc) + f" during {tool}") from None
 
     async def _answers(self) -> bool:
@@ -290,12 +311,14 @@ async def _list_tools(client: Any) -> list[ListedTool]:
         page = await client.list_tools(cursor=cursor)
         for tool in page.tools:
             annotations = tool.annotations
-            tools.append(ListedTool(
-                name=tool.name,
-                description=tool.description or tool.title or "",
-                input_schema=dict(tool.input_schema or {"type": "object"}),
-                read_only=bool(annotations is not None and annotations.read_only_hint),
-            ))
+            tools.append(
+                ListedTool(
+                    name=tool.name,
+                    description=tool.description or tool.title or "",
+                    input_schema=dict(tool.input_schema or {"type": "object"}),
+                    read_only=bool(annotations is not None and annotations.read_only_hint),
+                )
+            )
         cursor = page.next_cursor
         if not cursor:
             break

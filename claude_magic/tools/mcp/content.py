@@ -45,13 +45,18 @@ def _piece(item: Any) -> Block | str:
     if kind == "text":
         return str(getattr(item, "text", ""))
     if kind == "image":
-        return _image(str(getattr(item, "data", "")), str(getattr(item, "mime_type", "") or "image"))
+        return _image(
+            str(getattr(item, "data", "")), str(getattr(item, "mime_type", "") or "image")
+        )
     if kind == "resource":
         return _resource(getattr(item, "resource", None))
     if kind == "resource_link":
         described = getattr(item, "description", None)
-        return (f"[resource link {getattr(item, 'name', '')}: {getattr(item, 'uri', '')}"
-                + (f" — {described}" if described else "") + "]")
+        return (
+            f"[resource link {getattr(item, 'name', '')}: {getattr(item, 'uri', '')}"
+            + (f" — {described}" if described else "")
+            + "]"
+        )
     if kind == "audio":
         return f"[audio ({getattr(item, 'mime_type', '')}), not shown]"
     return f"[{kind or 'unknown'} content, not shown]"
@@ -68,8 +73,10 @@ def _cut(pieces: list[Block | str]) -> list[Block]:
             if budget <= 0:
                 continue
             if len(piece) > budget:
-                piece = piece[:budget] + (f"\n… [result truncated: {total:,} characters of text, "
-                                          f"showing the first {MAX_RESULT_CHARS:,}]")
+                piece = piece[:budget] + (
+                    f"\n… [result truncated: {total:,} characters of text, "
+                    f"showing the first {MAX_RESULT_CHARS:,}]"
+                )
             budget -= len(piece)
             if piece.strip():
                 out.append(text_block(piece))
@@ -79,7 +86,9 @@ def _cut(pieces: list[Block | str]) -> list[Block]:
         else:
             dropped += 1
     if dropped:
-        out.append(text_block(f"[{dropped} more image(s) left out: at most {MAX_IMAGES} per result]"))
+        out.append(
+            text_block(f"[{dropped} more image(s) left out: at most {MAX_IMAGES} per result]")
+        )
     return out
 
 
@@ -95,8 +104,11 @@ def result_blocks(result: Any) -> list[Block]:
 
 def error_text(result: Any) -> str:
     """The text of a result the server marked `isError`."""
-    texts = [p for p in (_piece(item) for item in getattr(result, "content", None) or [])
-             if isinstance(p, str) and p.strip()]
+    texts = [
+        p
+        for p in (_piece(item) for item in getattr(result, "content", None) or [])
+        if isinstance(p, str) and p.strip()
+    ]
     text = "\n".join(texts) or "The tool reported an error without a message."
     if len(text) > MAX_RESULT_CHARS:
         text = text[:MAX_RESULT_CHARS] + f"\n… [error truncated: {len(text):,} characters]"

@@ -34,8 +34,12 @@ NOTES = "Station readings are made up for this demo. Units: °C, %, km/h."
 def build_server() -> MCPServer:
     """The demo server and its tools (their annotations are read at run time: this module
     does not postpone them)."""
-    server = MCPServer("claude-magic-demo", version="1.0", log_level="WARNING",
-                       instructions="Made-up weather stations, a chart maker and test tools.")
+    server = MCPServer(
+        "claude-magic-demo",
+        version="1.0",
+        log_level="WARNING",
+        instructions="Made-up weather stations, a chart maker and test tools.",
+    )
     read_only = ToolAnnotations(read_only_hint=True)
 
     @server.tool(annotations=read_only)
@@ -47,16 +51,21 @@ def build_server() -> MCPServer:
         return f"{city.strip().title()}: {reading}"
 
     @server.tool(annotations=read_only)
-    def bar_chart(values: Annotated[list[float], Field(description="Bar heights")],
-                  title: str = "") -> Image:
+    def bar_chart(
+        values: Annotated[list[float], Field(description="Bar heights")], title: str = ""
+    ) -> Image:
         """Draw a bar chart of the values as a PNG image."""
         return Image(data=_bar_chart_png(values, title), format="png")
 
     @server.tool(annotations=read_only)
     def station_notes() -> EmbeddedResource:
         """Notes about the stations, as an embedded resource."""
-        return EmbeddedResource(type="resource", resource=TextResourceContents(
-            uri="demo://stations/notes", mime_type="text/plain", text=NOTES))
+        return EmbeddedResource(
+            type="resource",
+            resource=TextResourceContents(
+                uri="demo://stations/notes", mime_type="text/plain", text=NOTES
+            ),
+        )
 
     @server.tool()
     def fail(message: str = "something went wrong") -> str:
@@ -108,7 +117,9 @@ def _bar_chart_png(values: list[float], title: str) -> bytes:
     for i, value in enumerate(values):
         bar = (height - 2 * margin) * abs(value) / top
         x0 = margin + i * step + 2
-        draw.rectangle([x0, height - margin - bar, x0 + step - 4, height - margin], fill="steelblue")
+        draw.rectangle(
+            [x0, height - margin - bar, x0 + step - 4, height - margin], fill="steelblue"
+        )
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
@@ -122,8 +133,13 @@ class _RequireHeader:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and dict(scope["headers"]).get(self.name) != self.value:
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"text/plain")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"missing or wrong header"})
             return
         await self.app(scope, receive, send)
@@ -147,8 +163,12 @@ def serve_http(server: Any, port: int, header: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A small MCP server for demos and tests.")
-    parser.add_argument("--http", type=int, metavar="PORT", help="serve Streamable HTTP on loopback")
-    parser.add_argument("--require-header", metavar="NAME=VALUE", help="HTTP: refuse requests without it")
+    parser.add_argument(
+        "--http", type=int, metavar="PORT", help="serve Streamable HTTP on loopback"
+    )
+    parser.add_argument(
+        "--require-header", metavar="NAME=VALUE", help="HTTP: refuse requests without it"
+    )
     parser.add_argument("--fail-on-start", action="store_true", help="exit at once with an error")
     args = parser.parse_args(argv)
     if args.fail_on_start:

@@ -73,8 +73,9 @@ class McpHub:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=_run_forever, args=(loop,), name="claude-magic-mcp",
-                                          daemon=True)
+                thread = threading.Thread(
+                    target=_run_forever, args=(loop,), name="claude-magic-mcp", daemon=True
+                )
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop
@@ -122,8 +123,10 @@ class McpHub:
         specs = self.specs(configured)
         if name not in specs:
             known = ", ".join(sorted(specs)) or "none yet"
-            raise McpError(f"No MCP server named {name!r} (servers: {known}); add one with "
-                           "%claude mcp add NAME -- COMMAND ARGS... or set ClaudeMagic.mcp_servers.")
+            raise McpError(
+                f"No MCP server named {name!r} (servers: {known}); add one with "
+                "%claude mcp add NAME -- COMMAND ARGS... or set ClaudeMagic.mcp_servers."
+            )
         return specs[name]
 
     # -- servers
@@ -152,7 +155,9 @@ class McpHub:
             except ServerFailure as exc:
                 failure = str(exc)
             except TimeoutError:
-                failure = str(connection.failure(f"did not start within {spec.startup_timeout:g} s"))
+                failure = str(
+                    connection.failure(f"did not start within {spec.startup_timeout:g} s")
+                )
             except KeyboardInterrupt:
                 self._run_quietly(connection.stop())
                 connection.remove_log()
@@ -211,10 +216,14 @@ class McpHub:
     def tools(self, names: str | Iterable[str], configured: Any = None) -> list[Tool]:
         """The tools of the named servers (`"a,b"` or a list), as `Tool`s named
         `server__tool`, started on first use."""
-        wanted = [n for n in re.split(r"[,\s]+", names) if n] if isinstance(names, str) else list(names)
+        wanted = (
+            [n for n in re.split(r"[,\s]+", names) if n] if isinstance(names, str) else list(names)
+        )
         if not wanted:
-            raise McpError("Name the MCP servers whose tools to offer: --mcp NAME[,NAME] "
-                           "(%claude mcp lists them).")
+            raise McpError(
+                "Name the MCP servers whose tools to offer: --mcp NAME[,NAME] "
+                "(%claude mcp lists them)."
+            )
         out: list[Tool] = []
         for name in dict.fromkeys(wanted):
             spec = self._spec(name, configured)
@@ -228,12 +237,21 @@ class McpHub:
         for prefixed, original in prefixed_names(spec.name, by_name).items():
             item = by_name[original]
             definition: dict[str, Any] = {"name": prefixed}
-            description = item.description or f"The {original!r} tool of the MCP server {spec.name!r}."
+            description = (
+                item.description or f"The {original!r} tool of the MCP server {spec.name!r}."
+            )
             definition["description"] = description
             definition["input_schema"] = _object_schema(item.input_schema)
             confirm = not (spec.trusted or (spec.auto_approve_read_only and item.read_only))
-            tools.append(Tool(name=prefixed, definition=definition, confirm=confirm,
-                              handler=_handler(self, spec, original), thread_safe=True))
+            tools.append(
+                Tool(
+                    name=prefixed,
+                    definition=definition,
+                    confirm=confirm,
+                    handler=_handler(self, spec, original),
+                    thread_safe=True,
+                )
+            )
         return tools
 
     def call(self, spec: ServerSpec, tool: str, arguments: dict[str, Any]) -> list[Any]:
@@ -252,7 +270,11 @@ class McpHub:
         except ServerFailure as exc:
             failed = str(exc)
         except TimeoutError:
-            failed = str(connection.failure(f"did not answer {tool} within {spec.timeout:g} s and was stopped"))
+            failed = str(
+                connection.failure(
+                    f"did not answer {tool} within {spec.timeout:g} s and was stopped"
+                )
+            )
         if refused is not None:
             raise ToolError(refused)
         if failed is not None:
@@ -271,8 +293,15 @@ class McpHub:
         for name, spec in sorted(self.specs(configured).items()):
             connection = self._connections.get(name)
             if connection is not None and connection.alive:
-                out.append(ServerState(spec, "running", connection.server_info, connection.tools,
-                                       connection.start_seconds))
+                out.append(
+                    ServerState(
+                        spec,
+                        "running",
+                        connection.server_info,
+                        connection.tools,
+                        connection.start_seconds,
+                    )
+                )
             elif name in self._failures:
                 out.append(ServerState(spec, "failed", self._failures[name], [], None))
             else:
