@@ -12,7 +12,6 @@ agent cell and each step runs inline on the kernel's main thread, kept in its hi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +96,6 @@ class AgentWorkspace:
     steps: list[Step] = field(default_factory=list)
     approve_all: bool = False
     view: Any = None
-    ask: Callable[[str], str] | None = None  # the stdin question (tests may give their own)
 
     # -- the answer's view, once it has started
 
@@ -183,14 +181,13 @@ class AgentWorkspace:
             return ButtonAsker(self.stopped, before_asking=before)(code, number)
         from ..tools.approval import answer_or_none, stdin_available
 
-        if self.ask is None and not stdin_available(self.session.shell):
+        if not stdin_available(self.session.shell):
             return None
         import builtins
 
+        # input looked up at call time: ipykernel swaps it per request
         asker = PromptAsker(
-            self.ask or (lambda prompt: builtins.input(prompt)),
-            before_asking=before,
-            show=_show_html,
+            lambda prompt: builtins.input(prompt), before_asking=before, show=_show_html
         )
         return answer_or_none(lambda _prompt: asker(code, number), "")
 
