@@ -2,8 +2,8 @@
 by Playwright): the agent cell returns at once, each step asks with buttons, an approved
 step becomes a cell inserted below and run by the front end (a plot goes back to Claude
 as an image), a rejected one goes back with its reason; auto runs without asking; a
-re-run offers to remove the earlier step cells; Stop and a kernel interrupt end the loop
-with what ran kept."""
+re-run offers to remove the earlier step cells; Stop (interrupting the running step) and a
+kernel interrupt end the loop with what ran kept."""
 
 from __future__ import annotations
 
@@ -171,15 +171,14 @@ def test_stop_and_interrupt_end_the_loop_with_what_ran_kept(lab, browser):  # no
         "%%claude --agent auto --chat other\nSlow again.",
         "%%claude --chat other\nStill there?",
     )
-    # a click is heard when the kernel is free: Stop ends the loop once the running step ends
-    brief = "import time\nprint('started', flush=True)\ntime.sleep(4)"
+    # the kernel hears the click once the step ends; the extension interrupts the step
     slow = "import time\nprint('started', flush=True)\ntime.sleep(60)\nprint('never')"
     _admin(
         url,
         "/_emulator/script",
         [
             {"tool": "run_code", "input": {"code": "first = 1"}},
-            {"tool": "run_code", "input": {"code": brief}},
+            {"tool": "run_code", "input": {"code": slow}},
             {"tool": "run_code", "input": {"code": "third = 3"}},
             "Never.",
         ],
@@ -191,6 +190,11 @@ def test_stop_and_interrupt_end_the_loop_with_what_ran_kept(lab, browser):  # no
     final = _wait(lambda: notebook.cell(1), lambda s: "Stopped" in s["text"], timeout=30)
     assert "Traceback" not in final["text"]
     assert notebook.count() == 6  # the third step never came
+    step_outputs = _info(notebook, 3)["outputs"]  # interrupted mid-step, not waited for
+    assert [o.get("ename") for o in step_outputs if o["output_type"] == "error"] == [
+        "KeyboardInterrupt"
+    ]
+    assert "never" not in "".join(o.get("text", "") for o in step_outputs)
     _wait(lambda: notebook._idle(), bool)
 
     _admin(url, "/_emulator/script", method="DELETE")  # what the stopped run left unused

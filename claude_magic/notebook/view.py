@@ -111,7 +111,9 @@ class WidgetView(View):
         top = w["header"]
         controls = tuple(header.get("controls") or ())  # e.g. a Stop button, beside the header
         if controls:
-            top = w["top"] = widgets.HBox([w["header"], *controls], layout=layout)
+            top = w["top"] = widgets.HBox(
+                [w["header"], *controls], layout=layout, _dom_classes=("claude-magic-controls",)
+            )
         w["box"] = widgets.VBox(
             [top, w["body"], w["tail"], w["status"]],
             layout=layout,

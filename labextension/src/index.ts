@@ -2,6 +2,8 @@
  * claude-magic's JupyterLab side: on request of the kernel (an agent cell), insert a code
  * cell below it, run it as an ordinary execution and send its outputs back, or remove
  * step cells the user has not edited. Everything travels over one comm, "claude-magic".
+ * A click on an agent cell's Stop button while its step runs interrupts that step: the
+ * kernel hears the click itself only once the step's cell has ended.
  */
 
 import {
@@ -22,6 +24,18 @@ const INSTANCE = Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 /** Kernel connections already set up (one per kernel per page). */
 const seen = new WeakSet<Kernel.IKernelConnection>();
+
+/** A step's cell while it waits or runs; `started` once the kernel began executing it. */
+interface IRunningStep {
+  kernel: Kernel.IKernelConnection;
+  started: boolean;
+}
+
+/** The steps of this page now: the agent cell's id -> its step's cell. */
+const runningSteps = new Map<string, IRunningStep>();
+
+/** An answer's Stop button: the only button beside the header of its live view. */
+const STOP_BUTTON = '.claude-magic-controls button';
 
 function ready(app: JupyterFrontEnd): JSONObject {
   return {
@@ -98,6 +112,25 @@ async function run(
     return;
   }
   let status = 'aborted';
+  const agentCell = String(data.agent_cell);
+  const step: IRunningStep = { kernel, started: false };
+  let requestId = '';
+  const watch = (_: unknown, args: Kernel.IAnyMessageArgs) => {
+    const msg = args.msg;
+    if (args.direction === 'send' && msg.header.msg_type === 'execute_request') {
+      if ((msg.metadata as JSONObject)?.cellId === cellId) {
+        requestId = msg.header.msg_id;
+      }
+    } else if (
+      msg.header.msg_type === 'execute_input' &&
+      requestId &&
+      (msg.parent_header as JSONObject)?.msg_id === requestId
+    ) {
+      step.started = true; // from here on an interrupt reaches this step, not a queued cell
+    }
+  };
+  kernel.anyMessage.connect(watch);
+  runningSteps.set(agentCell, step);
   try {
     const reply = await CodeCell.execute(widget, panel.sessionContext, {
       deletedCells: [],
@@ -108,6 +141,9 @@ async function run(
     }
   } catch (error) {
     status = 'aborted';
+  } finally {
+    kernel.anyMessage.disconnect(watch);
+    runningSteps.delete(agentCell);
   }
   const outputs = widget.isDisposed ? [] : widget.model.outputs.toJSON();
   comm.send({
@@ -147,6 +183,34 @@ function remove(
     }
   }
   comm.send({ type: 'removed', request, removed, kept });
+}
+
+/** A click on a Stop button of an agent cell whose step runs: interrupt that step. The
+ * click itself still reaches the kernel first (it was sent before the interrupt), so the
+ * agent cell ends as stopped, with the interrupted step reported. */
+function stopRunningStep(tracker: INotebookTracker, event: Event): void {
+  const target = event.target as Element | null;
+  const button = target?.closest?.(STOP_BUTTON);
+  const cellNode = button?.closest('.jp-Cell');
+  if (!cellNode || (button as HTMLButtonElement).disabled) {
+    return;
+  }
+  let cellId: string | null = null;
+  tracker.forEach(panel => {
+    const widget = panel.content.widgets.find(w => w.node === cellNode);
+    if (widget) {
+      cellId = widget.model.id;
+    }
+  });
+  const step = cellId ? runningSteps.get(cellId) : undefined;
+  if (step?.started && !step.kernel.isDisposed) {
+    setTimeout(() => {
+      // the click's own message goes out first; the step may have ended meanwhile
+      if (runningSteps.get(cellId as string) === step) {
+        step.kernel.interrupt().catch(() => undefined);
+      }
+    }, 0);
+  }
 }
 
 /** Answer the kernel's messages on `comm`. */
@@ -228,6 +292,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    document.addEventListener('click', event => stopRunningStep(tracker, event), true);
     tracker.widgetAdded.connect((_, panel) => {
       const session = panel.sessionContext;
       session.kernelChanged.connect((_, change) => connect(app, tracker, change.newValue));
