@@ -40,15 +40,29 @@ def user_content(prompt: Any, images: Any = (), max_edge: int = 1568) -> list[Bl
     return blocks
 
 
+def route_client(client: Any, api: str) -> Any:
+    """The client that sends requests on `api`: the Messages API's for "mantle", else
+    `client` (bedrock-runtime's, which also speaks Converse)."""
+    if api == "mantle":
+        from .mantle import mantle_for
+
+        return mantle_for(client.settings)
+    return client
+
+
 def send(client: Any, spec: RequestSpec, body: dict[str, Any]) -> Message:
-    """InvokeModel with the client's retries; raises ClaudeError (one line)."""
-    return client.invoke(spec.invoke_id, body)
+    """The spec's route (InvokeModel, Converse or the Messages API, with `client` from
+    `route_client`) with the client's retries; raises ClaudeError (one line)."""
+    if spec.api == "converse":
+        return client.converse(spec.invoke_id, body, **spec.call_args())
+    return client.invoke(spec.invoke_id, body, **spec.call_args())
 
 
 def ask_once(
     client: Any, spec: RequestSpec, content: list[Block], conversation: Conversation | None = None
 ) -> Reply:
     """One request; with a conversation, sent after its history and kept in it."""
+    client = route_client(client, spec.api)
     if conversation is None:
         message = send(client, spec, spec.body([{"role": "user", "content": content}]))
         return spec.reply(message)

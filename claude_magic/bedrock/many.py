@@ -1,4 +1,4 @@
-"""`map` on threads: one InvokeModel body per row, answers read from the cache where
+"""`map` on threads: one request body per row (on the spec's route), answers read from the cache where
 the exact request was answered before by the same source, the rest sent through the
 adaptive pool and cached as they arrive. Identical requests are sent once."""
 
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from ..core.messages import Block
 from ..core.reply import Reply
 from ..core.request import RequestSpec
-from .ask import request_key
+from .ask import request_key, route_client, send
 from .cache import ReplyCache
 from .pool import Pool
 
@@ -85,9 +85,10 @@ def map_threads(
 ) -> bool:
     """Send the missing rows; fills `prepared.replies`. True when interrupted."""
     todo = prepared.missing()
+    client = route_client(client, spec.api)
 
     def work(row: int) -> tuple[Reply, bool]:
-        message = client.invoke(spec.invoke_id, prepared.bodies[row])
+        message = send(client, spec, prepared.bodies[row])
         if cache is not None:
             cache.put(prepared.keys[row], spec.invoke_id, message)
         return spec.reply(message), int(message.metrics.get("retryAttempts") or 0) > 0

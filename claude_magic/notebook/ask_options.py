@@ -8,6 +8,7 @@ from typing import Any
 from ..core.errors import ClaudeMagicError
 from ..core.model_choice import resolve_model
 from ..core.request import RequestSpec
+from ..models.routes import ROUTES, route, sendable
 from .config import Config
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -21,6 +22,7 @@ OPTIONS = (
     "tools",
     "tool_choice",
     "prefill",
+    "api",
 )
 
 
@@ -37,21 +39,35 @@ def make_spec(
 ) -> RequestSpec:
     """Options as a user typed them, checked and resolved (one-line errors). Only what
     was asked for is sent: `effort` asks for adaptive thinking at that effort, `json`
-    for structured output."""
+    for structured output. `api` (default: the configuration's) picks the route: the
+    model id it takes and the betas it takes (one printed line for each left out)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ClaudeMagicError(
             f"Unknown option {unknown[0]!r}: use one of model, system, max_tokens, "
             f"effort, images, json, chat, {', '.join(OPTIONS)}."
         )
-    resolved = resolve_model(model or config.model, region, config.geography)
+    api = options.get("api") or config.api
+    if api not in ROUTES:
+        raise ClaudeMagicError(f"api must be one of {', '.join(ROUTES)}, not {api!r}.")
+    here = route(api)
+    resolved = here.resolved(resolve_model(model or config.model, region, config.geography))
     if effort is not None and effort not in EFFORTS:
         raise ClaudeMagicError(f"effort must be one of {', '.join(EFFORTS)}, not {effort!r}.")
     tokens = max_tokens if max_tokens is not None else config.max_tokens
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
         raise ClaudeMagicError(f"max_tokens must be a positive integer, not {tokens!r}.")
     schema, schema_type = _schema(json)
+    if schema is not None and here.refuses_field("output_config.format"):
+        raise ClaudeMagicError(
+            f"{here.title} doesn't take structured output (output_config.format): "
+            "use api='invoke' for json=, or a %%claude --json cell (it falls back to a tool)."
+        )
     stop = options.get("stop_sequences") or ()
+    asked = tuple(options.get("betas") or ())
+    betas, refused = sendable(api, list(asked), asked)
+    for line in refused:
+        print(f"claude-magic: {line}")
     return RequestSpec(
         resolved=resolved,
         region=region,
@@ -61,12 +77,13 @@ def make_spec(
         top_p=_first(options.get("top_p"), config.top_p),
         top_k=_first(options.get("top_k"), config.top_k),
         stop_sequences=(stop,) if isinstance(stop, str) else tuple(stop),
-        betas=tuple(options.get("betas") or ()),
+        betas=betas,
         tools=list(options.get("tools") or []),
         tool_choice=options.get("tool_choice"),
         prefill=options.get("prefill"),
         fields=_fields(options.get("thinking"), effort, schema),
         schema_type=schema_type,
+        api=api,
     )
 
 

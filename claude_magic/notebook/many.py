@@ -91,7 +91,8 @@ def ask(
     `reply.data`; `images` are notebook image objects (figures, PIL images, arrays,
     bytes, paths); `chat` names a conversation of the loaded magic to continue. Other
     options: temperature, top_p, top_k, stop_sequences, betas, thinking, tools,
-    tool_choice, prefill. Raises ClaudeMagicError (one line) when the request fails.
+    tool_choice, prefill, and api ("invoke", "converse" or "mantle"; default: the
+    configured `ClaudeMagic.api`). Raises ClaudeMagicError (one line) when the request fails.
     """
     settings, config, session = _context()
     spec = make_spec(
@@ -143,8 +144,9 @@ def map(
     is the prompt. Returns replies aligned with the input: a list, or a Series with the
     input's index (`.to_frame()` gives text, tokens, cost and error columns). A row's
     failure is kept in its reply; answers are cached (by endpoint, model and body) so
-    running the same map again sends only what is missing. `backend="batch"` runs the rows as
-    a Bedrock batch inference job (`s3_uri=`, `role_arn=`). `retry_mode` is botocore's
+    running the same map again sends only what is missing. Rows go on the configured route
+    (`api=` as in `ask`). `backend="batch"` runs the rows as a Bedrock batch inference job
+    of InvokeModel requests (`s3_uri=`, `role_arn=`). `retry_mode` is botocore's
     (default: the configured one, "standard"); the pool's own concurrency shrinks on
     throttling either way.
     """
@@ -152,6 +154,13 @@ def map(
         raise ClaudeMagicError(f"backend must be 'threads' or 'batch', not {backend!r}.")
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ClaudeMagicError(f"concurrency must be a positive integer, not {concurrency!r}.")
+    if backend == "batch":  # a batch inference job takes InvokeModel bodies, whatever the route
+        if options.get("api") not in (None, "invoke"):
+            raise ClaudeMagicError(
+                "backend='batch' runs a Bedrock batch inference job of InvokeModel requests: "
+                "drop api= (or use backend='threads')."
+            )
+        options["api"] = "invoke"
     settings, config, session = _context()
     spec = make_spec(
         config,
@@ -170,7 +179,7 @@ def map(
     store = _cache(cache, cache_dir, config)
     from ..bedrock.many import prepare
 
-    prepared = prepare(spec, contents, store, source=_source(settings, session))
+    prepared = prepare(spec, contents, store, source=_source(settings, session, spec.api))
     started = time.monotonic()
     if backend == "batch":
         from ..bedrock.batch import map_batch
@@ -214,11 +223,13 @@ def map(
     return aligned(rows, replies)
 
 
-def _source(settings: ClientSettings, session: KernelSession | None) -> dict[str, Any]:
+def _source(settings: ClientSettings, session: KernelSession | None, api: str) -> dict[str, Any]:
     """Where this map's answers come from: the cache gives back only answers from there."""
+    from ..models.routes import route
+
     emulator = session.emulator if session is not None else _emulator
     built_in = settings.offline and emulator is not None and settings.endpoint_url == emulator.url
-    return answer_source(settings, built_in_emulator=built_in)
+    return answer_source(settings, built_in_emulator=built_in, api=route(api).title)
 
 
 def _cache(enabled: bool, folder: Any, config: Config) -> Any:
