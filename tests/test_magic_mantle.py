@@ -96,6 +96,20 @@ def test_json_asks_through_a_tool_where_mantle_refuses_output_format(shell, emul
     assert isinstance(shell.ip.user_ns["data"]["n"], int)
 
 
+def test_unloading_closes_the_routes_connections(shell, emulator):
+    from claude_magic.bedrock import mantle
+
+    assert shell.ask("-m sonnet-4.5", "Hi").success
+    (route_client,) = mantle._CLIENTS.values()
+    sdk = route_client.client()
+    assert not sdk.is_closed()
+    shell.run("%unload_ext claude_magic")
+    assert sdk.is_closed() and mantle._CLIENTS == {}
+    shell.run("%load_ext claude_magic")  # and the route works again after a reload
+    shell.run("%config ClaudeMagic.api = 'mantle'")
+    assert shell.ask("-m sonnet-4.5", "Again").success
+
+
 def test_config_shows_route_endpoint_and_masked_auth(shell, emulator, monkeypatch):
     shown = shell.run("%claude config").stdout
     assert "# route: Messages API (bedrock-mantle)" in shown

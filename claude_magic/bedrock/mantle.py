@@ -240,6 +240,17 @@ def mantle_for(settings: ClientSettings) -> MantleClient:
     return _CLIENTS[settings]
 
 
+def close_all() -> None:
+    """Close every cached client's connections (the extension is unloaded)."""
+    clients = list(_CLIENTS.values())
+    _CLIENTS.clear()
+    for client in clients:
+        try:
+            client.close()
+        except Exception:  # a connection pool that is gone already
+            pass
+
+
 class MantleEventStream(EventStream):
     """The Messages API's stream: the SDK decodes the server-sent events into dicts."""
 

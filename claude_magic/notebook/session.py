@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -204,6 +205,9 @@ class KernelSession:
             self.emulator.stop()
             self.emulator = None
         self._clients.clear()
+        mantle = sys.modules.get("claude_magic.bedrock.mantle")  # imported only on that route
+        if mantle is not None:
+            mantle.close_all()
 
 
 WARM_UP_MODULES = (
