@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -256,6 +258,18 @@ def test_crash_is_one_line_with_the_stderr_tail_then_restarts(hub):
         "MCP server 'demo'"
     )
     assert tools["demo__station_reading"].handler({"city": "Oslo"})[0]["text"].startswith("Oslo:")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX files without a name")
+def test_the_stderr_file_has_no_name_and_is_private(hub):
+    hub.add("demo", DEMO_ENTRY)
+    _tools(hub)
+    handle = hub._connections["demo"]._stderr
+    info = os.fstat(handle.fileno())
+    assert info.st_nlink == 0  # nothing left in the temporary folder, even if the kernel dies
+    assert stat.S_IMODE(info.st_mode) & 0o077 == 0
+    hub.stop("demo")
+    assert handle.closed
 
 
 def test_a_server_that_fails_to_start_names_itself_and_its_stderr(hub):

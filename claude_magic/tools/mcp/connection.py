@@ -101,44 +101,53 @@ class Connection:
         self.start_seconds = 0.0
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._stderr_path: str | None = None
+        self._stderr: Any = None  # the server's stderr, once it was started
 
     # -- stderr
 
     def _open_stderr(self) -> Any:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (the child writes to it; removed in close)
-            mode="a+",
-            prefix=f"claude-magic-mcp-{self.spec.name}-",
-            suffix=".log",
-            delete=False,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._stderr_path = handle.name
-        return handle
+        """The file the server's stderr goes to: nameless where the system allows (nothing
+        is left behind, even when the kernel is killed), open for appending so that
+        emptying it keeps the server writing at its start."""
+        if self._stderr is None:
+            handle = tempfile.TemporaryFile(  # noqa: SIM115 (the child writes to it; closed in remove_log)
+                mode="w+", encoding="utf-8", errors="replace"
+            )
+            with contextlib.suppress(ImportError, OSError):
+                import fcntl
+
+                flags = fcntl.fcntl(handle.fileno(), fcntl.F_GETFL)
+                fcntl.fcntl(handle.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+            self._stderr = handle
+        return self._stderr
 
     def stderr_tail(self) -> str:
         """The last lines the server wrote to stderr, on one line ("" when none)."""
-        if not self._stderr_path:
+        if self._stderr is None:
             return ""
         try:
-            with open(self._stderr_path, "rb") as handle:
-                size = handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, size - STDERR_TAIL_BYTES))
-                text = handle.read().decode("utf-8", "replace")
-        except OSError:
+            fd = self._stderr.fileno()
+            size = os.fstat(fd).st_size
+            start = max(0, size - STDERR_TAIL_BYTES)
+            if hasattr(os, "pread"):
+                data = os.pread(fd, size - start, start)
+            else:  # pragma: no cover - Windows
+                os.lseek(fd, start, os.SEEK_SET)
+                data = os.read(fd, size - start)
+        except (OSError, ValueError):
             return ""
+        text = data.decode("utf-8", "replace")
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         tail = " | ".join(lines[-STDERR_TAIL_LINES:])
         return tail if len(tail) <= 300 else "…" + tail[-299:]
 
     def _trim_stderr(self) -> None:
-        """Empty a server's log once it is large (the file is opened for appending, so
-        the server keeps writing at its end)."""
-        path = self._stderr_path
-        with contextlib.suppress(OSError):
-            if path and os.path.getsize(path) > STDERR_KEEP_BYTES:
-                os.truncate(path, 0)
+        """Empty a server's log once it is large (the server keeps appending to it)."""
+        with contextlib.suppress(OSError, ValueError):
+            if self._stderr is not None:
+                fd = self._stderr.fileno()
+                if os.fstat(fd).st_size > STDERR_KEEP_BYTES:
+                    os.ftruncate(fd, 0)
 
     def failure(self, what: str) -> ServerFailure:
         """The one line for a failure: the server, what happened, its stderr's last lines."""
@@ -175,9 +184,8 @@ class Connection:
             env=dict(spec.env) or None,
             cwd=spec.cwd,
         )
-        with self._open_stderr() as errlog:
-            async with stdio_client(params, errlog=errlog) as streams:
-                yield streams
+        async with stdio_client(params, errlog=self._open_stderr()) as streams:
+            yield streams
 
     async def _hold(self, ready: asyncio.Future[None]) -> None:
         """Open the client, list the tools, then hold the connection until stopped."""
@@ -243,10 +251,11 @@ class Connection:
         self.client = None
 
     def remove_log(self) -> None:
-        if self._stderr_path:
+        """Close (and so remove) the server's stderr file."""
+        handle, self._stderr = self._stderr, None
+        if handle is not None:
             with contextlib.suppress(OSError):
-                os.unlink(self._stderr_path)
-            self._stderr_path = None
+                handle.close()
 
     @property
     def alive(self) -> bool:
