@@ -6,6 +6,7 @@ routes apart; what a route can't do is one line."""
 from __future__ import annotations
 
 import pytest
+import test_map
 from helpers import HAIKU
 from magic_helpers import Shell
 
@@ -14,13 +15,7 @@ from claude_magic.core.errors import ClaudeMagicError
 
 BARE_HAIKU = HAIKU.removeprefix("us.")
 CONTEXT_BETA = "context-management-2025-06-27"
-
-
-@pytest.fixture
-def env(emulator, aws_env, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAUDE_MAGIC_ENDPOINT_URL", emulator.url)
-    monkeypatch.setenv("CLAUDE_MAGIC_CACHE_DIR", str(tmp_path / "cache"))
-    return emulator
+env = test_map.env  # the fixture: the emulator as the endpoint, a scratch reply cache
 
 
 def _operations(emulator):

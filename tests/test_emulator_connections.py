@@ -133,7 +133,8 @@ def test_connections_over_the_limit_get_503_quickly():
         response = connection.getresponse()
         message = json.loads(response.read())["message"]
         connection.close()
-        assert response.status == 503 and time.monotonic() - started < 1
+        # at once: not after the busy connections' requests (they never end)
+        assert response.status == 503 and time.monotonic() - started < 4
         assert response.getheader("x-amzn-ErrorType") == "ServiceUnavailableException"
         assert "2 connections" in message
         for sock in busy:

@@ -134,7 +134,7 @@ async function run(
   try {
     const reply = await CodeCell.execute(widget, panel.sessionContext, {
       deletedCells: [],
-      recordTiming: false
+      recordTiming: panel.content.notebookConfig.recordTiming // the user's setting
     });
     if (reply) {
       status = (reply as KernelMessage.IExecuteReplyMsg).content.status;
