@@ -17,7 +17,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-REPO_FILES = ("pyproject.toml", "README.md", "LICENSE", "claude_magic", "binder", "notebooks")
+REPO_FILES = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "claude_magic",
+    "binder",
+    "notebooks",
+    "labextension",
+)
+NOT_IN_A_CLONE = ("__pycache__", ".ipynb_checkpoints", "node_modules", "lib", "*.tsbuildinfo")
 OFFLINE_LINE = "claude-magic: offline mode"
 BEDROCK_LINE = "claude-magic: AWS credentials found"
 
@@ -114,18 +123,18 @@ def test_start_respects_an_explicit_choice(tmp_path):
 
 
 def _repository_copy(repo):
-    """The files binder/ uses, copied to `repo` (a fresh folder)."""
+    """The files binder/ uses, copied to `repo` (a fresh folder) as a clone has them: the
+    JupyterLab extension's sources, not its build. Its npm packages are linked from this
+    checkout (what `npm ci` would fetch)."""
     repo.mkdir()
     for name in REPO_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(
-                source,
-                repo / name,
-                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
-            )
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns(*NOT_IN_A_CLONE))
         else:
             shutil.copy2(source, repo / name)
+    shutil.rmtree(repo / "claude_magic" / "labextension", ignore_errors=True)
+    (repo / "labextension" / "node_modules").symlink_to(ROOT / "labextension" / "node_modules")
     return repo
 
 
@@ -175,6 +184,24 @@ def test_binder_installs_the_package_not_the_checkout(binder_install, tmp_path):
     )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(env_dir)
+
+
+@pytest.mark.timeout(900)
+def test_post_build_installs_the_jupyterlab_extension(binder_install, tmp_path):
+    _, env_dir = binder_install
+    listed = subprocess.run(
+        [str(env_dir / "bin" / "jupyter"), "labextension", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path / "home", env_dir / "bin"),
+    )
+    assert listed.returncode == 0, listed.stderr
+    line = next(
+        (ln for ln in (listed.stdout + listed.stderr).splitlines() if "claude-magic" in ln), ""
+    )
+    assert "enabled" in line and "OK" in line, listed.stdout + listed.stderr
+    assert str(env_dir) in (listed.stdout + listed.stderr)  # installed in the environment
 
 
 @pytest.mark.timeout(900)
