@@ -272,6 +272,23 @@ def test_the_stderr_file_has_no_name_and_is_private(hub):
     assert handle.closed
 
 
+def test_a_large_stderr_file_is_emptied_and_the_server_writes_at_its_start(hub, monkeypatch):
+    from claude_magic.tools.mcp import connection as connection_module
+
+    monkeypatch.setattr(connection_module, "STDERR_KEEP_BYTES", 1000)
+    hub.add("demo", DEMO_ENTRY)
+    tools = _tools(hub)
+    fd = os.dup(hub._connections["demo"]._stderr.fileno())  # still open once the hub closes it
+    os.write(fd, b"old noise\n" * 200)  # as if the server had been chatty
+    assert tools["demo__process_id"].handler({})  # a call empties the file first
+    assert os.fstat(fd).st_size == 0
+    with pytest.raises(ToolError, match="its stderr ends: demo server: crashing on request"):
+        tools["demo__crash"].handler({})
+    # the crash's line went to the start of the emptied file, not after the old noise
+    assert os.fstat(fd).st_size == len("demo server: crashing on request\n")
+    os.close(fd)
+
+
 def test_a_server_that_fails_to_start_names_itself_and_its_stderr(hub):
     hub.add("broken", {**DEMO_ENTRY, "args": [*DEMO_ENTRY["args"], "--fail-on-start"]})
     with pytest.raises(McpError) as caught:

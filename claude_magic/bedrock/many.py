@@ -1,6 +1,6 @@
-"""`map` on threads: one request body per row (on the spec's route), answers read from the cache where
-the exact request was answered before by the same source, the rest sent through the
-adaptive pool and cached as they arrive. Identical requests are sent once."""
+"""`map` on threads: one request body per row (on the spec's route), answers read from
+the cache where the exact request was answered before by the same source, the rest sent
+through the adaptive pool and cached as they arrive. Identical requests are sent once."""
 
 from __future__ import annotations
 
