@@ -25,7 +25,7 @@ const INSTANCE = Math.random().toString(36).slice(2) + Date.now().toString(36);
 /** Kernel connections already set up (one per kernel per page). */
 const seen = new WeakSet<Kernel.IKernelConnection>();
 
-/** A step's cell while it waits or runs; `started` once the kernel began executing it. */
+/** A step's cell while it waits or runs; `started` while the kernel executes it. */
 interface IRunningStep {
   kernel: Kernel.IKernelConnection;
   started: boolean;
@@ -121,12 +121,12 @@ async function run(
       if ((msg.metadata as JSONObject)?.cellId === cellId) {
         requestId = msg.header.msg_id;
       }
-    } else if (
-      msg.header.msg_type === 'execute_input' &&
-      requestId &&
-      (msg.parent_header as JSONObject)?.msg_id === requestId
-    ) {
-      step.started = true; // from here on an interrupt reaches this step, not a queued cell
+    } else if (requestId && (msg.parent_header as JSONObject)?.msg_id === requestId) {
+      if (msg.header.msg_type === 'execute_input') {
+        step.started = true; // from here on an interrupt reaches this step, not a queued cell
+      } else if (msg.header.msg_type === 'execute_reply') {
+        step.started = false; // it ended: the kernel may be running a cell of the user's
+      }
     }
   };
   kernel.anyMessage.connect(watch);
