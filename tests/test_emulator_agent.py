@@ -246,8 +246,8 @@ def test_unscripted_run_lists_variables_runs_a_look_and_reports(bedrock_client, 
         "ratio",
     }
     assert "not Claude" in last.text and "emulator" in last.text
-    assert "> 4 user variables" in last.text and "> str: 1 (region)" in last.text
-    assert "> months: int" in last.text  # what list_variables answered
+    assert "```text\n4 user variables" in last.text and "\nstr: 1 (region)" in last.text
+    assert "\nmonths: int" in last.text  # what list_variables answered
     assert "script_steps" in last.text and "/_emulator/script" in last.text
     assert len(emulator.requests()) == 3
 
@@ -264,7 +264,7 @@ def test_plan_mode_lists_variables_then_answers_with_a_plan_and_its_code(bedrock
     first, last = play(invoke(bedrock_client), PLAN_TOOLS, workspace)
     assert [c["name"] for c in first.tool_uses] == ["list_variables"]
     assert last.stop_reason == "end_turn" and workspace.ran == []
-    assert "**Plan**" in last.text and "> frame: dict" in last.text
+    assert "**Plan**" in last.text and "\nframe: dict" in last.text
     assert f"```python\n{NAMESPACE_CODE}```" in last.text
 
 
@@ -415,7 +415,7 @@ def test_a_scripted_run_may_end_and_the_emulator_takes_over_honestly(bedrock_cli
     )
     first, last = play(invoke(bedrock_client), AGENT_TOOLS, Workspace())
     assert first.tool_uses[0]["id"] == "toolu_mine"
-    assert "`run_code` answered:" in last.text and "> 42" in last.text
+    assert "`run_code` answered:" in last.text and "```text\n42\n```" in last.text
 
 
 @pytest.mark.parametrize(

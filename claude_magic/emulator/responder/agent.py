@@ -171,10 +171,18 @@ def _seen(name: str, result: dict[str, Any]) -> list[str]:
     shown = [truncate(line, LINE_CHARS) for line in lines[:QUOTE_LINES]]
     if len(lines) > QUOTE_LINES:
         shown.append(f"… {len(lines) - QUOTE_LINES} more lines")
-    parts = [f"`{name}` answered:", "", quote("\n".join(shown) or "(no text)"), ""]
+    parts = [f"`{name}` answered:", "", fenced("\n".join(shown) or "(no text)"), ""]
     if images:
         parts += [f"It also returned {images} image(s).", ""]
     return parts
+
+
+def fenced(text: str) -> str:
+    """`text` as a Markdown code block, line for line (a fence longer than any in it)."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def final_text(answered: dict[str, dict[str, Any]], plan: bool, tools_off: bool = False) -> str:
