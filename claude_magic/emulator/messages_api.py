@@ -20,7 +20,6 @@ from .errors import BedrockError, checking_input, validation
 from .exchange import Exchange, Request
 from .faults import REQUEST_FAULTS
 from .wire import bearer, sigv4
-from .wire.events import complete_message
 from .wire.sse import sse_frames
 
 CREATE_MESSAGE = "CreateMessage"
@@ -124,7 +123,7 @@ def invoke_form(
 def answer_messages(exchange: Exchange, request: Request) -> None:
     """Messages (JSON or SSE) and their token counts: faults, validation, then the reply."""
     from .guardrail import invoke_body
-    from .responder.respond import estimate_input_tokens, respond
+    from .responder.respond import estimate_input_tokens
     from .validation.request import check_content_type, parse_body
 
     state = exchange.state
@@ -150,17 +149,10 @@ def answer_messages(exchange: Exchange, request: Request) -> None:
         exchange.abort()  # before any reply is made: a queued script stays queued
         return
     from .context import manage, settle
+    from .operations import scripted_or_answered
 
     managed = manage(body)
-    body = managed.body
-    script = state.next_script()
-    if script is not None:
-        message = complete_message(script, model, estimate_input_tokens(body))
-    else:
-        reply = respond(model, managed.model_body)
-        message = complete_message(
-            reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body)
-        )
+    message = scripted_or_answered(state, model, managed)
     settle(state.cache, model, managed, message)
     if stream:
         exchange.send_sse(sse_frames(message, request.started), fault)

@@ -19,7 +19,10 @@ from .wire.events import complete_message, stream_events
 from .wire.eventstream import chunk_frame
 
 if TYPE_CHECKING:
+    from ..models.catalog import Model
+    from .context import Managed
     from .converse import ConverseRequest
+    from .state import EmulatorState
 
 INVOKE = "InvokeModel"
 STREAM = "InvokeModelWithResponseStream"
@@ -59,7 +62,7 @@ def _check_signature(exchange: Exchange, request: Request, api_keys: bool = Fals
 
 def answer_model(exchange: Exchange, request: Request) -> None:
     """A runtime operation on `/model/{modelId}/...`: faults, validation, then the reply."""
-    from .responder.respond import estimate_input_tokens, respond
+    from .responder.respond import estimate_input_tokens
     from .validation.converse import validate_converse
     from .validation.request import validate_count_tokens, validate_invoke
 
@@ -109,18 +112,12 @@ def answer_model(exchange: Exchange, request: Request) -> None:
     managed = manage(body)
     body = managed.body
     intervention = state.faults.take(GUARDRAIL) if guardrail else None
-    script = state.next_script() if intervention is None else None
     if intervention is not None:
         message = complete_message(
             guardrail_reply(intervention), model, estimate_input_tokens(body)
         )
-    elif script is not None:
-        message = complete_message(script, model, estimate_input_tokens(body))
     else:
-        reply = respond(model, managed.model_body)
-        message = complete_message(
-            reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body)
-        )
+        message = scripted_or_answered(state, model, managed)
     settle(state.cache, model, managed, message)
     if operation == STREAM:
         exchange.send_event_stream(invoke_frames(message, request.started), fault)
@@ -159,6 +156,19 @@ def _reply(
             "X-Amzn-Bedrock-Invocation-Latency": str(latency),
             **_cache_headers(message),
         },
+    )
+
+
+def scripted_or_answered(state: EmulatorState, model: Model, managed: Managed) -> Message:
+    """The next scripted reply, else the responder's answer, as a complete message."""
+    from .responder.respond import estimate_input_tokens, respond
+
+    script = state.next_script()
+    if script is not None:
+        return complete_message(script, model, estimate_input_tokens(managed.body))
+    reply = respond(model, managed.model_body)
+    return complete_message(
+        reply, model, reply.usage.input_tokens or estimate_input_tokens(managed.model_body)
     )
 
 
