@@ -369,27 +369,12 @@ def plot(r: dict, path: Path) -> None:
         overhead["claude_cell_s"],
         overhead["client_loop_s"],
     )
-    ax.plot(
-        range(1, len(runs_a) + 1),
-        runs_a,
-        "o-",
-        color="gray",
-        label="bare boto3 loop (in the kernel)",
-    )
-    ax.plot(
-        range(1, len(runs_c) + 1),
-        runs_c,
-        "o-",
-        color="#9e9d24",
-        label="claude-magic's client loop (in the kernel)",
-    )
-    ax.plot(
-        range(1, len(runs_b) + 1),
-        runs_b,
-        "o-",
-        color="#1565c0",
-        label="%%claude cell, execute to idle",
-    )
+    for runs, color, label in (
+        (runs_a, "gray", "bare boto3 loop (in the kernel)"),
+        (runs_c, "#9e9d24", "claude-magic's client loop (in the kernel)"),
+        (runs_b, "#1565c0", "%%claude cell, execute to idle"),
+    ):
+        ax.plot(range(1, len(runs) + 1), runs, "o-", color=color, label=label)
     ax.axhline(
         statistics.median(runs_a) * 1.15,
         ls="--",

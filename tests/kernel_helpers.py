@@ -9,6 +9,20 @@ from pathlib import Path
 from typing import Any
 
 
+def python_notebook(*sources: str) -> Any:
+    """A notebook of these code cells, for the python3 kernel."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
 @contextlib.contextmanager
 def running_kernel() -> Iterator[Any]:
     """A fresh python3 kernel and a started client; shut down afterwards."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from kernel_helpers import python_notebook
 from test_magic_kernel import _drain, _run
 
 
@@ -93,24 +94,16 @@ def test_a_kernel_interrupt_mid_step_ends_the_loop_and_keeps_the_chat(magic_env,
 
 
 def test_steps_never_run_without_approval_in_nbclient(magic_env, run_notebook, tmp_path):
-    import nbformat
-
     magic_env.script_steps(
         [
             {"tool": "run_code", "input": {"code": "open('ran.txt', 'w').write('x')"}},
             "Could not run it.",
         ]
     )
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext claude_magic"),
-        nbformat.v4.new_code_cell("%%claude --agent\nWrite a file."),
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic",
+        "%%claude --agent\nWrite a file.",
+    )
     run_notebook(nb, tmp_path)
     assert not (tmp_path / "ran.txt").exists()
     result = [

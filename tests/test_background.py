@@ -10,6 +10,7 @@ from queue import Empty
 
 import pytest
 from helpers import HAIKU
+from kernel_helpers import python_notebook
 
 from claude_magic.emulator import Emulator
 
@@ -596,7 +597,6 @@ def test_kernel_shutdown_stops_background_answers(magic_env, new_kernel, tmp_pat
 
 
 def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, run_notebook, tmp_path):
-    import nbformat
 
     magic_env.pace = 40
     magic_env.script(
@@ -605,18 +605,12 @@ def test_nbclient_saves_the_answer_when_the_notebook_waits(magic_env, run_notebo
             "stop_reason": "end_turn",
         }
     )
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'"),
-        nbformat.v4.new_code_cell("%%claude -b\nWrite it down"),
-        nbformat.v4.new_code_cell("print('meanwhile')"),
-        nbformat.v4.new_code_cell("%claude wait"),
-    ]
+    nb = python_notebook(
+        f"%load_ext claude_magic\n%config ClaudeMagic.model = '{HAIKU}'",
+        "%%claude -b\nWrite it down",
+        "print('meanwhile')",
+        "%claude wait",
+    )
     run_notebook(nb, tmp_path)
     bundles = [o["data"] for o in nb.cells[1].outputs if o.get("output_type") == "display_data"]
     assert bundles and bundles[-1]["text/markdown"].startswith("## Saved\n\nword word")

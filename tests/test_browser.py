@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from kernel_helpers import python_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -313,16 +314,10 @@ def test_quickstart_streams_and_renders(lab, browser):
 
 def test_model_output_cannot_run_script_in_the_page(lab, browser):
     name = "injection.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-        nbformat.v4.new_code_cell("%%claude\nShow me something."),
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic\n%claude offline",
+        "%%claude\nShow me something.",
+    )
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)
@@ -430,17 +425,11 @@ def _small_png(data: bytes, width: int = 900) -> bytes:
 
 def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anywidget, browser):
     name = "plain-widgets.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-        nbformat.v4.new_code_cell("%%claude\nHello there."),
-        nbformat.v4.new_code_cell("%%claude\nAnd once more."),
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic\n%claude offline",
+        "%%claude\nHello there.",
+        "%%claude\nAnd once more.",
+    )
     nbformat.write(nb, lab_without_anywidget["root"] / name)
     notebook = Lab(browser, lab_without_anywidget["url"], name)
     notebook.run_and_watch(0)
@@ -476,19 +465,11 @@ def test_a_front_end_without_anywidget_gets_the_ipywidgets_view(lab_without_anyw
 def test_a_failed_answer_says_so_once_and_run_all_stops_there(lab, browser):
     """The error shows in the answer (⚠) and nowhere else; the cell still fails."""
     name = "failing.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "%load_ext claude_magic\n%claude offline\n%config ClaudeMagic.max_attempts = 1"
-        ),
-        nbformat.v4.new_code_cell("%%claude\nAnything."),
-        nbformat.v4.new_code_cell("print('ran after the failure')"),
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic\n%claude offline\n%config ClaudeMagic.max_attempts = 1",
+        "%%claude\nAnything.",
+        "print('ran after the failure')",
+    )
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)

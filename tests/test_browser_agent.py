@@ -14,6 +14,7 @@ import urllib.request
 
 import nbformat
 import pytest
+from kernel_helpers import python_notebook
 from test_browser import CHROMIUM, Lab, browser, lab  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -72,15 +73,10 @@ def _info(notebook: Lab, i: int) -> dict:
 
 
 def _open(browser, lab, name: str, *sources: str) -> tuple[Lab, str]:  # noqa: F811
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(s) for s in ("%load_ext claude_magic\n%claude offline", *sources)
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic\n%claude offline",
+        *sources,
+    )
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)

@@ -11,6 +11,7 @@ import urllib.request
 
 import nbformat
 import pytest
+from kernel_helpers import python_notebook
 from test_browser import ARTIFACTS, CHROMIUM, Lab, browser, lab  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -46,18 +47,12 @@ def _wait(notebook: Lab, i: int, condition, timeout: float = 60) -> dict:
 
 def test_background_answer_grows_while_another_cell_runs(lab, browser):  # noqa: F811
     name = "background.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext claude_magic\n%claude offline"),
-        nbformat.v4.new_code_cell("%%claude -b\nTell me a long story."),
-        nbformat.v4.new_code_cell(TICKS),
-        nbformat.v4.new_code_cell("%%claude -b --chat other\nAnother long one."),
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic\n%claude offline",
+        "%%claude -b\nTell me a long story.",
+        TICKS,
+        "%%claude -b --chat other\nAnother long one.",
+    )
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
     setup, _ = notebook.run_and_watch(0)

@@ -11,6 +11,7 @@ import time
 
 import nbformat
 import pytest
+from kernel_helpers import python_notebook
 from test_browser import CHROMIUM, Lab, _jupyter_lab, browser, lab  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -105,25 +106,16 @@ def _wait(condition, what: str, timeout: float = 90) -> None:
 
 def test_steps_run_in_cells_inserted_below_the_agent_cell(lab, browser):  # noqa: F811
     name = "frontend.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(source)
-        for source in (
-            SETUP,
-            STATE,
-            AGENT,
-            REPORT,
-            REMOVE,
-            "print(json.dumps(removal))",
-            AGAIN,
-            "print(again.result(30))",
-        )
-    ]
+    nb = python_notebook(
+        SETUP,
+        STATE,
+        AGENT,
+        REPORT,
+        REMOVE,
+        "print(json.dumps(removal))",
+        AGAIN,
+        "print(again.result(30))",
+    )
     nbformat.write(nb, lab["root"] / name)
     notebook = Lab(browser, lab["url"], name)
 
@@ -235,16 +227,10 @@ def lab_without_extension(tmp_path_factory):
 
 def test_a_page_without_the_extension_closes_the_hello(lab_without_extension, browser):  # noqa: F811
     name = "no-extension.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell("print(session.frontend.state, session.frontend.ready)"),
-    ]
+    nb = python_notebook(
+        SETUP,
+        "print(session.frontend.state, session.frontend.ready)",
+    )
     nbformat.write(nb, lab_without_extension["root"] / name)
     notebook = Lab(browser, lab_without_extension["url"], name)
     notebook.run_and_watch(0)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import io
 
-import nbformat
 import pytest
+from kernel_helpers import python_notebook
 from magic_helpers import Shell, last_body
 from PIL import Image
 
@@ -40,23 +40,14 @@ def shell(env):
 
 
 def test_plot_in_a_kernel_is_sent_as_the_image_it_showed(env, run_notebook, tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(s)
-        for s in (
-            "%load_ext claude_magic",
-            "%matplotlib inline",
-            "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\n"
-            "ax.plot([1, 3, 2, 5], marker='o')\nax.set_title('A small plot')",
-            "%%claude --image 3\nWhat does the plot show?",
-            "%%claude --image _\nAnd the latest plot?",
-        )
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic",
+        "%matplotlib inline",
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\n"
+        "ax.plot([1, 3, 2, 5], marker='o')\nax.set_title('A small plot')",
+        "%%claude --image 3\nWhat does the plot show?",
+        "%%claude --image _\nAnd the latest plot?",
+    )
     run_notebook(nb, tmp_path)
     shown = [o for o in nb.cells[2].outputs if "image/png" in o.get("data", {})]
     assert shown, nb.cells[2].outputs

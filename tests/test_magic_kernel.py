@@ -11,7 +11,7 @@ from queue import Empty
 
 import nbformat
 import pytest
-from kernel_helpers import run_in_kernel
+from kernel_helpers import python_notebook, run_in_kernel
 from nbclient.exceptions import CellExecutionError
 
 XSS_REPLY = (
@@ -24,17 +24,6 @@ XSS_REPLY = (
 def kernel_env(magic_env):
     """Kernels started by the test inherit the emulator endpoint and dummy keys."""
     return magic_env
-
-
-def _notebook(*sources: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return nb
 
 
 class _ActiveHTML(HTMLParser):
@@ -63,7 +52,9 @@ def test_nbclient_notebook_keeps_static_answer(kernel_env, run_notebook, tmp_pat
             "stop_reason": "end_turn",
         }
     )
-    nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path)
+    nb = run_notebook(
+        python_notebook("%load_ext claude_magic", "%%claude\nFormat something"), tmp_path
+    )
     outputs = nb.cells[1].outputs
     bundles = [
         o["data"] for o in outputs if o.get("output_type") in ("display_data", "execute_result")
@@ -86,7 +77,7 @@ def test_nbclient_notebook_keeps_static_answer(kernel_env, run_notebook, tmp_pat
 
 def test_model_output_is_never_active_html(kernel_env, run_notebook, tmp_path):
     kernel_env.script({"content": [{"type": "text", "text": XSS_REPLY}], "stop_reason": "end_turn"})
-    nb = run_notebook(_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
+    nb = run_notebook(python_notebook("%load_ext claude_magic", "%%claude\nInject"), tmp_path)
     html_parts = [
         o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})
     ]
@@ -100,7 +91,7 @@ def test_model_output_is_never_active_html(kernel_env, run_notebook, tmp_path):
 
 
 def test_errors_in_a_kernel_are_short(kernel_env, run_notebook, tmp_path):
-    nb = _notebook("%load_ext claude_magic", "%%claude -m no-such-model\nHi")
+    nb = python_notebook("%load_ext claude_magic", "%%claude -m no-such-model\nHi")
     with pytest.raises(CellExecutionError) as info:
         run_notebook(nb, tmp_path)
     error = [o for o in nb.cells[1].outputs if o["output_type"] == "error"][0]
@@ -113,7 +104,7 @@ def test_an_error_the_answer_shows_fails_the_cell_without_a_second_copy(
     kernel_env, run_notebook, tmp_path
 ):
     kernel_env.fault("throttle", times=10)
-    nb = _notebook(
+    nb = python_notebook(
         "%load_ext claude_magic\n%config ClaudeMagic.max_attempts = 1",
         "%%claude\nHi",
         "print('not reached')",

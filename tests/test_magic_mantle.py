@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import SONNET
+from kernel_helpers import python_notebook
 
 from claude_magic.bedrock.client import BedrockClient
 from claude_magic.bedrock.exchange import Exchange
@@ -190,23 +191,12 @@ def test_token_counting_uses_mantle_where_bedrock_runtime_refuses(emulator, aws_
 
 
 def test_mantle_cells_in_a_real_kernel(magic_env, run_notebook, tmp_path):
-    import nbformat
-
     magic_env.script("Answer **over mantle**.")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(s)
-        for s in (
-            "%load_ext claude_magic\n%config ClaudeMagic.api = 'mantle'",
-            "%%claude -m sonnet-4.5\nHello from a kernel",
-            "%%claude -m sonnet-4.5 --no-stream\nAnd again",
-        )
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb = python_notebook(
+        "%load_ext claude_magic\n%config ClaudeMagic.api = 'mantle'",
+        "%%claude -m sonnet-4.5\nHello from a kernel",
+        "%%claude -m sonnet-4.5 --no-stream\nAnd again",
+    )
     nb = run_notebook(nb, tmp_path)
     html = [o["data"]["text/html"] for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
     assert html and "<strong>over mantle</strong>" in html[-1]

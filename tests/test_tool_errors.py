@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import nbformat
+from kernel_helpers import python_notebook
 
 from claude_magic.core.messages import text_block
 
@@ -70,20 +70,11 @@ def test_shell_failing_tool_is_short_for_model_and_user(shell, emulator):
 
 def test_kernel_failing_tool_keeps_the_full_traceback_collapsed(magic_env, run_notebook, tmp_path):
     _script_failing_call(magic_env)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(s)
-        for s in (
-            "%load_ext claude_magic",
-            FAILING_TOOL,
-            "%%claude --tools lookup\nHow many people live in Lisbon?",
-        )
-    ]
+    nb = python_notebook(
+        "%load_ext claude_magic",
+        FAILING_TOOL,
+        "%%claude --tools lookup\nHow many people live in Lisbon?",
+    )
     run_notebook(nb, tmp_path)
     _check_model_sees_short_error(_sent_error(magic_env))
     outputs = nb.cells[2].outputs
