@@ -141,21 +141,11 @@ class AgentWorkspace:
         if decision is None:
             outcome = StepOutcome(
                 code=code,
-                outputs=[],
-                execution_count=None,
-                elapsed=0.0,
                 status="needs_approval",
                 note="no one can answer here (nbclient, papermill or no stdin)",
             )
         elif not decision.runs:
-            outcome = StepOutcome(
-                code=code,
-                outputs=[],
-                execution_count=None,
-                elapsed=0.0,
-                status="rejected",
-                note=decision.reason,
-            )
+            outcome = StepOutcome(code=code, status="rejected", note=decision.reason)
         else:
             self.approve_all = self.approve_all or decision.verdict == "all"
             outcome, cell_id = self._run(code, number)
